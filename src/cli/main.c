@@ -1,0 +1,41 @@
+/* figkd-cl: command-line entry point. */
+#include "figkd/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: figkd-cl <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
+        "\n"
+        "options:\n"
+        "  -h, --help         this help\n"
+        "  --version          print the version\n"
+        "\n"
+        "environment:\n"
+        "  FIGKD_DEVICE=<platform>[:<device>]  index or name substring; 'gpu' or 'cpu'\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("figkd-cl %s\n", FK_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "figkd-cl: unknown command or option '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}
