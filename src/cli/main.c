@@ -1,4 +1,5 @@
 /* figkd-cl: command-line entry point. */
+#include "cli/commands.h"
 #include "figkd/common.h"
 
 #include <stdio.h>
@@ -35,6 +36,15 @@ int main(int argc, char **argv)
         printf("figkd-cl %s\n", FK_VERSION);
         return 0;
     }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        {"devices", fk_cmd_devices},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc, argv);
     fprintf(stderr, "figkd-cl: unknown command or option '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -1,0 +1,43 @@
+/* figkd-cl devices: every OpenCL device, and the one FIGKD_DEVICE selects. */
+#include "cli/commands.h"
+#include "figkd/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fk_cmd_devices(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: figkd-cl devices\n\nLists OpenCL devices; '*' marks the one "
+                   "FIGKD_DEVICE=<platform>[:<device>] selects (default: first GPU, else first CPU).\n");
+            return 0;
+        }
+        fprintf(stderr, "figkd-cl devices: unknown option '%s'\nusage: figkd-cl devices\n", argv[i]);
+        return 2;
+    }
+    fk_device_info *list;
+    int count;
+    if (fk_device_list(&list, &count) != FK_OK)
+        return 1;
+    const char *spec = getenv("FIGKD_DEVICE");
+    int chosen = -1;
+    fk_status st = fk_device_select(list, count, spec, &chosen);
+    printf("   %-5s %-28s %-40s %-5s %4s %10s %10s  %s\n", "index", "platform", "device", "type", "CUs",
+           "global MiB", "alloc MiB", "OpenCL C");
+    for (int i = 0; i < count; i++) {
+        const fk_device_info *d = &list[i];
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d:%d", d->platform_index, d->device_index);
+        printf(" %c %-5s %-28.28s %-40.40s %-5s %4u %10llu %10llu  %s\n", i == chosen ? '*' : ' ', idx,
+               d->platform, d->name, d->is_gpu ? "GPU" : d->is_cpu ? "CPU" : "other", d->compute_units,
+               (unsigned long long)(d->global_mem >> 20), (unsigned long long)(d->max_alloc >> 20),
+               d->c_version);
+    }
+    if (st == FK_OK)
+        printf("FIGKD_DEVICE=%s selects %d:%d (%s)\n", spec ? spec : "(unset)", list[chosen].platform_index,
+               list[chosen].device_index, list[chosen].name);
+    free(list);
+    return st == FK_OK ? 0 : 1;
+}
