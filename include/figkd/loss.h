@@ -1,0 +1,56 @@
+/* Losses on logits (N, C) with int32 labels (N), on the device.
+ *
+ * Each loss function writes its value (a mean over the batch) into
+ * value[0] (overwrites) and, when dlogits is not NULL, ADDS
+ * weight * d(value)/d(student logits) into dlogits (N, C). Teacher logits
+ * are constants. Nothing here waits for the device; values stay on the
+ * device until the caller reads them. Scratch comes from the caller,
+ * sized by fk_loss_work(n, c) floats. One loss per file: src/loss/<loss>.c
+ * with cl/<loss>.cl. */
+#ifndef FIGKD_LOSS_H
+#define FIGKD_LOSS_H
+
+#include "figkd/runtime.h"
+
+size_t fk_loss_work(int n, int c);
+
+/* Softmax cross-entropy, mean over the batch (src/loss/ce.c). */
+fk_status fk_ce_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor logits,
+                     cl_mem labels, size_t labels_off, int n, int c, float weight, fk_tensor work);
+
+/* KD: T^2 * mean over batch of KL(softmax(t/T) || softmax(s/T)) (src/loss/kd.c). */
+fk_status fk_kd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
+                     fk_tensor teacher, int n, int c, float temperature, float weight, fk_tensor work);
+
+/* DKD target (TCKD) and non-target (NCKD) terms: value = alpha*TCKD + beta*NCKD,
+ * each times T^2, mean over the batch (src/loss/dkd.c). The warm-up factor
+ * is folded into weight by the caller. */
+fk_status fk_dkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
+                      fk_tensor teacher, cl_mem labels, size_t labels_off, int n, int c, float alpha,
+                      float beta, float temperature, float weight, fk_tensor work);
+
+/* ---- FiGKD (src/loss/figkd.c, src/loss/dwt.c; DESIGN.md section 4) ---- */
+
+enum { FK_BAND_LL = 1, FK_BAND_LH = 2, FK_BAND_HL = 4, FK_BAND_HH = 8 };
+#define FK_BANDS_DETAIL (FK_BAND_LH | FK_BAND_HL | FK_BAND_HH)
+
+typedef enum { FK_DETAIL_MSE, FK_DETAIL_L1 } fk_detail_kind;
+
+/* h = the largest divisor of c with h <= sqrt(c), w = c / h. */
+void fk_figkd_grid(int c, int *h, int *w);
+
+/* One-level 2D Haar DWT of each row of x (N, h*w) viewed as h x w with
+ * zero padding on an odd side: bands (N, 4, ceil(h/2), ceil(w/2)) in the
+ * order LL, LH, HL, HH (pywt's cA, cH, cV, cD). */
+fk_status fk_dwt_forward(fk_runtime *rt, fk_tensor bands, fk_tensor x, int n, int h, int w);
+/* Inverse: rows (N, h*w) rebuilt from the bands whose bits are set in
+ * band_mask (the others taken as zero). */
+fk_status fk_dwt_inverse(fk_runtime *rt, fk_tensor x, fk_tensor bands, int n, int h, int w, int band_mask);
+
+/* Detail loss: mean over the chosen bands' elements and the batch of
+ * (dwt(s) - dwt(t))^2 (mse) or |dwt(s) - dwt(t)| (l1). */
+fk_status fk_figkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
+                        fk_tensor teacher, int n, int c, int h, int w, int band_mask,
+                        fk_detail_kind kind, float weight, fk_tensor work);
+
+#endif

@@ -1,0 +1,121 @@
+/* Layer ops, forward and backward, on device tensors (NCHW, float32).
+ *
+ * Conventions (STYLE.md):
+ * - outputs first, then inputs, then weights, then sizes;
+ * - forward overwrites its output; backward ADDS into every gradient it
+ *   produces (input, weight and bias gradients alike): the caller zeroes
+ *   gradient buffers once per step, and a tensor used twice (a residual)
+ *   collects both contributions;
+ * - a gradient pointer that is NULL is not computed;
+ * - nothing here allocates device memory: scratch space ("work") comes from
+ *   the caller, sized by the matching *_work function (floats);
+ * - nothing here waits for the device.
+ * One op per file: src/ops/<op>.c with its kernels in cl/<op>.cl. */
+#ifndef FIGKD_OPS_H
+#define FIGKD_OPS_H
+
+#include "figkd/runtime.h"
+
+/* ---- conv2d (src/ops/conv.c, cl/conv.cl) ------------------------------ */
+
+typedef struct fk_conv_dims {
+    int n, c_in, h, w;      /* input (N, C_in, H, W) */
+    int c_out, kh, kw;      /* weight (C_out, C_in / groups, KH, KW) */
+    int stride, pad, groups;
+    int h_out, w_out;       /* filled by fk_conv_dims_init */
+    bool bias;              /* bias (C_out) present */
+} fk_conv_dims;
+
+/* Fill dims and compute the output size as PyTorch does; returns FK_ERR_ARG
+ * for impossible shapes (channels not divisible by groups, empty output). */
+fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
+                            int stride, int pad, int groups, bool bias);
+/* Scratch floats needed by forward and backward (im2col columns). */
+size_t fk_conv_work(const fk_conv_dims *d);
+fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                          const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d);
+fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
+                           const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
+                           fk_tensor work, const fk_conv_dims *d);
+
+/* ---- batchnorm2d (src/ops/batchnorm.c, cl/batchnorm.cl) --------------- */
+
+typedef struct fk_bn_dims {
+    int n, c, h, w;
+    float eps;       /* 1e-5 */
+    float momentum;  /* 0.1 */
+} fk_bn_dims;
+
+/* Train mode: normalise with the batch mean and biased variance; save mean
+ * and 1/sqrt(var + eps) per channel for backward; update running_mean and
+ * running_var (unbiased variance) with momentum, and add 1 to
+ * num_batches_tracked (a float on the device, saved as int64). */
+fk_status fk_bn_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
+                              fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
+                              fk_tensor running_var, fk_tensor num_batches, const fk_bn_dims *d);
+/* Eval mode: running statistics. */
+fk_status fk_bn_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor gamma,
+                             fk_tensor beta, fk_tensor running_mean, fk_tensor running_var,
+                             const fk_bn_dims *d);
+/* Backward of train mode. */
+fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                         const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
+                         fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
+
+/* ---- relu (src/ops/relu.c, cl/relu.cl) --------------------------------- */
+
+fk_status fk_relu_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, size_t count);
+/* din += dout where out > 0 (out may alias in when run in place) */
+fk_status fk_relu_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor out, size_t count);
+
+/* ---- pooling (src/ops/pool.c, cl/pool.cl) ------------------------------ */
+
+typedef struct fk_pool_dims {
+    int n, c, h, w;
+    int k, stride, pad;
+    int h_out, w_out;   /* filled by fk_pool_dims_init (floor mode, as PyTorch) */
+} fk_pool_dims;
+
+fk_status fk_pool_dims_init(fk_pool_dims *d, int n, int c, int h, int w, int k, int stride, int pad);
+/* Max pool; backward sends each output's gradient to the position PyTorch
+ * picks (the first maximum in the window in row-major order). */
+fk_status fk_maxpool_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, const fk_pool_dims *d);
+fk_status fk_maxpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor in,
+                              const fk_pool_dims *d);
+/* Average pool with PyTorch's defaults (count_include_pad = true). */
+fk_status fk_avgpool_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, const fk_pool_dims *d);
+fk_status fk_avgpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, const fk_pool_dims *d);
+/* Global average pool: (N, C, H, W) -> (N, C). */
+fk_status fk_gap_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int hw);
+fk_status fk_gap_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, int n, int c, int hw);
+
+/* ---- linear (src/ops/linear.c, cl/linear.cl) --------------------------- */
+
+/* out (N, O) = in (N, I) * weight (O, I)^T + bias (O) */
+fk_status fk_linear_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                            const fk_tensor *bias, int n, int in_features, int out_features);
+fk_status fk_linear_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
+                             const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
+                             int n, int in_features, int out_features);
+
+/* ---- tensor plumbing (src/ops/tensor_ops.c, cl/tensor_ops.cl) ---------- */
+
+/* out = a + b (residual). Backward: da += dout, db += dout (fk_add_backward
+ * does one of them; call it for each input). */
+fk_status fk_add_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count);
+fk_status fk_add_backward(fk_runtime *rt, fk_tensor dx, fk_tensor dout, size_t count);
+/* Concatenate along channels: a (N, Ca, HW), b (N, Cb, HW) -> out (N, Ca+Cb, HW). */
+fk_status fk_concat_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, int n, int ca,
+                            int cb, int hw);
+fk_status fk_concat_backward(fk_runtime *rt, const fk_tensor *da, const fk_tensor *db, fk_tensor dout,
+                             int n, int ca, int cb, int hw);
+/* Split channels: in (N, Ca+Cb, HW) -> a (N, Ca, HW), b (N, Cb, HW). */
+fk_status fk_split_forward(fk_runtime *rt, fk_tensor a, fk_tensor b, fk_tensor in, int n, int ca, int cb,
+                           int hw);
+fk_status fk_split_backward(fk_runtime *rt, fk_tensor din, const fk_tensor *da, const fk_tensor *db, int n,
+                            int ca, int cb, int hw);
+/* Channel shuffle as ShuffleNet: view (N, g, C/g, HW), transpose to (N, C/g, g, HW). */
+fk_status fk_shuffle_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int groups, int hw);
+fk_status fk_shuffle_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, int n, int c, int groups, int hw);
+
+#endif
