@@ -648,7 +648,8 @@ static fk_status check_layout(const char *path, st_entry *ents, size_t n, size_t
     st_entry ***by_off)
 {
     *by_off = NULL;
-    qsort(ents, n, sizeof *ents, cmp_entry_name);
+    if (n > 1)
+        qsort(ents, n, sizeof *ents, cmp_entry_name);
     for (size_t i = 1; i < n; i++)
         if (!strcmp(ents[i].t.name, ents[i - 1].t.name))
             return fk_error(FK_ERR_FORMAT, "%s: duplicate tensor name '%s'", path, ents[i].t.name);
@@ -657,7 +658,8 @@ static fk_status check_layout(const char *path, st_entry *ents, size_t n, size_t
         return FK_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         order[i] = &ents[i];
-    qsort(order, n, sizeof *order, cmp_entry_off);
+    if (n > 1)
+        qsort(order, n, sizeof *order, cmp_entry_off);
     uint64_t at = 0;
     for (size_t i = 0; i < n; i++) {
         const st_entry *e = order[i];
@@ -1007,7 +1009,8 @@ static fk_status check_write_args(const char *path, const fk_st_tensor *tensors,
         return FK_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         names[i] = tensors[i].name;
-    qsort(names, n, sizeof *names, cmp_cstr_ptr);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_cstr_ptr);
     for (size_t i = 1; i < n; i++) {
         if (!strcmp(names[i], names[i - 1])) {
             fk_status s = fk_error(FK_ERR_ARG, "%s: tensor name '%s' given twice", path, names[i]);
@@ -1034,7 +1037,8 @@ fk_status fk_st_write(const char *path, const fk_st_tensor *tensors, size_t n,
         return FK_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         order[i].t = &tensors[i];
-    qsort(order, n, sizeof *order, cmp_write_order);
+    if (n > 1)
+        qsort(order, n, sizeof *order, cmp_write_order);
 
     sbuf b = { 0 };
     int first = 1;
