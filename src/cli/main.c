@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+int fk_cmd_data(int argc, char **argv);
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -11,6 +13,8 @@ static void usage(FILE *f)
         "\n"
         "commands:\n"
         "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
+        "  data CONFIG [--grid out.png] [--batches N]\n"
+        "                     open the [data] splits, print sizes and loader img/s\n"
         "\n"
         "options:\n"
         "  -h, --help         this help\n"
@@ -35,6 +39,8 @@ int main(int argc, char **argv)
         printf("figkd-cl %s\n", FK_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "data"))
+        return fk_cmd_data(argc - 2, argv + 2);
     fprintf(stderr, "figkd-cl: unknown command or option '%s'\n\n", cmd);
     usage(stderr);
     return 2;

@@ -91,13 +91,14 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
             for (long k = 0; k < chunk; k++) {
                 const uint8_t *p = buf + (size_t)k * (size_t)rec;
                 int y = p[lab_bytes - 1]; /* the fine label for CIFAR-100 */
-                if (y >= ds->classes || (c100 && p[0] >= 20)) {
+                int coarse_bad = c100 && p[0] >= 20;
+                if (y >= ds->classes || coarse_bad) {
+                    int v = coarse_bad ? p[0] : y, hi = coarse_bad ? 19 : ds->classes - 1;
                     fclose(fp);
                     free(buf);
-                    return fk_error(FK_ERR_FORMAT, "%s: record %ld: label %d out of range "
+                    return fk_error(FK_ERR_FORMAT, "%s: record %ld: %slabel %d out of range "
                                     "0..%d; corrupt file?", files[f], r + k,
-                                    c100 && p[0] >= 20 ? p[0] : y,
-                                    c100 && p[0] >= 20 ? 19 : ds->classes - 1);
+                                    coarse_bad ? "coarse " : "", v, hi);
                 }
                 ds->labels[at] = y;
                 cifar_planar_to_hwc(ds->pixels + (size_t)at * 3072, p + lab_bytes);
