@@ -167,6 +167,10 @@ def main():
     # eval: Resize(18) on 30x40 -> 18x24, CenterCrop(16): top round(1.0)=1, left round(4.0)=4
     r = im.resize((24, 18), Image.BILINEAR)
     rgb_raw(f"{out}/expect/resize_eval.rgb", np.asarray(r.crop((4, 1, 20, 17))))
+    # configs for `figkd-cl data`
+    write(f"{out}/cmd.ini", (f"[run]\nseed = 1\n\n[data]\ndataset = mnist\nroot = {out}/idx_gz\n"
+                             "channels = 3\nworkers = 2\n\n[optim]\nbatch_size = 8\n").encode())
+    write(f"{out}/cmd_bad.ini", b"[data]\ndataset = mnist\n; comment\n\nsubset = -3\n")
     with open(sys.argv[2] if len(sys.argv) > 2 else f"{out}/stamp", "w") as f:
         f.write("ok\n")
 
