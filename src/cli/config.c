@@ -262,17 +262,24 @@ typedef struct parse_ctx {
     const char *where;   /* file path, or "--set" */
     FILE *file;
     int line;            /* current line (counted by the reader) */
+    int section_line;    /* line of the last [section] header */
     int seen[NKEYS];     /* line where set in [optim]/others, 0 = not */
     int seen_t[NKEYS];   /* line where set in [teacher_optim] */
-    char error[2048];
+    char error[4096];
 } parse_ctx;
 
 static char *reader(char *str, int num, void *stream)
 {
     parse_ctx *ctx = stream;
     char *r = fgets(str, num, ctx->file);
-    if (r)
+    if (r) {
         ctx->line++;
+        const char *p = r;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '[')
+            ctx->section_line = ctx->line;
+    }
     return r;
 }
 
@@ -288,6 +295,8 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
     else
         snprintf(loc, sizeof loc, "--set %s.%s", section, name);
     if (!known_section) {
+        if (line > 0 && ctx->section_line > 0)
+            snprintf(loc, sizeof loc, "%s:%d", ctx->where, ctx->section_line);
         snprintf(ctx->error, sizeof ctx->error,
                  "%s: unknown section [%s]; valid: [run] [data] [teacher] [student] [distill] [optim] [teacher_optim]",
                  loc, section);

@@ -5,6 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+
+static int run_data(int argc, char **argv)
+{
+    return fk_cmd_data(argc - 2, argv + 2);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -12,6 +18,8 @@ static void usage(FILE *f)
         "\n"
         "commands:\n"
         "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
+        "  data CONFIG [--grid out.png] [--batches N]\n"
+        "                     open the [data] splits, print sizes and loader img/s\n"
         "\n"
         "options:\n"
         "  -h, --help         this help\n"
@@ -41,6 +49,7 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"devices", fk_cmd_devices},
+        {"data", run_data},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
