@@ -44,6 +44,20 @@ int fx_cfg(const fk_st_file *f, int c, long long *cfg, int max)
     return n;
 }
 
+int fx_dims(const fk_st_file *f, int c, const char *name, int dims[4])
+{
+    const fk_st_tensor *t = tensor(f, c, name);
+    for (int i = 0; i < 4; i++)
+        dims[i] = 1;
+    if (!t || t->ndim > 4) {
+        CHECK(0, "case c%d: fixture lacks tensor %s (or it has more than 4 dims)", c, name);
+        return -1;
+    }
+    for (int i = 0; i < t->ndim; i++)
+        dims[4 - t->ndim + i] = (int)t->shape[i];
+    return t->ndim;
+}
+
 const float *fx_find(const fk_st_file *f, int c, const char *name, size_t *count)
 {
     const fk_st_tensor *t = tensor(f, c, name);

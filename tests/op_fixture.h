@@ -21,6 +21,9 @@ int fx_cfg(const fk_st_file *f, int c, long long *cfg, int max);
 /* Float tensor "<case>.<name>", or NULL (and a CHECK failure unless
  * optional) when absent; *count gets its element count when count != NULL. */
 const float *fx_get(const fk_st_file *f, int c, const char *name, size_t *count);
+/* Shape of "<case>.<name>" right-aligned into dims[4] (leading 1s), e.g.
+ * (N, O) -> {1, 1, N, O}; returns its ndim or -1 when absent. */
+int fx_dims(const fk_st_file *f, int c, const char *name, int dims[4]);
 const float *fx_find(const fk_st_file *f, int c, const char *name, size_t *count);
 
 /* A device tensor of n floats with FX_GUARD sentinels before and after. */
