@@ -1,5 +1,6 @@
 #include "op_fixture.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,19 @@ size_t fx_buf_check(fx_buf *b, const float *ref, const char *what, double atol, 
     }
     size_t bad = fk_test_close(what, got, ref, b->n, atol, rtol);
     CHECK(bad == 0, "%s", what);
+    const char *v = getenv("FIGKD_TEST_VERBOSE");
+    if (v && *v && strcmp(v, "0")) { /* how much of the tolerance is used */
+        double worst = 0;
+        size_t at = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            double tol = atol + rtol * fabs((double)ref[i]), err = fabs((double)got[i] - (double)ref[i]);
+            double used = tol > 0 ? err / tol : (err > 0 ? INFINITY : 0);
+            if (used > worst)
+                worst = used, at = i;
+        }
+        printf("%-48s max |diff| / tolerance = %.3f (at [%zu]: got %.9g, ref %.9g)\n", what, worst, at,
+               b->n ? (double)got[at] : 0.0, b->n ? (double)ref[at] : 0.0);
+    }
     free(got);
     return bad;
 }

@@ -39,7 +39,8 @@ int fx_buf_create(fk_runtime *rt, fx_buf *b, size_t n, const float *data, float 
 /* Read the n floats back into out (allocated by the caller); checks the
  * guards (a CHECK failure names `what`). */
 int fx_buf_read(fx_buf *b, float *out, const char *what);
-/* Read back and compare with ref (fk_test_close); returns bad count. */
+/* Read back and compare with ref (fk_test_close); returns bad count. With
+ * FIGKD_TEST_VERBOSE=1 also prints the worst error as a share of its tolerance. */
 size_t fx_buf_check(fx_buf *b, const float *ref, const char *what, double atol, double rtol);
 void fx_buf_free(fx_buf *b);
 
