@@ -1,0 +1,292 @@
+/* BatchNorm2d against PyTorch (tests/ref/gen_batchnorm.py): train-mode
+ * output, saved mean and 1/std, running statistics and num_batches_tracked,
+ * backward for input, weight and bias (added onto non-zero buffers; NULL
+ * gradients skipped); eval mode. Also a large channel (65536 values, mean
+ * far from 0) against a float64 reference in C, and finite differences on a
+ * tiny shape. Guards around every buffer. */
+#include "op_fixture.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tolerances (atol, rtol), against float64 references:
+ * - y: normalised values of size ~3, from float32 mean and 1/std, each a
+ *   few roundings off: 1e-5 relative plus 2e-6 absolute near 0;
+ * - save_mean: a compensated sum, rounded once: 2e-6 relative of the mean
+ *   plus 1e-6 absolute (the mean is near 0 for centred data);
+ * - save_invstd, running_var: the variance from a compensated sum and a
+ *   division, then sqrt: 1e-5 relative;
+ * - running_mean: a blend of two floats: 1e-6 absolute, 1e-5 relative;
+ * - dx: gamma*invstd*(dy - mean(dy) - xhat*mean(dy*xhat)) cancels: 1e-5
+ *   relative plus 1e-5 absolute;
+ * - dgamma, dbeta: sums of N*H*W products of size ~1 (compensated), added
+ *   to g0: 2e-5 absolute, 1e-5 relative. */
+typedef struct {
+    double atol, rtol;
+} tol;
+static const tol TOL_Y = {2e-6, 1e-5}, TOL_MEAN = {1e-6, 2e-6}, TOL_INVSTD = {0.0, 1e-5},
+                 TOL_RMEAN = {1e-6, 1e-5}, TOL_RVAR = {0.0, 1e-5}, TOL_DX = {1e-5, 1e-5},
+                 TOL_DPARAM = {2e-5, 1e-5};
+
+static const fk_st_file *F;
+
+static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s %s", cs, name);
+    fx_buf_check(b, ref, what, t.atol, t.rtol);
+}
+
+static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *cs, const char *name, tol t)
+{
+    float *want = fx_sum(g0, ref, b->n);
+    check(b, want, cs, name, t);
+    free(want);
+}
+
+static float *randoms(size_t n, unsigned seed)
+{
+    float *g = malloc(n * sizeof *g);
+    fk_test_fill_uniform(g, n, seed, -0.5f, 0.5f);
+    return g;
+}
+
+static void run_case(fk_runtime *rt, int c)
+{
+    long long cfg[1] = {0};
+    fx_cfg(F, c, cfg, 1);
+    int train = (int)cfg[0], xd[4];
+    size_t nx;
+    const float *x = fx_get(F, c, "x", &nx), *gamma = fx_get(F, c, "gamma", NULL), *beta = fx_get(F, c, "beta", NULL),
+                *rm0 = fx_get(F, c, "rm0", NULL), *rv0 = fx_get(F, c, "rv0", NULL), *nbt0 = fx_get(F, c, "nbt0", NULL),
+                *y = fx_get(F, c, "y", NULL);
+    if (!x || !gamma || !beta || !rm0 || !rv0 || !nbt0 || !y || fx_dims(F, c, "x", xd) != 4)
+        return;
+    fk_bn_dims d = {.n = xd[0], .c = xd[1], .h = xd[2], .w = xd[3], .eps = 1e-5f, .momentum = 0.1f};
+    size_t C = (size_t)d.c;
+    char cs[96];
+    snprintf(cs, sizeof cs, "c%d bn %s (%d,%d,%d,%d)", c, train ? "train" : "eval", d.n, d.c, d.h, d.w);
+    fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi;
+    fx_buf_create(rt, &bx, nx, x, 0);
+    fx_buf_create(rt, &by, nx, NULL, NAN);
+    fx_buf_create(rt, &bg, C, gamma, 0);
+    fx_buf_create(rt, &bb, C, beta, 0);
+    fx_buf_create(rt, &brm, C, rm0, 0);
+    fx_buf_create(rt, &brv, C, rv0, 0);
+    fx_buf_create(rt, &bnb, 1, nbt0, 0);
+    fx_buf_create(rt, &bsm, C, NULL, NAN);
+    fx_buf_create(rt, &bsi, C, NULL, NAN);
+    if (!train) {
+        fk_status st = fk_bn_forward_eval(rt, by.t, bx.t, bg.t, bb.t, brm.t, brv.t, &d);
+        CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
+        check(&by, y, cs, "y", TOL_Y);
+        check(&brm, rm0, cs, "running_mean untouched", (tol){0, 0});
+        check(&brv, rv0, cs, "running_var untouched", (tol){0, 0});
+        check(&bnb, nbt0, cs, "num_batches_tracked untouched", (tol){0, 0});
+    } else {
+        const float *sm = fx_get(F, c, "save_mean", NULL), *si = fx_get(F, c, "save_invstd", NULL),
+                    *rm1 = fx_get(F, c, "rm1", NULL), *rv1 = fx_get(F, c, "rv1", NULL),
+                    *nbt1 = fx_get(F, c, "nbt1", NULL), *dy = fx_get(F, c, "dy", NULL), *dx = fx_get(F, c, "dx", NULL),
+                    *dg = fx_get(F, c, "dgamma", NULL), *db = fx_get(F, c, "dbeta", NULL);
+        if (!sm || !si || !rm1 || !rv1 || !nbt1 || !dy || !dx || !dg || !db)
+            return;
+        float *g0x = randoms(nx, 21 + (unsigned)c), *g0g = randoms(C, 22 + (unsigned)c),
+              *g0b = randoms(C, 23 + (unsigned)c);
+        fx_buf bdy, bdx, bdg, bdb;
+        fx_buf_create(rt, &bdy, nx, dy, 0);
+        fx_buf_create(rt, &bdx, nx, g0x, 0);
+        fx_buf_create(rt, &bdg, C, g0g, 0);
+        fx_buf_create(rt, &bdb, C, g0b, 0);
+        fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
+        st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
+        CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
+        check(&by, y, cs, "y", TOL_Y);
+        check(&bsm, sm, cs, "save_mean", TOL_MEAN);
+        check(&bsi, si, cs, "save_invstd", TOL_INVSTD);
+        check(&brm, rm1, cs, "running_mean", TOL_RMEAN);
+        check(&brv, rv1, cs, "running_var", TOL_RVAR);
+        check(&bnb, nbt1, cs, "num_batches_tracked", (tol){0, 0});
+        check_grad(&bdx, g0x, dx, cs, "dx", TOL_DX);
+        check_grad(&bdg, g0g, dg, cs, "dgamma", TOL_DPARAM);
+        check_grad(&bdb, g0b, db, cs, "dbeta", TOL_DPARAM);
+        /* only dgamma: dx and dbeta stay, dgamma gets a second helping */
+        float *after_x = malloc(nx * 4), *after_b = malloc(C * 4);
+        fx_buf_read(&bdx, after_x, "dx");
+        fx_buf_read(&bdb, after_b, "dbeta");
+        st = fk_bn_backward(rt, NULL, &bdg.t, NULL, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
+        CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
+        float *twice = malloc(C * 4);
+        for (size_t i = 0; i < C; i++)
+            twice[i] = g0g[i] + 2.0f * dg[i];
+        check(&bdg, twice, cs, "dgamma twice", TOL_DPARAM);
+        check(&bdx, after_x, cs, "dx skipped", (tol){0, 0});
+        check(&bdb, after_b, cs, "dbeta skipped", (tol){0, 0});
+        free(after_x), free(after_b), free(twice);
+        free(g0x), free(g0g), free(g0b);
+        fx_buf_free(&bdy), fx_buf_free(&bdx), fx_buf_free(&bdg), fx_buf_free(&bdb);
+    }
+    fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bg), fx_buf_free(&bb), fx_buf_free(&brm), fx_buf_free(&brv),
+        fx_buf_free(&bnb), fx_buf_free(&bsm), fx_buf_free(&bsi);
+}
+
+/* 65536 values per channel around 50 with spread 1 (a naive float sum of
+ * squares loses every digit of the variance here): forward and backward
+ * against float64 in C. */
+static void large_channel(fk_runtime *rt)
+{
+    fk_bn_dims d = {.n = 16, .c = 3, .h = 64, .w = 64, .eps = 1e-5f, .momentum = 0.1f};
+    size_t hw = (size_t)d.h * d.w, nx = (size_t)d.n * d.c * hw, C = (size_t)d.c;
+    double m = (double)d.n * (double)hw;
+    float *x = malloc(nx * 4), *dy = malloc(nx * 4), *y = malloc(nx * 4), *dx = malloc(nx * 4);
+    fk_test_fill_uniform(x, nx, 5, 49.0f, 51.0f);
+    fk_test_fill_uniform(dy, nx, 6, -1.0f, 1.0f);
+    float gamma[3] = {1.5f, 0.7f, 1.0f}, beta[3] = {0.1f, -0.2f, 0.3f}, rm[3] = {0}, rv[3] = {1, 1, 1}, nb = 0;
+    float mean[3], invstd[3], rm1[3], rv1[3], dg[3], db[3], nb1 = 1;
+    for (size_t ch = 0; ch < C; ch++) {
+        double s = 0, q = 0, sdy = 0, sdyx = 0;
+        for (int i = 0; i < d.n; i++)
+            for (size_t p = 0; p < hw; p++)
+                s += x[(i * C + ch) * hw + p];
+        double mu = s / m;
+        for (int i = 0; i < d.n; i++)
+            for (size_t p = 0; p < hw; p++)
+                q += (x[(i * C + ch) * hw + p] - mu) * (x[(i * C + ch) * hw + p] - mu);
+        double is = 1.0 / sqrt(q / m + 1e-5);
+        for (int i = 0; i < d.n; i++)
+            for (size_t p = 0; p < hw; p++) {
+                size_t at = (i * C + ch) * hw + p;
+                double xh = (x[at] - mu) * is;
+                y[at] = (float)(xh * gamma[ch] + beta[ch]);
+                sdy += dy[at];
+                sdyx += dy[at] * xh;
+            }
+        for (int i = 0; i < d.n; i++)
+            for (size_t p = 0; p < hw; p++) {
+                size_t at = (i * C + ch) * hw + p;
+                double xh = (x[at] - mu) * is;
+                dx[at] = (float)(gamma[ch] * is * (dy[at] - sdy / m - xh * sdyx / m));
+            }
+        mean[ch] = (float)mu;
+        invstd[ch] = (float)is;
+        rm1[ch] = (float)(0.1 * mu);
+        rv1[ch] = (float)(0.9 + 0.1 * q / (m - 1));
+        dg[ch] = (float)sdyx;
+        db[ch] = (float)sdy;
+    }
+    fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi, bdy, bdx, bdg, bdb;
+    fx_buf_create(rt, &bx, nx, x, 0);
+    fx_buf_create(rt, &by, nx, NULL, NAN);
+    fx_buf_create(rt, &bg, C, gamma, 0);
+    fx_buf_create(rt, &bb, C, beta, 0);
+    fx_buf_create(rt, &brm, C, rm, 0);
+    fx_buf_create(rt, &brv, C, rv, 0);
+    fx_buf_create(rt, &bnb, 1, &nb, 0);
+    fx_buf_create(rt, &bsm, C, NULL, NAN);
+    fx_buf_create(rt, &bsi, C, NULL, NAN);
+    fx_buf_create(rt, &bdy, nx, dy, 0);
+    fx_buf_create(rt, &bdx, nx, NULL, 0);
+    fx_buf_create(rt, &bdg, C, NULL, 0);
+    fx_buf_create(rt, &bdb, C, NULL, 0);
+    fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
+    st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
+    CHECK(st == FK_OK, "large channel: %s", fk_last_error());
+    const char *cs = "bn train (16,3,64,64) mean 50";
+    /* the inputs sit near 50: |x - mean| carries 50 * 2^-24 of rounding, so
+     * y and dx are judged on an absolute scale of ~1e-5; the sums over
+     * 65536 values (dgamma, dbeta, ~ sqrt(65536) in size) on 1e-4 */
+    check(&by, y, cs, "y", (tol){2e-5, 1e-5});
+    check(&bsm, mean, cs, "save_mean", (tol){0, 1e-6});
+    check(&bsi, invstd, cs, "save_invstd", (tol){0, 2e-5});
+    check(&brm, rm1, cs, "running_mean", (tol){0, 1e-6});
+    check(&brv, rv1, cs, "running_var", (tol){0, 1e-5});
+    check(&bnb, &nb1, cs, "num_batches_tracked", (tol){0, 0});
+    check(&bdx, dx, cs, "dx", (tol){2e-5, 1e-5});
+    check(&bdg, dg, cs, "dgamma", (tol){1e-3, 1e-5});
+    check(&bdb, db, cs, "dbeta", (tol){1e-3, 1e-5});
+    free(x), free(dy), free(y), free(dx);
+    fx_buf *all[] = {&bx, &by, &bg, &bb, &brm, &brv, &bnb, &bsm, &bsi, &bdy, &bdx, &bdg, &bdb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fx_buf_free(all[i]);
+}
+
+/* L = sum(w * bn_train(x)) on (2, 2, 3, 3): dL/dx, dgamma, dbeta from
+ * backward against central differences of the device forward (h = 1e-2 on
+ * values of size 1: truncation ~h^2, float rounding ~1e-7/h). */
+static void finite_difference(fk_runtime *rt)
+{
+    fk_bn_dims d = {.n = 2, .c = 2, .h = 3, .w = 3, .eps = 1e-5f, .momentum = 0.1f};
+    size_t nx = 36, C = 2;
+    float x[36], w[36], y[36], gx[36], gp[4], fd[40], par[4] = {1.3f, 0.6f, 0.2f, -0.4f}; /* gamma, beta */
+    fk_test_fill_uniform(x, nx, 31, -1.5f, 1.5f);
+    fk_test_fill_uniform(w, nx, 32, -1.0f, 1.0f);
+    fx_buf bx, by, bp, brm, brv, bnb, bsm, bsi, bw, bgx, bgp;
+    fx_buf_create(rt, &bx, nx, x, 0);
+    fx_buf_create(rt, &by, nx, NULL, 0);
+    fx_buf_create(rt, &bp, 4, par, 0);
+    fx_buf_create(rt, &brm, C, NULL, 0);
+    fx_buf_create(rt, &brv, C, NULL, 1);
+    fx_buf_create(rt, &bnb, 1, NULL, 0);
+    fx_buf_create(rt, &bsm, C, NULL, 0);
+    fx_buf_create(rt, &bsi, C, NULL, 0);
+    fx_buf_create(rt, &bw, nx, w, 0);
+    fx_buf_create(rt, &bgx, nx, NULL, 0);
+    fx_buf_create(rt, &bgp, 4, NULL, 0);
+    fk_tensor gamma = bp.t, beta = bp.t, dgamma = bgp.t, dbeta = bgp.t;
+    beta.off += 2;
+    dbeta.off += 2;
+    fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, gamma, beta, brm.t, brv.t, bnb.t, &d);
+    st = st ? st : fk_bn_backward(rt, &bgx.t, &dgamma, &dbeta, bw.t, bx.t, gamma, bsm.t, bsi.t, &d);
+    CHECK(st == FK_OK, "bn finite differences: %s", fk_last_error());
+    fx_buf_read(&bgx, gx, "fd dx");
+    fx_buf_read(&bgp, gp, "fd dgamma/dbeta");
+    const float h = 1e-2f;
+    for (size_t i = 0; i < nx + 4; i++) {
+        fx_buf *b = i < nx ? &bx : &bp;
+        float *v = i < nx ? &x[i] : &par[i - nx];
+        size_t at = i < nx ? i : i - nx;
+        double l[2];
+        for (int side = 0; side < 2; side++) {
+            float t = *v + (side ? -h : h);
+            fk_buffer_write(rt, b->mem, (FX_GUARD + at) * 4, 4, &t);
+            fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, gamma, beta, brm.t, brv.t, bnb.t, &d);
+            fx_buf_read(&by, y, "fd y");
+            l[side] = 0;
+            for (size_t j = 0; j < nx; j++)
+                l[side] += (double)w[j] * y[j];
+        }
+        fk_buffer_write(rt, b->mem, (FX_GUARD + at) * 4, 4, v);
+        fd[i] = (float)((l[0] - l[1]) / (2.0 * h));
+    }
+    CHECK(fk_test_close("bn finite differences dx", gx, fd, nx, 2e-3, 1e-2) == 0, "bn fd dx");
+    CHECK(fk_test_close("bn finite differences dgamma, dbeta", gp, fd + nx, 4, 2e-3, 1e-2) == 0, "bn fd params");
+    fx_buf *all[] = {&bx, &by, &bp, &brm, &brv, &bnb, &bsm, &bsi, &bw, &bgx, &bgp};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        fx_buf_free(all[i]);
+}
+
+int main(void)
+{
+    fk_runtime *rt;
+    int r = fk_test_runtime(&rt);
+    if (r)
+        return r;
+    fk_st_file f = {0};
+    if (fx_open("batchnorm", &f) != 0)
+        return 1;
+    F = &f;
+    int cases = fx_cases(&f);
+    CHECK(cases >= 7, "only %d cases in the fixture", cases);
+    for (int c = 0; c < cases; c++)
+        run_case(rt, c);
+    large_channel(rt);
+    finite_difference(rt);
+    fk_error_quiet(1);
+    fk_bn_dims one = {.n = 1, .c = 4, .h = 1, .w = 1, .eps = 1e-5f, .momentum = 0.1f};
+    fk_tensor t = {0};
+    CHECK(fk_bn_forward_train(rt, t, t, t, t, t, t, t, t, t, &one) == FK_ERR_ARG,
+          "train mode with one value per channel refused (as PyTorch)");
+    fk_st_free(&f);
+    fk_runtime_free(rt);
+    return fk_test_result("test_batchnorm");
+}
