@@ -1,0 +1,163 @@
+/* BatchNorm2d over NCHW, PyTorch's rules (train: batch mean and biased
+ * variance, running stats with the unbiased variance; eval: running stats).
+ * Build option: -DLOCAL=<work-group size of the per-channel kernels, a power
+ * of two>. The per-channel kernels run one work-group per channel: each
+ * work-item sums a strided share of the channel's N*H*W elements with Kahan
+ * compensation, then the work-group adds the partial sums pairwise in local
+ * memory, so the error stays small for 10^5 elements per channel. */
+
+#ifndef LOCAL
+#define LOCAL 64
+#endif
+
+/* Pairwise sum of LOCAL values in local memory; every work-item gets it. */
+inline float group_sum(__local float *buf, float v)
+{
+    int lid = get_local_id(0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    buf[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = LOCAL / 2; s > 0; s >>= 1) {
+        if (lid < s)
+            buf[lid] += buf[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return buf[0];
+}
+
+/* Each work-item walks channel ch's elements j = lid, lid + LOCAL, ... of the
+ * flattened (N, HW) index, tracking (image, position) without a division
+ * per step:
+ *     WALK_BEGIN(n, hw)  size_t i = WALK_INDEX(c, ch); ...  WALK_END */
+#define WALK_BEGIN(n, hw)                                                          \
+    {                                                                              \
+        uint hw_ = (uint)(hw), m_ = (uint)(n) * hw_;                               \
+        uint step_img_ = LOCAL / hw_, step_p_ = LOCAL % hw_;                       \
+        uint img_ = get_local_id(0) / hw_, p_ = get_local_id(0) % hw_;             \
+        for (uint j_ = get_local_id(0); j_ < m_; j_ += LOCAL) {
+#define WALK_INDEX(c, ch) (((size_t)img_ * (size_t)(c) + (size_t)(ch)) * (size_t)hw_ + p_)
+#define WALK_END                                                                   \
+            p_ += step_p_;                                                         \
+            img_ += step_img_;                                                     \
+            if (p_ >= hw_) {                                                       \
+                p_ -= hw_;                                                         \
+                img_++;                                                            \
+            }                                                                      \
+        }                                                                          \
+    }
+
+#define KAHAN_ADD(sum, comp, v)                                                    \
+    do {                                                                           \
+        float y_ = (v) - comp;                                                     \
+        float t_ = sum + y_;                                                       \
+        comp = (t_ - sum) - y_;                                                    \
+        sum = t_;                                                                  \
+    } while (0)
+
+/* Train-mode statistics of channel get_group_id(0): save mean and
+ * 1/sqrt(var + eps) (biased variance), update running_mean, running_var
+ * (unbiased) and num_batches_tracked. Variance by the corrected two-pass
+ * formula: (sum d^2 - (sum d)^2 / M) / M with d = x - mean. */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
+void bn_stats(__global const float *in, const ulong in_off, __global float *save_mean,
+              const ulong sm_off, __global float *save_invstd, const ulong si_off,
+              __global float *running_mean, const ulong rm_off, __global float *running_var,
+              const ulong rv_off, __global float *num_batches, const ulong nb_off, const int n,
+              const int c, const int hw, const float eps, const float momentum)
+{
+    __local float buf[LOCAL];
+    int ch = get_group_id(0);
+    __global const float *x = in + in_off;
+    float m = (float)n * (float)hw;
+
+    float s = 0.0f, comp = 0.0f;
+    WALK_BEGIN(n, hw)
+        KAHAN_ADD(s, comp, x[WALK_INDEX(c, ch)]);
+    WALK_END
+    float mean = group_sum(buf, s) / m;
+
+    float sd = 0.0f, cd = 0.0f, sq = 0.0f, cq = 0.0f;
+    WALK_BEGIN(n, hw)
+        float d = x[WALK_INDEX(c, ch)] - mean;
+        KAHAN_ADD(sd, cd, d);
+        KAHAN_ADD(sq, cq, d * d);
+    WALK_END
+    float sum_d = group_sum(buf, sd);
+    float sum_sq = group_sum(buf, sq);
+    if (get_local_id(0) == 0) {
+        float var_sum = fmax(sum_sq - sum_d * sum_d / m, 0.0f); /* M * biased variance */
+        mean += sum_d / m;
+        save_mean[sm_off + ch] = mean;
+        save_invstd[si_off + ch] = 1.0f / sqrt(var_sum / m + eps);
+        running_mean[rm_off + ch] = (1.0f - momentum) * running_mean[rm_off + ch] + momentum * mean;
+        running_var[rv_off + ch] = (1.0f - momentum) * running_var[rv_off + ch] + momentum * (var_sum / (m - 1.0f));
+        if (ch == 0)
+            num_batches[nb_off] += 1.0f;
+    }
+}
+
+/* out = (x - mean) * invstd * gamma + beta, elementwise; grid (HW rounded
+ * up, N * C). Train mode passes the saved mean and invstd; eval mode
+ * (stat_is_var nonzero) the running mean and variance. */
+__kernel void bn_apply(__global float *out, const ulong out_off, __global const float *in,
+                       const ulong in_off, __global const float *mean, const ulong mean_off,
+                       __global const float *stat, const ulong stat_off, __global const float *gamma,
+                       const ulong g_off, __global const float *beta, const ulong b_off, const int c,
+                       const int hw, const int stat_is_var, const float eps)
+{
+    int i = get_global_id(0);
+    size_t plane = get_global_id(1);
+    if (i >= hw)
+        return;
+    int ch = plane % (size_t)c;
+    float s = stat[stat_off + ch];
+    float invstd = stat_is_var ? 1.0f / sqrt(s + eps) : s;
+    size_t at = plane * (size_t)hw + i;
+    out[out_off + at] = (in[in_off + at] - mean[mean_off + ch]) * (invstd * gamma[g_off + ch]) + beta[b_off + ch];
+}
+
+/* Backward of train mode for channel get_group_id(0), with xhat = (x - mean)
+ * * invstd:  dbeta += sum dy,  dgamma += sum dy * xhat,
+ * din += gamma * invstd * (dy - sum dy / M - xhat * sum(dy * xhat) / M).
+ * Flags say which gradients to produce (a NULL gradient is skipped). */
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
+void bn_backward(__global float *din, const ulong din_off, __global float *dgamma, const ulong dg_off,
+                 __global float *dbeta, const ulong db_off, __global const float *dout,
+                 const ulong dout_off, __global const float *in, const ulong in_off,
+                 __global const float *gamma, const ulong g_off, __global const float *save_mean,
+                 const ulong sm_off, __global const float *save_invstd, const ulong si_off,
+                 const int n, const int c, const int hw, const int want_din, const int want_dgamma,
+                 const int want_dbeta)
+{
+    __local float buf[LOCAL];
+    int ch = get_group_id(0);
+    __global const float *x = in + in_off;
+    __global const float *dy = dout + dout_off;
+    float mean = save_mean[sm_off + ch], invstd = save_invstd[si_off + ch];
+    float m = (float)n * (float)hw;
+
+    float s = 0.0f, cs = 0.0f, sx = 0.0f, cx = 0.0f;
+    WALK_BEGIN(n, hw)
+        size_t i = WALK_INDEX(c, ch);
+        float g = dy[i];
+        KAHAN_ADD(s, cs, g);
+        KAHAN_ADD(sx, cx, g * ((x[i] - mean) * invstd));
+    WALK_END
+    float sum_dy = group_sum(buf, s);
+    float sum_dy_xhat = group_sum(buf, sx);
+    if (get_local_id(0) == 0) {
+        if (want_dgamma)
+            dgamma[dg_off + ch] += sum_dy_xhat;
+        if (want_dbeta)
+            dbeta[db_off + ch] += sum_dy;
+    }
+    if (want_din) {
+        float k = gamma[g_off + ch] * invstd;
+        float mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
+        WALK_BEGIN(n, hw)
+            size_t i = WALK_INDEX(c, ch);
+            float xhat = (x[i] - mean) * invstd;
+            din[din_off + i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+        WALK_END
+    }
+}

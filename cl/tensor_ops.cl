@@ -1,0 +1,61 @@
+/* Tensor plumbing: residual add, channel blocks (concat, split), channel
+ * shuffle. Every "_add" kernel accumulates into its destination (backward). */
+
+/* out = a + b */
+__kernel void add_forward(__global float *out, const ulong out_off, __global const float *a,
+                          const ulong a_off, __global const float *b, const ulong b_off,
+                          const ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i < n)
+        out[out_off + i] = a[a_off + i] + b[b_off + i];
+}
+
+/* dx += dout */
+__kernel void acc(__global float *dx, const ulong dx_off, __global const float *dout,
+                  const ulong dout_off, const ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i < n)
+        dx[dx_off + i] += dout[dout_off + i];
+}
+
+/* Channel block copy: for every image, `nch` channels of HW elements from
+ * src (N, src_c, HW) starting at channel src_c0 go to dst (N, dst_c, HW) at
+ * channel dst_c0. Global size: (nch * HW, N). */
+#define CHANNEL_BLOCK(name, OP)                                                        \
+    __kernel void name(__global float *dst, const ulong dst_off, const int dst_c,       \
+                       const int dst_c0, __global const float *src, const ulong src_off, \
+                       const int src_c, const int src_c0, const int nch, const int hw)   \
+    {                                                                                  \
+        size_t i = get_global_id(0);                                                   \
+        size_t img = get_global_id(1);                                                 \
+        if (i < (size_t)nch * (size_t)hw) {                                            \
+            size_t d = dst_off + (img * (size_t)dst_c + (size_t)dst_c0) * (size_t)hw + i; \
+            size_t s = src_off + (img * (size_t)src_c + (size_t)src_c0) * (size_t)hw + i; \
+            dst[d] OP src[s];                                                          \
+        }                                                                              \
+    }
+CHANNEL_BLOCK(channel_copy, =)
+CHANNEL_BLOCK(channel_acc, +=)
+
+/* Channel shuffle as ShuffleNet: view src as (N, g, C/g, HW), transpose to
+ * (N, C/g, g, HW): dst channel j*g + i takes src channel i*(C/g) + j. The
+ * inverse permutation is the same map with g' = C/g, which backward uses.
+ * Global size: (C * HW, N). */
+#define SHUFFLE(name, OP)                                                              \
+    __kernel void name(__global float *dst, const ulong dst_off, __global const float *src, \
+                       const ulong src_off, const int c, const int g, const int hw)     \
+    {                                                                                  \
+        size_t i = get_global_id(0);                                                   \
+        size_t img = get_global_id(1);                                                 \
+        if (i < (size_t)c * (size_t)hw) {                                              \
+            int co = (int)(i / (size_t)hw);                                            \
+            size_t p = i - (size_t)co * (size_t)hw;                                    \
+            int ci = (co % g) * (c / g) + co / g;                                      \
+            size_t base = img * (size_t)c * (size_t)hw;                                \
+            dst[dst_off + base + i] OP src[src_off + base + (size_t)ci * (size_t)hw + p]; \
+        }                                                                              \
+    }
+SHUFFLE(shuffle_copy, =)
+SHUFFLE(shuffle_acc, +=)

@@ -1,0 +1,129 @@
+/* Residual add, concat and split along channels, channel shuffle
+ * (cl/tensor_ops.cl). Flatten is a view and needs no code. */
+#include "figkd/ops.h"
+
+fk_status fk_add_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count)
+{
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", "add_forward", &k));
+    cl_ulong out_off = out.off, a_off = a.off, b_off = b.off, n = count;
+    FK_ARG(k, 0, out.buf);
+    FK_ARG(k, 1, out_off);
+    FK_ARG(k, 2, a.buf);
+    FK_ARG(k, 3, a_off);
+    FK_ARG(k, 4, b.buf);
+    FK_ARG(k, 5, b_off);
+    FK_ARG(k, 6, n);
+    size_t global = fk_round_up(count, 64);
+    FK_LAUNCH(rt, k, 1, &global, NULL);
+    return FK_OK;
+}
+
+fk_status fk_add_backward(fk_runtime *rt, fk_tensor dx, fk_tensor dout, size_t count)
+{
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", "acc", &k));
+    cl_ulong dx_off = dx.off, dout_off = dout.off, n = count;
+    FK_ARG(k, 0, dx.buf);
+    FK_ARG(k, 1, dx_off);
+    FK_ARG(k, 2, dout.buf);
+    FK_ARG(k, 3, dout_off);
+    FK_ARG(k, 4, n);
+    size_t global = fk_round_up(count, 64);
+    FK_LAUNCH(rt, k, 1, &global, NULL);
+    return FK_OK;
+}
+
+/* nch channels per image from src (N, src_c, HW) at src_c0 to dst (N, dst_c,
+ * HW) at dst_c0; accumulate adds instead of overwriting. */
+static fk_status channel_block(fk_runtime *rt, bool accumulate, fk_tensor dst, int dst_c, int dst_c0,
+                               fk_tensor src, int src_c, int src_c0, int n, int nch, int hw)
+{
+    if (nch <= 0 || n <= 0 || hw <= 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", accumulate ? "channel_acc" : "channel_copy", &k));
+    cl_ulong dst_off = dst.off, src_off = src.off;
+    FK_ARG(k, 0, dst.buf);
+    FK_ARG(k, 1, dst_off);
+    FK_ARG(k, 2, dst_c);
+    FK_ARG(k, 3, dst_c0);
+    FK_ARG(k, 4, src.buf);
+    FK_ARG(k, 5, src_off);
+    FK_ARG(k, 6, src_c);
+    FK_ARG(k, 7, src_c0);
+    FK_ARG(k, 8, nch);
+    FK_ARG(k, 9, hw);
+    size_t global[2] = {fk_round_up((size_t)nch * (size_t)hw, 64), (size_t)n};
+    FK_LAUNCH(rt, k, 2, global, NULL);
+    return FK_OK;
+}
+
+fk_status fk_concat_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, int n, int ca,
+                            int cb, int hw)
+{
+    FK_TRY(channel_block(rt, false, out, ca + cb, 0, a, ca, 0, n, ca, hw));
+    return channel_block(rt, false, out, ca + cb, ca, b, cb, 0, n, cb, hw);
+}
+
+fk_status fk_concat_backward(fk_runtime *rt, const fk_tensor *da, const fk_tensor *db, fk_tensor dout,
+                             int n, int ca, int cb, int hw)
+{
+    if (da)
+        FK_TRY(channel_block(rt, true, *da, ca, 0, dout, ca + cb, 0, n, ca, hw));
+    if (db)
+        FK_TRY(channel_block(rt, true, *db, cb, 0, dout, ca + cb, ca, n, cb, hw));
+    return FK_OK;
+}
+
+fk_status fk_split_forward(fk_runtime *rt, fk_tensor a, fk_tensor b, fk_tensor in, int n, int ca, int cb,
+                           int hw)
+{
+    FK_TRY(channel_block(rt, false, a, ca, 0, in, ca + cb, 0, n, ca, hw));
+    return channel_block(rt, false, b, cb, 0, in, ca + cb, ca, n, cb, hw);
+}
+
+fk_status fk_split_backward(fk_runtime *rt, fk_tensor din, const fk_tensor *da, const fk_tensor *db, int n,
+                            int ca, int cb, int hw)
+{
+    if (da)
+        FK_TRY(channel_block(rt, true, din, ca + cb, 0, *da, ca, 0, n, ca, hw));
+    if (db)
+        FK_TRY(channel_block(rt, true, din, ca + cb, ca, *db, cb, 0, n, cb, hw));
+    return FK_OK;
+}
+
+static fk_status shuffle(fk_runtime *rt, bool accumulate, fk_tensor dst, fk_tensor src, int n, int c,
+                         int groups, int hw)
+{
+    if (groups <= 0 || c % groups != 0)
+        return fk_error(FK_ERR_ARG, "channel shuffle: %d channels do not split into %d groups", c, groups);
+    if (n <= 0 || c <= 0 || hw <= 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", accumulate ? "shuffle_acc" : "shuffle_copy", &k));
+    cl_ulong dst_off = dst.off, src_off = src.off;
+    FK_ARG(k, 0, dst.buf);
+    FK_ARG(k, 1, dst_off);
+    FK_ARG(k, 2, src.buf);
+    FK_ARG(k, 3, src_off);
+    FK_ARG(k, 4, c);
+    FK_ARG(k, 5, groups);
+    FK_ARG(k, 6, hw);
+    size_t global[2] = {fk_round_up((size_t)c * (size_t)hw, 64), (size_t)n};
+    FK_LAUNCH(rt, k, 2, global, NULL);
+    return FK_OK;
+}
+
+fk_status fk_shuffle_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int groups, int hw)
+{
+    return shuffle(rt, false, out, in, n, c, groups, hw);
+}
+
+/* The inverse of the shuffle with g groups is the shuffle with C/g groups. */
+fk_status fk_shuffle_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, int n, int c, int groups, int hw)
+{
+    if (groups <= 0 || c % groups != 0)
+        return fk_error(FK_ERR_ARG, "channel shuffle: %d channels do not split into %d groups", c, groups);
+    return shuffle(rt, true, din, dout, n, c, c / groups, hw);
+}

@@ -1,0 +1,157 @@
+/* Max, average and global average pooling against PyTorch
+ * (tests/ref/gen_pool.py), plus finite-difference gradient checks on tiny
+ * shapes. Outputs start as NaN, gradients as non-zero values; guards
+ * around every buffer. */
+#include "op_fixture.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tolerances (atol, rtol):
+ * - max forward picks one of the inputs: exact;
+ * - max backward adds at most ceil(k/s)^2 float32 gradients onto g0:
+ *   a few roundings;
+ * - average: sums of up to k*k floats (or H*W for the global pool), then a
+ *   division, against a float64 reference: ~ k*k * 2^-24 relative, and
+ *   absolute where terms cancel. */
+static const struct {
+    double atol, rtol;
+} TOL_MAX_FWD = {0.0, 0.0}, TOL_MAX_BWD = {1e-6, 1e-6}, TOL_AVG = {1e-6, 2e-6};
+
+static const fk_st_file *F;
+
+static void run_case(fk_runtime *rt, int c)
+{
+    long long cfg[4] = {0};
+    fx_cfg(F, c, cfg, 4);
+    int kind = (int)cfg[0], k = (int)cfg[1], s = (int)cfg[2], p = (int)cfg[3];
+    int xd[4], yd[4];
+    size_t nx, ny;
+    const float *x = fx_get(F, c, "x", &nx), *y = fx_get(F, c, "y", &ny), *dy = fx_get(F, c, "dy", NULL),
+                *dx = fx_get(F, c, "dx", NULL);
+    if (!x || !y || !dy || !dx || fx_dims(F, c, "x", xd) != 4 || fx_dims(F, c, "y", yd) != 4)
+        return;
+    static const char *names[] = {"maxpool", "avgpool", "gap"};
+    const char *name = names[kind];
+    fk_pool_dims d = {0};
+    if (kind != 2) {
+        fk_status st = fk_pool_dims_init(&d, xd[0], xd[1], xd[2], xd[3], k, s, p);
+        CHECK(st == FK_OK, "c%d: dims: %s", c, fk_last_error());
+        CHECK(d.h_out == yd[2] && d.w_out == yd[3], "c%d %s: output %dx%d, PyTorch %dx%d", c, name, d.h_out,
+              d.w_out, yd[2], yd[3]);
+        if (st != FK_OK || d.h_out != yd[2] || d.w_out != yd[3])
+            return;
+    }
+    float *g0 = malloc(nx * sizeof *g0);
+    fk_test_fill_uniform(g0, nx, 7 + (unsigned)c, -0.5f, 0.5f);
+    fx_buf bx, by, bdy, bdx;
+    fx_buf_create(rt, &bx, nx, x, 0);
+    fx_buf_create(rt, &by, ny, NULL, NAN);
+    fx_buf_create(rt, &bdy, ny, dy, 0);
+    fx_buf_create(rt, &bdx, nx, g0, 0);
+    fk_status st;
+    int hw = xd[2] * xd[3];
+    if (kind == 0) {
+        st = fk_maxpool_forward(rt, by.t, bx.t, &d);
+        st = st ? st : fk_maxpool_backward(rt, bdx.t, bdy.t, bx.t, &d);
+    } else if (kind == 1) {
+        st = fk_avgpool_forward(rt, by.t, bx.t, &d);
+        st = st ? st : fk_avgpool_backward(rt, bdx.t, bdy.t, &d);
+    } else {
+        st = fk_gap_forward(rt, by.t, bx.t, xd[0], xd[1], hw);
+        st = st ? st : fk_gap_backward(rt, bdx.t, bdy.t, xd[0], xd[1], hw);
+    }
+    CHECK(st == FK_OK, "c%d %s: %s", c, name, fk_last_error());
+    char what[128];
+    snprintf(what, sizeof what, "c%d %s k%d s%d p%d (%d,%d,%d,%d) forward", c, name, k, s, p, xd[0], xd[1],
+             xd[2], xd[3]);
+    if (kind == 0)
+        fx_buf_check(&by, y, what, TOL_MAX_FWD.atol, TOL_MAX_FWD.rtol);
+    else
+        fx_buf_check(&by, y, what, TOL_AVG.atol, TOL_AVG.rtol);
+    float *want = fx_sum(g0, dx, nx);
+    snprintf(what, sizeof what, "c%d %s k%d s%d p%d (%d,%d,%d,%d) backward dx", c, name, k, s, p, xd[0], xd[1],
+             xd[2], xd[3]);
+    if (kind == 0)
+        fx_buf_check(&bdx, want, what, TOL_MAX_BWD.atol, TOL_MAX_BWD.rtol);
+    else
+        fx_buf_check(&bdx, want, what, TOL_AVG.atol, TOL_AVG.rtol);
+    free(want);
+    free(g0);
+    fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bdx);
+}
+
+/* L = sum(w * pool(x)); compare dL/dx from backward with central
+ * differences. Input values are a shuffled grid with spacing 0.1 so that a
+ * step of 0.01 never changes which element is the maximum: the difference
+ * quotient is then exact up to float rounding. */
+static void finite_difference(fk_runtime *rt, int max)
+{
+    fk_pool_dims d;
+    if (fk_pool_dims_init(&d, 1, 2, 5, 6, 3, 2, 1) != FK_OK)
+        return;
+    size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.c * d.h_out * d.w_out;
+    float *x = malloc(nx * sizeof *x), *w = malloc(ny * sizeof *w), *y = malloc(ny * sizeof *y),
+          *g = malloc(nx * sizeof *g);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = 0.1f * (float)((i * 37) % nx) - 2.0f;
+    fk_test_fill_uniform(w, ny, 99, -1, 1);
+    fx_buf bx, by, bw, bg;
+    fx_buf_create(rt, &bx, nx, x, 0);
+    fx_buf_create(rt, &by, ny, NULL, 0);
+    fx_buf_create(rt, &bw, ny, w, 0);
+    fx_buf_create(rt, &bg, nx, NULL, 0);
+    fk_status st = max ? fk_maxpool_backward(rt, bg.t, bw.t, bx.t, &d) : fk_avgpool_backward(rt, bg.t, bw.t, &d);
+    CHECK(st == FK_OK, "fd backward: %s", fk_last_error());
+    fx_buf_read(&bg, g, "fd grad");
+    const float h = 0.01f;
+    float *fd = malloc(nx * sizeof *fd);
+    for (size_t i = 0; i < nx; i++) {
+        double l[2];
+        for (int side = 0; side < 2; side++) {
+            float v = x[i] + (side ? -h : h);
+            fk_buffer_write(rt, bx.mem, (FX_GUARD + i) * sizeof(float), sizeof v, &v);
+            st = max ? fk_maxpool_forward(rt, by.t, bx.t, &d) : fk_avgpool_forward(rt, by.t, bx.t, &d);
+            fx_buf_read(&by, y, "fd forward");
+            l[side] = 0;
+            for (size_t j = 0; j < ny; j++)
+                l[side] += (double)w[j] * y[j];
+        }
+        fk_buffer_write(rt, bx.mem, (FX_GUARD + i) * sizeof(float), sizeof x[i], &x[i]);
+        fd[i] = (float)((l[0] - l[1]) / (2.0 * h));
+    }
+    /* float32 rounding of x +- h (~1e-7 absolute) divided by 2h: ~1e-5 */
+    size_t bad = fk_test_close(max ? "maxpool finite differences" : "avgpool finite differences", g, fd, nx,
+                               1e-4, 1e-3);
+    CHECK(bad == 0, "%s finite differences", max ? "maxpool" : "avgpool");
+    free(x), free(w), free(y), free(g), free(fd);
+    fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bw), fx_buf_free(&bg);
+}
+
+int main(void)
+{
+    fk_runtime *rt;
+    int r = fk_test_runtime(&rt);
+    if (r)
+        return r;
+    fk_st_file f = {0};
+    if (fx_open("pool", &f) != 0)
+        return 1;
+    F = &f;
+    int cases = fx_cases(&f);
+    CHECK(cases >= 16, "only %d cases in the fixture", cases);
+    for (int c = 0; c < cases; c++)
+        run_case(rt, c);
+    finite_difference(rt, 1);
+    finite_difference(rt, 0);
+    fk_pool_dims d;
+    fk_error_quiet(1);
+    CHECK(fk_pool_dims_init(&d, 1, 1, 4, 4, 3, 2, 2) == FK_ERR_ARG, "pad above half the kernel refused");
+    CHECK(fk_pool_dims_init(&d, 1, 1, 2, 2, 5, 1, 1) == FK_ERR_ARG, "kernel above the padded input refused");
+    CHECK(fk_pool_dims_init(&d, 1, 1, 32, 32, 3, 2, 1) == FK_OK && d.h_out == 16 && d.w_out == 16,
+          "ResNet stem pool 32 -> 16");
+    fk_st_free(&f);
+    fk_runtime_free(rt);
+    return fk_test_result("test_pool");
+}

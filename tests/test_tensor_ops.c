@@ -1,0 +1,180 @@
+/* ReLU, residual add, concat, split and channel shuffle against PyTorch
+ * (tests/ref/gen_tensor_ops.py): forward outputs (buffers start as NaN, so
+ * a missed element shows), gradients added onto non-zero buffers, guards
+ * around every output. */
+#include "op_fixture.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Tolerances: the ops only move or add float32 values; a sum of two floats
+ * is exact after one rounding both here and in the reference. */
+#define TOL_EXACT 0.0, 0.0
+#define TOL_ADD 0.0, 1e-7   /* g0 + grad rounded once on either side */
+
+static const fk_st_file *F;
+
+/* gradient start values: non-zero so that "adds into" is checked */
+static float *start_grad(size_t n, unsigned seed)
+{
+    float *g = malloc(n * sizeof *g);
+    fk_test_fill_uniform(g, n, seed, -0.5f, 0.5f);
+    return g;
+}
+
+/* Check that a gradient buffer started at g0 now holds g0 + ref. */
+static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *what)
+{
+    float *want = fx_sum(g0, ref, b->n);
+    fx_buf_check(b, want, what, TOL_ADD);
+    free(want);
+}
+
+static void run_case(fk_runtime *rt, int c)
+{
+    long long cfg[6] = {0};
+    fx_cfg(F, c, cfg, 6);
+    int kind = (int)cfg[0], n = (int)cfg[1], ch = (int)cfg[2], hw = (int)(cfg[3] * cfg[4]), extra = (int)cfg[5];
+    size_t total = (size_t)n * (size_t)ch * (size_t)hw;
+    char what[96];
+    fk_status st = FK_OK;
+    if (kind == 0 || kind == 4) { /* relu, shuffle: x -> y */
+        const float *x = fx_get(F, c, "x", NULL), *y = fx_get(F, c, "y", NULL), *dy = fx_get(F, c, "dy", NULL),
+                    *dx = fx_get(F, c, "dx", NULL);
+        if (!x || !y || !dy || !dx)
+            return;
+        float *g0 = start_grad(total, 100 + (unsigned)c);
+        fx_buf bx, by, bdy, bdx;
+        fx_buf_create(rt, &bx, total, x, 0);
+        fx_buf_create(rt, &by, total, NULL, NAN);
+        fx_buf_create(rt, &bdy, total, dy, 0);
+        fx_buf_create(rt, &bdx, total, g0, 0);
+        const char *name = kind == 0 ? "relu" : "shuffle";
+        if (kind == 0) {
+            st = fk_relu_forward(rt, by.t, bx.t, total);
+            st = st ? st : fk_relu_backward(rt, bdx.t, bdy.t, by.t, total);
+        } else {
+            st = fk_shuffle_forward(rt, by.t, bx.t, n, ch, extra, hw);
+            st = st ? st : fk_shuffle_backward(rt, bdx.t, bdy.t, n, ch, extra, hw);
+        }
+        CHECK(st == FK_OK, "c%d %s: %s", c, name, fk_last_error());
+        snprintf(what, sizeof what, "c%d %s forward", c, name);
+        fx_buf_check(&by, y, what, TOL_EXACT);
+        snprintf(what, sizeof what, "c%d %s backward dx", c, name);
+        check_grad(&bdx, g0, dx, what);
+        if (kind == 0) { /* in place: out aliases in */
+            st = fk_relu_forward(rt, bx.t, bx.t, total);
+            CHECK(st == FK_OK, "c%d relu in place: %s", c, fk_last_error());
+            snprintf(what, sizeof what, "c%d relu in place", c);
+            fx_buf_check(&bx, y, what, TOL_EXACT);
+        }
+        fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bdx);
+        free(g0);
+    } else if (kind == 1) { /* add */
+        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *y = fx_get(F, c, "y", NULL),
+                    *dy = fx_get(F, c, "dy", NULL);
+        if (!a || !b || !y || !dy)
+            return;
+        float *g0 = start_grad(total, 200 + (unsigned)c);
+        fx_buf ba, bb, by, bdy, bda;
+        fx_buf_create(rt, &ba, total, a, 0);
+        fx_buf_create(rt, &bb, total, b, 0);
+        fx_buf_create(rt, &by, total, NULL, NAN);
+        fx_buf_create(rt, &bdy, total, dy, 0);
+        fx_buf_create(rt, &bda, total, g0, 0);
+        st = fk_add_forward(rt, by.t, ba.t, bb.t, total);
+        /* both inputs' gradients land in one buffer (a tensor used twice) */
+        st = st ? st : fk_add_backward(rt, bda.t, bdy.t, total);
+        st = st ? st : fk_add_backward(rt, bda.t, bdy.t, total);
+        CHECK(st == FK_OK, "c%d add: %s", c, fk_last_error());
+        snprintf(what, sizeof what, "c%d add forward", c);
+        fx_buf_check(&by, y, what, 0.0, 1e-7);
+        float *want = malloc(total * sizeof *want);
+        for (size_t i = 0; i < total; i++)
+            want[i] = (g0[i] + dy[i]) + dy[i];
+        snprintf(what, sizeof what, "c%d add backward twice", c);
+        fx_buf_check(&bda, want, what, TOL_EXACT);
+        free(want);
+        fx_buf_free(&ba), fx_buf_free(&bb), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bda);
+        free(g0);
+    } else if (kind == 2 || kind == 3) { /* concat (a, b) -> y; split x -> (a, b) */
+        int ca = extra, cb = ch - extra;
+        size_t na = (size_t)n * (size_t)ca * (size_t)hw, nb = (size_t)n * (size_t)cb * (size_t)hw;
+        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *da = fx_get(F, c, "da", NULL),
+                    *db = fx_get(F, c, "db", NULL);
+        const float *whole = fx_get(F, c, kind == 2 ? "y" : "x", NULL);
+        const float *dwhole = fx_get(F, c, kind == 2 ? "dy" : "dx", NULL);
+        if (!a || !b || !da || !db || !whole || !dwhole)
+            return;
+        float *ga = start_grad(na, 300 + (unsigned)c), *gb = start_grad(nb, 400 + (unsigned)c),
+              *gx = start_grad(total, 500 + (unsigned)c);
+        fx_buf bw, bdw, ba, bb, bda, bdb;
+        if (kind == 2) {
+            fx_buf_create(rt, &ba, na, a, 0);
+            fx_buf_create(rt, &bb, nb, b, 0);
+            fx_buf_create(rt, &bw, total, NULL, NAN);
+            fx_buf_create(rt, &bdw, total, dwhole, 0);
+            fx_buf_create(rt, &bda, na, ga, 0);
+            fx_buf_create(rt, &bdb, nb, gb, 0);
+            st = fk_concat_forward(rt, bw.t, ba.t, bb.t, n, ca, cb, hw);
+            st = st ? st : fk_concat_backward(rt, &bda.t, &bdb.t, bdw.t, n, ca, cb, hw);
+            /* NULL gradients are skipped */
+            st = st ? st : fk_concat_backward(rt, NULL, NULL, bdw.t, n, ca, cb, hw);
+            CHECK(st == FK_OK, "c%d concat: %s", c, fk_last_error());
+            snprintf(what, sizeof what, "c%d concat forward", c);
+            fx_buf_check(&bw, whole, what, TOL_EXACT);
+            snprintf(what, sizeof what, "c%d concat backward da", c);
+            check_grad(&bda, ga, da, what);
+            snprintf(what, sizeof what, "c%d concat backward db", c);
+            check_grad(&bdb, gb, db, what);
+        } else {
+            fx_buf_create(rt, &bw, total, whole, 0);
+            fx_buf_create(rt, &bdw, total, gx, 0);
+            fx_buf_create(rt, &ba, na, NULL, NAN);
+            fx_buf_create(rt, &bb, nb, NULL, NAN);
+            fx_buf_create(rt, &bda, na, da, 0);
+            fx_buf_create(rt, &bdb, nb, db, 0);
+            st = fk_split_forward(rt, ba.t, bb.t, bw.t, n, ca, cb, hw);
+            st = st ? st : fk_split_backward(rt, bdw.t, &bda.t, &bdb.t, n, ca, cb, hw);
+            st = st ? st : fk_split_backward(rt, bdw.t, NULL, NULL, n, ca, cb, hw);
+            CHECK(st == FK_OK, "c%d split: %s", c, fk_last_error());
+            snprintf(what, sizeof what, "c%d split forward a", c);
+            fx_buf_check(&ba, a, what, TOL_EXACT);
+            snprintf(what, sizeof what, "c%d split forward b", c);
+            fx_buf_check(&bb, b, what, TOL_EXACT);
+            snprintf(what, sizeof what, "c%d split backward dx", c);
+            check_grad(&bdw, gx, dwhole, what);
+        }
+        fx_buf_free(&bw), fx_buf_free(&bdw), fx_buf_free(&ba), fx_buf_free(&bb), fx_buf_free(&bda),
+            fx_buf_free(&bdb);
+        free(ga), free(gb), free(gx);
+    } else {
+        CHECK(0, "c%d: unknown kind %d", c, kind);
+    }
+}
+
+int main(void)
+{
+    fk_runtime *rt;
+    int r = fk_test_runtime(&rt);
+    if (r)
+        return r;
+    fk_st_file f = {0};
+    if (fx_open("tensor_ops", &f) != 0)
+        return 1;
+    F = &f;
+    int cases = fx_cases(&f);
+    CHECK(cases >= 11, "only %d cases in the fixture", cases);
+    for (int c = 0; c < cases; c++)
+        run_case(rt, c);
+    fk_error_quiet(1);
+    cl_mem m;
+    if (fk_buffer_create(rt, 64, 0, &m) == FK_OK) {
+        fk_tensor t = {.buf = m};
+        CHECK(fk_shuffle_forward(rt, t, t, 1, 6, 4, 1) == FK_ERR_ARG, "6 channels in 4 groups refused");
+        clReleaseMemObject(m);
+    }
+    fk_st_free(&f);
+    fk_runtime_free(rt);
+    return fk_test_result("test_tensor_ops");
+}
