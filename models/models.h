@@ -4,6 +4,8 @@
 
 #include "figkd/model.h"
 
+#include <stdio.h>
+
 fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
 fk_status fk_build_resnet_v2(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
 fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);

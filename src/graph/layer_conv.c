@@ -18,6 +18,8 @@ static fk_status conv_shape(fk_graph *g, fk_node *nd)
     if (x->ndim != 4 || s->groups <= 0 || x->c % s->groups || s->c_out % s->groups)
         return fk_error(FK_ERR_ARG, "%s: %d input channels, %d output channels, groups %d", nd->name,
                         x->c, s->c_out, s->groups);
+    if (x->h + 2 * s->pad < s->k || x->w + 2 * s->pad < s->k)
+        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for kernel %d", nd->name, x->h, x->w, s->k);
     nd->c = s->c_out;
     nd->h = (x->h + 2 * s->pad - s->k) / s->stride + 1;
     nd->w = (x->w + 2 * s->pad - s->k) / s->stride + 1;

@@ -16,6 +16,8 @@ static fk_status pool_shape(fk_graph *g, fk_node *nd)
     if (x->ndim != 4 || s->k <= 0 || s->stride <= 0 || s->pad < 0 || 2 * s->pad > s->k)
         return fk_error(FK_ERR_ARG, "%s: bad pool (k %d, stride %d, pad %d)", nd->name, s->k, s->stride,
                         s->pad);
+    if (x->h + 2 * s->pad < s->k || x->w + 2 * s->pad < s->k)
+        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for kernel %d", nd->name, x->h, x->w, s->k);
     nd->c = x->c;
     nd->h = (x->h + 2 * s->pad - s->k) / s->stride + 1;
     nd->w = (x->w + 2 * s->pad - s->k) / s->stride + 1;
