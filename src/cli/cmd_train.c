@@ -96,7 +96,7 @@ static void trim_metrics(const char *path, long last_epoch)
     FILE *f = fopen(path, "r");
     if (!f)
         return;
-    char tmp[1200];
+    char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *o = fopen(tmp, "w");
     char line[4096];
