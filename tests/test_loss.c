@@ -100,6 +100,10 @@ static void check_loss(fk_runtime *rt, const fk_st_file *f, const loss_case *k, 
     snprintf(what, sizeof what, "%s %s pre-filled + %g * grad", k->name, key, (double)WEIGHT);
     if (!guarded_read(rt, dd, nc, got, what))
         CHECK(fk_test_close(what, got, expect, nc, gat, grt) == 0, "%s", what);
+    float *wk = malloc(fk_loss_work(k->n, k->c) * sizeof *wk);
+    snprintf(what, sizeof what, "%s %s work", k->name, key);
+    guarded_read(rt, dw, fk_loss_work(k->n, k->c), wk, what);
+    free(wk);
 
     /* without dlogits: the same value, nothing else written */
     float v2 = NAN;
