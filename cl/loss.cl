@@ -56,10 +56,9 @@ static float logaddexp(float a, float b)
     return m + log1p(exp(-fabs(a - b)));
 }
 
-/* KL contribution q * (log q - log p) with q = exp(logq); 0 when q is 0 */
-static float kl_term(float logq, float logp)
+/* KL contribution q * (log q - log p); 0 when q is 0 */
+static float kl_term(float q, float logq, float logp)
 {
-    float q = exp(logq);
     return q > 0.0f ? q * (logq - logp) : 0.0f;
 }
 
@@ -127,9 +126,10 @@ void kd_forward(__global const float *s, const ulong s_off, __global const float
     __global float *drow = ds + ds_off + (ulong)n * (ulong)C;
     for (int j = l; j < C; j += LOSS_WG) {
         float logp = (srow[j] / T - m.x) - logsum.x, logq = (trow[j] / T - m.y) - logsum.y;
-        kl += kl_term(logq, logp);
+        float q = exp(logq);
+        kl += kl_term(q, logq, logp);
         if (has_grad)
-            drow[j] += gscale * (exp(logp) - exp(logq));
+            drow[j] += gscale * (exp(logp) - q);
     }
     kl = wg_sum4((float4)(kl, 0.0f, 0.0f, 0.0f), buf).x;
     if (l == 0)
@@ -200,15 +200,16 @@ void dkd_forward(__global const float *s, const ulong s_off, __global const floa
         float shift = j == y ? 1000.0f : 0.0f;
         float aj = srow[j] / T - ra, bj = trow[j] / T - rb;
         float logp2 = (aj - shift) - lse2_a, logq2 = (bj - shift) - lse2_b;
-        nckd += kl_term(logq2, logp2);
+        float q2 = exp(logq2);
+        nckd += kl_term(q2, logq2, logp2);
         if (has_grad) {
             float dt = j == y ? ps1 - qs1 : (qs1 - ps1) * exp(aj - nt_a);
-            drow[j] += gscale * (alpha * dt + beta * (exp(logp2) - exp(logq2)));
+            drow[j] += gscale * (alpha * dt + beta * (exp(logp2) - q2));
         }
     }
     nckd = wg_sum4((float4)(nckd, 0.0f, 0.0f, 0.0f), buf).x;
     if (l == 0) {
-        float tckd = kl_term(logqs1, logps1) + kl_term(logqs2, logps2);
+        float tckd = kl_term(qs1, logqs1, logps1) + kl_term(exp(logqs2), logqs2, logps2);
         work[work_off + (ulong)n] = alpha * tckd + beta * nckd;
     }
 }
