@@ -8,8 +8,10 @@
  * work-group and writes scale * sum: no float atomics anywhere.
  *
  * Stability: every softmax and log-softmax is taken after subtracting the
- * row maximum and every log of a probability is computed as a difference of
- * log-sum-exps, never as log(p), so logits of any finite magnitude give
+ * row maximum m, as (x_j - m) - log(sum_k exp(x_k - m)) (the order of
+ * PyTorch's log_softmax: with |x| ~ 1e4 forming m + log(sum) first would
+ * lose ~1e-4 to rounding), and every log of a probability is a difference
+ * of log-sum-exps, never log(p), so logits of any finite magnitude give
  * finite losses and gradients. KL terms with a zero target probability
  * count 0 (PyTorch's kl_div: xlogy). Gradients are ADDED to dlogits when
  * has_grad is non-zero (the buffer argument is otherwise unused). */
@@ -54,10 +56,9 @@ static float logaddexp(float a, float b)
     return m + log1p(exp(-fabs(a - b)));
 }
 
-/* KL contribution q * (log q - log p) with q = exp(logq); 0 when q is 0 */
-static float kl_term(float logq, float logp)
+/* KL contribution q * (log q - log p); 0 when q is 0 */
+static float kl_term(float q, float logq, float logp)
 {
-    float q = exp(logq);
     return q > 0.0f ? q * (logq - logp) : 0.0f;
 }
 
@@ -83,15 +84,14 @@ void ce_forward(__global const float *x, const ulong x_off, __global const int *
     float s = 0.0f;
     for (int j = l; j < C; j += LOSS_WG)
         s += exp(row[j] - m);
-    s = wg_sum4((float4)(s, 0.0f, 0.0f, 0.0f), buf).x;
-    const float lse = m + log(s);
+    const float logs = log(wg_sum4((float4)(s, 0.0f, 0.0f, 0.0f), buf).x);
 
     if (l == 0)
-        work[work_off + (ulong)n] = valid ? lse - row[y] : NAN;
+        work[work_off + (ulong)n] = valid ? (m - row[y]) + logs : NAN;
     if (has_grad && valid) {
         __global float *drow = dx + dx_off + (ulong)n * (ulong)C;
         for (int j = l; j < C; j += LOSS_WG)
-            drow[j] += gscale * (exp(row[j] - lse) - (j == y ? 1.0f : 0.0f));
+            drow[j] += gscale * (exp((row[j] - m) - logs) - (j == y ? 1.0f : 0.0f));
     }
 }
 
@@ -120,16 +120,16 @@ void kd_forward(__global const float *s, const ulong s_off, __global const float
         sa += exp(srow[j] / T - m.x);
         sb += exp(trow[j] / T - m.y);
     }
-    float4 sum = wg_sum4((float4)(sa, sb, 0.0f, 0.0f), buf);
-    const float lse_a = m.x + log(sum.x), lse_b = m.y + log(sum.y);
+    const float4 logsum = log(wg_sum4((float4)(sa, sb, 1.0f, 1.0f), buf));
 
     float kl = 0.0f;
     __global float *drow = ds + ds_off + (ulong)n * (ulong)C;
     for (int j = l; j < C; j += LOSS_WG) {
-        float logp = srow[j] / T - lse_a, logq = trow[j] / T - lse_b;
-        kl += kl_term(logq, logp);
+        float logp = (srow[j] / T - m.x) - logsum.x, logq = (trow[j] / T - m.y) - logsum.y;
+        float q = exp(logq);
+        kl += kl_term(q, logq, logp);
         if (has_grad)
-            drow[j] += gscale * (exp(logp) - exp(logq));
+            drow[j] += gscale * (exp(logp) - q);
     }
     kl = wg_sum4((float4)(kl, 0.0f, 0.0f, 0.0f), buf).x;
     if (l == 0)
@@ -181,30 +181,35 @@ void dkd_forward(__global const float *s, const ulong s_off, __global const floa
             sa += exp(srow[j] / T - m.x);
             sb += exp(trow[j] / T - m.y);
         }
-    float4 sum = wg_sum4((float4)(sa, sb, 0.0f, 0.0f), buf);
-    const float nt_a = m.x + log(sum.x), nt_b = m.y + log(sum.y);
-    const float lse_a = logaddexp(nt_a, ay), lse_b = logaddexp(nt_b, by);
-    const float lse2_a = logaddexp(nt_a, ay - 1000.0f), lse2_b = logaddexp(nt_b, by - 1000.0f);
+    const float4 logsum = log(wg_sum4((float4)(sa, sb, 1.0f, 1.0f), buf));
+    /* everything below relative to r = max(a) (rb = max(b)), as in the header */
+    const float ra = fmax(m.x, ay), rb = fmax(m.y, by);
+    const float nt_a = (m.x - ra) + logsum.x, nt_b = (m.y - rb) + logsum.y;
+    const float ay_r = ay - ra, by_r = by - rb;
+    const float lse_a = logaddexp(nt_a, ay_r), lse_b = logaddexp(nt_b, by_r);
+    const float lse2_a = logaddexp(nt_a, ay_r - 1000.0f), lse2_b = logaddexp(nt_b, by_r - 1000.0f);
 
     /* target / non-target binary distributions */
-    const float logps1 = ay - lse_a, logps2 = nt_a - lse_a;
-    const float logqs1 = by - lse_b, logqs2 = nt_b - lse_b;
+    const float logps1 = ay_r - lse_a, logps2 = nt_a - lse_a;
+    const float logqs1 = by_r - lse_b, logqs2 = nt_b - lse_b;
     const float ps1 = exp(logps1), qs1 = exp(logqs1);
 
     float nckd = 0.0f;
     __global float *drow = ds + ds_off + (ulong)n * (ulong)C;
     for (int j = l; j < C; j += LOSS_WG) {
         float shift = j == y ? 1000.0f : 0.0f;
-        float logp2 = (srow[j] / T - shift) - lse2_a, logq2 = (trow[j] / T - shift) - lse2_b;
-        nckd += kl_term(logq2, logp2);
+        float aj = srow[j] / T - ra, bj = trow[j] / T - rb;
+        float logp2 = (aj - shift) - lse2_a, logq2 = (bj - shift) - lse2_b;
+        float q2 = exp(logq2);
+        nckd += kl_term(q2, logq2, logp2);
         if (has_grad) {
-            float dt = j == y ? ps1 - qs1 : (qs1 - ps1) * exp(srow[j] / T - nt_a);
-            drow[j] += gscale * (alpha * dt + beta * (exp(logp2) - exp(logq2)));
+            float dt = j == y ? ps1 - qs1 : (qs1 - ps1) * exp(aj - nt_a);
+            drow[j] += gscale * (alpha * dt + beta * (exp(logp2) - q2));
         }
     }
     nckd = wg_sum4((float4)(nckd, 0.0f, 0.0f, 0.0f), buf).x;
     if (l == 0) {
-        float tckd = kl_term(logqs1, logps1) + kl_term(logqs2, logps2);
+        float tckd = kl_term(qs1, logqs1, logps1) + kl_term(exp(logqs2), logqs2, logps2);
         work[work_off + (ulong)n] = alpha * tckd + beta * nckd;
     }
 }

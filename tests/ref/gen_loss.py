@@ -38,7 +38,7 @@ import fkio  # noqa: E402
 OUT = os.path.join(HERE, "fixtures")
 LL, LH, HL, HH = 1, 2, 4, 8
 INV_MASKS = [LL | LH | HL | HH, LL, LH | HL | HH, LH, HL, HH, LL | HH]
-FIGKD_VARIANTS = [("mse", LH | HL | HH), ("l1", LH | HL | HH), ("mse", LL),
+FIGKD_VARIANTS = [("mse", LH | HL | HH), ("l1", LH | HL | HH), ("mse", LL), ("mse", LH),
                   ("mse", LL | LH | HL | HH), ("l1", LL | LH | HL | HH)]
 
 
