@@ -1,6 +1,6 @@
 /* Micro-benchmark of the layer ops on the FIGKD_DEVICE device at CIFAR
  * ResNet sizes: milliseconds per call (best of several) and the memory
- * traffic that implies. Run with `meson test -C build --benchmark ops_bench`
+ * traffic that implies. Run with `meson test -C build --benchmark --suite bench`
  * or directly; BENCH_N=<batch> changes the batch (default 64). */
 #include "common.h"
 #include "figkd/ops.h"

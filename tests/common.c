@@ -68,3 +68,35 @@ int fk_test_result(const char *name)
     printf("%s: all checks passed\n", name);
     return 0;
 }
+
+int fk_test_fixture(const char *name, fk_st_file *out)
+{
+    const char *root = getenv("FIGKD_SOURCE_ROOT");
+    char path[2048];
+    snprintf(path, sizeof path, "%s/tests/ref/fixtures/%s", root ? root : ".", name);
+    if (fk_st_read(path, out) != FK_OK) {
+        fprintf(stderr, "cannot load fixture %s (run from meson test, which sets FIGKD_SOURCE_ROOT)\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+const float *fk_test_tensor(const fk_st_file *f, const char *name, size_t *count)
+{
+    const fk_st_tensor *t = fk_st_find(f, name);
+    if (!t || t->dtype != FK_DT_F32) {
+        fprintf(stderr, "fixture tensor %s missing or not F32\n", name);
+        fk_test_failures++;
+        return NULL;
+    }
+    if (count)
+        *count = t->nbytes / sizeof(float);
+    return t->data;
+}
+
+int fk_test_upload(fk_runtime *rt, const float *x, size_t n, cl_mem *out)
+{
+    if (fk_buffer_create(rt, n * sizeof(float), 0, out) != FK_OK)
+        return 1;
+    return fk_buffer_write(rt, *out, 0, n * sizeof(float), x) != FK_OK;
+}

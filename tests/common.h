@@ -39,4 +39,14 @@ void fk_test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi)
 /* Exit status of a test: 0 when no CHECK failed, 1 otherwise. */
 int fk_test_result(const char *name);
 
+#include "figkd/io.h"
+
+/* Load tests/ref/fixtures/<name> (under $FIGKD_SOURCE_ROOT, set by meson);
+ * returns 0 or prints why and returns 1. */
+int fk_test_fixture(const char *name, fk_st_file *out);
+/* A fixture tensor as float32 (NULL, with a message, when missing). */
+const float *fk_test_tensor(const fk_st_file *f, const char *name, size_t *count);
+/* Upload floats to a new device buffer. */
+int fk_test_upload(fk_runtime *rt, const float *x, size_t n, cl_mem *out);
+
 #endif

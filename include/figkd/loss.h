@@ -5,8 +5,16 @@
  * weight * d(value)/d(student logits) into dlogits (N, C). Teacher logits
  * are constants. Nothing here waits for the device; values stay on the
  * device until the caller reads them. Scratch comes from the caller,
- * sized by fk_loss_work(n, c) floats. One loss per file: src/loss/<loss>.c
- * with cl/<loss>.cl. */
+ * sized by fk_loss_work(n, c) floats (one per sample: the per-sample losses,
+ * summed in a fixed order by a second kernel; no float atomics).
+ *
+ * All are stable for logits of any finite magnitude (max subtraction,
+ * log-sum-exp; no log of a probability). A label outside [0, C) makes the
+ * value NaN (the caller's finite check catches it) and adds no gradient for
+ * that sample. KL terms with a zero target probability count 0 (as
+ * PyTorch's kl_div). One loss per file: src/loss/<loss>.c; the row-wise
+ * kernels (CE, KD, DKD, batch mean) are in cl/loss.cl, the DWT and FiGKD
+ * kernels in cl/dwt.cl. */
 #ifndef FIGKD_LOSS_H
 #define FIGKD_LOSS_H
 
@@ -14,7 +22,8 @@
 
 size_t fk_loss_work(int n, int c);
 
-/* Softmax cross-entropy, mean over the batch (src/loss/ce.c). */
+/* Softmax cross-entropy, mean over the batch, int32 labels (src/loss/ce.c);
+ * gradient weight * (softmax - onehot) / N. */
 fk_status fk_ce_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor logits,
                      cl_mem labels, size_t labels_off, int n, int c, float weight, fk_tensor work);
 
@@ -23,8 +32,11 @@ fk_status fk_kd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, 
                      fk_tensor teacher, int n, int c, float temperature, float weight, fk_tensor work);
 
 /* DKD target (TCKD) and non-target (NCKD) terms: value = alpha*TCKD + beta*NCKD,
- * each times T^2, mean over the batch (src/loss/dkd.c). The warm-up factor
- * is folded into weight by the caller. */
+ * each times T^2, mean over the batch (src/loss/dkd.c), as mdistiller's
+ * dkd_loss: TCKD is the KL of the binary [target, non-target] probabilities
+ * of softmax(t/T) and softmax(s/T); NCKD the KL of the softmaxes of
+ * t/T and s/T with 1000 subtracted from the target logit. c >= 2. The
+ * warm-up factor min(epoch / warmup, 1) is folded into weight by the caller. */
 fk_status fk_dkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
                       fk_tensor teacher, cl_mem labels, size_t labels_off, int n, int c, float alpha,
                       float beta, float temperature, float weight, fk_tensor work);
@@ -47,8 +59,10 @@ fk_status fk_dwt_forward(fk_runtime *rt, fk_tensor bands, fk_tensor x, int n, in
  * band_mask (the others taken as zero). */
 fk_status fk_dwt_inverse(fk_runtime *rt, fk_tensor x, fk_tensor bands, int n, int h, int w, int band_mask);
 
-/* Detail loss: mean over the chosen bands' elements and the batch of
- * (dwt(s) - dwt(t))^2 (mse) or |dwt(s) - dwt(t)| (l1). */
+/* Detail loss: mean over the chosen bands' elements and the batch
+ * (N * popcount(band_mask) * ceil(h/2) * ceil(w/2) elements) of
+ * (dwt(s) - dwt(t))^2 (mse) or |dwt(s) - dwt(t)| (l1); h * w must be c.
+ * The l1 gradient is sign(diff), 0 at 0 (as torch.abs). */
 fk_status fk_figkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
                         fk_tensor teacher, int n, int c, int h, int w, int band_mask,
                         fk_detail_kind kind, float weight, fk_tensor work);

@@ -120,6 +120,10 @@ fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_
 fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst);
 /* Fill `count` floats at element offset with a value. */
 fk_status fk_buffer_fill(fk_runtime *rt, cl_mem buf, size_t offset, size_t count, float value);
+/* y[y_off + i] += a * x[x_off + i] for count floats (element offsets). */
+fk_status fk_buffer_axpy(fk_runtime *rt, cl_mem y, size_t y_off, cl_mem x, size_t x_off, float a, size_t count);
+/* dst[dst_off + i] = src[src_off + i] for count floats, on the queue. */
+fk_status fk_buffer_copy(fk_runtime *rt, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off, size_t count);
 
 /* ---- tensors -------------------------------------------------------- */
 

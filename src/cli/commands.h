@@ -3,5 +3,12 @@
 #define FIGKD_CLI_COMMANDS_H
 
 int fk_cmd_devices(int argc, char **argv);
+/* figkd-cl data: argv[0] is the config (the command name is not passed). */
+int fk_cmd_data(int argc, char **argv);
+
+int fk_cmd_train(int argc, char **argv);
+int fk_cmd_eval(int argc, char **argv);
+int fk_cmd_bench(int argc, char **argv);
+int fk_cmd_predict(int argc, char **argv);
 
 #endif

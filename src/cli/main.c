@@ -5,6 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+
+static int run_data(int argc, char **argv)
+{
+    return fk_cmd_data(argc - 2, argv + 2);
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -12,6 +18,16 @@ static void usage(FILE *f)
         "\n"
         "commands:\n"
         "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
+        "  data CONFIG [--grid out.png] [--batches N]\n"
+        "                     open the [data] splits, print sizes and loader img/s\n"
+        "  train CONFIG [--set section.key=value ...] [--resume]\n"
+        "                     train the teacher when its checkpoint is missing, then the student\n"
+        "  eval CONFIG [--weights W] [--model M]\n"
+        "                     top-1/top-5 on the test split\n"
+        "  predict CONFIG --weights W --out logits.npy [--split test|train] [--model M]\n"
+        "                     eval-mode logits of a split as a float32 N x C .npy\n"
+        "  bench CONFIG [--steps N] [--batch B] [--classes C]\n"
+        "                     timed training steps of the config's pair on synthetic input\n"
         "\n"
         "options:\n"
         "  -h, --help         this help\n"
@@ -41,6 +57,11 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"devices", fk_cmd_devices},
+        {"data", run_data},
+        {"train", fk_cmd_train},
+        {"eval", fk_cmd_eval},
+        {"bench", fk_cmd_bench},
+        {"predict", fk_cmd_predict},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

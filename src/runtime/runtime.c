@@ -171,3 +171,38 @@ size_t fk_tensor_numel(const fk_tensor *t)
         n *= (size_t)t->shape[i];
     return n;
 }
+
+fk_status fk_buffer_axpy(fk_runtime *rt, cl_mem y, size_t y_off, cl_mem x, size_t x_off, float a, size_t count)
+{
+    if (count == 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "util", "", "axpy_f32", &k));
+    cl_ulong yo = y_off, xo = x_off, n = count;
+    FK_ARG(k, 0, y);
+    FK_ARG(k, 1, yo);
+    FK_ARG(k, 2, x);
+    FK_ARG(k, 3, xo);
+    FK_ARG(k, 4, a);
+    FK_ARG(k, 5, n);
+    size_t global = fk_round_up(count, 64);
+    FK_LAUNCH(rt, k, 1, &global, NULL);
+    return FK_OK;
+}
+
+fk_status fk_buffer_copy(fk_runtime *rt, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off, size_t count)
+{
+    if (count == 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "util", "", "copy_f32", &k));
+    cl_ulong d = dst_off, s = src_off, n = count;
+    FK_ARG(k, 0, dst);
+    FK_ARG(k, 1, d);
+    FK_ARG(k, 2, src);
+    FK_ARG(k, 3, s);
+    FK_ARG(k, 4, n);
+    size_t global = fk_round_up(count, 64);
+    FK_LAUNCH(rt, k, 1, &global, NULL);
+    return FK_OK;
+}

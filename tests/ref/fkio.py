@@ -48,9 +48,10 @@ _MAX_HEADER = 100 * 1000 * 1000  # same limit as the C reader
 
 
 def _dtype_name(dt):
-    dt = np.dtype(dt).newbyteorder("<") if np.dtype(dt).byteorder == ">" else np.dtype(dt)
+    """safetensors name of a numpy dtype, whatever its byte order."""
+    dt = np.dtype(dt)
     for name, ref in _DTYPES.items():
-        if ref == dt or (ref.kind == dt.kind and ref.itemsize == dt.itemsize):
+        if dt.kind == ref.kind and dt.itemsize == ref.itemsize:
             return name
     raise TypeError("dtype %s has no safetensors name" % dt)
 

@@ -1,0 +1,254 @@
+/* conv2d kernels (host code: src/ops/conv.c).
+ *
+ * Compile-time shape, as -D options (the program cache keys on them):
+ *   KH, KW     kernel size
+ *   STRIDE     stride (both directions)
+ *   PAD        zero padding (both directions)
+ *   CIPG, COPG input and output channels per group (direct kernels)
+ *   HAS_BIAS   1 when the direct forward adds a bias
+ * Kernels that need none of them (swap, bias, dbias) are fetched with "".
+ *
+ * Layouts: activations NCHW; weight (C_out, C_in/groups, KH, KW); im2col
+ * columns "col" (C_in*KH*KW, N*HO*WO): row r = (c, kh, kw), column
+ * j = (n, oh, ow). Offsets are in elements. No atomics: every output element
+ * is written by exactly one work-item. */
+
+#ifndef KH
+#define KH 1
+#endif
+#ifndef KW
+#define KW 1
+#endif
+#ifndef STRIDE
+#define STRIDE 1
+#endif
+#ifndef PAD
+#define PAD 0
+#endif
+#ifndef CIPG
+#define CIPG 1
+#endif
+#ifndef COPG
+#define COPG 1
+#endif
+#ifndef HAS_BIAS
+#define HAS_BIAS 0
+#endif
+
+/* col (C*KH*KW, N*HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
+__kernel void im2col(__global float *col, const ulong col_off, __global const float *in,
+                     const ulong in_off, const int n, const int c, const int h, const int w,
+                     const int ho, const int wo)
+{
+    const int j = (int)get_global_id(0);
+    const int r = (int)get_global_id(1);
+    const int p_count = ho * wo;
+    const int np = n * p_count;
+    if (j >= np)
+        return;
+    const int kw = r % KW, kh = (r / KW) % KH, ci = r / (KH * KW);
+    const int s = j / p_count, p = j - s * p_count;
+    const int oh = p / wo, ow = p - oh * wo;
+    const int ih = oh * STRIDE - PAD + kh, iw = ow * STRIDE - PAD + kw;
+    float v = 0.0f;
+    if (ih >= 0 && ih < h && iw >= 0 && iw < w)
+        v = in[in_off + ((size_t)(s * c + ci) * h + ih) * w + iw];
+    col[col_off + (size_t)r * np + j] = v;
+}
+
+/* din (N, C, H, W) += the sum of every column entry that im2col copied from
+ * that input element (a gather: one work-item per input element). */
+__kernel void col2im_add(__global float *din, const ulong din_off, __global const float *col,
+                         const ulong col_off, const int n, const int c, const int h, const int w,
+                         const int ho, const int wo)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)n * c * h * w)
+        return;
+    const int iw = (int)(i % w), ih = (int)((i / w) % h);
+    const int ci = (int)((i / ((size_t)w * h)) % c), s = (int)(i / ((size_t)w * h * c));
+    const int p_count = ho * wo;
+    const size_t np = (size_t)n * p_count;
+    __global const float *cb = col + col_off + (size_t)s * p_count;
+    float acc = 0.0f;
+    for (int kh = 0; kh < KH; kh++) {
+        const int t = ih + PAD - kh;
+        if (t < 0 || t % STRIDE)
+            continue;
+        const int oh = t / STRIDE;
+        if (oh >= ho)
+            continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int u = iw + PAD - kw;
+            if (u < 0 || u % STRIDE)
+                continue;
+            const int ow = u / STRIDE;
+            if (ow >= wo)
+                continue;
+            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * np + oh * wo + ow];
+        }
+    }
+    din[din_off + i] += acc;
+}
+
+/* dst (B, A, P) = src (A, B, P) transposed in its two leading dims. */
+__kernel void swap01(__global float *dst, const ulong dst_off, __global const float *src,
+                     const ulong src_off, const int a, const int b, const int p)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)a * b * p)
+        return;
+    const int q = (int)(i % p);
+    const int ia = (int)((i / p) % a), ib = (int)(i / ((size_t)p * a));
+    dst[dst_off + i] = src[src_off + ((size_t)ia * b + ib) * p + q];
+}
+
+/* out (N, C, P) += bias (C) */
+__kernel void bias_add(__global float *out, const ulong out_off, __global const float *bias,
+                       const ulong bias_off, const int n, const int c, const int p)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)n * c * p)
+        return;
+    out[out_off + i] += bias[bias_off + (i / p) % c];
+}
+
+/* dbias (C) += sum over n, p of dout (N, C, P); one work-item per channel,
+ * partial sums per sample. */
+__kernel void bias_grad(__global float *dbias, const ulong dbias_off, __global const float *dout,
+                        const ulong dout_off, const int n, const int c, const int p)
+{
+    const int o = (int)get_global_id(0);
+    if (o >= c)
+        return;
+    float acc = 0.0f;
+    for (int s = 0; s < n; s++) {
+        __global const float *d = dout + dout_off + ((size_t)s * c + o) * p;
+        float part = 0.0f;
+        for (int q = 0; q < p; q++)
+            part += d[q];
+        acc += part;
+    }
+    dbias[dbias_off + o] += acc;
+}
+
+/* ---- direct convolution, any groups (depthwise, grouped) --------------- */
+
+/* out (N, CO, HO, WO), one work-item per output element. */
+__kernel void direct_forward(__global float *out, const ulong out_off, __global const float *in,
+                             const ulong in_off, __global const float *weight, const ulong w_off,
+                             __global const float *bias, const ulong b_off, const int n,
+                             const int h, const int w, const int co, const int ho, const int wo)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)n * co * ho * wo)
+        return;
+    const int ow = (int)(i % wo), oh = (int)((i / wo) % ho);
+    const int o = (int)((i / ((size_t)wo * ho)) % co), s = (int)(i / ((size_t)wo * ho * co));
+    const int g = o / COPG;
+    const int ci_count = co / COPG * CIPG;
+    __global const float *x = in + in_off + ((size_t)s * ci_count + g * CIPG) * h * w;
+    __global const float *wt = weight + w_off + (size_t)o * CIPG * KH * KW;
+    float acc = 0.0f;
+    for (int ci = 0; ci < CIPG; ci++) {
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = oh * STRIDE - PAD + kh;
+            if (ih < 0 || ih >= h)
+                continue;
+            for (int kw = 0; kw < KW; kw++) {
+                const int iw = ow * STRIDE - PAD + kw;
+                if (iw < 0 || iw >= w)
+                    continue;
+                acc += x[((size_t)ci * h + ih) * w + iw] * wt[(ci * KH + kh) * KW + kw];
+            }
+        }
+    }
+#if HAS_BIAS
+    acc += bias[b_off + o];
+#endif
+    out[out_off + i] = acc;
+}
+
+/* din (N, CI, H, W) += gradient, one work-item per input element (gather
+ * over the output channels of its group and the kernel taps that saw it). */
+__kernel void direct_backward_data(__global float *din, const ulong din_off,
+                                   __global const float *dout, const ulong dout_off,
+                                   __global const float *weight, const ulong w_off, const int n,
+                                   const int h, const int w, const int co, const int ho,
+                                   const int wo)
+{
+    const int ci_count = co / COPG * CIPG;
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)n * ci_count * h * w)
+        return;
+    const int iw = (int)(i % w), ih = (int)((i / w) % h);
+    const int c = (int)((i / ((size_t)w * h)) % ci_count), s = (int)(i / ((size_t)w * h * ci_count));
+    const int g = c / CIPG, cl = c - g * CIPG;
+    float acc = 0.0f;
+    for (int ol = 0; ol < COPG; ol++) {
+        const int o = g * COPG + ol;
+        __global const float *d = dout + dout_off + ((size_t)s * co + o) * ho * wo;
+        __global const float *wt = weight + w_off + ((size_t)o * CIPG + cl) * KH * KW;
+        for (int kh = 0; kh < KH; kh++) {
+            const int t = ih + PAD - kh;
+            if (t < 0 || t % STRIDE)
+                continue;
+            const int oh = t / STRIDE;
+            if (oh >= ho)
+                continue;
+            for (int kw = 0; kw < KW; kw++) {
+                const int u = iw + PAD - kw;
+                if (u < 0 || u % STRIDE)
+                    continue;
+                const int ow = u / STRIDE;
+                if (ow >= wo)
+                    continue;
+                acc += d[oh * wo + ow] * wt[kh * KW + kw];
+            }
+        }
+    }
+    din[din_off + i] += acc;
+}
+
+/* dweight (CO, CIPG, KH, KW) += gradient, one work-item per weight element
+ * (a reduction over N*HO*WO, partial sums per sample). */
+__kernel void direct_backward_weight(__global float *dweight, const ulong dw_off,
+                                     __global const float *dout, const ulong dout_off,
+                                     __global const float *in, const ulong in_off, const int n,
+                                     const int h, const int w, const int co, const int ho,
+                                     const int wo)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)co * CIPG * KH * KW)
+        return;
+    const int kw = (int)(i % KW), kh = (int)((i / KW) % KH);
+    const int cl = (int)((i / (KH * KW)) % CIPG), o = (int)(i / (CIPG * KH * KW));
+    const int g = o / COPG;
+    const int ci_count = co / COPG * CIPG;
+    const int c = g * CIPG + cl;
+    /* output rows/cols whose tap (kh, kw) falls inside the input */
+    int oh0 = 0, ow0 = 0;
+    while (oh0 < ho && oh0 * STRIDE - PAD + kh < 0)
+        oh0++;
+    while (ow0 < wo && ow0 * STRIDE - PAD + kw < 0)
+        ow0++;
+    float acc = 0.0f;
+    for (int s = 0; s < n; s++) {
+        __global const float *d = dout + dout_off + ((size_t)s * co + o) * ho * wo;
+        __global const float *x = in + in_off + ((size_t)s * ci_count + c) * h * w;
+        float part = 0.0f;
+        for (int oh = oh0; oh < ho; oh++) {
+            const int ih = oh * STRIDE - PAD + kh;
+            if (ih >= h)
+                break;
+            for (int ow = ow0; ow < wo; ow++) {
+                const int iw = ow * STRIDE - PAD + kw;
+                if (iw >= w)
+                    break;
+                part += d[oh * wo + ow] * x[ih * w + iw];
+            }
+        }
+        acc += part;
+    }
+    dweight[dw_off + i] += acc;
+}

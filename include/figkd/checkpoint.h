@@ -1,0 +1,29 @@
+/* Checkpoints: a parameter store (PyTorch state_dict names) in a
+ * safetensors file, optionally with the SGD momentum buffers as
+ * "optimizer.momentum.<name>" and any metadata (epoch, step, config text).
+ * PyTorch loads the weights with
+ *   {k: v for k, v in sd.items() if not k.startswith("optimizer.")}.
+ * Written atomically (temp file, fsync, rename): a crash mid-write leaves
+ * the previous file as it was. */
+#ifndef FIGKD_CHECKPOINT_H
+#define FIGKD_CHECKPOINT_H
+
+#include "figkd/io.h"
+#include "figkd/runtime.h"
+
+#define FK_CKPT_MOMENTUM_PREFIX "optimizer.momentum."
+
+/* Save params and buffers (num_batches_tracked as I64), and the momentum
+ * buffers when with_momentum. Reads the device (waits for it). */
+fk_status fk_checkpoint_save(fk_runtime *rt, const fk_param_store *ps, const char *path, bool with_momentum,
+                             const char *const *meta_keys, const char *const *meta_values, size_t n_meta);
+
+/* Load every parameter and buffer of ps from path, checking names, shapes
+ * and dtypes (the first mismatch is reported by name). Momentum tensors are
+ * loaded when with_momentum (they must be present) and ignored otherwise.
+ * When meta is not NULL it receives the file (free with fk_st_free) so the
+ * caller can read its metadata. */
+fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *path, bool with_momentum,
+                             fk_st_file *meta);
+
+#endif

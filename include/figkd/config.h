@@ -1,0 +1,70 @@
+/* Run configuration: INI sections [run] [data] [teacher] [student]
+ * [distill] [optim] [teacher_optim], every key with its default in one table
+ * (src/cli/config.c, documented in docs/config.md). Unknown sections or
+ * keys, bad values and conflicting keys are errors "FILE:LINE: message"
+ * naming the valid choices, raised before any work starts. */
+#ifndef FIGKD_CONFIG_H
+#define FIGKD_CONFIG_H
+
+#include "figkd/common.h"
+#include "figkd/data.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef enum { FK_METHOD_CE, FK_METHOD_KD, FK_METHOD_DKD, FK_METHOD_FIGKD } fk_method;
+typedef enum { FK_SCHED_MULTISTEP, FK_SCHED_COSINE } fk_schedule;
+
+#define FK_MAX_MILESTONES 16
+
+typedef struct fk_optim_config {
+    double lr, momentum, weight_decay, gamma, warmup_epochs;
+    bool nesterov;
+    int batch_size;
+    int epochs;
+    long max_steps;          /* 0 = no limit */
+    fk_schedule schedule;
+    int n_milestones;
+    int milestones[FK_MAX_MILESTONES];
+} fk_optim_config;
+
+typedef struct fk_config {
+    char path[1024];
+    char *text;              /* the file's text plus --set lines, saved in checkpoints */
+    /* [run] */
+    char name[128];
+    char out_dir[1024];
+    unsigned long long seed;
+    int eval_every, log_every;
+    /* [data] */
+    fk_data_config data;
+    /* [teacher] */
+    char teacher_model[64];
+    char teacher_checkpoint[1024];
+    /* [student] */
+    char student_model[64];
+    char student_init[1024];
+    /* [distill] */
+    fk_method method;
+    double alpha, beta, temperature, warmup_epochs, ce_weight;
+    int bands;               /* FK_BAND_* mask */
+    int detail_l1;           /* loss = l1 */
+    int shape_h, shape_w;    /* 0 = DESIGN.md's rule */
+    /* [optim], [teacher_optim] (defaults to [optim] key by key) */
+    fk_optim_config optim, teacher_optim;
+} fk_config;
+
+/* Load a config file, then apply overrides "section.key=value" in order.
+ * On error the message is "FILE:LINE: ..." (or "--set section.key: ..."). */
+fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
+void fk_config_free(fk_config *cfg);
+const char *fk_method_name(fk_method m);
+
+/* Learning rate of an epoch (0-based, fractional within the epoch for the
+ * warm-up): multistep or cosine, after a linear warm-up. */
+double fk_optim_lr(const fk_optim_config *o, double epoch);
+
+/* Write docs/config.md's key table (markdown) to f. */
+void fk_config_write_docs(FILE *f);
+
+#endif

@@ -1,0 +1,73 @@
+/* figkd-cl models: the zoo (models/, a registry by name), parameter
+ * initialisation from a seed, device upload, forward/backward through the
+ * graph, and weights in safetensors with PyTorch state_dict names.
+ *
+ * Building a model (fk_model_build) is host-only; fk_model_to_device
+ * allocates the parameter store and writes the initial values. */
+#ifndef FIGKD_MODEL_H
+#define FIGKD_MODEL_H
+
+#include "figkd/graph.h"
+
+typedef struct fk_model_opts {
+    int num_classes;   /* > 0 */
+    int input_size;    /* square input side; 0 = the family's native size */
+    int in_channels;   /* 0 = 3 */
+} fk_model_opts;
+
+typedef struct fk_model_entry {
+    const char *name;      /* "resnet8x4" */
+    const char *family;    /* "resnet_cifar" */
+    const char *source;    /* the PyTorch definition it mirrors */
+    int native_input;      /* 32, or 224 for the ImageNet-layout models */
+    int a, b;              /* family-specific arguments (depth, width, ...) */
+    fk_status (*build)(fk_graph *g, const struct fk_model_entry *e, const fk_model_opts *o);
+} fk_model_entry;
+
+/* All models, in a fixed order; *count set. */
+const fk_model_entry *fk_model_registry(int *count);
+/* The entry called name (exact), or NULL. */
+const fk_model_entry *fk_model_find(const char *name);
+
+typedef struct fk_model {
+    const fk_model_entry *entry;
+    fk_model_opts opts;    /* with defaults filled in */
+    fk_graph graph;        /* graph.params: the parameter store */
+    fk_runtime *rt;        /* set by fk_model_to_device */
+} fk_model;
+
+/* Build the graph and register the parameters (host only). A name not in
+ * the registry is FK_ERR_ARG with a message listing the names. */
+fk_status fk_model_build(const char *name, const fk_model_opts *opts, fk_model **out);
+void fk_model_free(fk_model *m);
+
+/* Initial values of every parameter and buffer as the PyTorch modules set
+ * them, from a seed (our own RNG: same seed, same numbers). params has
+ * graph.params.param_count floats, buffers buffer_count. */
+void fk_model_init_host(const fk_model *m, uint64_t seed, float *params, float *buffers);
+/* Allocate the parameter store on rt's device and write fk_model_init_host
+ * values. */
+fk_status fk_model_to_device(fk_runtime *rt, fk_model *m, uint64_t seed);
+
+/* Memory plan for a batch size (train: gradients and saved tensors too). */
+fk_status fk_model_plan(fk_model *m, int batch, bool train);
+/* input (N, C, S, S) -> *logits (N, num_classes), a view into the arena
+ * valid until the next forward. */
+fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *logits);
+/* Gradients of every parameter (graph.params.grads, overwritten) from the
+ * gradient of the loss w.r.t. the logits of the last train forward. */
+fk_status fk_model_backward(fk_model *m, fk_tensor dlogits);
+
+/* Weights: every parameter and buffer under its state_dict name;
+ * num_batches_tracked as I64, the rest F32. Load checks every name,
+ * shape and dtype and reports the first mismatch by name. */
+fk_status fk_model_save(fk_model *m, const char *path, const char *const *meta_keys,
+                        const char *const *meta_values, size_t n_meta);
+fk_status fk_model_load(fk_model *m, const char *path);
+
+/* Trainable parameters (elements) and multiply-adds per sample of the conv
+ * and linear layers at the model's input size. */
+size_t fk_model_param_count(const fk_model *m);
+double fk_model_macs(const fk_model *m);
+
+#endif

@@ -1,0 +1,61 @@
+/* One training step of a student (optionally distilled from a frozen
+ * teacher): forward, loss (CE + the method's term), backward, SGD, and the
+ * metrics accumulated on the device. Shared by `train`, `bench` and the
+ * step tests. */
+#ifndef FIGKD_TRAINER_H
+#define FIGKD_TRAINER_H
+
+#include "figkd/config.h"
+#include "figkd/model.h"
+#include "figkd/optim.h"
+
+/* Device accumulators (floats in fk_step.acc) */
+enum { FK_ACC_CE, FK_ACC_TERM, FK_ACC_TOP1, FK_ACC_TOP5, FK_ACC_COUNT };
+
+typedef struct fk_loss_spec {
+    fk_method method;
+    double ce_weight;     /* weight of the cross-entropy */
+    double term_weight;   /* weight of the method's term (before DKD's warm-up) */
+    double alpha, beta;   /* dkd: target / non-target weights */
+    double temperature;   /* kd, dkd */
+    double warmup_epochs; /* dkd */
+    int bands;            /* figkd */
+    int detail_l1;
+    int grid_h, grid_w;
+} fk_loss_spec;
+
+/* The loss of a config's [distill] section; for the teacher stage, CE alone. */
+fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_spec *out);
+
+typedef struct fk_step {
+    fk_runtime *rt;
+    fk_model *student, *teacher;   /* teacher NULL for ce */
+    fk_loss_spec loss;
+    int batch, classes;
+    cl_mem dlogits;                /* (N, classes) */
+    cl_mem values;                 /* [ce, term] of the last step */
+    cl_mem acc;                    /* FK_ACC_COUNT accumulators, zeroed by fk_step_reset_acc */
+    cl_mem work;                   /* loss scratch */
+    size_t work_elems;
+} fk_step;
+
+/* Per-part times in seconds, measured with a queue finish after each part
+ * (bench only: this syncs the device five times a step). */
+typedef struct fk_step_times {
+    double teacher_forward, student_forward, loss, backward, update;
+} fk_step_times;
+
+fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
+                       int batch, int classes);
+void fk_step_free(fk_step *s);
+fk_status fk_step_reset_acc(fk_step *s);
+
+/* One SGD step on x (N, C, H, W) and int32 labels y, both at offset 0; epoch
+ * is 0-based (DKD's warm-up reads it). */
+fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times);
+
+/* Evaluation forward of n <= batch rows: adds n * CE into acc[FK_ACC_CE]
+ * and the top-1/top-5 hits. */
+fk_status fk_step_eval(fk_step *s, fk_model *m, cl_mem x, cl_mem y, int n);
+
+#endif

@@ -1,0 +1,19 @@
+/* Builders of the model families (one file each) for the registry. */
+#ifndef FIGKD_MODELS_H
+#define FIGKD_MODELS_H
+
+#include "figkd/model.h"
+
+#include <stdio.h>
+
+fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_resnet_v2(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_wrn(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_vgg(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_mobilenetv2(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_mobilenetv1(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_shufflenetv1(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+fk_status fk_build_shufflenetv2(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
+
+#endif

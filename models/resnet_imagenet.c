@@ -1,0 +1,48 @@
+/* ResNet18 / ResNet34 in torchvision's layout (torchvision/models/resnet.py):
+ * conv1 7x7 stride 2, bn1, relu, maxpool 3/2/1, layer1..4 of BasicBlocks
+ * (conv1 bn1 conv2 bn2, downsample.0/.1), adaptive average pool, fc.
+ * Convs: kaiming_normal(fan_out); BN 1/0; fc: PyTorch default. */
+#include "models.h"
+
+static int basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *p)
+{
+    int out = fk_g_conv(g, x, planes, 3, stride, 1, 1, false, "%s.conv1", p);
+    out = fk_g_bn(g, out, "%s.bn1", p);
+    out = fk_g_relu(g, out, "%s.relu", p);
+    out = fk_g_conv(g, out, planes, 3, 1, 1, 1, false, "%s.conv2", p);
+    out = fk_g_bn(g, out, "%s.bn2", p);
+    int res = x;
+    if (stride != 1 || inplanes != planes) {
+        res = fk_g_conv(g, x, planes, 1, stride, 0, 1, false, "%s.downsample.0", p);
+        res = fk_g_bn(g, res, "%s.downsample.1", p);
+    }
+    out = fk_g_add(g, out, res, "%s.add", p);
+    return fk_g_relu(g, out, "%s.relu_out", p);
+}
+
+fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o)
+{
+    /* e->a: 18 or 34 */
+    static const int b18[4] = {2, 2, 2, 2}, b34[4] = {3, 4, 6, 3};
+    const int *blocks = e->a == 34 ? b34 : b18;
+    g->conv_init = FK_CONV_INIT_FAN_OUT;
+    g->linear_init = FK_LINEAR_INIT_DEFAULT;
+    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
+    x = fk_g_conv(g, x, 64, 7, 2, 3, 1, false, "conv1");
+    x = fk_g_bn(g, x, "bn1");
+    x = fk_g_relu(g, x, "relu");
+    x = fk_g_maxpool(g, x, 3, 2, 1, "maxpool");
+    int inplanes = 64;
+    for (int s = 0; s < 4; s++) {
+        int planes = 64 << s;
+        for (int i = 0; i < blocks[s]; i++) {
+            char p[32];
+            snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
+            x = basic_block(g, x, inplanes, planes, i == 0 && s > 0 ? 2 : 1, p);
+            inplanes = planes;
+        }
+    }
+    x = fk_g_gap(g, x, "avgpool");
+    fk_g_linear(g, x, o->num_classes, true, "fc");
+    return g->status;
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Set up figkd-cl on a fresh Debian 12 machine: install every package the
+# build, the tests and the quickstart need, then configure and build.
+# usage: sudo scripts/setup-debian.sh [build-dir] [extra meson options...]
+set -eu
+cd "$(dirname "$0")/.."
+builddir=${1:-build}
+[ $# -gt 0 ] && shift
+
+packages="build-essential meson ninja-build pkg-config python3
+  ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
+  libclblast-dev libpng-dev libinih-dev libjpeg-dev zlib1g-dev
+  python3-numpy python3-torch python3-pywt python3-pil
+  dataset-fashion-mnist"
+
+if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+missing=
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+
+if [ -d "$builddir" ]; then
+  meson setup --reconfigure "$builddir" "$@"
+else
+  meson setup "$builddir" "$@"
+fi
+ninja -C "$builddir"

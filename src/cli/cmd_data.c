@@ -1,0 +1,248 @@
+/* figkd-cl data CONFIG [--grid out.png] [--batches N]: open both splits of the
+ * [data] section, print what was found and the loader's throughput, and
+ * optionally write a PNG grid of augmented training samples. */
+#include "figkd/data.h"
+
+#include <ini.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct ini_state {
+    const char *path;
+    fk_data_config *cfg;
+    int batch;
+    fk_status status;
+    int calls; /* handler calls so far: the n-th key line of the file */
+} ini_state;
+
+/* Line of the n-th (1-based) "key = value" line of path: inih built without
+ * INI_HANDLER_LINENO does not pass it. */
+static int key_line(const char *path, int n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int ln = 0, seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        ln++;
+        const char *p = line + strspn(line, " \t");
+        if (*p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#' || *p == '[')
+            continue;
+        if (++seen == n) {
+            fclose(f);
+            return ln;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    ini_state *st = user;
+    if (st->status != FK_OK)
+        return 1;
+    int lineno = ++st->calls;
+    if (!strcmp(section, "data")) {
+        int old = fk_error_quiet(1);
+        fk_status s = fk_data_config_set(st->cfg, name, value);
+        fk_error_quiet(old);
+        if (s != FK_OK) {
+            char msg[2048];
+            snprintf(msg, sizeof msg, "%s", fk_last_error());
+            st->status = fk_error(s, "%s:%d: %s", st->path, key_line(st->path, lineno), msg);
+        }
+    } else if (!strcmp(section, "optim") && !strcmp(name, "batch_size")) {
+        long v;
+        if (fk_parse_long(value, &v) || v < 1 || v > 65536)
+            st->status = fk_error(FK_ERR_ARG, "%s:%d: [optim] batch_size = '%s': expected "
+                                  "an integer from 1 to 65536", st->path,
+                                  key_line(st->path, lineno), value);
+        else
+            st->batch = (int)v;
+    }
+    return 1;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Tile up to rows x cols de-normalised samples of the first batches. */
+static fk_status write_grid(const char *path, fk_loader *l, const fk_data_config *c,
+                            int rows, int cols)
+{
+    int S = c->input_size, gap = 2;
+    int W = cols * (S + gap) + gap, H = rows * (S + gap) + gap;
+    uint8_t *img = calloc((size_t)W * H * 3, 1);
+    if (!img)
+        return fk_error(FK_ERR_NOMEM, "out of host memory for the grid");
+    float mean[3], sd[3];
+    for (int k = 0; k < 3; k++) {
+        mean[k] = c->n_mean == 3 ? c->mean[k] : c->mean[0];
+        sd[k] = c->n_std == 3 ? c->std[k] : c->std[0];
+    }
+    int placed = 0;
+    fk_status s = FK_OK;
+    while (placed < rows * cols) {
+        fk_batch b;
+        s = fk_loader_next(l, &b);
+        if (s != FK_OK)
+            break;
+        if (b.end_of_epoch)
+            continue;
+        for (int k = 0; k < b.count && placed < rows * cols; k++, placed++) {
+            int oy = gap + (placed / cols) * (S + gap), ox = gap + (placed % cols) * (S + gap);
+            for (int y = 0; y < S; y++)
+                for (int x = 0; x < S; x++)
+                    for (int ch = 0; ch < 3; ch++) {
+                        int ci = b.c == 1 ? 0 : ch;
+                        float v = b.images[(((size_t)k * b.c + ci) * S + y) * S + x];
+                        float p = (v * sd[ci] + mean[ci]) * 255.0f + 0.5f;
+                        img[((size_t)(oy + y) * W + ox + x) * 3 + ch] =
+                            (uint8_t)(p < 0 ? 0 : p > 255 ? 255 : p);
+                    }
+        }
+        fk_loader_release(l, &b);
+    }
+    if (s == FK_OK) {
+        png_image pi;
+        memset(&pi, 0, sizeof pi);
+        pi.version = PNG_IMAGE_VERSION;
+        pi.width = (png_uint_32)W;
+        pi.height = (png_uint_32)H;
+        pi.format = PNG_FORMAT_RGB;
+        if (!png_image_write_to_file(&pi, path, 0, img, 0, NULL))
+            s = fk_error(FK_ERR_IO, "%s: cannot write PNG: %s", path, pi.message);
+        png_image_free(&pi);
+    }
+    free(img);
+    return s;
+}
+
+static fk_status report_split(const fk_data_config *c, int train, int batch, long batches,
+                              const char *grid)
+{
+    fk_dataset *ds;
+    double t0 = now_s();
+    fk_status s = fk_dataset_open(c, train, &ds);
+    if (s != FK_OK)
+        return s;
+    double t_open = now_s() - t0;
+    const char *split = train ? "train" : "test";
+    int h = fk_dataset_height(ds), w = fk_dataset_width(ds);
+    int cout = c->channels ? c->channels : fk_dataset_channels(ds);
+    printf("%s: %ld images, %d classes, ", split, fk_dataset_count(ds), fk_dataset_classes(ds));
+    if (h)
+        printf("%dx%dx%d", h, w, fk_dataset_channels(ds));
+    else
+        printf("sizes vary, %d channels", fk_dataset_channels(ds));
+    printf(" -> input %dx%dx%d (opened in %.2f s)\n", c->input_size, c->input_size, cout,
+           t_open);
+    fk_loader_opts o;
+    fk_loader_opts_default(&o);
+    o.train = train;
+    o.batch = batch;
+    fk_loader *l;
+    s = fk_loader_create(ds, c, &o, &l);
+    if (s != FK_OK) {
+        fk_dataset_free(ds);
+        return s;
+    }
+    long n_img = 0, n_b = 0;
+    t0 = now_s();
+    while (n_b < batches) {
+        fk_batch b;
+        s = fk_loader_next(l, &b);
+        if (s != FK_OK)
+            break;
+        if (b.end_of_epoch) {
+            if (!train)
+                break; /* one pass over the test set is enough */
+            continue;
+        }
+        n_img += b.count;
+        n_b++;
+        fk_loader_release(l, &b);
+    }
+    double dt = now_s() - t0;
+    fk_loader_free(l);
+    if (s == FK_OK)
+        printf("%s: loader %.0f img/s (%ld batches of %d, %d workers, augment %s)\n", split,
+               dt > 0 ? (double)n_img / dt : 0.0, n_b, batch, c->workers,
+               train && c->augment == FK_AUGMENT_STANDARD ? "standard" : "none");
+    if (s == FK_OK && grid) {
+        s = fk_loader_create(ds, c, &o, &l);
+        if (s == FK_OK) {
+            s = write_grid(grid, l, c, 8, 8);
+            fk_loader_free(l);
+            if (s == FK_OK)
+                printf("wrote %s (8x8 augmented training samples)\n", grid);
+        }
+    }
+    fk_dataset_free(ds);
+    return s;
+}
+
+int fk_cmd_data(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *grid = NULL;
+    long batches = 300;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--grid") && i + 1 < argc) {
+            grid = argv[++i];
+        } else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
+            if (fk_parse_long(argv[++i], &batches) || batches < 1) {
+                fprintf(stderr, "figkd-cl data: --batches %s: expected a count >= 1\n",
+                        argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-' || cfg_path) {
+            fprintf(stderr, "usage: figkd-cl data CONFIG [--grid out.png] [--batches N]\n");
+            return 2;
+        } else {
+            cfg_path = argv[i];
+        }
+    }
+    if (!cfg_path) {
+        fprintf(stderr, "usage: figkd-cl data CONFIG [--grid out.png] [--batches N]\n");
+        return 2;
+    }
+    fk_data_config cfg;
+    fk_data_config_default(&cfg);
+    ini_state st = {cfg_path, &cfg, 64, FK_OK, 0};
+    int r = ini_parse(cfg_path, on_key, &st);
+    if (r < 0) {
+        fk_error(FK_ERR_IO, "%s: cannot open config", cfg_path);
+        return 1;
+    }
+    if (st.status != FK_OK)
+        return 1;
+    if (r > 0) {
+        fk_error(FK_ERR_ARG, "%s:%d: INI syntax error", cfg_path, r);
+        return 1;
+    }
+    if (fk_data_config_finish(&cfg) != FK_OK)
+        return 1;
+    printf("dataset %s, root %s\n", fk_dataset_name(cfg.dataset), cfg.root);
+    int nm = cfg.n_mean, ns = cfg.n_std;
+    printf("mean %.4f%s", cfg.mean[0], nm == 3 ? "," : "");
+    if (nm == 3)
+        printf(" %.4f, %.4f", cfg.mean[1], cfg.mean[2]);
+    printf("  std %.4f%s", cfg.std[0], ns == 3 ? "," : "");
+    if (ns == 3)
+        printf(" %.4f, %.4f", cfg.std[1], cfg.std[2]);
+    printf("\n");
+    if (report_split(&cfg, 1, st.batch, batches, grid) != FK_OK)
+        return 1;
+    if (report_split(&cfg, 0, st.batch, batches, NULL) != FK_OK)
+        return 1;
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* Shared by the commands that run models on data: device, data sets,
+ * models from a config, uploads and evaluation. */
+#ifndef FIGKD_CLI_SESSION_H
+#define FIGKD_CLI_SESSION_H
+
+#include "figkd/checkpoint.h"
+#include "figkd/config.h"
+#include "figkd/data.h"
+#include "figkd/model.h"
+#include "figkd/trainer.h"
+
+/* A model from the zoo for the config's data (classes, channels, input
+ * size), on the device, initialised from seed. */
+fk_status fk_session_model(fk_runtime *rt, const fk_config *cfg, const char *name, int classes, int channels,
+                           uint64_t seed, fk_model **out);
+/* Channels the loader produces for this config and data set. */
+int fk_session_channels(const fk_config *cfg, const fk_dataset *ds);
+/* Load weights (parameters and buffers; optimizer state ignored). */
+fk_status fk_session_load_weights(fk_runtime *rt, fk_model *m, const char *path);
+
+/* Evaluate m on a split: top-1 and top-5 accuracy (fractions) and mean CE.
+ * Uses s's buffers and accumulators (resets them). x and y hold a batch. */
+fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_config *cfg, cl_mem x, cl_mem y,
+                              double *top1, double *top5, double *loss);
+
+/* mkdir -p */
+int fk_mkdirs(const char *path);
+
+#endif

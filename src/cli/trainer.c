@@ -1,0 +1,186 @@
+/* The training step: teacher forward (eval mode), student forward (train
+ * mode), CE plus the method's term into one logits gradient, backward, SGD,
+ * and metrics accumulated on the device. No host sync unless times are
+ * asked for. */
+#include "figkd/trainer.h"
+
+#include "figkd/loss.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->method = cfg->method;
+    out->ce_weight = cfg->alpha;
+    out->term_weight = cfg->beta;
+    out->alpha = cfg->alpha;
+    out->beta = cfg->beta;
+    out->temperature = cfg->temperature;
+    out->warmup_epochs = cfg->warmup_epochs;
+    out->bands = cfg->bands;
+    out->detail_l1 = cfg->detail_l1;
+    if (cfg->method == FK_METHOD_DKD) {
+        out->ce_weight = cfg->ce_weight;
+        out->term_weight = 1.0;
+    }
+    if (cfg->method == FK_METHOD_FIGKD) {
+        if (cfg->shape_h) {
+            if (cfg->shape_h * cfg->shape_w != classes)
+                return fk_error(FK_ERR_ARG, "%s: distill.shape = %dx%d holds %d logits, but the data set has %d classes",
+                                cfg->path, cfg->shape_h, cfg->shape_w, cfg->shape_h * cfg->shape_w, classes);
+            out->grid_h = cfg->shape_h;
+            out->grid_w = cfg->shape_w;
+        } else {
+            fk_figkd_grid(classes, &out->grid_h, &out->grid_w);
+        }
+    }
+    return FK_OK;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
+                       int batch, int classes)
+{
+    memset(s, 0, sizeof *s);
+    s->rt = rt;
+    s->student = student;
+    s->teacher = loss->method == FK_METHOD_CE ? NULL : teacher;
+    s->loss = *loss;
+    s->batch = batch;
+    s->classes = classes;
+    if (loss->method != FK_METHOD_CE && !teacher)
+        return fk_error(FK_ERR_ARG, "method %s needs a teacher", fk_method_name(loss->method));
+    s->work_elems = fk_loss_work(batch, classes);
+    FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
+    FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
+    FK_TRY(fk_buffer_create(rt, FK_ACC_COUNT * sizeof(float), 0, &s->acc));
+    FK_TRY(fk_buffer_create(rt, (s->work_elems + 1) * sizeof(float), 0, &s->work));
+    FK_TRY(fk_buffer_fill(rt, s->values, 0, 4, 0.0f));
+    return fk_step_reset_acc(s);
+}
+
+void fk_step_free(fk_step *s)
+{
+    cl_mem m[] = {s->dlogits, s->values, s->acc, s->work};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i])
+            clReleaseMemObject(m[i]);
+    memset(s, 0, sizeof *s);
+}
+
+fk_status fk_step_reset_acc(fk_step *s)
+{
+    return fk_buffer_fill(s->rt, s->acc, 0, FK_ACC_COUNT, 0.0f);
+}
+
+static fk_tensor vec(cl_mem buf, size_t off, int n)
+{
+    fk_tensor t = {buf, off, 1, {n, 1, 1, 1}};
+    return t;
+}
+
+static fk_tensor mat(cl_mem buf, int n, int c)
+{
+    fk_tensor t = {buf, 0, 2, {n, c, 1, 1}};
+    return t;
+}
+
+static fk_status topk(fk_step *s, fk_tensor logits, cl_mem y, int n)
+{
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(s->rt, "metrics", "", "topk_hits", &k));
+    cl_ulong off = logits.off, zero = 0, acc_off = FK_ACC_TOP1;
+    cl_int nn = n, c = s->classes;
+    FK_ARG(k, 0, logits.buf);
+    FK_ARG(k, 1, off);
+    FK_ARG(k, 2, nn);
+    FK_ARG(k, 3, c);
+    FK_ARG(k, 4, y);
+    FK_ARG(k, 5, zero);
+    FK_ARG(k, 6, s->acc);
+    FK_ARG(k, 7, acc_off);
+    size_t global = 1;
+    FK_LAUNCH(s->rt, k, 1, &global, NULL);
+    return FK_OK;
+}
+
+/* Mark a part's end: with times, finish the queue and add the elapsed time. */
+static fk_status lap(fk_step *s, fk_step_times *times, double *slot, double *t0)
+{
+    if (!times)
+        return FK_OK;
+    FK_TRY(fk_runtime_finish(s->rt));
+    double t = now();
+    *slot += t - *t0;
+    *t0 = t;
+    return FK_OK;
+}
+
+fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times)
+{
+    fk_runtime *rt = s->rt;
+    const fk_loss_spec *L = &s->loss;
+    int n = s->batch, c = s->classes;
+    fk_model *st = s->student;
+    fk_tensor input = {x, 0, 4, {n, st->graph.nodes[0].c, st->graph.nodes[0].h, st->graph.nodes[0].w}};
+    fk_tensor tlogits, slogits;
+    double t0 = times ? now() : 0;
+    if (s->teacher) {
+        FK_TRY(fk_model_forward(s->teacher, input, false, &tlogits));
+        FK_TRY(lap(s, times, times ? &times->teacher_forward : NULL, &t0));
+    }
+    FK_TRY(fk_model_forward(st, input, true, &slogits));
+    FK_TRY(lap(s, times, times ? &times->student_forward : NULL, &t0));
+
+    fk_tensor dl = mat(s->dlogits, n, c), work = vec(s->work, 0, (int)s->work_elems);
+    FK_TRY(fk_buffer_fill(rt, s->dlogits, 0, (size_t)n * c, 0.0f));
+    FK_TRY(fk_ce_loss(rt, vec(s->values, 0, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
+    switch (L->method) {
+    case FK_METHOD_CE:
+        FK_TRY(fk_buffer_fill(rt, s->values, 1, 1, 0.0f));
+        break;
+    case FK_METHOD_KD:
+        FK_TRY(fk_kd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, (float)L->temperature,
+                          (float)L->term_weight, work));
+        break;
+    case FK_METHOD_DKD: {
+        double warm = L->warmup_epochs > 0 ? fmin((epoch + 1) / L->warmup_epochs, 1.0) : 1.0;
+        FK_TRY(fk_dkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, y, 0, n, c, (float)L->alpha,
+                           (float)L->beta, (float)L->temperature, (float)(L->term_weight * warm), work));
+        break;
+    }
+    case FK_METHOD_FIGKD:
+        FK_TRY(fk_figkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, L->grid_h, L->grid_w, L->bands,
+                             L->detail_l1 ? FK_DETAIL_L1 : FK_DETAIL_MSE, (float)L->term_weight, work));
+        break;
+    }
+    FK_TRY(topk(s, slogits, y, n));
+    FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, 1.0f, 2));
+    FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
+    FK_TRY(fk_model_backward(st, dl));
+    FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
+    FK_TRY(fk_sgd_step(rt, &st->graph.params, sgd));
+    FK_TRY(lap(s, times, times ? &times->update : NULL, &t0));
+    return FK_OK;
+}
+
+fk_status fk_step_eval(fk_step *s, fk_model *m, cl_mem x, cl_mem y, int n)
+{
+    fk_tensor input = {x, 0, 4, {s->batch, m->graph.nodes[0].c, m->graph.nodes[0].h, m->graph.nodes[0].w}};
+    fk_tensor logits;
+    FK_TRY(fk_model_forward(m, input, false, &logits));
+    fk_tensor work = vec(s->work, 0, (int)s->work_elems);
+    FK_TRY(fk_ce_loss(s->rt, vec(s->values, 2, 1), NULL, logits, y, 0, n, s->classes, 1.0f, work));
+    FK_TRY(fk_buffer_axpy(s->rt, s->acc, FK_ACC_CE, s->values, 2, (float)n, 1));
+    return topk(s, logits, y, n);
+}

@@ -1,0 +1,94 @@
+/* figkd-cl data module: private types shared by the readers, the
+ * augmentation code, the loader and the tests. */
+#ifndef FIGKD_DATA_INTERNAL_H
+#define FIGKD_DATA_INTERNAL_H
+
+#include "figkd/data.h"
+
+#include <stdint.h>
+
+struct fk_dataset {
+    fk_dataset_kind kind;
+    int train;
+    int classes, channels;
+    int h, w;                 /* 0 when sizes vary (imagefolder) */
+    long n;                   /* samples in the split (after subset) */
+    int32_t *labels;          /* (n) */
+    /* in memory: fixed-size images, (n, h, w, channels) */
+    uint8_t *pixels;
+    /* imagefolder: decoded on demand */
+    char **paths;             /* (n) */
+    char **class_names;       /* (classes), may be NULL */
+};
+
+/* Readers (readers.c, tinyimagenet.c, imagefolder.c). */
+fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds);
+fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds);
+fk_status fk_read_tinyimagenet(const fk_data_config *c, int train, fk_dataset *ds);
+fk_status fk_read_imagefolder(const fk_data_config *c, int train, fk_dataset *ds);
+
+typedef struct strlist {
+    char **v;
+    long n, cap;
+} strlist;
+/* Sorted names in dir (dirs = 1: sub-folders; 0: .png/.jpg/.jpeg files). */
+fk_status fk_list_dir(const char *dir, int dirs, strlist *out);
+
+/* Decode a PNG or JPEG file to 8-bit RGB, HWC, into *buf (realloc'd). */
+fk_status fk_image_decode_rgb(const char *path, uint8_t **buf, size_t *size,
+                              int *h, int *w);
+
+/* ---- counter-based random numbers (splitmix64) ---- */
+typedef struct fk_rng {
+    uint64_t state;
+} fk_rng;
+
+uint64_t fk_splitmix64(uint64_t *state);
+/* Stream for (seed, a, b): every draw of sample b in epoch a comes from here. */
+fk_rng fk_rng_for(uint64_t seed, uint64_t a, uint64_t b);
+double fk_rng_uniform(fk_rng *r);               /* [0, 1) */
+double fk_rng_uniform_range(fk_rng *r, double lo, double hi);
+long fk_rng_int(fk_rng *r, long lo, long hi);   /* [lo, hi) */
+/* Shuffle permutation of 0..n-1 for (seed, epoch). */
+void fk_permutation(long *perm, long n, uint64_t seed, long epoch);
+
+/* ---- geometry ---- */
+
+/* torchvision RandomResizedCrop.get_params with scale (0.08, 1) and ratio
+ * (3/4, 4/3): the crop box (top i, left j, height ch, width cw). */
+void fk_rrc_params(fk_rng *r, int h, int w, int *i, int *j, int *ch, int *cw);
+/* Python's round(x / 2.0) for a non-negative int x (half to even). */
+int fk_half_round_even(int x);
+/* torchvision Resize(size) for an int size: the shorter side becomes size. */
+void fk_resize_shorter(int h, int w, int size, int *oh, int *ow);
+
+/* Resample the box (bx, by, bw, bh) of src (h, w, c; uint8 HWC) to a full
+ * output of (fh, fw) with PIL's bilinear filter (antialiased when shrinking,
+ * as torchvision's resize of a PIL image), computing only the window rows
+ * [wy, wy + oh) and columns [wx, wx + ow) into dst (oh, ow, c; float 0..255).
+ * tmp must hold bh * ow * c floats. */
+void fk_resample_bilinear(float *dst, const uint8_t *src, int h, int w, int c,
+                          int bx, int by, int bw, int bh, int fh, int fw,
+                          int wx, int wy, int ow, int oh, float *tmp);
+
+/* Per-sample transform plan, filled by fk_augment_plan. */
+typedef struct fk_transform {
+    int out;          /* output side */
+    int pad_crop;     /* 1: pad by `pad` and crop at (cy, cx) of the padded image */
+    int pad, cy, cx;
+    int resize;       /* 1: resample box (by, bx, bh, bw) to (fh, fw), window at (wy, wx) */
+    int bx, by, bw, bh, fh, fw, wx, wy;
+    int flip;
+} fk_transform;
+
+/* Decide the transform of one image of (h, w) for train/eval under the config.
+ * Draws come from r, in torchvision's order (crop, then flip). */
+void fk_augment_plan(fk_transform *t, const fk_data_config *c, fk_dataset_kind kind,
+                     int train, int h, int w, fk_rng *r);
+/* Apply t to img, normalise, write (C_out, out, out) floats into dst.
+ * work must hold fk_augment_work_floats(...) floats. */
+size_t fk_augment_work_floats(int h, int w, int c, int out);
+void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_transform *t,
+                      const float *mean, const float *std, float *work);
+
+#endif

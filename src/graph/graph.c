@@ -1,0 +1,330 @@
+/* The layer graph: node list, finishing (views, in-place ReLU, gradient
+ * flags), the memory plan and the forward/backward walks. The layers
+ * themselves are in layer_*.c behind struct fk_op. */
+#include "figkd/graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fk_graph_init(fk_graph *g)
+{
+    memset(g, 0, sizeof *g);
+    fk_params_init(&g->params);
+    fk_arena_init(&g->act);
+    fk_arena_init(&g->grad);
+    g->work_req = -1;
+}
+
+static void plan_free(fk_graph *g)
+{
+    fk_arena_free(&g->act);
+    fk_arena_free(&g->grad);
+    g->planned = false;
+    g->work_req = -1;
+    g->work_elems = 0;
+}
+
+void fk_graph_free(fk_graph *g)
+{
+    plan_free(g);
+    for (int i = 0; i < g->count; i++)
+        free(g->nodes[i].state);
+    free(g->nodes);
+    free(g->init);
+    fk_params_free(&g->params);
+    memset(g, 0, sizeof *g);
+}
+
+int fk_graph_add(fk_graph *g, const fk_op *op, const int *in, int nin, void *state, const char *name)
+{
+    if (g->status != FK_OK) {
+        free(state);
+        return -1;
+    }
+    if (g->finished || nin > FK_NODE_MAX_IN) {
+        free(state);
+        g->status = fk_error(FK_ERR_ARG, "graph: cannot add %s '%s' (finished or too many inputs)",
+                             op->name, name);
+        return -1;
+    }
+    for (int i = 0; i < nin; i++)
+        if (in[i] < 0 || in[i] >= g->count) {
+            free(state);
+            g->status = fk_error(FK_ERR_ARG, "graph: %s '%s': bad input node %d", op->name, name, in[i]);
+            return -1;
+        }
+    if (g->count == g->capacity) {
+        int cap = g->capacity ? g->capacity * 2 : 64;
+        fk_node *grown = realloc(g->nodes, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            free(state);
+            g->status = fk_error(FK_ERR_NOMEM, "graph: out of host memory");
+            return -1;
+        }
+        g->nodes = grown;
+        g->capacity = cap;
+    }
+    int id = g->count++;
+    fk_node *nd = &g->nodes[id];
+    memset(nd, 0, sizeof *nd);
+    snprintf(nd->name, sizeof nd->name, "%s", name);
+    nd->op = op;
+    nd->nin = nin;
+    for (int i = 0; i < FK_NODE_MAX_IN; i++)
+        nd->in[i] = i < nin ? in[i] : -1;
+    for (int i = 0; i < FK_NODE_MAX_PARAM; i++)
+        nd->param[i] = -1;
+    nd->alias = -1;
+    nd->act_req = nd->grad_req = -1;
+    for (int i = 0; i < FK_NODE_MAX_SAVED; i++)
+        nd->saved_req[i] = -1;
+    nd->state = state;
+    nd->ndim = 4;
+    nd->h = nd->w = 1;
+    fk_status st = op->shape(g, nd);
+    if (st != FK_OK) {
+        if (g->status == FK_OK)
+            g->status = st;
+        return -1;
+    }
+    return id;
+}
+
+int fk_graph_param(fk_graph *g, fk_node *node, const char *suffix, int ndim, const int *shape,
+                   bool is_buffer, fk_init_rule rule)
+{
+    char name[160];
+    if (node->nparam >= FK_NODE_MAX_PARAM) {
+        g->status = fk_error(FK_ERR_ARG, "graph: %s: too many parameters", node->name);
+        return -1;
+    }
+    snprintf(name, sizeof name, "%s.%s", node->name, suffix);
+    int idx = fk_params_add(&g->params, name, ndim, shape, is_buffer);
+    if (idx < 0) {
+        g->status = FK_ERR_ARG;
+        return -1;
+    }
+    if (idx >= g->init_capacity) {
+        int cap = g->init_capacity ? g->init_capacity * 2 : 64;
+        fk_init_rule *grown = realloc(g->init, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            g->status = fk_error(FK_ERR_NOMEM, "graph: out of host memory");
+            return -1;
+        }
+        g->init = grown;
+        g->init_capacity = cap;
+    }
+    g->init[idx] = rule;
+    node->param[node->nparam++] = idx;
+    return idx;
+}
+
+fk_status fk_graph_finish(fk_graph *g)
+{
+    if (g->status != FK_OK)
+        return g->status;
+    if (g->count < 2 || g->nodes[0].op->kind != FK_OP_INPUT)
+        return g->status = fk_error(FK_ERR_ARG, "graph: needs an input node and at least one layer");
+    for (int i = 0; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        for (int j = 0; j < nd->nin; j++)
+            g->nodes[nd->in[j]].consumers++;
+    }
+    for (int i = 0; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        fk_op_kind kind = nd->op->kind;
+        /* gradient wanted when a parameter or an input that wants one feeds it */
+        nd->has_grad = nd->nparam > 0 && kind != FK_OP_INPUT;
+        for (int j = 0; j < nd->nin; j++)
+            if (g->nodes[nd->in[j]].has_grad)
+                nd->has_grad = true;
+        if (kind == FK_OP_FLATTEN || kind == FK_OP_VIEW) {
+            /* alias_sample_off was set by the builder */
+            nd->alias = nd->in[0];
+            nd->grad_alias = true;
+        }
+        if (kind == FK_OP_RELU) {
+            const fk_node *src = &g->nodes[nd->in[0]];
+            /* In place when nothing else reads the input and it is plain
+             * memory of its own: every backward reads its own input, never
+             * its output (but ReLU, which reads the same values in place). */
+            if (src->op->kind != FK_OP_INPUT && src->alias < 0 && src->consumers == 1) {
+                nd->alias = nd->in[0];
+                nd->alias_sample_off = 0;
+                nd->grad_alias = false;
+            }
+        }
+    }
+    fk_node *last = &g->nodes[g->count - 1];
+    if (last->alias >= 0)
+        return g->status = fk_error(FK_ERR_ARG, "graph: the output node %s must not be a view", last->name);
+    g->finished = true;
+    return FK_OK;
+}
+
+const fk_tensor *fk_node_din(fk_graph *g, const fk_node *node, int i)
+{
+    fk_node *src = &g->nodes[node->in[i]];
+    return src->has_grad ? &src->dout : NULL;
+}
+
+static fk_tensor node_view(fk_tensor base, const fk_node *nd, int n, size_t off)
+{
+    fk_tensor t = base;
+    t.off += off;
+    t.ndim = nd->ndim;
+    t.shape[0] = n;
+    t.shape[1] = nd->c;
+    t.shape[2] = nd->ndim == 4 ? nd->h : 1;
+    t.shape[3] = nd->ndim == 4 ? nd->w : 1;
+    return t;
+}
+
+static size_t node_elems(const fk_node *nd, int n)
+{
+    return (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
+}
+
+fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
+{
+    if (!g->finished)
+        return fk_error(FK_ERR_ARG, "graph: plan before fk_graph_finish");
+    if (n <= 0)
+        return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
+    plan_free(g);
+    size_t work = 0;
+    for (int i = 0; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        nd->act_req = nd->grad_req = -1;
+        for (int s = 0; s < FK_NODE_MAX_SAVED; s++)
+            nd->saved_req[s] = -1;
+        if (nd->op->plan) {
+            size_t w = nd->op->plan(g, nd, n);
+            if (w > work)
+                work = w;
+        }
+        if (nd->op->kind != FK_OP_INPUT && nd->alias < 0) {
+            nd->act_req = fk_arena_request(&g->act, node_elems(nd, n));
+            if (nd->act_req < 0)
+                return FK_ERR_NOMEM;
+        }
+        if (train) {
+            for (int s = 0; s < nd->nsaved; s++)
+                if ((nd->saved_req[s] = fk_arena_request(&g->act, nd->saved_elems[s])) < 0)
+                    return FK_ERR_NOMEM;
+            if (nd->has_grad && !nd->grad_alias) {
+                nd->grad_req = fk_arena_request(&g->grad, node_elems(nd, n));
+                if (nd->grad_req < 0)
+                    return FK_ERR_NOMEM;
+            }
+        }
+    }
+    if (work > 0) {
+        g->work_req = fk_arena_request(&g->act, work);
+        if (g->work_req < 0)
+            return FK_ERR_NOMEM;
+    }
+    g->work_elems = work;
+    FK_TRY(fk_arena_alloc(rt, &g->act));
+    if (train)
+        FK_TRY(fk_arena_alloc(rt, &g->grad));
+    for (int i = 0; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        memset(&nd->out, 0, sizeof nd->out);
+        memset(&nd->dout, 0, sizeof nd->dout);
+        if (nd->act_req >= 0)
+            nd->out = node_view(fk_arena_tensor(&g->act, nd->act_req, 1, (int[]){1}), nd, n, 0);
+        else if (nd->alias >= 0)
+            nd->out = node_view(g->nodes[nd->alias].out, nd, n, (size_t)n * nd->alias_sample_off);
+        if (train) {
+            if (nd->grad_req >= 0)
+                nd->dout = node_view(fk_arena_tensor(&g->grad, nd->grad_req, 1, (int[]){1}), nd, n, 0);
+            else if (nd->grad_alias && nd->has_grad)
+                nd->dout = node_view(g->nodes[nd->alias].dout, nd, n, (size_t)n * nd->alias_sample_off);
+            for (int s = 0; s < nd->nsaved; s++) {
+                int len = (int)nd->saved_elems[s];
+                nd->saved[s] = fk_arena_tensor(&g->act, nd->saved_req[s], 1, &len);
+            }
+        }
+    }
+    g->plan_n = n;
+    g->plan_train = train;
+    g->planned = true;
+    return FK_OK;
+}
+
+static fk_exec exec_of(fk_runtime *rt, fk_graph *g, bool train)
+{
+    fk_exec x = {rt, g, g->plan_n, train, {0}};
+    if (g->work_req >= 0) {
+        int len = (int)g->work_elems;
+        x.work = fk_arena_tensor(&g->act, g->work_req, 1, &len);
+    }
+    return x;
+}
+
+fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool train, fk_tensor *out)
+{
+    if (!g->planned)
+        return fk_error(FK_ERR_ARG, "graph: forward before fk_graph_plan");
+    if (train && !g->plan_train)
+        return fk_error(FK_ERR_ARG, "graph: train-mode forward on an eval plan");
+    fk_node *in = &g->nodes[0];
+    if (input.ndim != 4 || input.shape[0] != g->plan_n || input.shape[1] != in->c ||
+        input.shape[2] != in->h || input.shape[3] != in->w)
+        return fk_error(FK_ERR_ARG, "graph: input (%d, %d, %d, %d), planned (%d, %d, %d, %d)",
+                        input.shape[0], input.shape[1], input.shape[2], input.shape[3], g->plan_n,
+                        in->c, in->h, in->w);
+    in->out = input;
+    fk_exec x = exec_of(rt, g, train);
+    for (int i = 1; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        if (nd->op->forward)
+            FK_TRY(nd->op->forward(&x, nd));
+    }
+    if (out)
+        *out = g->nodes[g->count - 1].out;
+    return FK_OK;
+}
+
+fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
+{
+    if (!g->planned || !g->plan_train)
+        return fk_error(FK_ERR_ARG, "graph: backward needs a train plan");
+    fk_node *last = &g->nodes[g->count - 1];
+    size_t count = fk_tensor_numel(&last->dout);
+    if (fk_tensor_numel(&dout) != count)
+        return fk_error(FK_ERR_ARG, "graph: output gradient has %zu elements, the output %zu",
+                        fk_tensor_numel(&dout), count);
+    for (int c = 0; c < g->grad.nchunks; c++)
+        FK_TRY(fk_buffer_fill(rt, g->grad.chunks[c], 0, g->grad.chunk_elems[c], 0.0f));
+    FK_TRY(fk_params_zero_grad(rt, &g->params));
+    FK_CL_CHECK(clEnqueueCopyBuffer(rt->queue, dout.buf, last->dout.buf, dout.off * sizeof(float),
+                                    last->dout.off * sizeof(float), count * sizeof(float), 0, NULL,
+                                    NULL));
+    fk_exec x = exec_of(rt, g, true);
+    for (int i = g->count - 1; i >= 1; i--) {
+        fk_node *nd = &g->nodes[i];
+        if (nd->has_grad && nd->op->backward)
+            FK_TRY(nd->op->backward(&x, nd));
+    }
+    return FK_OK;
+}
+
+size_t fk_graph_param_elems(const fk_graph *g)
+{
+    size_t total = 0;
+    for (int i = 0; i < g->params.count; i++)
+        if (!g->params.items[i].is_buffer)
+            total += g->params.items[i].count;
+    return total;
+}
+
+double fk_graph_macs(const fk_graph *g)
+{
+    double total = 0;
+    for (int i = 0; i < g->count; i++)
+        total += g->nodes[i].macs;
+    return total;
+}

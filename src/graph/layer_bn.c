@@ -1,0 +1,73 @@
+/* BatchNorm2d layer: weight, bias, running_mean, running_var,
+ * num_batches_tracked (PyTorch's state_dict order); saves mean and invstd. */
+#include "layer_util.h"
+
+#include "figkd/ops.h"
+
+typedef struct bn_state {
+    fk_bn_dims d;
+} bn_state;
+
+static fk_status bn_shape(fk_graph *g, fk_node *nd)
+{
+    const fk_node *x = fk_node_input(g, nd, 0);
+    if (x->ndim != 4)
+        return fk_error(FK_ERR_ARG, "%s: BatchNorm2d needs a 4-d input", nd->name);
+    nd->c = x->c;
+    nd->h = x->h;
+    nd->w = x->w;
+    const fk_init_rule one = {FK_INIT_ONE, 0}, zero = {FK_INIT_ZERO, 0};
+    if (fk_graph_param(g, nd, "weight", 1, &nd->c, false, one) < 0 ||
+        fk_graph_param(g, nd, "bias", 1, &nd->c, false, zero) < 0 ||
+        fk_graph_param(g, nd, "running_mean", 1, &nd->c, true, zero) < 0 ||
+        fk_graph_param(g, nd, "running_var", 1, &nd->c, true, one) < 0 ||
+        fk_graph_param(g, nd, "num_batches_tracked", 0, NULL, true, zero) < 0)
+        return g->status;
+    g->params.items[nd->param[4]].is_int64 = true;
+    nd->nsaved = 2;
+    nd->saved_elems[0] = nd->saved_elems[1] = (size_t)nd->c;
+    return FK_OK;
+}
+
+static size_t bn_plan(fk_graph *g, fk_node *nd, int n)
+{
+    (void)g;
+    bn_state *s = nd->state;
+    s->d = (fk_bn_dims){n, nd->c, nd->h, nd->w, 1e-5f, 0.1f};
+    return 0;
+}
+
+static fk_status bn_forward(const fk_exec *x, fk_node *nd)
+{
+    bn_state *s = nd->state;
+    fk_graph *g = x->g;
+    fk_tensor in = fk_node_input(g, nd, 0)->out;
+    if (x->train)
+        return fk_bn_forward_train(x->rt, nd->out, nd->saved[0], nd->saved[1], in, fk_node_param(g, nd, 0),
+                                   fk_node_param(g, nd, 1), fk_node_param(g, nd, 2),
+                                   fk_node_param(g, nd, 3), fk_node_param(g, nd, 4), &s->d);
+    return fk_bn_forward_eval(x->rt, nd->out, in, fk_node_param(g, nd, 0), fk_node_param(g, nd, 1),
+                              fk_node_param(g, nd, 2), fk_node_param(g, nd, 3), &s->d);
+}
+
+static fk_status bn_backward(const fk_exec *x, fk_node *nd)
+{
+    bn_state *s = nd->state;
+    fk_graph *g = x->g;
+    fk_tensor dgamma = fk_node_dparam(g, nd, 0), dbeta = fk_node_dparam(g, nd, 1);
+    return fk_bn_backward(x->rt, fk_node_din(g, nd, 0), &dgamma, &dbeta, nd->dout,
+                          fk_node_input(g, nd, 0)->out, fk_node_param(g, nd, 0), nd->saved[0],
+                          nd->saved[1], &s->d);
+}
+
+static const fk_op bn_op = {"bn", FK_OP_BN, bn_shape, bn_plan, bn_forward, bn_backward};
+
+int fk_g_bn(fk_graph *g, int x, const char *fmt, ...)
+{
+    char name[96];
+    FK_NAME(name, fmt);
+    bn_state *s = fk_layer_state(g, sizeof *s);
+    if (!s)
+        return -1;
+    return fk_graph_add(g, &bn_op, &x, 1, s, name);
+}

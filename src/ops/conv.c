@@ -1,0 +1,238 @@
+/* conv2d forward and backward (PyTorch's F.conv2d with square kernel,
+ * stride and padding; any groups; optional bias). Kernels: cl/conv.cl.
+ *
+ * groups == 1: im2col over the whole batch into `work` as
+ * col (C_in*KH*KW, N*HO*WO), then CLBlast GEMMs:
+ *   forward   out_n (C_out, P) = W (C_out, CKK) * col[:, n*P:(n+1)*P]
+ *             (one strided-batched GEMM, the weight's stride 0), + bias;
+ *   backward  dout_t (C_out, N*P) = dout transposed (work, after col);
+ *             dW += dout_t * col^T (one GEMM, k = N*P, beta 1);
+ *             col = W^T * dout_t (one GEMM, overwrites col); din += col2im(col);
+ *             dbias += per-channel sums of dout.
+ * 1x1 stride-1 unpadded conv skips im2col in forward (GEMM on the input) and
+ * in the data gradient (din_n += W^T * dout_n, strided-batched, beta 1).
+ * groups > 1 (grouped, depthwise): direct kernels, no work space. */
+#include "figkd/ops.h"
+
+#include <stdio.h>
+
+fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
+                            int stride, int pad, int groups, bool bias)
+{
+    if (n <= 0 || c_in <= 0 || h <= 0 || w <= 0 || c_out <= 0 || k <= 0 || stride <= 0 || pad < 0 ||
+        groups <= 0)
+        return fk_error(FK_ERR_ARG,
+                        "conv2d: sizes must be positive (n=%d c_in=%d h=%d w=%d c_out=%d k=%d "
+                        "stride=%d groups=%d) and pad >= 0 (pad=%d)",
+                        n, c_in, h, w, c_out, k, stride, groups, pad);
+    if (c_in % groups || c_out % groups)
+        return fk_error(FK_ERR_ARG, "conv2d: c_in=%d and c_out=%d must both be divisible by groups=%d",
+                        c_in, c_out, groups);
+    if (h + 2 * pad < k || w + 2 * pad < k)
+        return fk_error(FK_ERR_ARG, "conv2d: kernel %d larger than the padded input %dx%d (pad %d)", k,
+                        h + 2 * pad, w + 2 * pad, pad);
+    d->n = n, d->c_in = c_in, d->h = h, d->w = w;
+    d->c_out = c_out, d->kh = k, d->kw = k;
+    d->stride = stride, d->pad = pad, d->groups = groups;
+    d->h_out = (h + 2 * pad - k) / stride + 1;
+    d->w_out = (w + 2 * pad - k) / stride + 1;
+    d->bias = bias;
+    return FK_OK;
+}
+
+static bool is_pointwise(const fk_conv_dims *d)
+{
+    return d->groups == 1 && d->kh == 1 && d->kw == 1 && d->stride == 1 && d->pad == 0;
+}
+
+static size_t col_elems(const fk_conv_dims *d)
+{
+    return (size_t)d->c_in * d->kh * d->kw * d->n * d->h_out * d->w_out;
+}
+
+size_t fk_conv_work(const fk_conv_dims *d)
+{
+    if (d->groups != 1)
+        return 0;
+    /* backward: col, then dout transposed (C_out, N*P) */
+    return col_elems(d) + (size_t)d->c_out * d->n * d->h_out * d->w_out;
+}
+
+static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, const char *name, cl_kernel *k)
+{
+    char opts[160];
+    snprintf(opts, sizeof opts, "-DKH=%d -DKW=%d -DSTRIDE=%d -DPAD=%d -DCIPG=%d -DCOPG=%d -DHAS_BIAS=%d",
+             d->kh, d->kw, d->stride, d->pad, d->c_in / d->groups, d->c_out / d->groups, d->bias ? 1 : 0);
+    return fk_kernel_get(rt, "conv", opts, name, k);
+}
+
+/* Launch a kernel with the usual argument list
+ * (dst, dst_off, src, src_off, then ints). */
+static fk_status launch_1d(fk_runtime *rt, cl_kernel k, size_t count)
+{
+    size_t global = fk_round_up(count, 64);
+    FK_LAUNCH(rt, k, 1, &global, NULL);
+    return FK_OK;
+}
+
+static fk_status set_dst_src(cl_kernel k, fk_tensor dst, fk_tensor src)
+{
+    cl_ulong doff = dst.off, soff = src.off;
+    FK_ARG(k, 0, dst.buf);
+    FK_ARG(k, 1, doff);
+    FK_ARG(k, 2, src.buf);
+    FK_ARG(k, 3, soff);
+    return FK_OK;
+}
+
+static fk_status set_ints(cl_kernel k, cl_uint first, const int *v, int count)
+{
+    for (int i = 0; i < count; i++)
+        FK_CL_CHECK(clSetKernelArg(k, first + (cl_uint)i, sizeof(int), &v[i]));
+    return FK_OK;
+}
+
+static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_conv_dims *d)
+{
+    cl_kernel k;
+    FK_TRY(conv_kernel(rt, d, "im2col", &k));
+    FK_TRY(set_dst_src(k, col, in));
+    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
+    FK_TRY(set_ints(k, 4, v, 6));
+    size_t global[2] = {fk_round_up((size_t)d->n * d->h_out * d->w_out, 64),
+                        (size_t)d->c_in * d->kh * d->kw};
+    FK_LAUNCH(rt, k, 2, global, NULL);
+    return FK_OK;
+}
+
+static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const fk_conv_dims *d)
+{
+    cl_kernel k;
+    FK_TRY(conv_kernel(rt, d, "col2im_add", &k));
+    FK_TRY(set_dst_src(k, din, col));
+    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
+    FK_TRY(set_ints(k, 4, v, 6));
+    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * d->w);
+}
+
+/* generic kernels of cl/conv.cl: (dst, dst_off, src, src_off, a, b, p) */
+static fk_status generic3(fk_runtime *rt, const char *name, fk_tensor dst, fk_tensor src, int a, int b,
+                          int p, size_t count)
+{
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "conv", "", name, &k));
+    FK_TRY(set_dst_src(k, dst, src));
+    int v[3] = {a, b, p};
+    FK_TRY(set_ints(k, 4, v, 3));
+    return launch_1d(rt, k, count);
+}
+
+static fk_tensor offset_tensor(fk_tensor t, size_t extra)
+{
+    t.off += extra;
+    return t;
+}
+
+fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                          const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
+{
+    if (d->bias != (bias != NULL))
+        return fk_error(FK_ERR_ARG, "conv2d forward: dims say bias=%d but bias tensor %s", d->bias,
+                        bias ? "given" : "missing");
+    const size_t p = (size_t)d->h_out * d->w_out;
+    if (d->groups != 1) {
+        cl_kernel k;
+        FK_TRY(conv_kernel(rt, d, "direct_forward", &k));
+        FK_TRY(set_dst_src(k, out, in));
+        cl_ulong w_off = weight.off, b_off = bias ? bias->off : 0;
+        cl_mem b_buf = bias ? bias->buf : weight.buf; /* unused without bias */
+        FK_ARG(k, 4, weight.buf);
+        FK_ARG(k, 5, w_off);
+        FK_ARG(k, 6, b_buf);
+        FK_ARG(k, 7, b_off);
+        int v[6] = {d->n, d->h, d->w, d->c_out, d->h_out, d->w_out};
+        FK_TRY(set_ints(k, 8, v, 6));
+        return launch_1d(rt, k, (size_t)d->n * d->c_out * p);
+    }
+    const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
+    if (is_pointwise(d)) {
+        FK_TRY(fk_gemm_strided_batched(rt, false, false, d->c_out, p, d->c_in, 1.0f, weight.buf,
+                                       weight.off, d->c_in, 0, in.buf, in.off, p, d->c_in * p, 0.0f,
+                                       out.buf, out.off, p, d->c_out * p, d->n));
+    } else {
+        FK_TRY(im2col(rt, work, in, d));
+        FK_TRY(fk_gemm_strided_batched(rt, false, false, d->c_out, p, ckk, 1.0f, weight.buf,
+                                       weight.off, ckk, 0, work.buf, work.off, d->n * p, p, 0.0f,
+                                       out.buf, out.off, p, d->c_out * p, d->n));
+    }
+    if (bias)
+        FK_TRY(generic3(rt, "bias_add", out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
+    return FK_OK;
+}
+
+fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
+                           const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
+                           fk_tensor work, const fk_conv_dims *d)
+{
+    const size_t p = (size_t)d->h_out * d->w_out;
+    if (dbias) {
+        if (!d->bias)
+            return fk_error(FK_ERR_ARG, "conv2d backward: dbias given for a conv without bias");
+        cl_kernel k;
+        FK_TRY(fk_kernel_get(rt, "conv", "", "bias_grad", &k));
+        FK_TRY(set_dst_src(k, *dbias, dout));
+        int v[3] = {d->n, d->c_out, (int)p};
+        FK_TRY(set_ints(k, 4, v, 3));
+        FK_TRY(launch_1d(rt, k, d->c_out));
+    }
+    if (d->groups != 1) {
+        int v[6] = {d->n, d->h, d->w, d->c_out, d->h_out, d->w_out};
+        if (dweight) {
+            cl_kernel k;
+            FK_TRY(conv_kernel(rt, d, "direct_backward_weight", &k));
+            FK_TRY(set_dst_src(k, *dweight, dout));
+            cl_ulong in_off = in.off;
+            FK_ARG(k, 4, in.buf);
+            FK_ARG(k, 5, in_off);
+            FK_TRY(set_ints(k, 6, v, 6));
+            FK_TRY(launch_1d(rt, k, (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw));
+        }
+        if (din) {
+            cl_kernel k;
+            FK_TRY(conv_kernel(rt, d, "direct_backward_data", &k));
+            FK_TRY(set_dst_src(k, *din, dout));
+            cl_ulong w_off = weight.off;
+            FK_ARG(k, 4, weight.buf);
+            FK_ARG(k, 5, w_off);
+            FK_TRY(set_ints(k, 6, v, 6));
+            FK_TRY(launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * d->w));
+        }
+        return FK_OK;
+    }
+    const size_t ckk = (size_t)d->c_in * d->kh * d->kw, np = (size_t)d->n * p;
+    fk_tensor col = work, dout_t = offset_tensor(work, col_elems(d));
+    /* dout (N, C_out, P) -> dout_t (C_out, N, P), for dW and the im2col data gradient */
+    if (dweight || (din && !is_pointwise(d)))
+        FK_TRY(generic3(rt, "swap01", dout_t, dout, d->n, d->c_out, (int)p, np * d->c_out));
+    if (dweight) {
+        if (is_pointwise(d))
+            FK_TRY(generic3(rt, "swap01", col, in, d->n, d->c_in, (int)p, np * d->c_in));
+        else
+            FK_TRY(im2col(rt, col, in, d));
+        FK_TRY(fk_gemm(rt, false, true, d->c_out, ckk, np, 1.0f, dout_t.buf, dout_t.off, np, col.buf,
+                       col.off, np, 1.0f, dweight->buf, dweight->off, ckk));
+    }
+    if (din) {
+        if (is_pointwise(d)) {
+            FK_TRY(fk_gemm_strided_batched(rt, true, false, d->c_in, p, d->c_out, 1.0f, weight.buf,
+                                           weight.off, d->c_in, 0, dout.buf, dout.off, p,
+                                           d->c_out * p, 1.0f, din->buf, din->off, p, d->c_in * p,
+                                           d->n));
+        } else {
+            FK_TRY(fk_gemm(rt, true, false, ckk, np, d->c_out, 1.0f, weight.buf, weight.off, ckk,
+                           dout_t.buf, dout_t.off, np, 0.0f, col.buf, col.off, np));
+            FK_TRY(col2im_add(rt, *din, col, d));
+        }
+    }
+    return FK_OK;
+}

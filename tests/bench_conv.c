@@ -1,0 +1,129 @@
+/* Micro-benchmark of conv2d: forward and backward milliseconds for every
+ * convolution of resnet8x4 (CIFAR 32x32, filters 32/64/128/256, one
+ * BasicBlock per stage, strides 1/2/2, 1x1 downsample shortcuts).
+ *
+ *   bench_conv [batch] [repeats]      (defaults: 64, 5)
+ *
+ * Backward computes din and dweight (no bias, as in the model); conv1's din
+ * is computed too although training does not need it. Times are the median
+ * of `repeats` runs, each ended by clFinish. Run through
+ * `meson test --benchmark --suite bench` or directly. */
+#include "common.h"
+
+#include "figkd/ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static const struct {
+    const char *name;
+    int c_in, hw, c_out, k, stride, pad;
+} layers[] = {
+    {"conv1", 3, 32, 32, 3, 1, 1},
+    {"layer1.0.conv1", 32, 32, 64, 3, 1, 1},
+    {"layer1.0.conv2", 64, 32, 64, 3, 1, 1},
+    {"layer1.0.downsample", 32, 32, 64, 1, 1, 0},
+    {"layer2.0.conv1", 64, 32, 128, 3, 2, 1},
+    {"layer2.0.conv2", 128, 16, 128, 3, 1, 1},
+    {"layer2.0.downsample", 64, 32, 128, 1, 2, 0},
+    {"layer3.0.conv1", 128, 16, 256, 3, 2, 1},
+    {"layer3.0.conv2", 256, 8, 256, 3, 1, 1},
+    {"layer3.0.downsample", 128, 16, 256, 1, 2, 0},
+};
+
+static fk_status make(fk_runtime *rt, size_t n, fk_tensor *t, unsigned seed)
+{
+    memset(t, 0, sizeof *t);
+    t->ndim = 1;
+    t->shape[0] = (int)n;
+    if (n == 0)
+        n = 1;
+    FK_TRY(fk_buffer_create(rt, n * sizeof(float), 0, &t->buf));
+    float *h = malloc(n * sizeof(float));
+    if (!h)
+        return FK_ERR_NOMEM;
+    fk_test_fill_uniform(h, n, seed, -1, 1);
+    fk_status st = fk_buffer_write(rt, t->buf, 0, n * sizeof(float), h);
+    free(h);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    long batch = 64, reps = 5;
+    if ((argc > 1 && (fk_parse_long(argv[1], &batch) || batch <= 0)) ||
+        (argc > 2 && (fk_parse_long(argv[2], &reps) || reps <= 0 || reps > 1000))) {
+        fprintf(stderr, "usage: bench_conv [batch] [repeats]\n");
+        return 2;
+    }
+    fk_runtime *rt;
+    int r = fk_test_runtime(&rt);
+    if (r)
+        return r;
+    printf("device: %s (%s)\nbatch %ld, median of %ld runs\n\n", rt->dev.name, rt->dev.platform, batch, reps);
+    printf("%-20s %-24s %10s %10s\n", "layer", "shape", "fwd ms", "bwd ms");
+    double tot_f = 0, tot_b = 0;
+    double *tf = malloc((size_t)reps * sizeof(double)), *tb = malloc((size_t)reps * sizeof(double));
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        fk_conv_dims d;
+        fk_status st = fk_conv_dims_init(&d, (int)batch, layers[i].c_in, layers[i].hw, layers[i].hw,
+                                         layers[i].c_out, layers[i].k, layers[i].stride, layers[i].pad, 1,
+                                         false);
+        size_t nx = (size_t)d.n * d.c_in * d.h * d.w, nw = (size_t)d.c_out * d.c_in * d.kh * d.kw,
+               no = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+        fk_tensor x, w, out, dout, din, dw, work;
+        st = st ? st : make(rt, nx, &x, 1);
+        st = st ? st : make(rt, nw, &w, 2);
+        st = st ? st : make(rt, no, &out, 3);
+        st = st ? st : make(rt, no, &dout, 4);
+        st = st ? st : make(rt, nx, &din, 5);
+        st = st ? st : make(rt, nw, &dw, 6);
+        st = st ? st : make(rt, fk_conv_work(&d), &work, 7);
+        /* warm-up: kernel builds, CLBlast compilation */
+        st = st ? st : fk_conv_forward(rt, out, x, w, NULL, work, &d);
+        st = st ? st : fk_conv_backward(rt, &din, &dw, NULL, dout, x, w, work, &d);
+        st = st ? st : fk_runtime_finish(rt);
+        for (long k = 0; k < reps && !st; k++) {
+            double t0 = now_ms();
+            st = fk_conv_forward(rt, out, x, w, NULL, work, &d);
+            st = st ? st : fk_runtime_finish(rt);
+            double t1 = now_ms();
+            st = st ? st : fk_conv_backward(rt, &din, &dw, NULL, dout, x, w, work, &d);
+            st = st ? st : fk_runtime_finish(rt);
+            tf[k] = t1 - t0;
+            tb[k] = now_ms() - t1;
+        }
+        if (st) {
+            fprintf(stderr, "%s: %s\n", layers[i].name, fk_last_error());
+            return 1;
+        }
+        qsort(tf, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tb, (size_t)reps, sizeof(double), cmp_double);
+        char shape[64];
+        snprintf(shape, sizeof shape, "%d->%d %dx%d k%d s%d", d.c_in, d.c_out, d.h, d.w, d.kh, d.stride);
+        printf("%-20s %-24s %10.2f %10.2f\n", layers[i].name, shape, tf[reps / 2], tb[reps / 2]);
+        tot_f += tf[reps / 2];
+        tot_b += tb[reps / 2];
+        clReleaseMemObject(x.buf), clReleaseMemObject(w.buf), clReleaseMemObject(out.buf);
+        clReleaseMemObject(dout.buf), clReleaseMemObject(din.buf), clReleaseMemObject(dw.buf);
+        clReleaseMemObject(work.buf);
+    }
+    printf("%-20s %-24s %10.2f %10.2f   (fwd + bwd %.2f ms)\n", "total", "", tot_f, tot_b, tot_f + tot_b);
+    free(tf), free(tb);
+    fk_runtime_free(rt);
+    return 0;
+}

@@ -1,0 +1,162 @@
+/* Config: defaults, method-dependent defaults, --set, [teacher_optim]
+ * fallback, and FILE:LINE errors for unknown sections and keys, bad values
+ * and conflicting keys; docs/config.md matches the key table.
+ * `test_config --write-docs PATH` regenerates the docs' key table. */
+#include "common.h"
+#include "figkd/config.h"
+#include "figkd/loss.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/figkd-config-XXXXXX";
+
+static const char *write_ini(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char *BASE = "[run]\nseed = 3\n\n[data]\ndataset = fashion-mnist\nchannels = 3\n\n"
+                          "[teacher]\nmodel = resnet20\ncheckpoint = t.safetensors\n\n"
+                          "[student]\nmodel = resnet8\n\n";
+
+static fk_status load(const char *extra, const char *const *sets, int n, fk_config *cfg)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", BASE, extra);
+    return fk_config_load(cfg, write_ini("c.ini", text), sets, n);
+}
+
+static void expect_error(const char *extra, const char *const *sets, int n, const char *s1, const char *s2)
+{
+    fk_config cfg;
+    fk_status st = load(extra, sets, n, &cfg);
+    CHECK(st == FK_ERR_ARG, "'%s' must fail", extra);
+    CHECK(strstr(fk_last_error(), s1) != NULL, "message has '%s': %s", s1, fk_last_error());
+    CHECK(!s2 || strstr(fk_last_error(), s2) != NULL, "message has '%s': %s", s2, fk_last_error());
+    if (st == FK_OK)
+        fk_config_free(&cfg);
+}
+
+static int docs_match(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char *doc = calloc(1, 1 << 16);
+    size_t n = fread(doc, 1, (1 << 16) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    char *table = NULL;
+    size_t tlen = 0;
+    FILE *m = open_memstream(&table, &tlen);
+    fk_config_write_docs(m);
+    fclose(m);
+    int ok = strstr(doc, table) != NULL;
+    free(doc);
+    free(table);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--write-docs")) {
+        FILE *f = fopen(argv[2], "w");
+        if (!f)
+            return 1;
+        fprintf(f, "# Configuration keys\n\nRun configs are INI files with the sections below. Every key has the "
+                   "default shown; `--set section.key=value` overrides any key on the command line. An unknown "
+                   "section or key, a bad value or keys that conflict stop the run before any work with "
+                   "`FILE:LINE: message` and the valid choices. Keys of [distill] apply to some methods only, "
+                   "and their defaults depend on the method (`kd=0.9` is the default with method = kd).\n");
+        fk_config_write_docs(f);
+        fclose(f);
+        return 0;
+    }
+    if (!mkdtemp(dir))
+        return 1;
+    fk_error_quiet(1);
+    fk_config cfg;
+
+    /* defaults */
+    CHECK(load("", NULL, 0, &cfg) == FK_OK, "base config loads: %s", fk_last_error());
+    CHECK(cfg.method == FK_METHOD_FIGKD && cfg.alpha == 1 && cfg.beta == 8, "figkd defaults");
+    CHECK(cfg.bands == FK_BANDS_DETAIL && !cfg.detail_l1 && cfg.shape_h == 0, "figkd band defaults");
+    CHECK(cfg.optim.lr == 0.05 && cfg.optim.momentum == 0.9 && cfg.optim.weight_decay == 5e-4, "optim defaults");
+    CHECK(cfg.optim.n_milestones == 3 && cfg.optim.milestones[2] == 210 && cfg.optim.batch_size == 64, "milestones");
+    CHECK(cfg.seed == 3 && !strcmp(cfg.name, "c") && !strcmp(cfg.out_dir, "runs/c"), "run name from file");
+    CHECK(cfg.data.dataset == FK_DATASET_FASHION_MNIST && cfg.data.channels == 3, "data keys");
+    fk_config_free(&cfg);
+
+    /* method-dependent defaults */
+    CHECK(load("[distill]\nmethod = kd\n", NULL, 0, &cfg) == FK_OK, "kd");
+    CHECK(cfg.alpha == 0.1 && cfg.beta == 0.9 && cfg.temperature == 4, "kd defaults %g %g %g", cfg.alpha,
+          cfg.beta, cfg.temperature);
+    fk_config_free(&cfg);
+    CHECK(load("[distill]\nmethod = dkd\n", NULL, 0, &cfg) == FK_OK, "dkd");
+    CHECK(cfg.alpha == 1 && cfg.beta == 8 && cfg.temperature == 4 && cfg.warmup_epochs == 20 && cfg.ce_weight == 1,
+          "dkd defaults");
+    fk_config_free(&cfg);
+
+    /* --set, teacher_optim fallback */
+    const char *sets[] = {"optim.lr=0.01", "distill.bands=LL,HH", "distill.shape=5x20", "teacher_optim.epochs=7"};
+    CHECK(load("[optim]\nlr = 0.2\nepochs = 3\n", sets, 4, &cfg) == FK_OK, "--set: %s", fk_last_error());
+    CHECK(cfg.optim.lr == 0.01 && cfg.optim.epochs == 3, "--set wins over the file");
+    CHECK(cfg.bands == (FK_BAND_LL | FK_BAND_HH) && cfg.shape_h == 5 && cfg.shape_w == 20, "bands, shape");
+    CHECK(cfg.teacher_optim.lr == 0.01 && cfg.teacher_optim.epochs == 7, "teacher_optim falls back key by key");
+    CHECK(strstr(cfg.text, "# --set optim.lr=0.01") != NULL, "config text records overrides");
+    fk_config_free(&cfg);
+
+    /* errors with FILE:LINE and the valid choices */
+    expect_error("[optim]\nlr = fast\n", NULL, 0, "c.ini:16: optim.lr", "not a non-negative number");
+    expect_error("[optimizer]\nlr = 1\n", NULL, 0, "c.ini:15: unknown section [optimizer]", "[teacher_optim]");
+    expect_error("[optim]\nlearning_rate = 1\n", NULL, 0, "c.ini:16: unknown key 'learning_rate'", "lr, momentum");
+    expect_error("[distill]\nmethod = mlkd\n", NULL, 0, "c.ini:16", "valid: ce, kd, dkd, figkd");
+    expect_error("[distill]\nbands = LL,XX\n", NULL, 0, "c.ini:16", "valid: LL, LH, HL, HH");
+    expect_error("[distill]\ntemperature = 4\n", NULL, 0, "c.ini:16: distill.temperature does not apply to method = figkd",
+                 "alpha, beta, bands");
+    expect_error("[optim]\nschedule = cosine\nmilestones = 10,20\n", NULL, 0, "c.ini:17: optim.milestones conflicts",
+                 NULL);
+    expect_error("[optim]\nmilestones = 20,10\n", NULL, 0, "c.ini:16", "increasing");
+    expect_error("[data]\ndataset = imagenet22k\n", NULL, 0, "c.ini:16", "cifar100");
+    expect_error("[data]\nsubset = -3\n", NULL, 0, "c.ini:16", "subset");
+    expect_error("[distill]\nshape = 10by10\n", NULL, 0, "c.ini:16", "HxW");
+    const char *bad_set[] = {"optim.lr"};
+    expect_error("", bad_set, 1, "--set optim.lr", "section.key=value");
+    const char *bad_set2[] = {"optim.momentum=2"};
+    expect_error("", bad_set2, 1, "momentum must be below 1", NULL);
+    const char *bad_set3[] = {"nosection.key=1"};
+    expect_error("", bad_set3, 1, "--set nosection.key: unknown section", NULL);
+    expect_error("this line is not ini\n", NULL, 0, "c.ini:15: not an INI line", NULL);
+    CHECK(fk_config_load(&cfg, "/nonexistent/x.ini", NULL, 0) == FK_ERR_IO &&
+              strstr(fk_last_error(), "/nonexistent/x.ini"), "missing file named");
+    /* a teacher is needed for distillation, not for ce */
+    CHECK(fk_config_load(&cfg, write_ini("s.ini", "[student]\nmodel = resnet8\n[data]\ndataset = mnist\n"), NULL, 0) ==
+              FK_ERR_ARG && strstr(fk_last_error(), "[teacher] model"), "teacher required: %s", fk_last_error());
+    CHECK(fk_config_load(&cfg, write_ini("s.ini", "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n"), NULL, 0) ==
+              FK_OK, "ce alone needs no teacher: %s", fk_last_error());
+    fk_config_free(&cfg);
+
+    /* lr schedule */
+    fk_optim_config o = {.lr = 0.1, .gamma = 0.1, .epochs = 10, .n_milestones = 2, .milestones = {3, 6}};
+    CHECK(fk_optim_lr(&o, 0) == 0.1 && fk_optim_lr(&o, 2.9) == 0.1, "before the first milestone");
+    CHECK(fabs(fk_optim_lr(&o, 3) - 0.01) < 1e-12 && fabs(fk_optim_lr(&o, 7) - 0.001) < 1e-12, "after milestones");
+    o.warmup_epochs = 2;
+    CHECK(fabs(fk_optim_lr(&o, 0) - 0.05) < 1e-12 && fabs(fk_optim_lr(&o, 1.5) - 0.1) < 1e-12, "linear warm-up");
+    o.schedule = FK_SCHED_COSINE;
+    o.warmup_epochs = 0;
+    CHECK(fabs(fk_optim_lr(&o, 5) - 0.05) < 1e-12 && fk_optim_lr(&o, 0) == 0.1, "cosine");
+
+    const char *root = getenv("FIGKD_SOURCE_ROOT");
+    char docs[1024];
+    snprintf(docs, sizeof docs, "%s/docs/config.md", root ? root : ".");
+    CHECK(docs_match(docs), "docs/config.md is out of date: run build/tests/test_config --write-docs docs/config.md");
+    return fk_test_result("test_config");
+}
