@@ -97,7 +97,7 @@ void bn_stats(__global const float *in, const ulong in_off, __global float *save
 }
 
 /* out = (x - mean) * invstd * gamma + beta, elementwise; grid (HW rounded
- * up, N * C). Train mode passes the saved mean and invstd; eval mode
+ * up, C, N). Train mode passes the saved mean and invstd; eval mode
  * (stat_is_var nonzero) the running mean and variance. */
 __kernel void bn_apply(__global float *out, const ulong out_off, __global const float *in,
                        const ulong in_off, __global const float *mean, const ulong mean_off,
@@ -105,14 +105,13 @@ __kernel void bn_apply(__global float *out, const ulong out_off, __global const 
                        const ulong g_off, __global const float *beta, const ulong b_off, const int c,
                        const int hw, const int stat_is_var, const float eps)
 {
-    int i = get_global_id(0);
-    size_t plane = get_global_id(1);
+    int i = get_global_id(0), ch = get_global_id(1);
+    size_t img = get_global_id(2);
     if (i >= hw)
         return;
-    int ch = plane % (size_t)c;
     float s = stat[stat_off + ch];
     float invstd = stat_is_var ? 1.0f / sqrt(s + eps) : s;
-    size_t at = plane * (size_t)hw + i;
+    size_t at = (img * (size_t)c + (size_t)ch) * (size_t)hw + (size_t)i;
     out[out_off + at] = (in[in_off + at] - mean[mean_off + ch]) * (invstd * gamma[g_off + ch]) + beta[b_off + ch];
 }
 

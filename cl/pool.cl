@@ -1,8 +1,11 @@
 /* Max, average and global average pooling over NCHW planes.
  * Build options: -DK=<kernel> -DS=<stride> -DP=<pad> (not used by gap_*).
- * Grid of the windowed kernels: (plane positions rounded up, N * C planes).
- * Backward kernels gather: each input element visits the outputs whose
- * windows cover it, so no two work-items write the same element. */
+ * Grid of the windowed kernels: (columns rounded up, rows, N * C planes) of
+ * the output (forward) or the input (average backward). No atomics: average
+ * backward gathers (each input element visits the outputs whose windows
+ * cover it); max backward scatters in Q*Q phases (Q = ceil(K/S)), each
+ * phase taking outputs Q apart in both directions, whose windows never
+ * overlap, so no two work-items of a launch write the same element. */
 
 #ifdef K
 /* Outputs oh whose window [oh*S - P, oh*S - P + K) covers input row i. */
@@ -35,45 +38,37 @@ inline int window_argmax(__global const float *x, int h, int w, int oh, int ow, 
     return idx;
 }
 
+#define Q ((K + S - 1) / S)
+
 __kernel void maxpool_forward(__global float *out, const ulong out_off, __global const float *in,
                               const ulong in_off, const int h, const int w, const int h_out,
                               const int w_out)
 {
-    int i = get_global_id(0);
-    size_t plane = get_global_id(1);
-    if (i >= h_out * w_out)
+    int ow = get_global_id(0), oh = get_global_id(1);
+    size_t plane = get_global_id(2);
+    if (ow >= w_out)
         return;
-    int oh = i / w_out, ow = i - oh * w_out;
     float m;
     window_argmax(in + in_off + plane * (size_t)(h * w), h, w, oh, ow, &m);
-    out[out_off + plane * (size_t)(h_out * w_out) + i] = m;
+    out[out_off + (plane * (size_t)h_out + (size_t)oh) * (size_t)w_out + (size_t)ow] = m;
 }
 
-/* din += dout of every output whose argmax is this element */
+/* One phase (a, b) of max backward: outputs (a + Q*y, b + Q*x) send their
+ * gradient to their argmax. Grid: (ceil((w_out - b) / Q) rounded up,
+ * ceil((h_out - a) / Q), planes). */
 __kernel void maxpool_backward(__global float *din, const ulong din_off, __global const float *dout,
                                const ulong dout_off, __global const float *in, const ulong in_off,
-                               const int h, const int w, const int h_out, const int w_out)
+                               const int h, const int w, const int h_out, const int w_out,
+                               const int a, const int b)
 {
-    int i = get_global_id(0);
-    size_t plane = get_global_id(1);
-    if (i >= h * w)
+    int ow = b + Q * (int)get_global_id(0), oh = a + Q * (int)get_global_id(1);
+    size_t plane = get_global_id(2);
+    if (ow >= w_out || oh >= h_out)
         return;
-    int ih = i / w, iw = i - ih * w;
-    __global const float *x = in + in_off + plane * (size_t)(h * w);
-    __global const float *dy = dout + dout_off + plane * (size_t)(h_out * w_out);
-    int oh1 = last_cover(ih, h_out), ow0 = first_cover(iw), ow1 = last_cover(iw, w_out);
-    float acc = 0.0f;
-    bool hit = false;
-    for (int oh = first_cover(ih); oh <= oh1; oh++)
-        for (int ow = ow0; ow <= ow1; ow++) {
-            float m;
-            if (window_argmax(x, h, w, oh, ow, &m) == i) {
-                acc += dy[oh * w_out + ow];
-                hit = true;
-            }
-        }
-    if (hit)
-        din[din_off + plane * (size_t)(h * w) + i] += acc;
+    float m;
+    int idx = window_argmax(in + in_off + plane * (size_t)(h * w), h, w, oh, ow, &m);
+    din[din_off + plane * (size_t)(h * w) + (size_t)idx] +=
+        dout[dout_off + (plane * (size_t)h_out + (size_t)oh) * (size_t)w_out + (size_t)ow];
 }
 
 /* PyTorch's divisor with count_include_pad = true: the window clipped to the
@@ -88,11 +83,10 @@ __kernel void avgpool_forward(__global float *out, const ulong out_off, __global
                               const ulong in_off, const int h, const int w, const int h_out,
                               const int w_out)
 {
-    int i = get_global_id(0);
-    size_t plane = get_global_id(1);
-    if (i >= h_out * w_out)
+    int ow = get_global_id(0), oh = get_global_id(1);
+    size_t plane = get_global_id(2);
+    if (ow >= w_out)
         return;
-    int oh = i / w_out, ow = i - oh * w_out;
     __global const float *x = in + in_off + plane * (size_t)(h * w);
     int hs = oh * S - P, ws = ow * S - P;
     int he = min(hs + K, h), we = min(ws + K, w);
@@ -100,18 +94,18 @@ __kernel void avgpool_forward(__global float *out, const ulong out_off, __global
     for (int ih = max(hs, 0); ih < he; ih++)
         for (int iw = max(ws, 0); iw < we; iw++)
             sum += x[ih * w + iw];
-    out[out_off + plane * (size_t)(h_out * w_out) + i] = sum / (float)avg_divisor(h, w, oh, ow);
+    out[out_off + (plane * (size_t)h_out + (size_t)oh) * (size_t)w_out + (size_t)ow] =
+        sum / (float)avg_divisor(h, w, oh, ow);
 }
 
 __kernel void avgpool_backward(__global float *din, const ulong din_off, __global const float *dout,
                                const ulong dout_off, const int h, const int w, const int h_out,
                                const int w_out)
 {
-    int i = get_global_id(0);
-    size_t plane = get_global_id(1);
-    if (i >= h * w)
+    int iw = get_global_id(0), ih = get_global_id(1);
+    size_t plane = get_global_id(2);
+    if (iw >= w)
         return;
-    int ih = i / w, iw = i - ih * w;
     __global const float *dy = dout + dout_off + plane * (size_t)(h_out * w_out);
     int oh0 = first_cover(ih), oh1 = last_cover(ih, h_out);
     int ow0 = first_cover(iw), ow1 = last_cover(iw, w_out);
@@ -121,7 +115,7 @@ __kernel void avgpool_backward(__global float *din, const ulong din_off, __globa
     for (int oh = oh0; oh <= oh1; oh++)
         for (int ow = ow0; ow <= ow1; ow++)
             acc += dy[oh * w_out + ow] / (float)avg_divisor(h, w, oh, ow);
-    din[din_off + plane * (size_t)(h * w) + i] += acc;
+    din[din_off + (plane * (size_t)h + (size_t)ih) * (size_t)w + (size_t)iw] += acc;
 }
 #endif
 

@@ -22,7 +22,7 @@ __kernel void acc(__global float *dx, const ulong dx_off, __global const float *
 
 /* Channel block copy: for every image, `nch` channels of HW elements from
  * src (N, src_c, HW) starting at channel src_c0 go to dst (N, dst_c, HW) at
- * channel dst_c0. Global size: (nch * HW, N). */
+ * channel dst_c0. Global size: (nch * HW rounded up, N). */
 #define CHANNEL_BLOCK(name, OP)                                                        \
     __kernel void name(__global float *dst, const ulong dst_off, const int dst_c,       \
                        const int dst_c0, __global const float *src, const ulong src_off, \
@@ -42,19 +42,17 @@ CHANNEL_BLOCK(channel_acc, +=)
 /* Channel shuffle as ShuffleNet: view src as (N, g, C/g, HW), transpose to
  * (N, C/g, g, HW): dst channel j*g + i takes src channel i*(C/g) + j. The
  * inverse permutation is the same map with g' = C/g, which backward uses.
- * Global size: (C * HW, N). */
+ * Global size: (HW rounded up, C, N). */
 #define SHUFFLE(name, OP)                                                              \
     __kernel void name(__global float *dst, const ulong dst_off, __global const float *src, \
                        const ulong src_off, const int c, const int g, const int hw)     \
     {                                                                                  \
-        size_t i = get_global_id(0);                                                   \
-        size_t img = get_global_id(1);                                                 \
-        if (i < (size_t)c * (size_t)hw) {                                              \
-            int co = (int)(i / (size_t)hw);                                            \
-            size_t p = i - (size_t)co * (size_t)hw;                                    \
+        int p = get_global_id(0), co = get_global_id(1);                               \
+        size_t img = get_global_id(2);                                                 \
+        if (p < hw) {                                                                  \
             int ci = (co % g) * (c / g) + co / g;                                      \
-            size_t base = img * (size_t)c * (size_t)hw;                                \
-            dst[dst_off + base + i] OP src[src_off + base + (size_t)ci * (size_t)hw + p]; \
+            size_t base = img * (size_t)c * (size_t)hw + (size_t)p;                    \
+            dst[dst_off + base + (size_t)co * (size_t)hw] OP src[src_off + base + (size_t)ci * (size_t)hw]; \
         }                                                                              \
     }
 SHUFFLE(shuffle_copy, =)

@@ -60,8 +60,8 @@ static fk_status bn_apply(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
     FK_ARG(k, 13, hw);
     FK_ARG(k, 14, stat_is_var);
     FK_ARG(k, 15, d->eps);
-    size_t global[2] = {fk_round_up((size_t)hw, 32), (size_t)d->n * (size_t)d->c};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    size_t global[3] = {fk_round_up((size_t)hw, 16), (size_t)d->c, (size_t)d->n};
+    FK_LAUNCH(rt, k, 3, global, NULL);
     return FK_OK;
 }
 

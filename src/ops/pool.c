@@ -47,8 +47,8 @@ static fk_status window_forward(fk_runtime *rt, const char *name, fk_tensor out,
     FK_ARG(k, 2, in.buf);
     FK_ARG(k, 3, in_off);
     FK_TRY(size_args(k, 4, d));
-    size_t global[2] = {fk_round_up((size_t)d->h_out * (size_t)d->w_out, 32), (size_t)d->n * (size_t)d->c};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    size_t global[3] = {fk_round_up((size_t)d->w_out, 8), (size_t)d->h_out, (size_t)d->n * (size_t)d->c};
+    FK_LAUNCH(rt, k, 3, global, NULL);
     return FK_OK;
 }
 
@@ -62,6 +62,9 @@ fk_status fk_avgpool_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, const 
     return window_forward(rt, "avgpool_forward", out, in, d);
 }
 
+/* Q*Q launches (Q = ceil(k / stride)); in each, the outputs are Q apart
+ * in both directions so their windows do not overlap and no two work-items
+ * add into the same input element. */
 fk_status fk_maxpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor in,
                               const fk_pool_dims *d)
 {
@@ -75,8 +78,15 @@ fk_status fk_maxpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_
     FK_ARG(k, 4, in.buf);
     FK_ARG(k, 5, in_off);
     FK_TRY(size_args(k, 6, d));
-    size_t global[2] = {fk_round_up((size_t)d->h * (size_t)d->w, 32), (size_t)d->n * (size_t)d->c};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    int q = (d->k + d->stride - 1) / d->stride;
+    for (int a = 0; a < q && a < d->h_out; a++)
+        for (int b = 0; b < q && b < d->w_out; b++) {
+            FK_ARG(k, 10, a);
+            FK_ARG(k, 11, b);
+            size_t cols = (size_t)((d->w_out - b + q - 1) / q), rows = (size_t)((d->h_out - a + q - 1) / q);
+            size_t global[3] = {fk_round_up(cols, 8), rows, (size_t)d->n * (size_t)d->c};
+            FK_LAUNCH(rt, k, 3, global, NULL);
+        }
     return FK_OK;
 }
 
@@ -90,8 +100,8 @@ fk_status fk_avgpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, con
     FK_ARG(k, 2, dout.buf);
     FK_ARG(k, 3, dout_off);
     FK_TRY(size_args(k, 4, d));
-    size_t global[2] = {fk_round_up((size_t)d->h * (size_t)d->w, 32), (size_t)d->n * (size_t)d->c};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    size_t global[3] = {fk_round_up((size_t)d->w, 8), (size_t)d->h, (size_t)d->n * (size_t)d->c};
+    FK_LAUNCH(rt, k, 3, global, NULL);
     return FK_OK;
 }
 

@@ -110,8 +110,8 @@ static fk_status shuffle(fk_runtime *rt, bool accumulate, fk_tensor dst, fk_tens
     FK_ARG(k, 4, c);
     FK_ARG(k, 5, groups);
     FK_ARG(k, 6, hw);
-    size_t global[2] = {fk_round_up((size_t)c * (size_t)hw, 64), (size_t)n};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    size_t global[3] = {fk_round_up((size_t)hw, 16), (size_t)c, (size_t)n};
+    FK_LAUNCH(rt, k, 3, global, NULL);
     return FK_OK;
 }
 
