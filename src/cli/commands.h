@@ -3,5 +3,7 @@
 #define FIGKD_CLI_COMMANDS_H
 
 int fk_cmd_devices(int argc, char **argv);
+int fk_cmd_models(int argc, char **argv);
+int fk_cmd_info(int argc, char **argv);
 
 #endif

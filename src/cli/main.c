@@ -12,6 +12,8 @@ static void usage(FILE *f)
         "\n"
         "commands:\n"
         "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
+        "  models             list the model zoo (parameters at 100 classes)\n"
+        "  info MODEL         layer table of a model [--classes N] [--input S] [--json]\n"
         "\n"
         "options:\n"
         "  -h, --help         this help\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"devices", fk_cmd_devices},
+        {"models", fk_cmd_models},
+        {"info", fk_cmd_info},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
