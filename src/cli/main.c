@@ -28,6 +28,8 @@ static void usage(FILE *f)
         "                     eval-mode logits of a split as a float32 N x C .npy\n"
         "  bench CONFIG [--steps N] [--batch B] [--classes C]\n"
         "                     timed training steps of the config's pair on synthetic input\n"
+        "  models             list the model zoo (parameters at 100 classes)\n"
+        "  info MODEL         layer table of a model [--classes N] [--input S] [--json]\n"
         "\n"
         "options:\n"
         "  -h, --help         this help\n"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
         {"eval", fk_cmd_eval},
         {"bench", fk_cmd_bench},
         {"predict", fk_cmd_predict},
+        {"models", fk_cmd_models},
+        {"info", fk_cmd_info},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
