@@ -72,6 +72,7 @@ typedef struct fk_runtime {
     bool disk_cache;         /* FIGKD_CACHE != 0 */
     char cache_dir[1024];    /* FIGKD_CACHE_DIR or $XDG_CACHE_HOME/figkd-cl */
     fk_program_entry *programs;
+    bool profile;            /* FIGKD_PROFILE=1: time every layer (finishes the queue around each) */
     /* statistics, for tests and `figkd-cl devices -v` */
     int builds, disk_hits, memory_hits, cache_rejects;
 } fk_runtime;
@@ -82,6 +83,13 @@ fk_status fk_runtime_create(fk_runtime **out);
 fk_status fk_runtime_create_spec(const char *spec, fk_runtime **out);
 void fk_runtime_free(fk_runtime *rt);
 fk_status fk_runtime_finish(fk_runtime *rt);
+
+/* FIGKD_PROFILE=1: fk_profile_begin finishes the queue and returns a time;
+ * fk_profile_end finishes it again and adds the elapsed time under label.
+ * The table is printed to stderr when the runtime is freed. Both are
+ * no-ops (returning 0) without FIGKD_PROFILE. */
+double fk_profile_begin(fk_runtime *rt);
+void fk_profile_end(fk_runtime *rt, const char *label, double t0);
 
 /* ---- programs and kernels ------------------------------------------- */
 

@@ -280,8 +280,13 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
     fk_exec x = exec_of(rt, g, train);
     for (int i = 1; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
-        if (nd->op->forward)
+        if (nd->op->forward) {
+            double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->forward(&x, nd));
+            char label[48];
+            snprintf(label, sizeof label, "%s %s", nd->op->name, train ? "fwd-train" : "fwd-eval");
+            fk_profile_end(rt, label, t0);
+        }
     }
     if (out)
         *out = g->nodes[g->count - 1].out;
@@ -306,8 +311,13 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
     fk_exec x = exec_of(rt, g, true);
     for (int i = g->count - 1; i >= 1; i--) {
         fk_node *nd = &g->nodes[i];
-        if (nd->has_grad && nd->op->backward)
+        if (nd->has_grad && nd->op->backward) {
+            double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->backward(&x, nd));
+            char label[48];
+            snprintf(label, sizeof label, "%s bwd", nd->op->name);
+            fk_profile_end(rt, label, t0);
+        }
     }
     return FK_OK;
 }

@@ -4,6 +4,63 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Per-label time of FIGKD_PROFILE=1 runs (one table per process). */
+#define PROFILE_MAX 64
+static struct {
+    char label[48];
+    double seconds;
+    long calls;
+} profile[PROFILE_MAX];
+static int profile_count;
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double fk_profile_begin(fk_runtime *rt)
+{
+    if (!rt->profile)
+        return 0;
+    clFinish(rt->queue);
+    return wall();
+}
+
+void fk_profile_end(fk_runtime *rt, const char *label, double t0)
+{
+    if (!rt->profile)
+        return;
+    clFinish(rt->queue);
+    double dt = wall() - t0;
+    int i = 0;
+    while (i < profile_count && strcmp(profile[i].label, label))
+        i++;
+    if (i == profile_count) {
+        if (profile_count == PROFILE_MAX)
+            return;
+        snprintf(profile[profile_count++].label, sizeof profile[0].label, "%s", label);
+    }
+    profile[i].seconds += dt;
+    profile[i].calls++;
+}
+
+static void profile_print(void)
+{
+    double total = 0;
+    for (int i = 0; i < profile_count; i++)
+        total += profile[i].seconds;
+    if (!profile_count)
+        return;
+    fprintf(stderr, "FIGKD_PROFILE: time per layer kind (queue finished around each)\n");
+    for (int i = 0; i < profile_count; i++)
+        fprintf(stderr, "  %-20s %9.3f s %6.1f%% %8ld calls %9.3f ms/call\n", profile[i].label, profile[i].seconds,
+                100 * profile[i].seconds / total, profile[i].calls, 1e3 * profile[i].seconds / profile[i].calls);
+    profile_count = 0;
+}
 
 static void cache_dir_from_env(fk_runtime *rt)
 {
@@ -42,6 +99,8 @@ fk_status fk_runtime_create_spec(const char *spec, fk_runtime **out)
     free(list);
     const char *s = getenv("FIGKD_SYNC");
     rt->sync = s && *s && strcmp(s, "0") != 0;
+    const char *prof = getenv("FIGKD_PROFILE");
+    rt->profile = prof && *prof && strcmp(prof, "0") != 0;
     cache_dir_from_env(rt);
 
     cl_int err;
@@ -74,6 +133,8 @@ void fk_runtime_free(fk_runtime *rt)
 {
     if (!rt)
         return;
+    if (rt->profile)
+        profile_print();
     if (rt->queue) {
         clFinish(rt->queue);
         clReleaseCommandQueue(rt->queue);
