@@ -103,6 +103,19 @@ __kernel void swap01(__global float *dst, const ulong dst_off, __global const fl
     dst[dst_off + i] = src[src_off + ((size_t)ia * b + ib) * p + q];
 }
 
+/* dst (len) += sum over b of src (batches, len); one work-item per element. */
+__kernel void sum_batches_add(__global float *dst, const ulong dst_off, __global const float *src,
+                              const ulong src_off, const int batches, const int len)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)len)
+        return;
+    float acc = 0.0f;
+    for (int b = 0; b < batches; b++)
+        acc += src[src_off + (size_t)b * len + i];
+    dst[dst_off + i] += acc;
+}
+
 /* out (N, C, P) += bias (C) */
 __kernel void bias_add(__global float *out, const ulong out_off, __global const float *bias,
                        const ulong bias_off, const int n, const int c, const int p)
