@@ -19,6 +19,8 @@
 #include "figkd/ops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups, bool bias)
@@ -146,6 +148,51 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
     return t;
 }
 
+/* GEMMs of forward and data gradient (A = weight or its transpose, no
+ * transpose on B): gemm_tile of cl/conv.cl on CPU devices, CLBlast
+ * elsewhere; FIGKD_CONV_GEMM=own or =clblast forces one (tests run both). */
+static bool use_own_gemm(const fk_runtime *rt)
+{
+    const char *e = getenv("FIGKD_CONV_GEMM");
+    if (e && !strcmp(e, "own"))
+        return true;
+    if (e && !strcmp(e, "clblast"))
+        return false;
+    return rt->dev.is_cpu;
+}
+
+/* C_b (m, n) = op(W) (m, k) * B_b (k, n) (+ C_b when accumulate),
+ * batched; trans_w: A = W^T with W stored (k, m), else A = W stored (m, k). */
+static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, size_t k, fk_tensor w,
+                             cl_mem b, size_t b_off, size_t ldb, size_t b_stride, bool accumulate,
+                             cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch)
+{
+    if (!use_own_gemm(rt))
+        return fk_gemm_strided_batched(rt, trans_w, false, m, n, k, 1.0f, w.buf, w.off, trans_w ? m : k, 0,
+                                       b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
+                                       c_stride, batch);
+    cl_kernel kn;
+    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_tile", &kn));
+    cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride;
+    int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
+                accumulate ? 1 : 0};
+    FK_ARG(kn, 0, c);
+    FK_ARG(kn, 1, c_o);
+    FK_ARG(kn, 2, w.buf);
+    FK_ARG(kn, 3, a_o);
+    FK_ARG(kn, 4, b);
+    FK_ARG(kn, 5, b_o);
+    FK_TRY(set_ints(kn, 6, v, 6));
+    FK_ARG(kn, 12, bs);
+    FK_ARG(kn, 13, v[6]);
+    FK_ARG(kn, 14, cs);
+    FK_ARG(kn, 15, v[7]);
+    /* 8 columns x GEMM_TM = 8 rows per work-item */
+    size_t global[3] = {(n + 7) / 8, (m + 7) / 8, batch}, local[3] = {1, 1, 1};
+    FK_LAUNCH(rt, kn, 3, global, local);
+    return FK_OK;
+}
+
 fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
                           const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
 {
@@ -169,14 +216,12 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
     }
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
-        FK_TRY(fk_gemm_strided_batched(rt, false, false, d->c_out, p, d->c_in, 1.0f, weight.buf,
-                                       weight.off, d->c_in, 0, in.buf, in.off, p, d->c_in * p, 0.0f,
-                                       out.buf, out.off, p, d->c_out * p, d->n));
+        FK_TRY(weight_gemm(rt, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
+                           out.buf, out.off, p, d->c_out * p, d->n));
     } else {
         FK_TRY(im2col(rt, work, in, d));
-        FK_TRY(fk_gemm_strided_batched(rt, false, false, d->c_out, p, ckk, 1.0f, weight.buf,
-                                       weight.off, ckk, 0, work.buf, work.off, d->n * p, p, 0.0f,
-                                       out.buf, out.off, p, d->c_out * p, d->n));
+        FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, d->n * p, p, false,
+                           out.buf, out.off, p, d->c_out * p, d->n));
     }
     if (bias)
         FK_TRY(generic3(rt, "bias_add", out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
@@ -248,14 +293,11 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     }
     if (din) {
         if (pw) {
-            FK_TRY(fk_gemm_strided_batched(rt, true, false, d->c_in, p, d->c_out, 1.0f, weight.buf,
-                                           weight.off, d->c_in, 0, dout.buf, dout.off, p,
-                                           d->c_out * p, 1.0f, din->buf, din->off, p, d->c_in * p,
-                                           d->n));
+            FK_TRY(weight_gemm(rt, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
+                               true, din->buf, din->off, p, d->c_in * p, d->n));
         } else {
-            FK_TRY(fk_gemm_strided_batched(rt, true, false, ckk, p, d->c_out, 1.0f, weight.buf,
-                                           weight.off, ckk, 0, dout.buf, dout.off, p, d->c_out * p,
-                                           0.0f, col.buf, col.off, np, p, d->n));
+            FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
+                               false, col.buf, col.off, np, p, d->n));
             FK_TRY(col2im_add(rt, *din, col, d));
         }
     }
