@@ -103,6 +103,19 @@ __kernel void swap01(__global float *dst, const ulong dst_off, __global const fl
     dst[dst_off + i] = src[src_off + ((size_t)ia * b + ib) * p + q];
 }
 
+/* dst (len) += sum over b of src (batches, len); one work-item per element. */
+__kernel void sum_batches_add(__global float *dst, const ulong dst_off, __global const float *src,
+                              const ulong src_off, const int batches, const int len)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)len)
+        return;
+    float acc = 0.0f;
+    for (int b = 0; b < batches; b++)
+        acc += src[src_off + (size_t)b * len + i];
+    dst[dst_off + i] += acc;
+}
+
 /* out (N, C, P) += bias (C) */
 __kernel void bias_add(__global float *out, const ulong out_off, __global const float *bias,
                        const ulong bias_off, const int n, const int c, const int p)
@@ -251,4 +264,62 @@ __kernel void direct_backward_weight(__global float *dweight, const ulong dw_off
         acc += part;
     }
     dweight[dw_off + i] += acc;
+}
+
+/* ---- batched GEMM for CPU devices (PoCL) -------------------------------
+ * C_b (M, N) (+)= A (M, K) * B_b (K, N), row-major B and C; A element (i, p)
+ * at a[a_off + i * a_rs + p * a_cs], so A may be the weight or its
+ * transpose. One work-item computes GEMM_TM rows x 8 columns with float8
+ * registers; launched with work-groups of one item (PoCL's CPU device runs
+ * these faster than wider groups). On PoCL this beat CLBlast's tuned-for-GPU
+ * defaults by about 2x on resnet8x4's shapes; GPUs use CLBlast. */
+#define GEMM_TM 8
+__kernel void gemm_tile(__global float *c, const ulong c_off, __global const float *a,
+                        const ulong a_off, __global const float *b, const ulong b_off,
+                        const int m, const int n, const int k, const int a_rs, const int a_cs,
+                        const int ldb, const ulong b_stride, const int ldc, const ulong c_stride,
+                        const int accumulate)
+{
+    const int j = (int)get_global_id(0) * 8, i0 = (int)get_global_id(1) * GEMM_TM;
+    const size_t bi = get_global_id(2);
+    if (j >= n || i0 >= m)
+        return;
+    __global const float *bb = b + b_off + bi * b_stride + j;
+    __global const float *aa = a + a_off;
+    int arow[GEMM_TM];
+    for (int t = 0; t < GEMM_TM; t++)
+        arow[t] = min(i0 + t, m - 1) * a_rs;
+    float8 acc[GEMM_TM];
+    for (int t = 0; t < GEMM_TM; t++)
+        acc[t] = (float8)(0.0f);
+    const int cols = min(8, n - j);
+    if (cols == 8) {
+        for (int p = 0; p < k; p++) {
+            const float8 bv = vload8(0, bb + (size_t)p * ldb);
+            for (int t = 0; t < GEMM_TM; t++)
+                acc[t] = fma((float8)(aa[arow[t] + p * a_cs]), bv, acc[t]);
+        }
+    } else {
+        for (int p = 0; p < k; p++) {
+            float tmp[8];
+            for (int q = 0; q < 8; q++)
+                tmp[q] = q < cols ? bb[(size_t)p * ldb + q] : 0.0f;
+            const float8 bv = vload8(0, tmp);
+            for (int t = 0; t < GEMM_TM; t++)
+                acc[t] = fma((float8)(aa[arow[t] + p * a_cs]), bv, acc[t]);
+        }
+    }
+    const int rows = min(GEMM_TM, m - i0);
+    __global float *cc = c + c_off + bi * c_stride + (size_t)i0 * ldc + j;
+    for (int t = 0; t < rows; t++) {
+        __global float *row = cc + (size_t)t * ldc;
+        if (cols == 8) {
+            vstore8(accumulate ? vload8(0, row) + acc[t] : acc[t], 0, row);
+        } else {
+            float out[8];
+            vstore8(acc[t], 0, out);
+            for (int q = 0; q < cols; q++)
+                row[q] = accumulate ? row[q] + out[q] : out[q];
+        }
+    }
 }

@@ -4,9 +4,10 @@
  *
  *   bench_conv [batch] [repeats]      (defaults: 64, 5)
  *
- * Backward computes din and dweight (no bias, as in the model); conv1's din
- * is computed too although training does not need it. Times are the median
- * of `repeats` runs, each ended by clFinish. Run through
+ * Backward is timed as two calls: the weight gradient alone ("bwd dW") and
+ * the input gradient alone ("bwd dX"; conv1's too, although training does
+ * not need it); no bias, as in the model. Times are the median of `repeats`
+ * runs, each call ended by clFinish. Run through
  * `meson test --benchmark --suite bench` or directly. */
 #include "common.h"
 
@@ -75,9 +76,10 @@ int main(int argc, char **argv)
     if (r)
         return r;
     printf("device: %s (%s)\nbatch %ld, median of %ld runs\n\n", rt->dev.name, rt->dev.platform, batch, reps);
-    printf("%-20s %-24s %10s %10s\n", "layer", "shape", "fwd ms", "bwd ms");
-    double tot_f = 0, tot_b = 0;
-    double *tf = malloc((size_t)reps * sizeof(double)), *tb = malloc((size_t)reps * sizeof(double));
+    printf("%-20s %-24s %9s %9s %9s %9s\n", "layer", "shape", "fwd ms", "bwd dW", "bwd dX", "bwd ms");
+    double tot_f = 0, tot_w = 0, tot_x = 0;
+    double *tf = malloc((size_t)reps * sizeof(double)), *tw = malloc((size_t)reps * sizeof(double)),
+           *tx = malloc((size_t)reps * sizeof(double));
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         fk_conv_dims d;
         fk_status st = fk_conv_dims_init(&d, (int)batch, layers[i].c_in, layers[i].hw, layers[i].hw,
@@ -102,28 +104,36 @@ int main(int argc, char **argv)
             st = fk_conv_forward(rt, out, x, w, NULL, work, &d);
             st = st ? st : fk_runtime_finish(rt);
             double t1 = now_ms();
-            st = st ? st : fk_conv_backward(rt, &din, &dw, NULL, dout, x, w, work, &d);
+            st = st ? st : fk_conv_backward(rt, NULL, &dw, NULL, dout, x, w, work, &d);
+            st = st ? st : fk_runtime_finish(rt);
+            double t2 = now_ms();
+            st = st ? st : fk_conv_backward(rt, &din, NULL, NULL, dout, x, w, work, &d);
             st = st ? st : fk_runtime_finish(rt);
             tf[k] = t1 - t0;
-            tb[k] = now_ms() - t1;
+            tw[k] = t2 - t1;
+            tx[k] = now_ms() - t2;
         }
         if (st) {
             fprintf(stderr, "%s: %s\n", layers[i].name, fk_last_error());
             return 1;
         }
         qsort(tf, (size_t)reps, sizeof(double), cmp_double);
-        qsort(tb, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tw, (size_t)reps, sizeof(double), cmp_double);
+        qsort(tx, (size_t)reps, sizeof(double), cmp_double);
         char shape[64];
         snprintf(shape, sizeof shape, "%d->%d %dx%d k%d s%d", d.c_in, d.c_out, d.h, d.w, d.kh, d.stride);
-        printf("%-20s %-24s %10.2f %10.2f\n", layers[i].name, shape, tf[reps / 2], tb[reps / 2]);
-        tot_f += tf[reps / 2];
-        tot_b += tb[reps / 2];
+        double f = tf[reps / 2], bw = tw[reps / 2], bx = tx[reps / 2];
+        printf("%-20s %-24s %9.1f %9.1f %9.1f %9.1f\n", layers[i].name, shape, f, bw, bx, bw + bx);
+        tot_f += f;
+        tot_w += bw;
+        tot_x += bx;
         clReleaseMemObject(x.buf), clReleaseMemObject(w.buf), clReleaseMemObject(out.buf);
         clReleaseMemObject(dout.buf), clReleaseMemObject(din.buf), clReleaseMemObject(dw.buf);
         clReleaseMemObject(work.buf);
     }
-    printf("%-20s %-24s %10.2f %10.2f   (fwd + bwd %.2f ms)\n", "total", "", tot_f, tot_b, tot_f + tot_b);
-    free(tf), free(tb);
+    printf("%-20s %-24s %9.1f %9.1f %9.1f %9.1f\n", "total", "", tot_f, tot_w, tot_x, tot_w + tot_x);
+    printf("forward + backward: %.1f ms per batch of %ld\n", tot_f + tot_w + tot_x, batch);
+    free(tf), free(tw), free(tx);
     fk_runtime_free(rt);
     return 0;
 }

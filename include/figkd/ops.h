@@ -26,12 +26,21 @@ typedef struct fk_conv_dims {
     bool bias;              /* bias (C_out) present */
 } fk_conv_dims;
 
-/* Fill dims and compute the output size as PyTorch does; returns FK_ERR_ARG
- * for impossible shapes (channels not divisible by groups, empty output). */
+/* Fill dims and compute the output size as PyTorch does (square kernel k,
+ * the same stride and padding in both directions, floor rounding); returns
+ * FK_ERR_ARG for impossible shapes (channels not divisible by groups, kernel
+ * larger than the padded input, non-positive sizes). */
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups, bool bias);
-/* Scratch floats needed by forward and backward (im2col columns). */
+/* Scratch floats needed by forward and by backward (im2col columns and the
+ * weight gradient's per-sample parts); 0 when groups > 1. `work` is scratch
+ * only: its contents are not kept between calls, so one work area can serve
+ * every conv of a model. */
 size_t fk_conv_work(const fk_conv_dims *d);
+/* out (N, C_out, H_out, W_out) = conv2d(in (N, C_in, H, W), weight
+ * (C_out, C_in/groups, k, k)) + bias (C_out); bias must be given exactly
+ * when d->bias. Backward adds into din (like in), dweight (like weight) and
+ * dbias (C_out; only when d->bias); out, din and dout must not overlap work. */
 fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
                           const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d);
 fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,

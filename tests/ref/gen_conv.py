@@ -43,6 +43,9 @@ CASES = {
     "dw3s2": (2, 6, 9, 9, 6, 3, 2, 1, 6, True),            # depthwise 3x3 stride 2
     "dw3m2": (2, 4, 6, 6, 8, 3, 1, 1, 4, True),            # depthwise, channel multiplier 2
     "dw5s2": (2, 3, 11, 11, 3, 5, 2, 2, 3, False),         # depthwise 5x5 stride 2
+    # N*HO*WO < C_out: the weight gradient runs in chunks of one sample
+    "chunk3x3": (3, 4, 5, 5, 16, 3, 2, 0, 1, True),
+    "chunk1x1": (3, 4, 2, 2, 16, 1, 1, 0, 1, False),
 }
 
 
