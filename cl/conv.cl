@@ -9,8 +9,8 @@
  * Kernels that need none of them (swap, bias, dbias) are fetched with "".
  *
  * Layouts: activations NCHW; weight (C_out, C_in/groups, KH, KW); im2col
- * columns "col" (C_in*KH*KW, N*HO*WO): row r = (c, kh, kw), column
- * j = (n, oh, ow). Offsets are in elements. No atomics: every output element
+ * columns "col" (N, C_in*KH*KW, HO*WO): per sample, row r = (c, kh, kw),
+ * column (oh, ow). Offsets are in elements. No atomics: every output element
  * is written by exactly one work-item. */
 
 #ifndef KH
@@ -35,7 +35,7 @@
 #define HAS_BIAS 0
 #endif
 
-/* col (C*KH*KW, N*HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
+/* col (N, C*KH*KW, HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
 __kernel void im2col(__global float *col, const ulong col_off, __global const float *in,
                      const ulong in_off, const int n, const int c, const int h, const int w,
                      const int ho, const int wo)
@@ -53,7 +53,7 @@ __kernel void im2col(__global float *col, const ulong col_off, __global const fl
     float v = 0.0f;
     if (ih >= 0 && ih < h && iw >= 0 && iw < w)
         v = in[in_off + ((size_t)(s * c + ci) * h + ih) * w + iw];
-    col[col_off + (size_t)r * np + j] = v;
+    col[col_off + ((size_t)s * (c * KH * KW) + r) * p_count + p] = v;
 }
 
 /* din (N, C, H, W) += the sum of every column entry that im2col copied from
@@ -68,8 +68,7 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
     const int iw = (int)(i % w), ih = (int)((i / w) % h);
     const int ci = (int)((i / ((size_t)w * h)) % c), s = (int)(i / ((size_t)w * h * c));
     const int p_count = ho * wo;
-    const size_t np = (size_t)n * p_count;
-    __global const float *cb = col + col_off + (size_t)s * p_count;
+    __global const float *cb = col + col_off + (size_t)s * (c * KH * KW) * p_count;
     float acc = 0.0f;
     for (int kh = 0; kh < KH; kh++) {
         const int t = ih + PAD - kh;
@@ -85,7 +84,7 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
             const int ow = u / STRIDE;
             if (ow >= wo)
                 continue;
-            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * np + oh * wo + ow];
+            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * p_count + oh * wo + ow];
         }
     }
     din[din_off + i] += acc;
