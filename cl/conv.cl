@@ -270,8 +270,8 @@ __kernel void direct_backward_weight(__global float *dweight, const ulong dw_off
  * at a[a_off + i * a_rs + p * a_cs], so A may be the weight or its
  * transpose. One work-item computes GEMM_TM rows x 8 columns with float8
  * registers; launched with work-groups of one item (PoCL's CPU device runs
- * these faster than wider groups). On PoCL this beat CLBlast's tuned-for-GPU
- * defaults by about 2x on resnet8x4's shapes; GPUs use CLBlast. */
+ * these faster than wider groups). Used only with FIGKD_CONV_GEMM=own (see
+ * src/ops/conv.c for the measurements). */
 #define GEMM_TM 8
 __kernel void gemm_tile(__global float *c, const ulong c_off, __global const float *a,
                         const ulong a_off, __global const float *b, const ulong b_off,
