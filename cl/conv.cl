@@ -6,7 +6,7 @@
  *   PAD        zero padding (both directions)
  *   CIPG, COPG input and output channels per group (direct kernels)
  *   HAS_BIAS   1 when the direct forward adds a bias
- * Kernels that need none of them (swap, bias, dbias) are fetched with "".
+ * Kernels that need none of them (bias, sums, gemm_tile) are fetched with "".
  *
  * Layouts: activations NCHW; weight (C_out, C_in/groups, KH, KW); im2col
  * columns "col" (N, C_in*KH*KW, HO*WO): per sample, row r = (c, kh, kw),
@@ -88,18 +88,6 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
         }
     }
     din[din_off + i] += acc;
-}
-
-/* dst (B, A, P) = src (A, B, P) transposed in its two leading dims. */
-__kernel void swap01(__global float *dst, const ulong dst_off, __global const float *src,
-                     const ulong src_off, const int a, const int b, const int p)
-{
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)a * b * p)
-        return;
-    const int q = (int)(i % p);
-    const int ia = (int)((i / p) % a), ib = (int)(i / ((size_t)p * a));
-    dst[dst_off + i] = src[src_off + ((size_t)ia * b + ib) * p + q];
 }
 
 /* dst (len) += sum over b of src (batches, len); one work-item per element. */
