@@ -6,11 +6,11 @@
  *   PAD        zero padding (both directions)
  *   CIPG, COPG input and output channels per group (direct kernels)
  *   HAS_BIAS   1 when the direct forward adds a bias
- * Kernels that need none of them (swap, bias, dbias) are fetched with "".
+ * Kernels that need none of them (bias, sums, gemm_tile) are fetched with "".
  *
  * Layouts: activations NCHW; weight (C_out, C_in/groups, KH, KW); im2col
- * columns "col" (C_in*KH*KW, N*HO*WO): row r = (c, kh, kw), column
- * j = (n, oh, ow). Offsets are in elements. No atomics: every output element
+ * columns "col" (N, C_in*KH*KW, HO*WO): per sample, row r = (c, kh, kw),
+ * column (oh, ow). Offsets are in elements. No atomics: every output element
  * is written by exactly one work-item. */
 
 #ifndef KH
@@ -35,7 +35,7 @@
 #define HAS_BIAS 0
 #endif
 
-/* col (C*KH*KW, N*HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
+/* col (N, C*KH*KW, HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
 __kernel void im2col(__global float *col, const ulong col_off, __global const float *in,
                      const ulong in_off, const int n, const int c, const int h, const int w,
                      const int ho, const int wo)
@@ -53,7 +53,7 @@ __kernel void im2col(__global float *col, const ulong col_off, __global const fl
     float v = 0.0f;
     if (ih >= 0 && ih < h && iw >= 0 && iw < w)
         v = in[in_off + ((size_t)(s * c + ci) * h + ih) * w + iw];
-    col[col_off + (size_t)r * np + j] = v;
+    col[col_off + ((size_t)s * (c * KH * KW) + r) * p_count + p] = v;
 }
 
 /* din (N, C, H, W) += the sum of every column entry that im2col copied from
@@ -68,8 +68,7 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
     const int iw = (int)(i % w), ih = (int)((i / w) % h);
     const int ci = (int)((i / ((size_t)w * h)) % c), s = (int)(i / ((size_t)w * h * c));
     const int p_count = ho * wo;
-    const size_t np = (size_t)n * p_count;
-    __global const float *cb = col + col_off + (size_t)s * p_count;
+    __global const float *cb = col + col_off + (size_t)s * (c * KH * KW) * p_count;
     float acc = 0.0f;
     for (int kh = 0; kh < KH; kh++) {
         const int t = ih + PAD - kh;
@@ -85,22 +84,10 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
             const int ow = u / STRIDE;
             if (ow >= wo)
                 continue;
-            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * np + oh * wo + ow];
+            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * p_count + oh * wo + ow];
         }
     }
     din[din_off + i] += acc;
-}
-
-/* dst (B, A, P) = src (A, B, P) transposed in its two leading dims. */
-__kernel void swap01(__global float *dst, const ulong dst_off, __global const float *src,
-                     const ulong src_off, const int a, const int b, const int p)
-{
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)a * b * p)
-        return;
-    const int q = (int)(i % p);
-    const int ia = (int)((i / p) % a), ib = (int)(i / ((size_t)p * a));
-    dst[dst_off + i] = src[src_off + ((size_t)ia * b + ib) * p + q];
 }
 
 /* dst (len) += sum over b of src (batches, len); one work-item per element. */
@@ -271,8 +258,8 @@ __kernel void direct_backward_weight(__global float *dweight, const ulong dw_off
  * at a[a_off + i * a_rs + p * a_cs], so A may be the weight or its
  * transpose. One work-item computes GEMM_TM rows x 8 columns with float8
  * registers; launched with work-groups of one item (PoCL's CPU device runs
- * these faster than wider groups). On PoCL this beat CLBlast's tuned-for-GPU
- * defaults by about 2x on resnet8x4's shapes; GPUs use CLBlast. */
+ * these faster than wider groups). Used only with FIGKD_CONV_GEMM=own (see
+ * src/ops/conv.c for the measurements). */
 #define GEMM_TM 8
 __kernel void gemm_tile(__global float *c, const ulong c_off, __global const float *a,
                         const ulong a_off, __global const float *b, const ulong b_off,

@@ -2,8 +2,8 @@
  * stride and padding; any groups; optional bias). Kernels: cl/conv.cl.
  *
  * groups == 1: im2col over the whole batch into `work` as
- * col (C_in*KH*KW, N*HO*WO), then CLBlast GEMMs:
- *   forward   out_n (C_out, P) = W (C_out, CKK) * col[:, n*P:(n+1)*P]
+ * col (N, C_in*KH*KW, HO*WO), then batched GEMMs:
+ *   forward   out_n (C_out, P) = W (C_out, CKK) * col_n (CKK, P)
  *             (one strided-batched GEMM, the weight's stride 0), + bias;
  *   dW        part_n (C_out, CKK) = dout_n * col_n^T, strided-batched over
  *             a chunk of samples into work after col, then dW += sum of the
@@ -12,7 +12,8 @@
  *             overwrites col), then din += col2im(col) (a gather);
  *   dbias     per-channel sums of dout.
  * On PoCL, one GEMM over the whole batch (k = N*P for dW, n = N*P for the
- * forward and dX) measured 1.1x to 2.8x slower than the batched GEMMs.
+ * forward and dX) measured 1.1x to 2.8x slower than the batched GEMMs;
+ * hence the per-sample col layout (leading dimension P for every GEMM).
  * 1x1 stride-1 unpadded conv uses the input itself as col (no im2col; its
  * data gradient is din_n += W^T * dout_n, batched with beta 1).
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
@@ -149,16 +150,16 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
 }
 
 /* GEMMs of forward and data gradient (A = weight or its transpose, no
- * transpose on B): gemm_tile of cl/conv.cl on CPU devices, CLBlast
- * elsewhere; FIGKD_CONV_GEMM=own or =clblast forces one (tests run both). */
+ * transpose on B): CLBlast, or gemm_tile of cl/conv.cl with
+ * FIGKD_CONV_GEMM=own (tests run both). Alone, gemm_tile ran one forward
+ * GEMM of layer1.0.conv2 2x faster than CLBlast on PoCL, but inside
+ * bench_conv's whole resnet8x4 run it was about 1.4x slower overall, so
+ * CLBlast is the default on every device. */
 static bool use_own_gemm(const fk_runtime *rt)
 {
+    (void)rt;
     const char *e = getenv("FIGKD_CONV_GEMM");
-    if (e && !strcmp(e, "own"))
-        return true;
-    if (e && !strcmp(e, "clblast"))
-        return false;
-    return rt->dev.is_cpu;
+    return e && !strcmp(e, "own");
 }
 
 /* C_b (m, n) = op(W) (m, k) * B_b (k, n) (+ C_b when accumulate),
@@ -220,7 +221,7 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                            out.buf, out.off, p, d->c_out * p, d->n));
     } else {
         FK_TRY(im2col(rt, work, in, d));
-        FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, d->n * p, p, false,
+        FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n));
     }
     if (bias)
@@ -267,11 +268,11 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
         }
         return FK_OK;
     }
-    const size_t ckk = (size_t)d->c_in * d->kh * d->kw, np = (size_t)d->n * p;
+    const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     const bool pw = is_pointwise(d);
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
-    const size_t col_stride = pw ? d->c_in * p : p, col_ld = pw ? p : np;
+    const size_t col_stride = ckk * p, col_ld = p;
     if (dweight) {
         if (!pw)
             FK_TRY(im2col(rt, col, in, d));
@@ -297,7 +298,7 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
                                true, din->buf, din->off, p, d->c_in * p, d->n));
         } else {
             FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
-                               false, col.buf, col.off, np, p, d->n));
+                               false, col.buf, col.off, p, ckk * p, d->n));
             FK_TRY(col2im_add(rt, *din, col, d));
         }
     }
