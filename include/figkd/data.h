@@ -55,6 +55,7 @@ typedef struct fk_data_config {
     fk_augment augment;        /* augment = standard | none */
     int shuffle;               /* shuffle = true | false (training only) */
     long subset;               /* subset = N first training images, balanced; 0 = all */
+    long test_subset;          /* test_subset = N first test images, balanced; 0 = all */
     int input_size;            /* input_size = side of the square model input; 0 = dataset's */
     int resize;                /* resize = shorter side before the eval center crop; 0 = auto */
     int workers;               /* workers = loader threads; 0 = auto (min(4, cores)) */

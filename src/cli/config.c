@@ -48,6 +48,7 @@ static const key_spec KEYS[] = {
     {"data", "augment", K_DATA, 0, 0, "standard", 0, "standard | none"},
     {"data", "shuffle", K_DATA, 0, 0, "true", 0, "shuffle the training split each epoch"},
     {"data", "subset", K_DATA, 0, 0, "0", 0, "use the first N training images, balanced per class (0 = all)"},
+    {"data", "test_subset", K_DATA, 0, 0, "0", 0, "evaluate on the first N test images, balanced per class (0 = all)"},
     {"data", "workers", K_DATA, 0, 0, "0", 0, "loader threads (0 = min(4, cores))"},
     {"data", "channels", K_DATA, 0, 0, "(data set's)", 0, "1 or 3 (grey images repeated to 3)"},
     {"data", "cache", K_DATA, 0, 0, "true", 0, "tinyimagenet: keep a decoded cache file beside the data"},

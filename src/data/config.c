@@ -12,7 +12,7 @@ static const char *const dataset_names[] = {
 #define N_DATASETS (int)(sizeof dataset_names / sizeof dataset_names[0])
 
 static const char *const valid_keys =
-    "dataset, root, augment, shuffle, subset, input_size, resize, workers, "
+    "dataset, root, augment, shuffle, subset, test_subset, input_size, resize, workers, "
     "channels, cache, mean, std";
 
 const char *fk_dataset_name(fk_dataset_kind k)
@@ -126,12 +126,15 @@ fk_status fk_data_config_set(fk_data_config *c, const char *key, const char *val
             c->cache = b;
         return FK_OK;
     }
-    if (!strcmp(key, "subset")) {
+    if (!strcmp(key, "subset") || !strcmp(key, "test_subset")) {
         long v;
         if (fk_parse_long(value, &v) || v < 0)
-            return fk_error(FK_ERR_ARG, "[data] subset = '%s': expected a count of "
-                            "training images >= 0 (0 = all)", value);
-        c->subset = v;
+            return fk_error(FK_ERR_ARG, "[data] %s = '%s': expected a count of "
+                            "%s images >= 0 (0 = all)", key, value, key[0] == 's' ? "training" : "test");
+        if (key[0] == 's')
+            c->subset = v;
+        else
+            c->test_subset = v;
         return FK_OK;
     }
     if (!strcmp(key, "input_size"))

@@ -28,7 +28,7 @@ static fk_status apply_subset(fk_dataset *ds, long subset)
     if (subset <= 0 || subset >= ds->n)
         return FK_OK;
     if (subset < ds->classes)
-        return fk_error(FK_ERR_ARG, "[data] subset = %ld: must be at least the number of "
+        return fk_error(FK_ERR_ARG, "[data] (test_)subset = %ld: must be at least the number of "
                         "classes (%d) to keep the classes balanced", subset, ds->classes);
     long *want = fk_calloc((size_t)ds->classes, sizeof *want);
     if (!want)
@@ -57,7 +57,7 @@ static fk_status apply_subset(fk_dataset *ds, long subset)
             long short_by = want[k];
             free(want);
             ds->n = m; /* the paths beyond m were freed or moved */
-            return fk_error(FK_ERR_ARG, "[data] subset = %ld: class %d has %ld images too "
+            return fk_error(FK_ERR_ARG, "[data] (test_)subset = %ld: class %d has %ld images too "
                             "few for a balanced subset", subset, k, short_by);
         }
     free(want);
@@ -86,8 +86,8 @@ fk_status fk_dataset_open(const fk_data_config *c, int train, fk_dataset **out)
     if (s == FK_OK && c->channels == 1 && ds->channels == 3)
         s = fk_error(FK_ERR_ARG, "[data] channels = 1: %s has colour images; use "
                      "channels = 3 (or leave the key out)", fk_dataset_name(c->dataset));
-    if (s == FK_OK && train)
-        s = apply_subset(ds, c->subset);
+    if (s == FK_OK)
+        s = apply_subset(ds, train ? c->subset : c->test_subset);
     if (s != FK_OK) {
         fk_dataset_free(ds);
         return s;
