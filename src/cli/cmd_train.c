@@ -357,7 +357,8 @@ static fk_status run_stage(stage *S)
             goto out;
         if (stop_signal) {
             S->interrupted = true;
-            printf("[%s] interrupted: saved %s/last.safetensors; continue with --resume\n", S->label, S->dir);
+            printf("[%s] %s: saved %s/last.safetensors; continue with --resume\n", S->label,
+                   stop_signal == SIGINT ? "interrupted" : "terminated", S->dir);
             goto out;
         }
         if (stop) {
@@ -475,7 +476,7 @@ int fk_cmd_train(int argc, char **argv)
             if (run_stage(&T))
                 goto out;
             if (T.interrupted) {
-                rc = 130;
+                rc = 128 + (int)stop_signal;
                 goto out;
             }
             teacher_acc = T.last_acc;
@@ -528,7 +529,7 @@ int fk_cmd_train(int argc, char **argv)
     if (run_stage(&S))
         goto out;
     if (S.interrupted) {
-        rc = 130;
+        rc = 128 + (int)stop_signal;
         goto out;
     }
     printf("\nsummary (%s, %s):\n", cfg.name, fk_dataset_name(cfg.data.dataset));

@@ -455,19 +455,19 @@ static fk_status finish(parse_ctx *ctx)
         char loc[1200];
         if (o->batch_size < 1)
             return optim_loc(ctx, pass, "batch_size", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: batch_size must be at least 1", loc);
+                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
         /* the epoch loop and the cosine schedule need epochs >= 1 (max_steps only shortens a run) */
         if (o->epochs < 1)
             return optim_loc(ctx, pass, "epochs", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: epochs must be at least 1", loc);
+                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
         if (o->lr <= 0)
-            return optim_loc(ctx, pass, "lr", loc, sizeof loc), fk_error(FK_ERR_ARG, "%s: lr must be positive", loc);
+            return optim_loc(ctx, pass, "lr", loc, sizeof loc), fk_error(FK_ERR_ARG, "%s: must be positive", loc);
         if (o->momentum >= 1)
             return optim_loc(ctx, pass, "momentum", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: momentum must be below 1", loc);
+                   fk_error(FK_ERR_ARG, "%s: must be below 1", loc);
         if (o->nesterov && o->momentum <= 0)
             return optim_loc(ctx, pass, "nesterov", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: nesterov needs a momentum above 0", loc);
+                   fk_error(FK_ERR_ARG, "%s: needs a momentum above 0", loc);
     }
     for (int i = 0; i < NKEYS; i++)
         if (KEYS[i].kind == K_MILESTONES && cfg->optim.schedule == FK_SCHED_COSINE && ctx->seen[i])
