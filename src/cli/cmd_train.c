@@ -5,8 +5,9 @@
  * and best.safetensors written atomically with the optimizer state, the
  * position in the data and the config text, so --resume continues to the
  * numbers an uninterrupted run gives. SIGINT/SIGTERM finish the step, save
- * and exit non-zero; a NaN or Inf loss stops the run naming the step and
- * keeps the last good checkpoint. */
+ * and exit with 128 + the signal (130, 143); a NaN or Inf loss stops the run
+ * naming the step and keeps the last good checkpoint. The logged loss is
+ * ce_weight * CE + fk_loss_term_scale() * term, the loss that is trained. */
 #include "cli/commands.h"
 #include "cli/session.h"
 
