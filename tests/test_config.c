@@ -131,7 +131,11 @@ int main(int argc, char **argv)
     const char *bad_set[] = {"optim.lr"};
     expect_error("", bad_set, 1, "--set optim.lr", "section.key=value");
     const char *bad_set2[] = {"optim.momentum=2"};
-    expect_error("", bad_set2, 1, "momentum must be below 1", NULL);
+    expect_error("", bad_set2, 1, "--set optim.momentum: must be below 1", NULL);
+    expect_error("[optim]\nlr = 0\n", NULL, 0, "c.ini:16: [optim] lr: must be positive", NULL);
+    expect_error("[teacher_optim]\nbatch_size = 0\n", NULL, 0, "c.ini:16: [teacher_optim] batch_size: must be at least 1",
+                 NULL);
+    expect_error("[optim]\nepochs = 0\nmax_steps = 10\n", NULL, 0, "c.ini:16: [optim] epochs: must be at least 1", NULL);
     const char *bad_set3[] = {"nosection.key=1"};
     expect_error("", bad_set3, 1, "--set nosection.key: unknown section", NULL);
     expect_error("this line is not ini\n", NULL, 0, "c.ini:15: not an INI line", NULL);

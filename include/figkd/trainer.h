@@ -27,6 +27,11 @@ typedef struct fk_loss_spec {
 /* The loss of a config's [distill] section; for the teacher stage, CE alone. */
 fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_spec *out);
 
+/* Weight of the method's term in the loss at a 0-based epoch: term_weight,
+ * times DKD's warm-up min((epoch + 1) / warmup_epochs, 1). The loss is
+ * ce_weight * CE + fk_loss_term_scale(L, epoch) * term. */
+double fk_loss_term_scale(const fk_loss_spec *L, long epoch);
+
 typedef struct fk_step {
     fk_runtime *rt;
     fk_model *student, *teacher;   /* teacher NULL for ce */

@@ -5,8 +5,9 @@
  * and best.safetensors written atomically with the optimizer state, the
  * position in the data and the config text, so --resume continues to the
  * numbers an uninterrupted run gives. SIGINT/SIGTERM finish the step, save
- * and exit non-zero; a NaN or Inf loss stops the run naming the step and
- * keeps the last good checkpoint. */
+ * and exit with 128 + the signal (130, 143); a NaN or Inf loss stops the run
+ * naming the step and keeps the last good checkpoint. The logged loss is
+ * ce_weight * CE + fk_loss_term_scale() * term, the loss that is trained. */
 #include "cli/commands.h"
 #include "cli/session.h"
 
@@ -164,6 +165,10 @@ static fk_status run_stage(stage *S)
         if ((st = fk_buffer_write(rt, step.acc, 0, sizeof acc0, acc0)))
             goto out;
     }
+    if (opt->max_steps > 0 && stepno >= opt->max_steps) {
+        printf("[%s] max_steps = %ld already reached (step %ld): nothing to do\n", S->label, opt->max_steps, stepno);
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/metrics.jsonl", S->dir);
     if (S->resume)
         trim_metrics(path, epoch0);
@@ -264,11 +269,16 @@ static fk_status run_stage(stage *S)
                     goto out;
                 for (long j = 0; j < nlog; j++)
                     if (!isfinite(vals[2 * j]) || !isfinite(vals[2 * j + 1])) {
+                        char last[1300];
+                        snprintf(last, sizeof last, "%s/last.safetensors", S->dir);
+                        bool have = access(last, F_OK) == 0;
                         st = fk_error(FK_ERR_NUMERIC,
-                                      "[%s] the loss is %s at step %ld (epoch %ld, batch %ld): stopping; the last "
-                                      "good checkpoint is %s/last.safetensors (try a lower lr)",
+                                      "[%s] the loss is %s at step %ld (epoch %ld, batch %ld of %ld): stopping; %s%s "
+                                      "(try a lower lr)",
                                       S->label, isnan(vals[2 * j]) || isnan(vals[2 * j + 1]) ? "NaN" : "Inf",
-                                      stepno - nlog + j + 1, e + 1, logged + j, S->dir);
+                                      stepno - nlog + j + 1, e + 1, logged + j + 1, spe,
+                                      have ? "the last good checkpoint is " : "no checkpoint was written yet",
+                                      have ? last : "");
                         goto out;
                     }
                 logged = b.index + 1;
@@ -276,7 +286,8 @@ static fk_status run_stage(stage *S)
                 double el = now() - t_run, rate = steps_this_run * B / (el > 0 ? el : 1);
                 char eta[32];
                 fmt_eta((total_steps - stepno) * B / (rate > 0 ? rate : 1), eta, sizeof eta);
-                float lastl = (float)(S->loss.ce_weight * vals[2 * (nlog - 1)] + vals[2 * (nlog - 1) + 1]);
+                float lastl = (float)(S->loss.ce_weight * vals[2 * (nlog - 1)] +
+                                      fk_loss_term_scale(&S->loss, e) * vals[2 * (nlog - 1) + 1]);
                 printf("%s[%s] epoch %ld/%d  step %ld/%ld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s%s",
                        tty ? "\r\033[K" : "", S->label, e + 1, opt->epochs, b.index + 1, spe, lastl,
                        100.0 * acc[FK_ACC_TOP1] / seen, rate, eta, tty ? "" : "\n");
@@ -328,7 +339,7 @@ static fk_status run_stage(stage *S)
         fprintf(metrics,
                 "{\"stage\": \"%s\", \"epoch\": %ld, \"step\": %ld, \"lr\": %.9g, \"loss\": %.6f, \"ce\": %.6f, "
                 "\"%s\": %.6f, \"train_acc\": %.6f",
-                S->label, e + 1, stepno, lr, (S->loss.ce_weight * acc[FK_ACC_CE] + acc[FK_ACC_TERM]) / spe,
+                S->label, e + 1, stepno, lr, (S->loss.ce_weight * acc[FK_ACC_CE] + fk_loss_term_scale(&S->loss, e) * acc[FK_ACC_TERM]) / spe,
                 acc[FK_ACC_CE] / spe, term_name(S->loss.method), acc[FK_ACC_TERM] / spe, acc[FK_ACC_TOP1] / count);
         if (do_eval)
             fprintf(metrics, ", \"test_acc\": %.6f, \"test_acc5\": %.6f, \"test_loss\": %.6f", top1, top5, tloss);
@@ -347,7 +358,8 @@ static fk_status run_stage(stage *S)
             goto out;
         if (stop_signal) {
             S->interrupted = true;
-            printf("[%s] interrupted: saved %s/last.safetensors; continue with --resume\n", S->label, S->dir);
+            printf("[%s] %s: saved %s/last.safetensors; continue with --resume\n", S->label,
+                   stop_signal == SIGINT ? "interrupted" : "terminated", S->dir);
             goto out;
         }
         if (stop) {
@@ -443,6 +455,7 @@ int fk_cmd_train(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* the loader threads' reads must not fail with EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
@@ -464,7 +477,7 @@ int fk_cmd_train(int argc, char **argv)
             if (run_stage(&T))
                 goto out;
             if (T.interrupted) {
-                rc = 130;
+                rc = 128 + (int)stop_signal;
                 goto out;
             }
             teacher_acc = T.last_acc;
@@ -517,7 +530,7 @@ int fk_cmd_train(int argc, char **argv)
     if (run_stage(&S))
         goto out;
     if (S.interrupted) {
-        rc = 130;
+        rc = 128 + (int)stop_signal;
         goto out;
     }
     printf("\nsummary (%s, %s):\n", cfg.name, fk_dataset_name(cfg.data.dataset));

@@ -376,6 +376,29 @@ static char *read_text(const char *path)
     return buf;
 }
 
+/* Where an [optim] key of pass (0: [optim], 1: [teacher_optim]) was set:
+ * "FILE:LINE: [section] key", "--set section.key" or, for a default,
+ * "FILE: [section] key". A [teacher_optim] key not given is [optim]'s. */
+static void optim_loc(const parse_ctx *ctx, int teacher, const char *key, char *buf, size_t n)
+{
+    const fk_config *cfg = ctx->cfg;
+    for (int i = 0; i < NKEYS; i++) {
+        if (strcmp(KEYS[i].section, "optim") || strcmp(KEYS[i].key, key))
+            continue;
+        int t = teacher && ctx->seen_t[i];
+        int line = t ? ctx->seen_t[i] : ctx->seen[i];
+        const char *sect = t ? "teacher_optim" : "optim";
+        if (line > 0)
+            snprintf(buf, n, "%s:%d: [%s] %s", cfg->path, line, sect, key);
+        else if (line < 0)
+            snprintf(buf, n, "--set %s.%s", sect, key);
+        else
+            snprintf(buf, n, "%s: [%s] %s (default)", cfg->path, sect, key);
+        return;
+    }
+    snprintf(buf, n, "%s", cfg->path);
+}
+
 static fk_status finish(parse_ctx *ctx)
 {
     fk_config *cfg = ctx->cfg;
@@ -430,17 +453,22 @@ static fk_status finish(parse_ctx *ctx)
                         "its safetensors weights (trained first when the file is missing)", cfg->path);
     for (int pass = 0; pass < 2; pass++) {
         const fk_optim_config *o = pass ? &cfg->teacher_optim : &cfg->optim;
-        const char *sect = pass ? "teacher_optim" : "optim";
+        char loc[1200];
         if (o->batch_size < 1)
-            return fk_error(FK_ERR_ARG, "%s: [%s] batch_size must be at least 1", cfg->path, sect);
-        if (o->epochs < 1 && o->max_steps < 1)
-            return fk_error(FK_ERR_ARG, "%s: [%s] epochs must be at least 1", cfg->path, sect);
+            return optim_loc(ctx, pass, "batch_size", loc, sizeof loc),
+                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
+        /* the epoch loop and the cosine schedule need epochs >= 1 (max_steps only shortens a run) */
+        if (o->epochs < 1)
+            return optim_loc(ctx, pass, "epochs", loc, sizeof loc),
+                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
         if (o->lr <= 0)
-            return fk_error(FK_ERR_ARG, "%s: [%s] lr must be positive", cfg->path, sect);
+            return optim_loc(ctx, pass, "lr", loc, sizeof loc), fk_error(FK_ERR_ARG, "%s: must be positive", loc);
         if (o->momentum >= 1)
-            return fk_error(FK_ERR_ARG, "%s: [%s] momentum must be below 1", cfg->path, sect);
+            return optim_loc(ctx, pass, "momentum", loc, sizeof loc),
+                   fk_error(FK_ERR_ARG, "%s: must be below 1", loc);
         if (o->nesterov && o->momentum <= 0)
-            return fk_error(FK_ERR_ARG, "%s: [%s] nesterov needs a momentum above 0", cfg->path, sect);
+            return optim_loc(ctx, pass, "nesterov", loc, sizeof loc),
+                   fk_error(FK_ERR_ARG, "%s: needs a momentum above 0", loc);
     }
     for (int i = 0; i < NKEYS; i++)
         if (KEYS[i].kind == K_MILESTONES && cfg->optim.schedule == FK_SCHED_COSINE && ctx->seen[i])

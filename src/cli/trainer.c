@@ -41,6 +41,13 @@ fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_sp
     return FK_OK;
 }
 
+double fk_loss_term_scale(const fk_loss_spec *L, long epoch)
+{
+    if (L->method == FK_METHOD_DKD && L->warmup_epochs > 0)
+        return L->term_weight * fmin((epoch + 1) / L->warmup_epochs, 1.0);
+    return L->method == FK_METHOD_CE ? 0.0 : L->term_weight;
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -153,12 +160,10 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
         FK_TRY(fk_kd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, (float)L->temperature,
                           (float)L->term_weight, work));
         break;
-    case FK_METHOD_DKD: {
-        double warm = L->warmup_epochs > 0 ? fmin((epoch + 1) / L->warmup_epochs, 1.0) : 1.0;
+    case FK_METHOD_DKD:
         FK_TRY(fk_dkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, y, 0, n, c, (float)L->alpha,
-                           (float)L->beta, (float)L->temperature, (float)(L->term_weight * warm), work));
+                           (float)L->beta, (float)L->temperature, (float)fk_loss_term_scale(L, epoch), work));
         break;
-    }
     case FK_METHOD_FIGKD:
         FK_TRY(fk_figkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, L->grid_h, L->grid_w, L->bands,
                              L->detail_l1 ? FK_DETAIL_L1 : FK_DETAIL_MSE, (float)L->term_weight, work));

@@ -1,0 +1,186 @@
+"""References for tests/test_train_step.c: two whole training steps of a
+resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
+PyTorch, for the methods figkd, kd and dkd. Written at test time into a
+build folder (the weights are too large to commit).
+
+Files in OUT_DIR:
+  teacher.safetensors   resnet32x4 state_dict (PyTorch init, seeded; BN
+                        weight, bias and running statistics randomised so
+                        that eval mode is not the identity)
+  student.safetensors   resnet8x4 state_dict (the same randomisation)
+  batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64
+  <method>.ini          the run config the C test loads (method defaults)
+  <method>.ref.safetensors, after two steps on the same batch:
+    p.<name>      every parameter and buffer (float64 run, stored float32)
+    u.<name>      the update p2 - p0 of every parameter, computed in float64
+    f32.u.<name>  the same update from PyTorch in float32
+    f32.p.<name>  BN running statistics from PyTorch in float32
+    loss          (2, 2): [CE, term] of steps 1 and 2 (float64 run)
+    f32.loss      the same from PyTorch in float32
+
+Each step: teacher.eval() under no_grad, student.train(),
+loss = ce_weight * CE + term_weight * term, as src/cli/trainer.c combines
+them (fk_loss_spec_from_config, fk_step_run):
+  figkd: 1 * CE + 8 * mean over the LH, HL, HH bands (10x10 grid) of the
+         squared Haar-band difference;
+  kd:    0.1 * CE + 0.9 * T^2 KL (T = 4);
+  dkd:   1 * CE + min((epoch + 1) / 20, 1) * (1 * TCKD + 8 * NCKD), T = 4,
+         epoch 0: factor 0.05.
+term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
+warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
+momentum=0.9, weight_decay=5e-4), zero_grad before each step.
+
+The float64 run starts from the float32 weights and input. With 8 inputs
+of 32x32 (about 2 million ReLU inputs per forward) some ReLU input lies
+within 1e-6 of zero whatever inputs are drawn, so no margin is enforced
+(unlike gen_model_cases.py); the generator prints the smallest one. A
+decision flipped by float32 rounding changes one of 8 x 32 x 32 terms of a
+weight gradient; the test's tolerance covers that and scales with
+PyTorch's own float32 error, where such flips show up too.
+
+Usage: /usr/bin/python3 gen_step.py OUT_DIR
+"""
+
+import copy
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fkio  # noqa: E402
+import gen_loss  # noqa: E402
+import torch_models  # noqa: E402
+
+CLASSES, BATCH, SIZE = 100, 8, 32
+LR, MOMENTUM, WD = 0.05, 0.9, 5e-4
+T = 4.0
+LH, HL, HH = 2, 4, 8
+
+_relu = F.relu
+_relu_min = [float("inf")]
+
+
+def _recording_relu(x, inplace=False):
+    a = x.detach().abs()
+    a = a[a > 0]
+    if a.numel():
+        _relu_min[0] = min(_relu_min[0], a.min().item())
+    return _relu(x, inplace=inplace)
+
+
+def randomise_bn(model, g):
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.weight.data = 0.5 + torch.rand(c, generator=g)
+            m.bias.data = 0.2 * torch.randn(c, generator=g)
+            m.running_mean.data = 0.2 * torch.randn(c, generator=g)
+            m.running_var.data = 0.5 + torch.rand(c, generator=g)
+
+
+def term_fn(method):
+    """(ce_weight, term_weight, term(s, t, y)) as figkd-cl's defaults give."""
+    if method == "figkd":
+        f = gen_loss.figkd_ref("mse", LH | HL | HH)
+        return 1.0, 8.0, lambda s, t, y: f(s, t, y, {"h": 10, "w": 10})
+    if method == "kd":
+        return 0.1, 0.9, lambda s, t, y: gen_loss.kd_ref(s, t, y, {"T": T})
+    if method == "dkd":
+        warm = min((0 + 1) / 20.0, 1.0)
+        return 1.0, warm, lambda s, t, y: gen_loss.dkd_direct(s, t, y, {"T": T, "alpha": 1.0, "beta": 8.0})
+    raise ValueError(method)
+
+
+def two_steps(method, student, t_logits, x, y, record=False):
+    """Two SGD steps in place; returns the losses [[ce, term], [ce, term]]
+    and, with record, the smallest |ReLU input| of the forwards."""
+    ce_w, term_w, term = term_fn(method)
+    opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
+    student.train()
+    losses, margin = [], float("inf")
+    for _ in range(2):
+        opt.zero_grad()
+        if record:
+            _relu_min[0] = float("inf")
+            F.relu = _recording_relu
+        try:
+            z = student(x)
+        finally:
+            F.relu = _relu
+        margin = min(margin, _relu_min[0])
+        ce = F.cross_entropy(z, y)
+        tv = term(z, t_logits, y)
+        (ce_w * ce + term_w * tv).backward()
+        opt.step()
+        losses.append([ce.item(), tv.item()])
+    return np.array(losses), margin
+
+
+def teacher_logits(teacher, x):
+    teacher.eval()
+    with torch.no_grad():
+        return teacher(x)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(4321)
+    g = torch.Generator().manual_seed(77)
+    teacher = torch_models.build("resnet32x4", CLASSES)
+    student = torch_models.build("resnet8x4", CLASSES)
+    randomise_bn(teacher, g)
+    randomise_bn(student, g)
+    t_sd = {k: v.clone() for k, v in teacher.state_dict().items()}
+    s_sd = {k: v.clone() for k, v in student.state_dict().items()}
+    fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": "resnet32x4"})
+    fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": "resnet8x4"})
+    t64 = copy.deepcopy(teacher).double()
+    methods = ["figkd", "kd", "dkd"]
+
+    x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
+    y = torch.randint(0, CLASSES, (BATCH,), generator=g)
+    tl64 = teacher_logits(t64, x.double())
+    margin = float("inf")
+    fkio.write_safetensors(os.path.join(out, "batch.safetensors"),
+                           {"input": x.numpy(), "labels": y.numpy().astype(np.int64)},
+                           {"classes": str(CLASSES)})
+    tl32 = teacher_logits(teacher, x)
+
+    for m in methods:
+        with open(os.path.join(out, m + ".ini"), "w") as f:
+            f.write("[data]\ndataset = cifar100\n[teacher]\nmodel = resnet32x4\ncheckpoint = teacher.safetensors\n"
+                    "[student]\nmodel = resnet8x4\n[distill]\nmethod = %s\n"
+                    "[optim]\nlr = %g\nmomentum = %g\nweight_decay = %g\nbatch_size = %d\n"
+                    % (m, LR, MOMENTUM, WD, BATCH))
+        s64 = copy.deepcopy(student).double()
+        s32 = copy.deepcopy(student)
+        l64, mm = two_steps(m, s64, tl64, x.double(), y, True)
+        margin = min(margin, mm)
+        l32, _ = two_steps(m, s32, tl32, x, y)
+        ref = {"loss": l64.astype(np.float32), "f32.loss": l32.astype(np.float32)}
+        p0 = {k: v.double() for k, v in s_sd.items()}
+        sd64, sd32 = s64.state_dict(), s32.state_dict()
+        params = dict(student.named_parameters())
+        for k in s_sd:
+            if k.endswith("num_batches_tracked"):
+                continue
+            ref["p." + k] = sd64[k].float().numpy()
+            if k in params:
+                ref["u." + k] = (sd64[k] - p0[k]).float().numpy()
+                ref["f32.u." + k] = (sd32[k].double() - p0[k]).float().numpy()
+            else:
+                ref["f32.p." + k] = sd32[k].numpy()
+        fkio.write_safetensors(os.path.join(out, m + ".ref.safetensors"),
+                               {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in ref.items()},
+                               {"method": m})
+        print("%s: losses step 1 %s, step 2 %s" % (m, l64[0], l64[1]))
+    print("smallest |ReLU input| of the student forwards (float64): %.3g" % margin)
+
+
+if __name__ == "__main__":
+    main()

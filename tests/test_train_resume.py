@@ -1,0 +1,246 @@
+"""End-to-end checks of `figkd-cl train` on a tiny data set in a real format
+(ImageFolder of 16x16 PNGs, 10 classes, 160 training and 40 test images;
+batch 16, so 10 steps per epoch), FiGKD from a resnet8 teacher (a PyTorch
+checkpoint written here) to a resnet8 student, augment standard, shuffle on:
+
+- resume: 15 steps straight equal 7 steps + --resume to 15, and 10 steps
+  (the epoch boundary) + --resume to 15, tensor by tensor, bit for bit
+  (weights, BN statistics, momentum); metrics.jsonl's epoch line is the
+  same; a second --resume at max_steps runs nothing;
+- SIGINT and SIGTERM sent to a running train finish the step, save
+  last.safetensors, exit non-zero with a message, and --resume from there
+  ends at the uninterrupted run's weights;
+- a NaN loss (optim.lr = 1e30) stops the run naming the step, leaves the
+  previous last.safetensors as it was, and a --resume from it runs;
+- bad config values stop with FILE:LINE (or the --set) before any work.
+
+usage: /usr/bin/python3 test_train_resume.py FIGKD_CL WORK_DIR
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "ref"))
+import fkio  # noqa: E402
+
+BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+CLASSES, TRAIN_PER, TEST_PER, SIDE = 10, 16, 4, 16
+STEPS = 15
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+    return cond
+
+
+def make_data():
+    """Class c: mean grey level 25 c plus noise, each image its own."""
+    rng = np.random.default_rng(5)
+    for split, per in (("train", TRAIN_PER), ("test", TEST_PER)):
+        for c in range(CLASSES):
+            d = os.path.join(WORK, "data", split, "class%d" % c)
+            os.makedirs(d)
+            for k in range(per):
+                img = np.clip(25 * c + rng.normal(0, 40, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(os.path.join(d, "%03d.png" % k))
+
+
+def make_teacher():
+    import torch
+    import torch_models
+    torch.manual_seed(0)
+    t = torch_models.build("resnet8", CLASSES)
+    fkio.save_torch(os.path.join(WORK, "teacher.safetensors"), t.state_dict(), metadata={"model": "resnet8"})
+
+
+CONFIG = """[run]
+seed = 7
+log_every = 1
+[data]
+dataset = imagefolder
+root = data
+input_size = 16
+augment = standard
+shuffle = true
+workers = 2
+[teacher]
+model = resnet8
+checkpoint = teacher.safetensors
+[student]
+model = resnet8
+[distill]
+method = figkd
+[optim]
+batch_size = 16
+epochs = 3
+milestones = 2
+"""
+
+
+def train(out, steps, *extra, check_rc=True):
+    args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps]
+    args += list(extra)
+    r = subprocess.run(args, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if check_rc and not check(r.returncode == 0, "%s: exit %d\n%s%s" % (" ".join(args[2:]), r.returncode,
+                                                                        r.stdout[-2000:], r.stderr)):
+        pass
+    return r
+
+
+def last(out):
+    return os.path.join(WORK, out, "last.safetensors")
+
+
+def same_weights(a, b, what):
+    ta, ma = fkio.read_safetensors(last(a))
+    tb, mb = fkio.read_safetensors(last(b))
+    if not check(sorted(ta) == sorted(tb), "%s: different tensor names" % what):
+        return
+    diff = [k for k in ta if ta[k].dtype != tb[k].dtype or ta[k].shape != tb[k].shape
+            or ta[k].tobytes() != tb[k].tobytes()]
+    for k in diff[:5]:
+        print("  %s: max |diff| %g" % (k, np.abs(ta[k].astype(np.float64) - tb[k]).max()))
+    check(not diff, "%s: %d of %d tensors differ (%s)" % (what, len(diff), len(ta), ", ".join(diff[:5])))
+    for k in ("figkd.step", "figkd.epoch", "figkd.batch", "figkd.acc"):
+        check(ma.get(k) == mb.get(k), "%s: metadata %s %s vs %s" % (what, k, ma.get(k), mb.get(k)))
+    n_mom = sum(k.startswith("optimizer.momentum.") for k in ta)
+    print("%s: %d tensors (%d momentum) bit-identical, step %s" % (what, len(ta), n_mom, ma.get("figkd.step")))
+
+
+def epoch_line(out, epoch):
+    """metrics.jsonl's line of an epoch without the timing fields."""
+    import json
+    with open(os.path.join(WORK, out, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if r["epoch"] == epoch]
+    if not check(len(rows) == 1, "%s/metrics.jsonl: %d lines of epoch %d" % (out, len(rows), epoch)):
+        return None
+    return {k: v for k, v in rows[0].items() if k not in ("img_per_s", "seconds")}
+
+
+def interrupted_run(out, sig):
+    """Start a run to STEPS, send sig after its first progress line."""
+    args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % STEPS]
+    p = subprocess.Popen(args, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, sent = [], False
+    for line in p.stdout:
+        lines.append(line)
+        if not sent and "step 1/" in line:
+            p.send_signal(sig)
+            sent = True
+    rc = p.wait()
+    text = "".join(lines)
+    name = signal.Signals(sig).name
+    check(sent, "%s: no progress line seen" % name)
+    check(rc == 128 + sig, "%s: exit status %d, expected %d (the run ended before the signal?)\n%s"
+          % (name, rc, 128 + sig, text[-1500:]))
+    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    check(word + ": saved" in text and "--resume" in text, "%s: no '%s: saved ... --resume' message\n%s"
+          % (name, word, text[-1500:]))
+    _, meta = fkio.read_safetensors(last(out))
+    print("%s: exit %d after step %s of %d" % (name, rc, meta.get("figkd.step"), STEPS))
+    check(int(meta.get("figkd.step", "0")) < STEPS, "%s: the run was not stopped early" % name)
+    r = train(out, STEPS, "--resume")
+    check("resuming from" in r.stdout, "%s: --resume did not resume" % name)
+    same_weights("straight", out, "%s + --resume" % name)
+
+
+def bad_configs():
+    """(config text change or --set, expected location in the message)."""
+    cases = [
+        ("lr = fast", "bad1.ini:23: optim.lr: 'fast' is not a non-negative number", []),
+        ("lr = 0", "bad2.ini:23: [optim] lr: must be positive", []),
+        ("learning_rate = 0.1", "bad3.ini:23: unknown key 'learning_rate' in [optim]", []),
+        ("epochs = 0", "bad4.ini:23: [optim] epochs: must be at least 1", []),
+        ("momentum = 1.5", "bad5.ini:23: [optim] momentum: must be below 1", []),
+        ("", "--set optim.batch_size: must be at least 1", ["--set", "optim.batch_size=0"]),
+        ("", "--set distill.method: distill.method: unknown method 'fitnet'", ["--set", "distill.method=fitnet"]),
+    ]
+    for i, (line, want, sets) in enumerate(cases, 1):
+        name = "bad%d.ini" % i
+        text = CONFIG.replace("[run]\n", "[run]\nout_dir = bad%d\n") % i + (line + "\n" if line else "")
+        assert not line or text.splitlines()[22] == line
+        with open(os.path.join(WORK, name), "w") as f:
+            f.write(text)
+        r = subprocess.run([BIN, "train", name] + sets, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        ok = check(r.returncode != 0 and want in r.stderr, "%s %s: exit %d, expected '%s' in:\n%s"
+                   % (name, " ".join(sets), r.returncode, want, r.stderr))
+        check(not os.path.exists(os.path.join(WORK, "bad%d" % i)) and "figkd-cl train" not in r.stdout,
+              "%s: work started before the config error" % name)
+        if ok:
+            print("bad config: %s" % r.stderr.strip().splitlines()[-1])
+
+
+def main():
+    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("no OpenCL device: skipped")
+        sys.exit(77)
+    t0 = time.time()
+    if os.path.exists(WORK):
+        shutil.rmtree(WORK)
+    os.makedirs(WORK)
+    make_data()
+    make_teacher()
+    with open(os.path.join(WORK, "run.ini"), "w") as f:
+        f.write(CONFIG)
+
+    bad_configs()
+
+    # straight, and split in the middle of epoch 1 and at its end
+    train("straight", STEPS)
+    train("split7", 7)
+    r = train("split7", STEPS, "--resume")
+    check("resuming from" in r.stdout and "epoch 1, batch 7 (step 7)" in r.stdout,
+          "split7: not resumed at epoch 1, batch 7:\n" + r.stdout[-1500:])
+    same_weights("straight", "split7", "7 + --resume to %d" % STEPS)
+    a, b = epoch_line("straight", 1), epoch_line("split7", 1)
+    check(a is not None and a == b, "metrics.jsonl epoch 1: %s vs %s" % (a, b))
+    train("split10", 10)
+    shutil.copytree(os.path.join(WORK, "split10"), os.path.join(WORK, "nan"))
+    r = train("split10", STEPS, "--resume")
+    check("epoch 2, batch 0 (step 10)" in r.stdout, "split10: not resumed at epoch 2, batch 0:\n" + r.stdout[-1500:])
+    same_weights("straight", "split10", "10 + --resume to %d" % STEPS)
+    before = open(last("split10"), "rb").read()
+    r = train("split10", STEPS, "--resume")
+    check("already reached" in r.stdout and open(last("split10"), "rb").read() == before,
+          "--resume at max_steps ran more steps:\n" + r.stdout[-1500:])
+
+    interrupted_run("sigint", signal.SIGINT)
+    interrupted_run("sigterm", signal.SIGTERM)
+
+    # NaN: from the step-10 checkpoint with lr = 1e30
+    good = open(last("nan"), "rb").read()
+    r = train("nan", 20, "--resume", "--set", "optim.lr=1e30", check_rc=False)
+    msg = r.stderr.strip()
+    check(r.returncode != 0 and re.search(r"the loss is (NaN|Inf) at step 12 \(epoch 2, batch 2 of 10\)", msg)
+          and "nan/last.safetensors" in msg, "lr = 1e30: exit %d, message:\n%s" % (r.returncode, msg))
+    print("lr = 1e30: exit %d: %s" % (r.returncode, msg.splitlines()[-1] if msg else ""))
+    check(open(last("nan"), "rb").read() == good, "lr = 1e30: last.safetensors changed")
+    r = train("nan", 11, "--resume")
+    check(r.returncode == 0 and "step 11" not in r.stderr, "the checkpoint kept after NaN does not resume")
+    r = train("nan_fresh", 3, "--set", "optim.lr=1e30", check_rc=False)
+    check(r.returncode != 0 and "no checkpoint was written yet" in r.stderr,
+          "lr = 1e30 from the start: exit %d, message:\n%s" % (r.returncode, r.stderr))
+
+    print("%.1f s" % (time.time() - t0))
+    if failures:
+        print("%d checks failed" % len(failures))
+        sys.exit(1)
+    print("train_resume: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
