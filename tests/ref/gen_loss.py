@@ -169,6 +169,7 @@ def loss_case(out, name, s, t, y, p, extreme=False):
 
 
 def main():
+    import pywt
     rng = np.random.default_rng(20240601)
     os.makedirs(OUT, exist_ok=True)
 
