@@ -125,6 +125,7 @@ static fk_status run_stage(stage *S)
     fk_batch pending[2];
     bool has_pending[2] = {false, false};
     FILE *metrics = NULL;
+    float *vals = NULL;   /* per-step [CE, term] read back every log_every steps */
     memset(&step, 0, sizeof step);
 
     if (fk_mkdirs(S->dir) != 0)
@@ -202,6 +203,11 @@ static fk_status run_stage(stage *S)
     }
     if ((st = fk_buffer_create(rt, (size_t)log_every * 2 * sizeof(float), 0, &steplog)))
         goto out;
+    vals = fk_malloc((size_t)log_every * 2 * sizeof(float));
+    if (!vals) {
+        st = FK_ERR_NOMEM;
+        goto out;
+    }
     long total_steps = (long)opt->epochs * spe;
     if (opt->max_steps > 0 && opt->max_steps < total_steps)
         total_steps = opt->max_steps;
@@ -261,9 +267,7 @@ static fk_status run_stage(stage *S)
             if (b.index + 1 - logged == log_every || last_of_epoch || stop) {
                 /* read the per-step losses since the last read: the only sync */
                 long nlog = b.index + 1 - logged;
-                float vals[2 * 1024], acc[FK_ACC_COUNT];
-                if (nlog > 1024)
-                    nlog = 1024;
+                float acc[FK_ACC_COUNT];
                 if ((st = fk_buffer_read(rt, steplog, 0, (size_t)nlog * 2 * sizeof(float), vals)) ||
                     (st = fk_buffer_read(rt, step.acc, 0, sizeof acc, acc)))
                     goto out;
@@ -382,6 +386,7 @@ out:
     }
     if (steplog)
         clReleaseMemObject(steplog);
+    free(vals);
     if (loader)
         fk_loader_free(loader);
     if (metrics)
@@ -504,25 +509,30 @@ int fk_cmd_train(int argc, char **argv)
     if (fk_loss_spec_from_config(&cfg, classes, &S.loss))
         goto out;
     if (teacher && teacher_acc < 0) {
+        /* the teacher's own test accuracy, for the summary */
         fk_step es;
         double t5, tl;
-        cl_mem x, y;
-        if (fk_model_plan(teacher, cfg.optim.batch_size, false) ||
-            fk_step_init(&es, rt, teacher, NULL, &(fk_loss_spec){.method = FK_METHOD_CE}, cfg.optim.batch_size,
-                         classes))
-            goto out;
+        cl_mem x = NULL, y = NULL;
+        memset(&es, 0, sizeof es);
         size_t img = (size_t)cfg.optim.batch_size * teacher->graph.nodes[0].c * teacher->graph.nodes[0].h *
                      teacher->graph.nodes[0].w;
-        fk_status e2 = fk_buffer_create(rt, img * 4, 0, &x);
+        fk_status e2 = fk_model_plan(teacher, cfg.optim.batch_size, false);
+        if (!e2)
+            e2 = fk_step_init(&es, rt, teacher, NULL, &(fk_loss_spec){.method = FK_METHOD_CE},
+                              cfg.optim.batch_size, classes);
+        if (!e2)
+            e2 = fk_buffer_create(rt, img * 4, 0, &x);
         if (!e2)
             e2 = fk_buffer_create(rt, (size_t)cfg.optim.batch_size * 4, 0, &y);
         if (!e2)
             e2 = fk_session_evaluate(&es, teacher, test, &cfg, x, y, &teacher_acc, &t5, &tl);
         fk_step_free(&es);
+        if (x)
+            clReleaseMemObject(x);
+        if (y)
+            clReleaseMemObject(y);
         if (e2)
             goto out;
-        clReleaseMemObject(x);
-        clReleaseMemObject(y);
         printf("[teacher] test top-1 %.2f%%\n", 100 * teacher_acc);
     }
     printf("[student] %s, method %s, %d epochs, batch %d\n", cfg.student_model, fk_method_name(cfg.method),

@@ -69,7 +69,7 @@ static const key_spec KEYS[] = {
     {"distill", "ce_weight", K_DOUBLE, C(ce_weight), "dkd=1", M_DKD, "dkd: weight of the cross-entropy"},
     {"distill", "temperature", K_DOUBLE, C(temperature), "kd=4 dkd=4", M_KD | M_DKD, "softmax temperature T"},
     {"distill", "warmup_epochs", K_DOUBLE, C(warmup_epochs), "dkd=20", M_DKD,
-     "dkd: the DKD term is scaled by min(epoch / warmup_epochs, 1)"},
+     "dkd: the DKD term is scaled by min(epoch / warmup_epochs, 1), epochs counted from 1"},
     {"distill", "bands", K_BANDS, C(bands), "figkd=LH,HL,HH", M_FIGKD, "wavelet bands compared: any of LL, LH, HL, HH"},
     {"distill", "loss", K_LOSS, C(detail_l1), "figkd=mse", M_FIGKD, "mse | l1"},
     {"distill", "shape", K_SHAPE, C(shape_h), "figkd=auto", M_FIGKD,
@@ -564,7 +564,7 @@ void fk_config_free(fk_config *cfg)
 double fk_optim_lr(const fk_optim_config *o, double epoch)
 {
     if (o->warmup_epochs > 0 && epoch < o->warmup_epochs)
-        return o->lr * (epoch + 1.0 / 1e9 > 0 ? (floor(epoch) + 1) / ceil(o->warmup_epochs) : 1.0);
+        return o->lr * (floor(epoch) + 1) / ceil(o->warmup_epochs); /* epoch e of W: (e + 1) / W */
     double lr = o->lr;
     if (o->schedule == FK_SCHED_MULTISTEP) {
         for (int i = 0; i < o->n_milestones; i++)
