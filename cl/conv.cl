@@ -73,8 +73,9 @@ __kernel void im2col(__global float *col, const ulong col_off, __global const fl
 }
 
 /* din (N, C, H, W) += the sum of every column entry that im2col copied from
- * that input element (a gather; one work-item per (sample, channel, input
- * row), looping over the row). */
+ * that input element; one work-item per (sample, channel, input row) adds,
+ * for each tap (kh, kw) whose output row reads this input row, the column
+ * row's piece into the input row (im2col's loops, reversed). */
 __kernel void col2im_add(__global float *din, const ulong din_off, __global const float *col,
                          const ulong col_off, const int n, const int c, const int h, const int w,
                          const int ho, const int wo)
@@ -87,21 +88,18 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
     const int p_count = ho * wo;
     __global const float *cb = col + col_off + ((size_t)s * (c * KH * KW) + ci * KH * KW) * p_count;
     __global float *dr = din + din_off + ((size_t)sc * h + ih) * w;
-    for (int iw = 0; iw < w; iw++) {
-        float acc = 0.0f;
-        for (int kh = 0; kh < KH; kh++) {
-            const int t = ih + PAD - kh;
-            if (t < 0 || t % STRIDE || t / STRIDE >= ho)
-                continue;
-            __global const float *cr = cb + (size_t)kh * KW * p_count + (t / STRIDE) * wo;
-            for (int kw = 0; kw < KW; kw++) {
-                const int u = iw + PAD - kw;
-                if (u < 0 || u % STRIDE || u / STRIDE >= wo)
-                    continue;
-                acc += cr[(size_t)kw * p_count + u / STRIDE];
-            }
+    for (int kh = 0; kh < KH; kh++) {
+        const int t = ih + PAD - kh;
+        if (t < 0 || t % STRIDE || t / STRIDE >= ho)
+            continue;
+        __global const float *cr = cb + (size_t)kh * KW * p_count + (t / STRIDE) * wo;
+        for (int kw = 0; kw < KW; kw++) {
+            __global const float *src = cr + (size_t)kw * p_count;
+            const int lo = max((PAD - kw + STRIDE - 1) / STRIDE, 0);
+            const int hi = min((w + PAD - kw + STRIDE - 1) / STRIDE, wo);
+            for (int ow = lo; ow < hi; ow++)
+                dr[ow * STRIDE - PAD + kw] += src[ow];
         }
-        dr[iw] += acc;
     }
 }
 
