@@ -160,3 +160,141 @@ void bn_backward(__global float *din, const ulong din_off, __global float *dgamm
         WALK_END
     }
 }
+
+/* ---- CPU devices: per-image walks --------------------------------------
+ * bn_stats_img and bn_backward_img compute what bn_stats and bn_backward
+ * do, but each work-item takes whole images (img = lid, lid + LOCAL, ...)
+ * and sums an image's contiguous HW values in float8 pieces with
+ * lane-wise Kahan compensation, then adds the per-image sums with Kahan
+ * compensation: the vector units stay busy instead of one scalar Kahan
+ * chain per work-item (4-7x faster on PoCL's CPU device). */
+
+/* Kahan-compensated float8 lanes, then the lanes pairwise */
+#define KAHAN_ADD8(sum, comp, v)                                                   \
+    do {                                                                           \
+        float8 y_ = (v) - comp;                                                    \
+        float8 t_ = sum + y_;                                                      \
+        comp = (t_ - sum) - y_;                                                    \
+        sum = t_;                                                                  \
+    } while (0)
+
+inline float lanes_sum8(float8 v)
+{
+    float4 a = v.lo + v.hi;
+    float2 b = a.lo + a.hi;
+    return b.x + b.y;
+}
+
+/* sum of p[0..hw) - shift, and of (p[q] - shift)^2 when sq is given */
+inline float img_sums(__global const float *p, int hw, float shift, float *sq)
+{
+    float8 s = (float8)(0.0f), cs = (float8)(0.0f), q = (float8)(0.0f), cq = (float8)(0.0f);
+    int i = 0;
+    for (; i + 8 <= hw; i += 8) {
+        float8 d = vload8(0, p + i) - shift;
+        KAHAN_ADD8(s, cs, d);
+        KAHAN_ADD8(q, cq, d * d);
+    }
+    float ts = 0.0f, tq = 0.0f;
+    for (; i < hw; i++) {
+        float d = p[i] - shift;
+        ts += d;
+        tq += d * d;
+    }
+    *sq = lanes_sum8(q) - lanes_sum8(cq) + tq;
+    return lanes_sum8(s) - lanes_sum8(cs) + ts;
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
+void bn_stats_img(__global const float *in, const ulong in_off, __global float *save_mean,
+                  const ulong sm_off, __global float *save_invstd, const ulong si_off,
+                  __global float *running_mean, const ulong rm_off, __global float *running_var,
+                  const ulong rv_off, __global float *num_batches, const ulong nb_off, const int n,
+                  const int c, const int hw, const float eps, const float momentum)
+{
+    __local float buf[LOCAL];
+    int ch = get_group_id(0);
+    __global const float *x = in + in_off;
+    float m = (float)n * (float)hw;
+
+    float s = 0.0f, comp = 0.0f, unused;
+    for (int img = get_local_id(0); img < n; img += LOCAL)
+        KAHAN_ADD(s, comp, img_sums(x + ((size_t)img * c + ch) * hw, hw, 0.0f, &unused));
+    float mean = group_sum(buf, s) / m;
+
+    float sd = 0.0f, cd = 0.0f, sq = 0.0f, cq = 0.0f;
+    for (int img = get_local_id(0); img < n; img += LOCAL) {
+        float q;
+        float d = img_sums(x + ((size_t)img * c + ch) * hw, hw, mean, &q);
+        KAHAN_ADD(sd, cd, d);
+        KAHAN_ADD(sq, cq, q);
+    }
+    float sum_d = group_sum(buf, sd);
+    float sum_sq = group_sum(buf, sq);
+    if (get_local_id(0) == 0) {
+        float var_sum = fmax(sum_sq - sum_d * sum_d / m, 0.0f); /* M * biased variance */
+        mean += sum_d / m;
+        save_mean[sm_off + ch] = mean;
+        save_invstd[si_off + ch] = 1.0f / sqrt(var_sum / m + eps);
+        running_mean[rm_off + ch] = (1.0f - momentum) * running_mean[rm_off + ch] + momentum * mean;
+        running_var[rv_off + ch] = (1.0f - momentum) * running_var[rv_off + ch] + momentum * (var_sum / (m - 1.0f));
+        if (ch == 0)
+            num_batches[nb_off] += 1.0f;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
+void bn_backward_img(__global float *din, const ulong din_off, __global float *dgamma, const ulong dg_off,
+                     __global float *dbeta, const ulong db_off, __global const float *dout,
+                     const ulong dout_off, __global const float *in, const ulong in_off,
+                     __global const float *gamma, const ulong g_off, __global const float *save_mean,
+                     const ulong sm_off, __global const float *save_invstd, const ulong si_off,
+                     const int n, const int c, const int hw, const int want_din, const int want_dgamma,
+                     const int want_dbeta)
+{
+    __local float buf[LOCAL];
+    int ch = get_group_id(0);
+    float mean = save_mean[sm_off + ch], invstd = save_invstd[si_off + ch];
+    float m = (float)n * (float)hw;
+
+    float s = 0.0f, cs = 0.0f, sx = 0.0f, cx = 0.0f;
+    for (int img = get_local_id(0); img < n; img += LOCAL) {
+        size_t base = ((size_t)img * c + ch) * hw;
+        __global const float *x = in + in_off + base, *dy = dout + dout_off + base;
+        float8 a = (float8)(0.0f), ca = (float8)(0.0f), b = (float8)(0.0f), cb = (float8)(0.0f);
+        int i = 0;
+        for (; i + 8 <= hw; i += 8) {
+            float8 g = vload8(0, dy + i);
+            KAHAN_ADD8(a, ca, g);
+            KAHAN_ADD8(b, cb, g * ((vload8(0, x + i) - mean) * invstd));
+        }
+        float ta = 0.0f, tb = 0.0f;
+        for (; i < hw; i++) {
+            ta += dy[i];
+            tb += dy[i] * ((x[i] - mean) * invstd);
+        }
+        KAHAN_ADD(s, cs, lanes_sum8(a) - lanes_sum8(ca) + ta);
+        KAHAN_ADD(sx, cx, lanes_sum8(b) - lanes_sum8(cb) + tb);
+    }
+    float sum_dy = group_sum(buf, s);
+    float sum_dy_xhat = group_sum(buf, sx);
+    if (get_local_id(0) == 0) {
+        if (want_dgamma)
+            dgamma[dg_off + ch] += sum_dy_xhat;
+        if (want_dbeta)
+            dbeta[db_off + ch] += sum_dy;
+    }
+    if (want_din) {
+        float k = gamma[g_off + ch] * invstd;
+        float mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
+        for (int img = get_local_id(0); img < n; img += LOCAL) {
+            size_t base = ((size_t)img * c + ch) * hw;
+            __global const float *x = in + in_off + base, *dy = dout + dout_off + base;
+            __global float *dx = din + din_off + base;
+            for (int i = 0; i < hw; i++) {
+                float xhat = (x[i] - mean) * invstd;
+                dx[i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+            }
+        }
+    }
+}

@@ -1,8 +1,9 @@
 /* Micro-benchmark of conv2d: forward and backward milliseconds for every
  * convolution of resnet8x4 (CIFAR 32x32, filters 32/64/128/256, one
- * BasicBlock per stage, strides 1/2/2, 1x1 downsample shortcuts).
+ * BasicBlock per stage, strides 1/2/2, 1x1 downsample shortcuts), or of
+ * resnet8 on 28x28 inputs (filters 16/16/32/64, the quickstart's shapes).
  *
- *   bench_conv [batch] [repeats]      (defaults: 64, 5)
+ *   bench_conv [batch] [repeats] [resnet8x4|resnet8]   (defaults: 64, 5, resnet8x4)
  *
  * Backward is timed as two calls: the weight gradient alone ("bwd dW") and
  * the input gradient alone ("bwd dX"; conv1's too, although training does
@@ -30,10 +31,24 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static const struct {
+typedef struct {
     const char *name;
     int c_in, hw, c_out, k, stride, pad;
-} layers[] = {
+} conv_layer;
+
+static const conv_layer resnet8_28[] = {
+    {"conv1", 3, 28, 16, 3, 1, 1},
+    {"layer1.0.conv1", 16, 28, 16, 3, 1, 1},
+    {"layer1.0.conv2", 16, 28, 16, 3, 1, 1},
+    {"layer2.0.conv1", 16, 28, 32, 3, 2, 1},
+    {"layer2.0.conv2", 32, 14, 32, 3, 1, 1},
+    {"layer2.0.downsample", 16, 28, 32, 1, 2, 0},
+    {"layer3.0.conv1", 32, 14, 64, 3, 2, 1},
+    {"layer3.0.conv2", 64, 7, 64, 3, 1, 1},
+    {"layer3.0.downsample", 32, 14, 64, 1, 2, 0},
+};
+
+static const conv_layer resnet8x4[] = {
     {"conv1", 3, 32, 32, 3, 1, 1},
     {"layer1.0.conv1", 32, 32, 64, 3, 1, 1},
     {"layer1.0.conv2", 64, 32, 64, 3, 1, 1},
@@ -66,9 +81,16 @@ static fk_status make(fk_runtime *rt, size_t n, fk_tensor *t, unsigned seed)
 int main(int argc, char **argv)
 {
     long batch = 64, reps = 5;
+    const conv_layer *layers = resnet8x4;
+    size_t n_layers = sizeof resnet8x4 / sizeof resnet8x4[0];
+    if (argc > 3 && !strcmp(argv[3], "resnet8")) {
+        layers = resnet8_28;
+        n_layers = sizeof resnet8_28 / sizeof resnet8_28[0];
+    }
     if ((argc > 1 && (fk_parse_long(argv[1], &batch) || batch <= 0)) ||
-        (argc > 2 && (fk_parse_long(argv[2], &reps) || reps <= 0 || reps > 1000))) {
-        fprintf(stderr, "usage: bench_conv [batch] [repeats]\n");
+        (argc > 2 && (fk_parse_long(argv[2], &reps) || reps <= 0 || reps > 1000)) ||
+        (argc > 3 && strcmp(argv[3], "resnet8") && strcmp(argv[3], "resnet8x4"))) {
+        fprintf(stderr, "usage: bench_conv [batch] [repeats] [resnet8x4|resnet8]\n");
         return 2;
     }
     fk_runtime *rt;
@@ -80,7 +102,7 @@ int main(int argc, char **argv)
     double tot_f = 0, tot_w = 0, tot_x = 0;
     double *tf = malloc((size_t)reps * sizeof(double)), *tw = malloc((size_t)reps * sizeof(double)),
            *tx = malloc((size_t)reps * sizeof(double));
-    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+    for (size_t i = 0; i < n_layers; i++) {
         fk_conv_dims d;
         fk_status st = fk_conv_dims_init(&d, (int)batch, layers[i].c_in, layers[i].hw, layers[i].hw,
                                          layers[i].c_out, layers[i].k, layers[i].stride, layers[i].pad, 1,

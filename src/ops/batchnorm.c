@@ -1,4 +1,6 @@
-/* BatchNorm2d forward (train and eval) and backward (cl/batchnorm.cl). */
+/* BatchNorm2d forward (train and eval) and backward (cl/batchnorm.cl).
+ * CPU devices use the per-image variants of the per-channel kernels
+ * (bn_stats_img, bn_backward_img). */
 #include "figkd/ops.h"
 
 #include <stdio.h>
@@ -72,7 +74,7 @@ fk_status fk_bn_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean
     FK_TRY(check_dims(d, true));
     cl_kernel k;
     int local;
-    FK_TRY(bn_kernel(rt, "bn_stats", &k, &local));
+    FK_TRY(bn_kernel(rt, rt->dev.is_cpu ? "bn_stats_img" : "bn_stats", &k, &local));
     cl_ulong in_off = in.off, sm_off = save_mean.off, si_off = save_invstd.off, rm_off = running_mean.off,
              rv_off = running_var.off, nb_off = num_batches.off;
     int hw = d->h * d->w;
@@ -115,7 +117,7 @@ fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *
         return FK_OK;
     cl_kernel k;
     int local;
-    FK_TRY(bn_kernel(rt, "bn_backward", &k, &local));
+    FK_TRY(bn_kernel(rt, rt->dev.is_cpu ? "bn_backward_img" : "bn_backward", &k, &local));
     /* a skipped gradient still needs a valid buffer argument: dout stands in */
     fk_tensor none = dout;
     fk_tensor t_din = din ? *din : none, t_dg = dgamma ? *dgamma : none, t_db = dbeta ? *dbeta : none;

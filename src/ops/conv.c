@@ -2,18 +2,18 @@
  * stride and padding; any groups; optional bias). Kernels: cl/conv.cl.
  *
  * groups == 1: im2col over the whole batch into `work` as
- * col (N, C_in*KH*KW, HO*WO), then batched GEMMs:
- *   forward   out_n (C_out, P) = W (C_out, CKK) * col_n (CKK, P)
- *             (one strided-batched GEMM, the weight's stride 0), + bias;
- *   dW        part_n (C_out, CKK) = dout_n * col_n^T, strided-batched over
- *             a chunk of samples into work after col, then dW += sum of the
- *             parts (a reduction kernel); repeated per chunk;
- *   dX        col_n = W^T * dout_n (strided-batched, weight stride 0;
- *             overwrites col), then din += col2im(col) (a gather);
+ * col (N, C_in*KH*KW, HO*WO) (one work-item per sample, channel and output
+ * row), then per-sample GEMMs:
+ *   forward   out_n (C_out, P) = W (C_out, CKK) * col_n (CKK, P), + bias;
+ *   dW        dW += sum over n of dout_n * col_n^T;
+ *   dX        col_n = W^T * dout_n (overwrites col), then
+ *             din += col2im(col) (a gather, one work-item per input row);
  *   dbias     per-channel sums of dout.
- * On PoCL, one GEMM over the whole batch (k = N*P for dW, n = N*P for the
- * forward and dX) measured 1.1x to 2.8x slower than the batched GEMMs;
- * hence the per-sample col layout (leading dimension P for every GEMM).
+ * GEMMs: on CPU devices the register-tiled kernels gemm_nn16 (forward, dX)
+ * and gemm_nt16 (dW: one launch for the whole batch, dot products along P,
+ * no partial buffers) of cl/conv.cl; elsewhere CLBlast strided-batched
+ * GEMMs (dW: per chunk of samples into work after col, then a reduction).
+ * Per-sample col layout: leading dimension P for every GEMM.
  * 1x1 stride-1 unpadded conv uses the input itself as col (no im2col; its
  * data gradient is din_n += W^T * dout_n, batched with beta 1).
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
@@ -115,10 +115,7 @@ static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_co
     FK_TRY(set_dst_src(k, col, in));
     int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
     FK_TRY(set_ints(k, 4, v, 6));
-    size_t global[2] = {fk_round_up((size_t)d->n * d->h_out * d->w_out, 64),
-                        (size_t)d->c_in * d->kh * d->kw};
-    FK_LAUNCH(rt, k, 2, global, NULL);
-    return FK_OK;
+    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h_out);
 }
 
 static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const fk_conv_dims *d)
@@ -128,7 +125,7 @@ static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const 
     FK_TRY(set_dst_src(k, din, col));
     int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
     FK_TRY(set_ints(k, 4, v, 6));
-    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * d->w);
+    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h);
 }
 
 /* generic kernels of cl/conv.cl: (dst, dst_off, src, src_off, a, b, p) */
@@ -149,17 +146,26 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
     return t;
 }
 
-/* GEMMs of forward and data gradient (A = weight or its transpose, no
- * transpose on B): CLBlast, or gemm_tile of cl/conv.cl with
- * FIGKD_CONV_GEMM=own (tests run both). Alone, gemm_tile ran one forward
- * GEMM of layer1.0.conv2 2x faster than CLBlast on PoCL, but inside
- * bench_conv's whole resnet8x4 run it was about 1.4x slower overall, so
- * CLBlast is the default on every device. */
+/* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of cl/conv.cl,
+ * register tiles in float16 vectors. GPUs: CLBlast. FIGKD_CONV_GEMM=own or
+ * =clblast forces one of them on any device (tests run both). */
 static bool use_own_gemm(const fk_runtime *rt)
 {
-    (void)rt;
     const char *e = getenv("FIGKD_CONV_GEMM");
-    return e && !strcmp(e, "own");
+    if (e && !strcmp(e, "own"))
+        return true;
+    if (e && !strcmp(e, "clblast"))
+        return false;
+    return rt->dev.is_cpu;
+}
+
+/* size of a buffer in floats (the own GEMMs read whole vectors up to it) */
+static fk_status buffer_floats(cl_mem m, cl_ulong *len)
+{
+    size_t bytes = 0;
+    FK_CL_CHECK(clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof bytes, &bytes, NULL));
+    *len = bytes / sizeof(float);
+    return FK_OK;
 }
 
 /* C_b (m, n) = op(W) (m, k) * B_b (k, n) (+ C_b when accumulate),
@@ -173,8 +179,9 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_tile", &kn));
-    cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride;
+    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nn16", &kn));
+    cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride, b_len;
+    FK_TRY(buffer_floats(b, &b_len));
     int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
                 accumulate ? 1 : 0};
     FK_ARG(kn, 0, c);
@@ -188,9 +195,44 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
     FK_ARG(kn, 13, v[6]);
     FK_ARG(kn, 14, cs);
     FK_ARG(kn, 15, v[7]);
-    /* 8 columns x GEMM_TM = 8 rows per work-item */
-    size_t global[3] = {(n + 7) / 8, (m + 7) / 8, batch}, local[3] = {1, 1, 1};
+    FK_ARG(kn, 16, b_len);
+    /* 16 columns x NN_TM = 8 rows per work-item */
+    size_t global[3] = {(n + 15) / 16, (m + 7) / 8, batch}, local[3] = {1, 1, 1};
     FK_LAUNCH(rt, kn, 3, global, local);
+    return FK_OK;
+}
+
+/* dW (m, n) += sum over the batch of A_b (m, k) * B_b (n, k)^T, row-major
+ * with leading dimension k (dout_n and col_n) */
+static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, cl_mem a, size_t a_off,
+                                  size_t a_stride, cl_mem b, size_t b_off, size_t b_stride, fk_tensor dw,
+                                  size_t batch)
+{
+    cl_kernel kn;
+    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nt16", &kn));
+    cl_ulong c_o = dw.off, a_o = a_off, b_o = b_off, as = a_stride, bs = b_stride, a_len, b_len;
+    FK_TRY(buffer_floats(a, &a_len));
+    FK_TRY(buffer_floats(b, &b_len));
+    int v[4] = {(int)m, (int)n, (int)k, (int)k};
+    int ldc = (int)n, nb = (int)batch, acc = 1;
+    FK_ARG(kn, 0, dw.buf);
+    FK_ARG(kn, 1, c_o);
+    FK_ARG(kn, 2, a);
+    FK_ARG(kn, 3, a_o);
+    FK_ARG(kn, 4, b);
+    FK_ARG(kn, 5, b_o);
+    FK_TRY(set_ints(kn, 6, v, 4));
+    FK_ARG(kn, 10, as);
+    FK_ARG(kn, 11, v[3]);
+    FK_ARG(kn, 12, bs);
+    FK_ARG(kn, 13, ldc);
+    FK_ARG(kn, 14, nb);
+    FK_ARG(kn, 15, acc);
+    FK_ARG(kn, 16, a_len);
+    FK_ARG(kn, 17, b_len);
+    /* NT_TM x NT_TN = 4 x 4 outputs per work-item */
+    size_t global[2] = {(n + 3) / 4, (m + 3) / 4}, local[2] = {1, 1};
+    FK_LAUNCH(rt, kn, 2, global, local);
     return FK_OK;
 }
 
@@ -276,9 +318,12 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (dweight) {
         if (!pw)
             FK_TRY(im2col(rt, col, in, d));
+        if (use_own_gemm(rt))
+            FK_TRY(weight_grad_gemm(rt, d->c_out, ckk, p, dout.buf, dout.off, d->c_out * p, col.buf,
+                                    col.off, col_stride, *dweight, d->n));
         fk_tensor part = offset_tensor(work, pw ? 0 : col_elems(d));
         const size_t chunk = dw_chunk(d), len = (size_t)d->c_out * ckk;
-        for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        for (size_t s0 = 0; s0 < (size_t)d->n && !use_own_gemm(rt); s0 += chunk) {
             size_t b = (size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk;
             FK_TRY(fk_gemm_strided_batched(rt, false, true, d->c_out, ckk, p, 1.0f, dout.buf,
                                            dout.off + s0 * d->c_out * p, p, d->c_out * p, col.buf,
