@@ -12,7 +12,10 @@ checkpoint written here) to a resnet8 student, augment standard, shuffle on:
   ends at the uninterrupted run's weights;
 - a NaN loss (optim.lr = 1e30) stops the run naming the step, leaves the
   previous last.safetensors as it was, and a --resume from it runs;
-- bad config values stop with FILE:LINE (or the --set) before any work.
+- bad config values stop with FILE:LINE (or the --set) before any work;
+- the student checkpoint loads into the PyTorch model (strict, after
+  dropping the optimizer entries) and `figkd-cl predict` writes the logits
+  that PyTorch computes from it on the test images.
 
 usage: /usr/bin/python3 test_train_resume.py FIGKD_CL WORK_DIR
 """
@@ -184,6 +187,38 @@ def bad_configs():
             print("bad config: %s" % r.stderr.strip().splitlines()[-1])
 
 
+def predict_matches_torch():
+    import torch
+    import torch_models
+    out = os.path.join(WORK, "pred.npy")
+    r = subprocess.run([BIN, "predict", "run.ini", "--weights", last("straight"), "--out", out], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not check(r.returncode == 0, "predict: exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr)):
+        return
+    got = np.load(out)
+    sd, _ = fkio.load_torch(last("straight"))
+    sd = {k: v for k, v in sd.items() if not k.startswith("optimizer.")}
+    model = torch_models.build("resnet8", CLASSES)
+    model.load_state_dict(sd, strict=True)
+    model.eval()
+    # the test split in ImageFolder order, normalised with the ImageNet mean/std (no resize at 16x16)
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    xs = []
+    for c in range(CLASSES):
+        d = os.path.join(WORK, "data", "test", "class%d" % c)
+        for name in sorted(os.listdir(d)):
+            img = np.asarray(Image.open(os.path.join(d, name)).convert("RGB"), dtype=np.float64) / 255.0
+            xs.append(((img - mean) / std).transpose(2, 0, 1))
+    with torch.no_grad():
+        ref = model.double()(torch.tensor(np.stack(xs))).numpy()
+    err = np.abs(got - ref).max() if got.shape == ref.shape else float("inf")
+    # float32 eval forward of resnet8 against float64: the model test's eval tolerance
+    lim = 1e-4 * np.abs(ref).max() + 1e-4
+    check(got.shape == ref.shape and err <= lim,
+          "predict vs PyTorch: shape %s vs %s, max |diff| %.3g (limit %.3g)" % (got.shape, ref.shape, err, lim))
+    print("predict: %s logits equal PyTorch's from the same checkpoint (max |diff| %.2g)" % (got.shape, err))
+
+
 def main():
     if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
         print("no OpenCL device: skipped")
@@ -234,6 +269,8 @@ def main():
     r = train("nan_fresh", 3, "--set", "optim.lr=1e30", check_rc=False)
     check(r.returncode != 0 and "no checkpoint was written yet" in r.stderr,
           "lr = 1e30 from the start: exit %d, message:\n%s" % (r.returncode, r.stderr))
+
+    predict_matches_torch()
 
     print("%.1f s" % (time.time() - t0))
     if failures:
