@@ -6,6 +6,11 @@
 
 #include <stdio.h>
 
+/* The BasicBlock of mdistiller's resnet.py and torchvision's resnet.py (the
+ * same module and names): conv1 bn1 relu conv2 bn2, downsample.0/.1 when the
+ * stride or width changes, add, relu. Defined in resnet_cifar.c. */
+int fk_resnet_basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *prefix);
+
 fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
 fk_status fk_build_resnet_v2(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);
 fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o);

@@ -7,7 +7,7 @@
 #include "models.h"
 
 /* resnet.py BasicBlock: conv1 bn1 relu conv2 bn2 (+ downsample.0/.1) add relu */
-static int basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *p)
+int fk_resnet_basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *p)
 {
     int out = fk_g_conv(g, x, planes, 3, stride, 1, 1, false, "%s.conv1", p);
     out = fk_g_bn(g, out, "%s.bn1", p);
@@ -40,7 +40,7 @@ fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_m
         for (int i = 0; i < n; i++) {
             char p[32];
             snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
-            x = basic_block(g, x, inplanes, f[s + 1], i == 0 && s > 0 ? 2 : 1, p);
+            x = fk_resnet_basic_block(g, x, inplanes, f[s + 1], i == 0 && s > 0 ? 2 : 1, p);
             inplanes = f[s + 1];
         }
     }

@@ -4,22 +4,6 @@
  * Convs: kaiming_normal(fan_out); BN 1/0; fc: PyTorch default. */
 #include "models.h"
 
-static int basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *p)
-{
-    int out = fk_g_conv(g, x, planes, 3, stride, 1, 1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn1", p);
-    out = fk_g_relu(g, out, "%s.relu", p);
-    out = fk_g_conv(g, out, planes, 3, 1, 1, 1, false, "%s.conv2", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
-    int res = x;
-    if (stride != 1 || inplanes != planes) {
-        res = fk_g_conv(g, x, planes, 1, stride, 0, 1, false, "%s.downsample.0", p);
-        res = fk_g_bn(g, res, "%s.downsample.1", p);
-    }
-    out = fk_g_add(g, out, res, "%s.add", p);
-    return fk_g_relu(g, out, "%s.relu_out", p);
-}
-
 fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const fk_model_opts *o)
 {
     /* e->a: 18 or 34 */
@@ -38,7 +22,7 @@ fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const f
         for (int i = 0; i < blocks[s]; i++) {
             char p[32];
             snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
-            x = basic_block(g, x, inplanes, planes, i == 0 && s > 0 ? 2 : 1, p);
+            x = fk_resnet_basic_block(g, x, inplanes, planes, i == 0 && s > 0 ? 2 : 1, p);
             inplanes = planes;
         }
     }
