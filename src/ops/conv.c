@@ -11,7 +11,7 @@
  *   dbias     per-channel sums of dout.
  * GEMMs: on CPU devices the register-tiled kernels gemm_nn16 (forward, dX)
  * and gemm_nt16 (dW: one launch for the whole batch, dot products along P,
- * no partial buffers) of cl/conv.cl; elsewhere CLBlast strided-batched
+ * no partial buffers) of cl/conv_gemm.cl; elsewhere CLBlast strided-batched
  * GEMMs (dW: per chunk of samples into work after col, then a reduction).
  * Per-sample col layout: leading dimension P for every GEMM.
  * 1x1 stride-1 unpadded conv uses the input itself as col (no im2col; its
@@ -179,7 +179,7 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nn16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nn16", &kn));
     cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride, b_len;
     FK_TRY(buffer_floats(b, &b_len));
     int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
@@ -196,8 +196,8 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
     FK_ARG(kn, 14, cs);
     FK_ARG(kn, 15, v[7]);
     FK_ARG(kn, 16, b_len);
-    /* 16 columns x NN_TM = 8 rows per work-item */
-    size_t global[3] = {(n + 15) / 16, (m + 7) / 8, batch}, local[3] = {1, 1, 1};
+    /* 16 columns x NN_TM = 16 rows per work-item */
+    size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
     FK_LAUNCH(rt, kn, 3, global, local);
     return FK_OK;
 }
@@ -209,7 +209,7 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
                                   size_t batch)
 {
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nt16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nt16", &kn));
     cl_ulong c_o = dw.off, a_o = a_off, b_o = b_off, as = a_stride, bs = b_stride, a_len, b_len;
     FK_TRY(buffer_floats(a, &a_len));
     FK_TRY(buffer_floats(b, &b_len));
