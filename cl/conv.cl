@@ -103,6 +103,62 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
     }
 }
 
+/* GPU variants (one work-item per element: coalesced, many items):
+ * col (N, C*KH*KW, HO*WO) from in (N, C, H, W); global (N*HO*WO rounded, C*KH*KW) */
+__kernel void im2col_px(__global float *col, const ulong col_off, __global const float *in,
+                     const ulong in_off, const int n, const int c, const int h, const int w,
+                     const int ho, const int wo)
+{
+    const int j = (int)get_global_id(0);
+    const int r = (int)get_global_id(1);
+    const int p_count = ho * wo;
+    const int np = n * p_count;
+    if (j >= np)
+        return;
+    const int kw = r % KW, kh = (r / KW) % KH, ci = r / (KH * KW);
+    const int s = j / p_count, p = j - s * p_count;
+    const int oh = p / wo, ow = p - oh * wo;
+    const int ih = oh * STRIDE - PAD + kh, iw = ow * STRIDE - PAD + kw;
+    float v = 0.0f;
+    if (ih >= 0 && ih < h && iw >= 0 && iw < w)
+        v = in[in_off + ((size_t)(s * c + ci) * h + ih) * w + iw];
+    col[col_off + ((size_t)s * (c * KH * KW) + r) * p_count + p] = v;
+}
+
+/* din (N, C, H, W) += the sum of every column entry that im2col copied from
+ * that input element (a gather: one work-item per input element). */
+__kernel void col2im_add_px(__global float *din, const ulong din_off, __global const float *col,
+                         const ulong col_off, const int n, const int c, const int h, const int w,
+                         const int ho, const int wo)
+{
+    const size_t i = get_global_id(0);
+    if (i >= (size_t)n * c * h * w)
+        return;
+    const int iw = (int)(i % w), ih = (int)((i / w) % h);
+    const int ci = (int)((i / ((size_t)w * h)) % c), s = (int)(i / ((size_t)w * h * c));
+    const int p_count = ho * wo;
+    __global const float *cb = col + col_off + (size_t)s * (c * KH * KW) * p_count;
+    float acc = 0.0f;
+    for (int kh = 0; kh < KH; kh++) {
+        const int t = ih + PAD - kh;
+        if (t < 0 || t % STRIDE)
+            continue;
+        const int oh = t / STRIDE;
+        if (oh >= ho)
+            continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int u = iw + PAD - kw;
+            if (u < 0 || u % STRIDE)
+                continue;
+            const int ow = u / STRIDE;
+            if (ow >= wo)
+                continue;
+            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * p_count + oh * wo + ow];
+        }
+    }
+    din[din_off + i] += acc;
+}
+
 /* dst (len) += sum over b of src (batches, len); one work-item per element. */
 __kernel void sum_batches_add(__global float *dst, const ulong dst_off, __global const float *src,
                               const ulong src_off, const int batches, const int len)
