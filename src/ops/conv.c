@@ -2,16 +2,18 @@
  * stride and padding; any groups; optional bias). Kernels: cl/conv.cl.
  *
  * groups == 1: im2col over the whole batch into `work` as
- * col (N, C_in*KH*KW, HO*WO) (one work-item per sample, channel and output
- * row), then per-sample GEMMs:
+ * col (N, C_in*KH*KW, HO*WO), then per-sample GEMMs:
  *   forward   out_n (C_out, P) = W (C_out, CKK) * col_n (CKK, P), + bias;
  *   dW        dW += sum over n of dout_n * col_n^T;
  *   dX        col_n = W^T * dout_n (overwrites col), then
- *             din += col2im(col) (a gather, one work-item per input row);
+ *             din += col2im(col);
  *   dbias     per-channel sums of dout.
+ * CPU devices: im2col / col2im with one work-item per (sample, channel,
+ * row), plain copy / add loops (per-element index arithmetic made them
+ * most of the conv time on PoCL); GPUs: one work-item per element.
  * GEMMs: on CPU devices the register-tiled kernels gemm_nn16 (forward, dX)
  * and gemm_nt16 (dW: one launch for the whole batch, dot products along P,
- * no partial buffers) of cl/conv.cl; elsewhere CLBlast strided-batched
+ * no partial buffers) of cl/conv_gemm.cl; elsewhere CLBlast strided-batched
  * GEMMs (dW: per chunk of samples into work after col, then a reduction).
  * Per-sample col layout: leading dimension P for every GEMM.
  * 1x1 stride-1 unpadded conv uses the input itself as col (no im2col; its
@@ -108,24 +110,35 @@ static fk_status set_ints(cl_kernel k, cl_uint first, const int *v, int count)
     return FK_OK;
 }
 
+/* CPU devices: im2col and col2im one work-item per (sample, channel, row);
+ * elsewhere (and with FIGKD_CONV_GEMM=clblast) one per element. */
+static bool use_own_gemm(const fk_runtime *rt);
+
 static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_conv_dims *d)
 {
+    const bool rows = use_own_gemm(rt);
     cl_kernel k;
-    FK_TRY(conv_kernel(rt, d, "im2col", &k));
+    FK_TRY(conv_kernel(rt, d, rows ? "im2col" : "im2col_px", &k));
     FK_TRY(set_dst_src(k, col, in));
     int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
     FK_TRY(set_ints(k, 4, v, 6));
-    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h_out);
+    if (rows)
+        return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h_out);
+    size_t global[2] = {fk_round_up((size_t)d->n * d->h_out * d->w_out, 64),
+                        (size_t)d->c_in * d->kh * d->kw};
+    FK_LAUNCH(rt, k, 2, global, NULL);
+    return FK_OK;
 }
 
 static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const fk_conv_dims *d)
 {
+    const bool rows = use_own_gemm(rt);
     cl_kernel k;
-    FK_TRY(conv_kernel(rt, d, "col2im_add", &k));
+    FK_TRY(conv_kernel(rt, d, rows ? "col2im_add" : "col2im_add_px", &k));
     FK_TRY(set_dst_src(k, din, col));
     int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
     FK_TRY(set_ints(k, 4, v, 6));
-    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h);
+    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * (rows ? 1 : (size_t)d->w));
 }
 
 /* generic kernels of cl/conv.cl: (dst, dst_off, src, src_off, a, b, p) */
@@ -146,9 +159,11 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
     return t;
 }
 
-/* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of cl/conv.cl,
- * register tiles in float16 vectors. GPUs: CLBlast. FIGKD_CONV_GEMM=own or
- * =clblast forces one of them on any device (tests run both). */
+/* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of
+ * cl/conv_gemm.cl, register tiles in float16 vectors, with the row-wise
+ * im2col / col2im. GPUs: CLBlast with the per-element im2col / col2im.
+ * FIGKD_CONV_GEMM=own or =clblast forces one of the two on any device
+ * (tests run both). */
 static bool use_own_gemm(const fk_runtime *rt)
 {
     const char *e = getenv("FIGKD_CONV_GEMM");
@@ -179,7 +194,7 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nn16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nn16", &kn));
     cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride, b_len;
     FK_TRY(buffer_floats(b, &b_len));
     int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
@@ -196,8 +211,8 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
     FK_ARG(kn, 14, cs);
     FK_ARG(kn, 15, v[7]);
     FK_ARG(kn, 16, b_len);
-    /* 16 columns x NN_TM = 8 rows per work-item */
-    size_t global[3] = {(n + 15) / 16, (m + 7) / 8, batch}, local[3] = {1, 1, 1};
+    /* 16 columns x NN_TM = 16 rows per work-item */
+    size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
     FK_LAUNCH(rt, kn, 3, global, local);
     return FK_OK;
 }
@@ -209,7 +224,7 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
                                   size_t batch)
 {
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv", "", "gemm_nt16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nt16", &kn));
     cl_ulong c_o = dw.off, a_o = a_off, b_o = b_off, as = a_stride, bs = b_stride, a_len, b_len;
     FK_TRY(buffer_floats(a, &a_len));
     FK_TRY(buffer_floats(b, &b_len));
