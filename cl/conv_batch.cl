@@ -9,7 +9,9 @@
  * keys on them); the layout kernels and the row sums are fetched with "".
  * Consecutive work-items touch consecutive column entries. No atomics:
  * every output element is written by exactly one work-item (row_sum_add: by
- * one work-group). Offsets are in elements. */
+ * one work-group). Offsets are in elements; index arithmetic is in int (the
+ * host takes this path only while (C*KH*KW + C_out) * NP and N*C*H*W stay
+ * below 2^31). */
 
 #ifndef KH
 #define KH 1
@@ -30,21 +32,21 @@ __kernel void im2col_batch(__global float *col, const ulong col_off, __global co
                            const ulong in_off, const int n, const int c, const int h, const int w,
                            const int ho, const int wo)
 {
-    const size_t p = (size_t)ho * wo, np = (size_t)n * p;
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)c * np)
+    const int p = ho * wo, np = n * p;
+    const int i = (int)get_global_id(0);
+    if (i >= c * np)
         return;
-    const size_t j = i % np;
-    const int ci = (int)(i / np), s = (int)(j / p), q = (int)(j % p);
-    const int oh = q / wo, ow = q % wo;
-    __global const float *x = in + in_off + ((size_t)s * c + ci) * h * w;
-    __global float *dst = col + col_off + (size_t)ci * KH * KW * np + j;
+    const int ci = i / np, j = i - ci * np;
+    const int s = j / p, q = j - s * p;
+    const int oh = q / wo, ow = q - oh * wo;
+    __global const float *x = in + in_off + (s * c + ci) * h * w;
+    __global float *dst = col + col_off + ci * KH * KW * np + j;
     for (int kh = 0; kh < KH; kh++) {
         const int ih = oh * STRIDE - PAD + kh;
         const bool row_ok = ih >= 0 && ih < h;
         for (int kw = 0; kw < KW; kw++) {
             const int iw = ow * STRIDE - PAD + kw;
-            dst[(size_t)(kh * KW + kw) * np] = row_ok && iw >= 0 && iw < w ? x[ih * w + iw] : 0.0f;
+            dst[(kh * KW + kw) * np] = row_ok && iw >= 0 && iw < w ? x[ih * w + iw] : 0.0f;
         }
     }
 }
@@ -56,14 +58,14 @@ __kernel void col2im_batch_add(__global float *din, const ulong din_off, __globa
                                const ulong col_off, const int n, const int c, const int h,
                                const int w, const int ho, const int wo)
 {
-    const size_t p = (size_t)ho * wo, np = (size_t)n * p;
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)n * c * h * w)
+    const int p = ho * wo, np = n * p;
+    const int i = (int)get_global_id(0);
+    if (i >= n * c * h * w)
         return;
-    const int iw = (int)(i % w), ih = (int)((i / w) % h);
-    const size_t sc = i / ((size_t)w * h);
-    const int ci = (int)(sc % c), s = (int)(sc / c);
-    __global const float *cb = col + col_off + (size_t)ci * KH * KW * np + (size_t)s * p;
+    const int sch = i / w, iw = i - sch * w;
+    const int sc = sch / h, ih = sch - sc * h;
+    const int s = sc / c, ci = sc - s * c;
+    __global const float *cb = col + col_off + ci * KH * KW * np + s * p;
     float acc = 0.0f;
     for (int kh = 0; kh < KH; kh++) {
         const int t = ih + PAD - kh;
@@ -74,7 +76,7 @@ __kernel void col2im_batch_add(__global float *din, const ulong din_off, __globa
             const int u = iw + PAD - kw;
             if (u < 0 || u % STRIDE || u / STRIDE >= wo)
                 continue;
-            acc += cb[(size_t)(kh * KW + kw) * np + oh * wo + u / STRIDE];
+            acc += cb[(kh * KW + kw) * np + oh * wo + u / STRIDE];
         }
     }
     din[din_off + i] += acc;
@@ -84,12 +86,12 @@ __kernel void col2im_batch_add(__global float *din, const ulong din_off, __globa
 __kernel void nchw_to_cm(__global float *dst, const ulong dst_off, __global const float *src,
                          const ulong src_off, const int n, const int c, const int p)
 {
-    const size_t np = (size_t)n * p;
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)c * np)
+    const int np = n * p;
+    const int i = (int)get_global_id(0);
+    if (i >= c * np)
         return;
-    const size_t j = i % np, o = i / np;
-    const size_t s = j / p, q = j % p;
+    const int o = i / np, j = i - o * np;
+    const int s = j / p, q = j - s * p;
     dst[dst_off + i] = src[src_off + (s * c + o) * p + q];
 }
 
@@ -99,12 +101,12 @@ __kernel void cm_to_nchw_bias(__global float *out, const ulong out_off, __global
                               const ulong src_off, const int n, const int c, const int p,
                               __global const float *bias, const ulong bias_off, const int has_bias)
 {
-    const size_t i = get_global_id(0);
-    if (i >= (size_t)n * c * p)
+    const int i = (int)get_global_id(0);
+    if (i >= n * c * p)
         return;
-    const size_t q = i % p, sc = i / p;
-    const size_t o = sc % c, s = sc / c;
-    float v = src[src_off + o * ((size_t)n * p) + s * p + q];
+    const int sc = i / p, q = i - sc * p;
+    const int s = sc / c, o = sc - s * c;
+    float v = src[src_off + o * (n * p) + s * p + q];
     if (has_bias)
         v += bias[bias_off + o];
     out[out_off + i] = v;
@@ -122,7 +124,7 @@ row_sum_add(__global float *dst, const ulong dst_off, __global const float *src,
     const int row = (int)get_group_id(0), lane = (int)get_local_id(0);
     float acc = 0.0f;
     if (row < rows) {
-        __global const float *r = src + src_off + (size_t)row * len;
+        __global const float *r = src + src_off + row * len;
         for (int q = lane; q < len; q += ROW_SUM_WG)
             acc += r[q];
     }

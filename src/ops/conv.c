@@ -19,6 +19,7 @@
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
 #include "figkd/ops.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,9 @@ static fk_status use_batch_path(const fk_runtime *rt, const fk_conv_dims *d, boo
     if (e && *e && strcmp(e, "batch") && strcmp(e, "sample"))
         return fk_error(FK_ERR_ARG, "FIGKD_CONV_PATH=%s: expected batch or sample", e);
     *batch = e && *e ? !strcmp(e, "batch") : !rt->dev.is_cpu;
+    /* its kernels index in int */
+    if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
+        *batch = false;
     return FK_OK;
 }
 
