@@ -21,6 +21,7 @@
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
 #include "figkd/ops.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +69,19 @@ static size_t dw_chunk(const fk_conv_dims *d)
     return chunk < 1 ? 1 : chunk > (size_t)d->n ? (size_t)d->n : chunk;
 }
 
+static size_t batch_work(const fk_conv_dims *d);
+
 size_t fk_conv_work(const fk_conv_dims *d)
 {
     if (d->groups != 1)
         return 0;
     size_t col = is_pointwise(d) ? 0 : col_elems(d);
-    return col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
+    size_t sample = col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
+    /* the path is chosen per device at run time: room for either */
+    const char *e = getenv("FIGKD_CONV_PATH");
+    if (e && !strcmp(e, "sample"))
+        return sample;
+    return sample > batch_work(d) ? sample : batch_work(d);
 }
 
 static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, const char *name, cl_kernel *k)
@@ -251,12 +259,128 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     return FK_OK;
 }
 
+/* ---- whole-batch path (GPUs), kernels: cl/conv_batch.cl -----------------
+ * The batch is folded into the GEMM columns (NP = N*HO*WO), so each GEMM is
+ * one large product instead of N small ones:
+ *   forward   col (CKK, NP) = im2col(in); y (C_out, NP) = W * col;
+ *             out (N, C_out, HO, WO) = y laid out per sample, + bias;
+ *   backward  dy (C_out, NP) = dout with its channel axis first;
+ *             dbias += row sums of dy; dW += dy * col^T (one GEMM, K = NP);
+ *             col = W^T * dy, din += col2im(col).
+ * Work space: col (CKK * NP) then y or dy (C_out * NP). 1x1 convs take the
+ * same route (their im2col is the layout change of the input).
+ * FIGKD_CONV_PATH=batch or =sample picks a path on any device; by default
+ * GPUs (every non-CPU device) take this one. */
+static size_t batch_work(const fk_conv_dims *d)
+{
+    size_t np = (size_t)d->n * d->h_out * d->w_out;
+    return ((size_t)d->c_in * d->kh * d->kw + d->c_out) * np;
+}
+
+static fk_status use_batch_path(const fk_runtime *rt, const fk_conv_dims *d, bool *batch)
+{
+    const char *e = getenv("FIGKD_CONV_PATH");
+    *batch = false;
+    if (d->groups != 1)
+        return FK_OK;
+    if (e && *e && strcmp(e, "batch") && strcmp(e, "sample"))
+        return fk_error(FK_ERR_ARG, "FIGKD_CONV_PATH=%s: expected batch or sample", e);
+    *batch = e && *e ? !strcmp(e, "batch") : !rt->dev.is_cpu;
+    /* its kernels index in int */
+    if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
+        *batch = false;
+    return FK_OK;
+}
+
+static fk_status batch_kernel(fk_runtime *rt, const fk_conv_dims *d, const char *name, cl_kernel *k)
+{
+    char opts[96];
+    snprintf(opts, sizeof opts, "-DKH=%d -DKW=%d -DSTRIDE=%d -DPAD=%d", d->kh, d->kw, d->stride, d->pad);
+    return fk_kernel_get(rt, "conv_batch", opts, name, k);
+}
+
+/* im2col_batch (col <- in) or col2im_batch_add (din += col) */
+static fk_status batch_col(fk_runtime *rt, const fk_conv_dims *d, const char *name, fk_tensor dst,
+                           fk_tensor src, size_t count)
+{
+    cl_kernel k;
+    FK_TRY(batch_kernel(rt, d, name, &k));
+    FK_TRY(set_dst_src(k, dst, src));
+    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
+    FK_TRY(set_ints(k, 4, v, 6));
+    return launch_1d(rt, k, count);
+}
+
+static fk_status batch_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                               const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
+{
+    const size_t p = (size_t)d->h_out * d->w_out, np = d->n * p;
+    const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
+    fk_tensor col = work, y = offset_tensor(work, ckk * np);
+    FK_TRY(batch_col(rt, d, "im2col_batch", col, in, d->c_in * np));
+    FK_TRY(fk_gemm(rt, false, false, d->c_out, np, ckk, 1.0f, weight.buf, weight.off, ckk, col.buf, col.off,
+                   np, 0.0f, y.buf, y.off, np));
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "conv_batch", "", "cm_to_nchw_bias", &k));
+    FK_TRY(set_dst_src(k, out, y));
+    int v[3] = {d->n, d->c_out, (int)p}, has_bias = bias ? 1 : 0;
+    FK_TRY(set_ints(k, 4, v, 3));
+    cl_ulong b_off = bias ? bias->off : 0;
+    cl_mem b_buf = bias ? bias->buf : weight.buf; /* unused without bias */
+    FK_ARG(k, 7, b_buf);
+    FK_ARG(k, 8, b_off);
+    FK_ARG(k, 9, has_bias);
+    return launch_1d(rt, k, d->c_out * np);
+}
+
+static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
+                                const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
+                                fk_tensor work, const fk_conv_dims *d)
+{
+    if (dbias && !d->bias)
+        return fk_error(FK_ERR_ARG, "conv2d backward: dbias given for a conv without bias");
+    if (!din && !dweight && !dbias)
+        return FK_OK;
+    const size_t p = (size_t)d->h_out * d->w_out, np = d->n * p;
+    const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
+    fk_tensor col = work, dy = offset_tensor(work, ckk * np);
+    cl_kernel k;
+    FK_TRY(fk_kernel_get(rt, "conv_batch", "", "nchw_to_cm", &k));
+    FK_TRY(set_dst_src(k, dy, dout));
+    int v[3] = {d->n, d->c_out, (int)p};
+    FK_TRY(set_ints(k, 4, v, 3));
+    FK_TRY(launch_1d(rt, k, d->c_out * np));
+    if (dbias) {
+        FK_TRY(fk_kernel_get(rt, "conv_batch", "", "row_sum_add", &k));
+        FK_TRY(set_dst_src(k, *dbias, dy));
+        int r[2] = {d->c_out, (int)np};
+        FK_TRY(set_ints(k, 4, r, 2));
+        size_t global = (size_t)d->c_out * 64, local = 64;
+        FK_LAUNCH(rt, k, 1, &global, &local);
+    }
+    if (dweight) {
+        FK_TRY(batch_col(rt, d, "im2col_batch", col, in, d->c_in * np));
+        FK_TRY(fk_gemm(rt, false, true, d->c_out, ckk, np, 1.0f, dy.buf, dy.off, np, col.buf, col.off, np,
+                       1.0f, dweight->buf, dweight->off, ckk));
+    }
+    if (din) {
+        FK_TRY(fk_gemm(rt, true, false, ckk, np, d->c_out, 1.0f, weight.buf, weight.off, ckk, dy.buf, dy.off,
+                       np, 0.0f, col.buf, col.off, np));
+        FK_TRY(batch_col(rt, d, "col2im_batch_add", *din, col, (size_t)d->n * d->c_in * d->h * d->w));
+    }
+    return FK_OK;
+}
+
 fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
                           const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
 {
     if (d->bias != (bias != NULL))
         return fk_error(FK_ERR_ARG, "conv2d forward: dims say bias=%d but bias tensor %s", d->bias,
                         bias ? "given" : "missing");
+    bool batch;
+    FK_TRY(use_batch_path(rt, d, &batch));
+    if (batch)
+        return batch_forward(rt, out, in, weight, bias, work, d);
     const size_t p = (size_t)d->h_out * d->w_out;
     if (d->groups != 1) {
         cl_kernel k;
@@ -290,6 +414,10 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
                            const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
                            fk_tensor work, const fk_conv_dims *d)
 {
+    bool batch;
+    FK_TRY(use_batch_path(rt, d, &batch));
+    if (batch)
+        return batch_backward(rt, din, dweight, dbias, dout, in, weight, work, d);
     const size_t p = (size_t)d->h_out * d->w_out;
     if (dbias) {
         if (!d->bias)
