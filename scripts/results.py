@@ -71,8 +71,8 @@ def main():
         f.write(f"Written by `python3 scripts/results.py` on {time.strftime('%Y-%m-%d')}: "
                 f"`{args.config}` ({', '.join(args.set) or 'as committed'}) for each method with seeds "
                 f"{args.seeds}, one shared teacher. Test top-1 accuracy on the test images the config "
-                f"evaluates (the quickstart: the first 2000 of Fashion-MNIST's test split, 200 per "
-                f"class), in percent, mean ± sample standard deviation over the seeds.\n\n")
+                f"evaluates (the quickstart: 2000 of Fashion-MNIST's test images, the first 200 "
+                f"of each class), in percent, mean ± sample standard deviation over the seeds.\n\n")
         if chosen:
             f.write(f"Device: {chosen[0].split(' selects ', 1)[-1]}.\n\n")
         col = "training minutes per run (metrics.jsonl)" if args.report_only else "minutes per run"
