@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 
     /* defaults */
     CHECK(load("", NULL, 0, &cfg) == FK_OK, "base config loads: %s", fk_last_error());
-    CHECK(cfg.method == FK_METHOD_FIGKD && cfg.alpha == 1 && cfg.beta == 8, "figkd defaults");
+    CHECK(cfg.method == FK_METHOD_FIGKD && cfg.alpha == 1 && cfg.beta == 1, "figkd defaults");
     CHECK(cfg.bands == FK_BANDS_DETAIL && !cfg.detail_l1 && cfg.shape_h == 0, "figkd band defaults");
     CHECK(cfg.optim.lr == 0.05 && cfg.optim.momentum == 0.9 && cfg.optim.weight_decay == 5e-4, "optim defaults");
     CHECK(cfg.optim.n_milestones == 3 && cfg.optim.milestones[2] == 210 && cfg.optim.batch_size == 64, "milestones");

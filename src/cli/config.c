@@ -64,7 +64,7 @@ static const key_spec KEYS[] = {
     {"distill", "method", K_METHOD, C(method), "figkd", 0, "ce | kd | dkd | figkd"},
     {"distill", "alpha", K_DOUBLE, C(alpha), "ce=1 kd=0.1 dkd=1 figkd=1", M_ALL,
      "ce/kd/figkd: weight of the cross-entropy; dkd: weight of the target-class term"},
-    {"distill", "beta", K_DOUBLE, C(beta), "kd=0.9 dkd=8 figkd=8", M_KD | M_DKD | M_FIGKD,
+    {"distill", "beta", K_DOUBLE, C(beta), "kd=0.9 dkd=8 figkd=1", M_KD | M_DKD | M_FIGKD,
      "kd: weight of the KD term; dkd: weight of the non-target term; figkd: weight of the detail loss"},
     {"distill", "ce_weight", K_DOUBLE, C(ce_weight), "dkd=1", M_DKD, "dkd: weight of the cross-entropy"},
     {"distill", "temperature", K_DOUBLE, C(temperature), "kd=4 dkd=4", M_KD | M_DKD, "softmax temperature T"},

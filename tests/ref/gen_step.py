@@ -86,7 +86,7 @@ def term_fn(method):
     """(ce_weight, term_weight, term(s, t, y)) as figkd-cl's defaults give."""
     if method == "figkd":
         f = gen_loss.figkd_ref("mse", LH | HL | HH)
-        return 1.0, 8.0, lambda s, t, y: f(s, t, y, {"h": 10, "w": 10})
+        return 1.0, 1.0, lambda s, t, y: f(s, t, y, {"h": 10, "w": 10})
     if method == "kd":
         return 0.1, 0.9, lambda s, t, y: gen_loss.kd_ref(s, t, y, {"T": T})
     if method == "dkd":
