@@ -217,6 +217,15 @@ def predict_matches_torch():
     check(got.shape == ref.shape and err <= lim,
           "predict vs PyTorch: shape %s vs %s, max |diff| %.3g (limit %.3g)" % (got.shape, ref.shape, err, lim))
     print("predict: %s logits equal PyTorch's from the same checkpoint (max |diff| %.2g)" % (got.shape, err))
+    # eval's top-1 is the accuracy of those logits
+    labels = np.repeat(np.arange(CLASSES), TEST_PER)
+    top1 = 100.0 * float((ref.argmax(1) == labels).mean())
+    r = subprocess.run([BIN, "eval", "run.ini", "--weights", last("straight")], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"top-1 ([0-9.]+)%", r.stdout)
+    check(r.returncode == 0 and m and abs(float(m.group(1)) - top1) < 0.01,
+          "eval: exit %d, printed %s, PyTorch's top-1 %.2f%%\n%s" % (r.returncode, r.stdout.strip(), top1, r.stderr))
+    print("eval: %s" % r.stdout.strip())
 
 
 def main():
