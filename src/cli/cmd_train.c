@@ -126,7 +126,9 @@ static fk_status run_stage(stage *S)
     bool has_pending[2] = {false, false};
     FILE *metrics = NULL;
     float *vals = NULL;   /* per-step [CE, term] read back every log_every steps */
+    fk_pinned pinned;     /* the loader's ring in pinned host memory */
     memset(&step, 0, sizeof step);
+    fk_pinned_init(&pinned, rt);
 
     if (fk_mkdirs(S->dir) != 0)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", S->dir);
@@ -186,6 +188,7 @@ static fk_status run_stage(stage *S)
     lo.seed = S->seed;
     lo.epoch = epoch0;
     lo.start_batch = batch0;
+    lo.allocator = &pinned.allocator;
     if ((st = fk_loader_create(S->train, &cfg->data, &lo, &loader)))
         goto out;
     long spe = fk_loader_batches_per_epoch(loader);
@@ -389,6 +392,7 @@ out:
     free(vals);
     if (loader)
         fk_loader_free(loader);
+    fk_pinned_free(&pinned);
     if (metrics)
         fclose(metrics);
     fk_step_free(&step);

@@ -2,6 +2,7 @@
 #include "cli/session.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,71 @@ int fk_mkdirs(const char *path)
             *p = '/';
         }
     return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static void *pinned_alloc(void *ctx, size_t bytes)
+{
+    fk_pinned *p = ctx;
+    if (p->count == p->capacity) {
+        int cap = p->capacity ? 2 * p->capacity : 16;
+        cl_mem *m = realloc(p->mems, (size_t)cap * sizeof *m);
+        if (!m)
+            return NULL;
+        p->mems = m;
+        void **q = realloc(p->ptrs, (size_t)cap * sizeof *q);
+        if (!q)
+            return NULL;
+        p->ptrs = q;
+        p->capacity = cap;
+    }
+    cl_int err;
+    cl_mem m = clCreateBuffer(p->rt->ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &err);
+    if (err != CL_SUCCESS) {
+        fk_cl_fail(err, "clCreateBuffer(pinned batch)", __FILE__, __LINE__);
+        return NULL;
+    }
+    void *ptr = clEnqueueMapBuffer(p->rt->queue, m, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes, 0, NULL, NULL,
+                                   &err);
+    if (err != CL_SUCCESS) {
+        fk_cl_fail(err, "clEnqueueMapBuffer(pinned batch)", __FILE__, __LINE__);
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    p->mems[p->count] = m;
+    p->ptrs[p->count++] = ptr;
+    return ptr;
+}
+
+static void pinned_release(void *ctx, void *ptr)
+{
+    fk_pinned *p = ctx;
+    for (int i = 0; i < p->count; i++)
+        if (p->ptrs[i] == ptr) {
+            clEnqueueUnmapMemObject(p->rt->queue, p->mems[i], ptr, 0, NULL, NULL);
+            clFinish(p->rt->queue);
+            clReleaseMemObject(p->mems[i]);
+            p->mems[i] = p->mems[--p->count];
+            p->ptrs[i] = p->ptrs[p->count];
+            return;
+        }
+}
+
+void fk_pinned_init(fk_pinned *p, fk_runtime *rt)
+{
+    memset(p, 0, sizeof *p);
+    p->rt = rt;
+    p->allocator.alloc = pinned_alloc;
+    p->allocator.free = pinned_release;
+    p->allocator.ctx = p;
+}
+
+void fk_pinned_free(fk_pinned *p)
+{
+    while (p->count > 0)
+        pinned_release(p, p->ptrs[0]);
+    free(p->mems);
+    free(p->ptrs);
+    memset(p, 0, sizeof *p);
 }
 
 int fk_session_channels(const fk_config *cfg, const fk_dataset *ds)
@@ -52,8 +118,15 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
     o.batch = s->batch;
     o.seed = cfg->seed;
     fk_loader *l;
+    fk_pinned pinned;
+    fk_pinned_init(&pinned, s->rt);
+    o.allocator = &pinned.allocator;
     FK_TRY(fk_step_reset_acc(s));
-    FK_TRY(fk_loader_create(ds, &cfg->data, &o, &l));
+    fk_status cs = fk_loader_create(ds, &cfg->data, &o, &l);
+    if (cs != FK_OK) {
+        fk_pinned_free(&pinned);
+        return cs;
+    }
     fk_status st = FK_OK;
     long seen = 0;
     for (;;) {
@@ -74,6 +147,7 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
             break;
     }
     fk_loader_free(l);
+    fk_pinned_free(&pinned);
     FK_TRY(st);
     float acc[FK_ACC_COUNT];
     FK_TRY(fk_buffer_read(s->rt, s->acc, 0, sizeof acc, acc));
