@@ -5,6 +5,7 @@
 #include "common.h"
 #include "figkd/config.h"
 #include "figkd/loss.h"
+#include "figkd/model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,28 @@ static int docs_match(const char *path)
     return ok;
 }
 
+/* Every committed config loads, and names models of the zoo. */
+static int load_all(int n, char **paths)
+{
+    for (int i = 0; i < n; i++) {
+        fk_config cfg;
+        if (fk_config_load(&cfg, paths[i], NULL, 0) != FK_OK) {
+            CHECK(0, "%s does not load: %s", paths[i], fk_last_error());
+            continue;
+        }
+        CHECK(fk_model_find(cfg.student_model) != NULL, "%s: unknown student %s", paths[i], cfg.student_model);
+        CHECK(!cfg.teacher_model[0] || fk_model_find(cfg.teacher_model) != NULL, "%s: unknown teacher %s", paths[i],
+              cfg.teacher_model);
+        fk_config_free(&cfg);
+    }
+    printf("%d configs checked\n", n);
+    return fk_test_result("test_config --load");
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--load"))
+        return load_all(argc - 2, argv + 2);
     if (argc == 3 && !strcmp(argv[1], "--write-docs")) {
         FILE *f = fopen(argv[2], "w");
         if (!f)
