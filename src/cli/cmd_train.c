@@ -22,8 +22,20 @@
 
 static volatile sig_atomic_t stop_signal;
 
+/* The first SIGINT/SIGTERM asks the run to finish its step and save; a
+ * second one ends the process at once (checkpoints are written atomically,
+ * so the last complete one stays). */
 static void on_signal(int sig)
 {
+    if (stop_signal) {
+        static const char msg[] = "\nfigkd-cl: second signal: stopping now\n";
+        if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+            /* nothing more can be done in a handler */
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     stop_signal = sig;
 }
 
