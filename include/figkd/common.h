@@ -31,6 +31,12 @@ const char *fk_status_name(fk_status s);
 #define FK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define FK_PRINTF(a, b)
+/* Seconds on a monotonic clock (for timing, not dates). */
+double fk_seconds(void);
+
+/* mkdir -p: create path and its missing parents; 0 on success. */
+int fk_mkdirs(const char *path);
+
 #endif
 
 /* Record (and unless muted, print) an error; returns s so that
@@ -50,5 +56,11 @@ void *fk_calloc(size_t count, size_t size);
  * Return 0 on success, -1 if text is not entirely a number in range. */
 int fk_parse_long(const char *text, long *out);
 int fk_parse_double(const char *text, double *out);
+
+/* Seconds on a monotonic clock (for timing, not dates). */
+double fk_seconds(void);
+
+/* mkdir -p: create path and its missing parents; 0 on success. */
+int fk_mkdirs(const char *path);
 
 #endif

@@ -57,6 +57,9 @@ typedef struct fk_config {
 /* Load a config file, then apply overrides "section.key=value" in order.
  * On error the message is "FILE:LINE: ..." (or "--set section.key: ..."). */
 fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
+/* The same file checks, for commands that only read the data: every key
+ * is validated, but only [data] is finished (no model is required). */
+fk_status fk_config_load_data(fk_config *cfg, const char *path);
 void fk_config_free(fk_config *cfg);
 const char *fk_method_name(fk_method m);
 

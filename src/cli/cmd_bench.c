@@ -9,14 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int default_classes(fk_dataset_kind k)
 {
@@ -116,13 +108,13 @@ int fk_cmd_bench(int argc, char **argv)
             goto out;
     if (fk_runtime_finish(rt))
         goto out;
-    double t0 = now();
+    double t0 = fk_seconds();
     for (long i = 0; i < steps; i++)
         if (fk_step_run(&s, x, y, 0, &sgd, NULL))
             goto out;
     if (fk_runtime_finish(rt))
         goto out;
-    double dt = (now() - t0) / steps;
+    double dt = (fk_seconds() - t0) / steps;
     fk_step_times t = {0};
     for (long i = 0; i < steps; i++)
         if (fk_step_run(&s, x, y, 0, &sgd, &t))

@@ -1,79 +1,13 @@
 /* figkd-cl data CONFIG [--grid out.png] [--batches N]: open both splits of the
  * [data] section, print what was found and the loader's throughput, and
  * optionally write a PNG grid of augmented training samples. */
+#include "figkd/config.h"
 #include "figkd/data.h"
 
-#include <ini.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-typedef struct ini_state {
-    const char *path;
-    fk_data_config *cfg;
-    int batch;
-    fk_status status;
-    int calls; /* handler calls so far: the n-th key line of the file */
-} ini_state;
-
-/* Line of the n-th (1-based) "key = value" line of path: inih built without
- * INI_HANDLER_LINENO does not pass it. */
-static int key_line(const char *path, int n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[4096];
-    int ln = 0, seen = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        const char *p = line + strspn(line, " \t");
-        if (*p == '\0' || *p == '\n' || *p == '\r' || *p == ';' || *p == '#' || *p == '[')
-            continue;
-        if (++seen == n) {
-            fclose(f);
-            return ln;
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
-static int on_key(void *user, const char *section, const char *name, const char *value)
-{
-    ini_state *st = user;
-    if (st->status != FK_OK)
-        return 1;
-    int lineno = ++st->calls;
-    if (!strcmp(section, "data")) {
-        int old = fk_error_quiet(1);
-        fk_status s = fk_data_config_set(st->cfg, name, value);
-        fk_error_quiet(old);
-        if (s != FK_OK) {
-            char msg[2048];
-            snprintf(msg, sizeof msg, "%s", fk_last_error());
-            st->status = fk_error(s, "%s:%d: %s", st->path, key_line(st->path, lineno), msg);
-        }
-    } else if (!strcmp(section, "optim") && !strcmp(name, "batch_size")) {
-        long v;
-        if (fk_parse_long(value, &v) || v < 1 || v > 65536)
-            st->status = fk_error(FK_ERR_ARG, "%s:%d: [optim] batch_size = '%s': expected "
-                                  "an integer from 1 to 65536", st->path,
-                                  key_line(st->path, lineno), value);
-        else
-            st->batch = (int)v;
-    }
-    return 1;
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Tile up to rows x cols de-normalised samples of the first batches. */
 static fk_status write_grid(const char *path, fk_loader *l, const fk_data_config *c,
@@ -131,11 +65,11 @@ static fk_status report_split(const fk_data_config *c, int train, int batch, lon
                               const char *grid)
 {
     fk_dataset *ds;
-    double t0 = now_s();
+    double t0 = fk_seconds();
     fk_status s = fk_dataset_open(c, train, &ds);
     if (s != FK_OK)
         return s;
-    double t_open = now_s() - t0;
+    double t_open = fk_seconds() - t0;
     const char *split = train ? "train" : "test";
     int h = fk_dataset_height(ds), w = fk_dataset_width(ds);
     int cout = c->channels ? c->channels : fk_dataset_channels(ds);
@@ -157,7 +91,7 @@ static fk_status report_split(const fk_data_config *c, int train, int batch, lon
         return s;
     }
     long n_img = 0, n_b = 0;
-    t0 = now_s();
+    t0 = fk_seconds();
     while (n_b < batches) {
         fk_batch b;
         s = fk_loader_next(l, &b);
@@ -172,7 +106,7 @@ static fk_status report_split(const fk_data_config *c, int train, int batch, lon
         n_b++;
         fk_loader_release(l, &b);
     }
-    double dt = now_s() - t0;
+    double dt = fk_seconds() - t0;
     fk_loader_free(l);
     if (s == FK_OK)
         printf("%s: loader %.0f img/s (%ld batches of %d, %d workers, augment %s)\n", split,
@@ -215,22 +149,12 @@ int fk_cmd_data(int argc, char **argv)
         fprintf(stderr, "usage: figkd-cl data CONFIG [--grid out.png] [--batches N]\n");
         return 2;
     }
-    fk_data_config cfg;
-    fk_data_config_default(&cfg);
-    ini_state st = {cfg_path, &cfg, 64, FK_OK, 0};
-    int r = ini_parse(cfg_path, on_key, &st);
-    if (r < 0) {
-        fk_error(FK_ERR_IO, "%s: cannot open config", cfg_path);
+    fk_config full;
+    if (fk_config_load_data(&full, cfg_path) != FK_OK)
         return 1;
-    }
-    if (st.status != FK_OK)
-        return 1;
-    if (r > 0) {
-        fk_error(FK_ERR_ARG, "%s:%d: INI syntax error", cfg_path, r);
-        return 1;
-    }
-    if (fk_data_config_finish(&cfg) != FK_OK)
-        return 1;
+    fk_data_config cfg = full.data;
+    int batch = full.optim.batch_size;
+    fk_config_free(&full);
     printf("dataset %s, root %s\n", fk_dataset_name(cfg.dataset), cfg.root);
     int nm = cfg.n_mean, ns = cfg.n_std;
     printf("mean %.4f%s", cfg.mean[0], nm == 3 ? "," : "");
@@ -240,9 +164,9 @@ int fk_cmd_data(int argc, char **argv)
     if (ns == 3)
         printf(" %.4f, %.4f", cfg.std[1], cfg.std[2]);
     printf("\n");
-    if (report_split(&cfg, 1, st.batch, batches, grid) != FK_OK)
+    if (report_split(&cfg, 1, batch, batches, grid) != FK_OK)
         return 1;
-    if (report_split(&cfg, 0, st.batch, batches, NULL) != FK_OK)
+    if (report_split(&cfg, 0, batch, batches, NULL) != FK_OK)
         return 1;
     return 0;
 }

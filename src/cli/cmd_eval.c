@@ -51,32 +51,20 @@ int fk_cmd_eval(int argc, char **argv)
     fk_runtime *rt = NULL;
     fk_dataset *test = NULL;
     fk_model *m = NULL;
-    fk_step s;
-    memset(&s, 0, sizeof s);
-    cl_mem x = NULL, y = NULL;
-    int B = cfg.optim.batch_size;
     if (fk_runtime_create(&rt) || fk_dataset_open(&cfg.data, 0, &test))
         goto out;
     int classes = fk_dataset_classes(test);
     if (fk_session_model(rt, &cfg, model ? model : cfg.student_model, classes, fk_session_channels(&cfg, test), 0,
                          &m) ||
-        fk_session_load_weights(rt, m, weights) || fk_model_plan(m, B, false) ||
-        fk_step_init(&s, rt, m, NULL, &(fk_loss_spec){.method = FK_METHOD_CE}, B, classes))
+        fk_session_load_weights(rt, m, weights))
         goto out;
-    size_t img = (size_t)B * m->graph.nodes[0].c * m->graph.nodes[0].h * m->graph.nodes[0].w;
     double top1, top5, loss;
-    if (fk_buffer_create(rt, img * 4, 0, &x) || fk_buffer_create(rt, (size_t)B * 4, 0, &y) ||
-        fk_session_evaluate(&s, m, test, &cfg, x, y, &top1, &top5, &loss))
+    if (fk_session_evaluate_model(rt, m, test, &cfg, cfg.optim.batch_size, &top1, &top5, &loss))
         goto out;
     printf("%s on %s test (%ld images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (weights %s)\n", m->entry->name,
            fk_dataset_name(cfg.data.dataset), fk_dataset_count(test), 100 * top1, 100 * top5, loss, weights);
     rc = 0;
 out:
-    if (x)
-        clReleaseMemObject(x);
-    if (y)
-        clReleaseMemObject(y);
-    fk_step_free(&s);
     fk_model_free(m);
     fk_dataset_free(test);
     fk_runtime_free(rt);

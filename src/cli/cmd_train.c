@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_signal;
@@ -37,13 +36,6 @@ static void on_signal(int sig)
         return;
     }
     stop_signal = sig;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 typedef struct stage {
@@ -227,14 +219,14 @@ static fk_status run_stage(stage *S)
     if (opt->max_steps > 0 && opt->max_steps < total_steps)
         total_steps = opt->max_steps;
     bool tty = isatty(STDOUT_FILENO);
-    double t_run = now();
+    double t_run = fk_seconds();
     long steps_this_run = 0;
     int k = 0;
 
     for (long e = epoch0; e < opt->epochs && st == FK_OK; e++) {
         double lr = fk_optim_lr(opt, (double)e);
         fk_sgd sgd = {(float)lr, (float)opt->momentum, (float)opt->weight_decay, opt->nesterov};
-        double t_epoch = now();
+        double t_epoch = fk_seconds();
         long first = (e == epoch0) ? batch0 : 0, logged = first, index = first;
         bool stop = false;
         for (;;) {
@@ -302,7 +294,7 @@ static fk_status run_stage(stage *S)
                     }
                 logged = b.index + 1;
                 double seen = (double)(b.index + 1) * B;
-                double el = now() - t_run, rate = steps_this_run * B / (el > 0 ? el : 1);
+                double el = fk_seconds() - t_run, rate = steps_this_run * B / (el > 0 ? el : 1);
                 char eta[32];
                 fmt_eta((total_steps - stepno) * B / (rate > 0 ? rate : 1), eta, sizeof eta);
                 float lastl = (float)(S->loss.ce_weight * vals[2 * (nlog - 1)] +
@@ -341,7 +333,7 @@ static fk_status run_stage(stage *S)
                 printf("[%s] max_steps = %ld reached: saved %s/last.safetensors\n", S->label, opt->max_steps, S->dir);
             goto out;
         }
-        double secs = now() - t_epoch, n = (double)(spe - first) * B;
+        double secs = fk_seconds() - t_epoch, n = (double)(spe - first) * B;
         double count = (double)spe * B;
         bool do_eval = (e + 1) % (cfg->eval_every > 0 ? cfg->eval_every : 1) == 0 || e + 1 == opt->epochs;
         double top1 = -1, top5 = -1, tloss = -1;
@@ -526,28 +518,8 @@ int fk_cmd_train(int argc, char **argv)
         goto out;
     if (teacher && teacher_acc < 0) {
         /* the teacher's own test accuracy, for the summary */
-        fk_step es;
         double t5, tl;
-        cl_mem x = NULL, y = NULL;
-        memset(&es, 0, sizeof es);
-        size_t img = (size_t)cfg.optim.batch_size * teacher->graph.nodes[0].c * teacher->graph.nodes[0].h *
-                     teacher->graph.nodes[0].w;
-        fk_status e2 = fk_model_plan(teacher, cfg.optim.batch_size, false);
-        if (!e2)
-            e2 = fk_step_init(&es, rt, teacher, NULL, &(fk_loss_spec){.method = FK_METHOD_CE},
-                              cfg.optim.batch_size, classes);
-        if (!e2)
-            e2 = fk_buffer_create(rt, img * 4, 0, &x);
-        if (!e2)
-            e2 = fk_buffer_create(rt, (size_t)cfg.optim.batch_size * 4, 0, &y);
-        if (!e2)
-            e2 = fk_session_evaluate(&es, teacher, test, &cfg, x, y, &teacher_acc, &t5, &tl);
-        fk_step_free(&es);
-        if (x)
-            clReleaseMemObject(x);
-        if (y)
-            clReleaseMemObject(y);
-        if (e2)
+        if (fk_session_evaluate_model(rt, teacher, test, &cfg, cfg.optim.batch_size, &teacher_acc, &t5, &tl))
             goto out;
         printf("[teacher] test top-1 %.2f%%\n", 100 * teacher_acc);
     }

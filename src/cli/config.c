@@ -262,6 +262,7 @@ typedef struct parse_ctx {
     fk_config *cfg;
     const char *where;   /* file path, or "--set" */
     FILE *file;
+    bool data_only;      /* fk_config_load_data: check [data] only at the end */
     int line;            /* current line (counted by the reader) */
     int section_line;    /* line of the last [section] header */
     int seen[NKEYS];     /* line where set in [optim]/others, 0 = not */
@@ -399,10 +400,22 @@ static void optim_loc(const parse_ctx *ctx, int teacher, const char *key, char *
     snprintf(buf, n, "%s", cfg->path);
 }
 
+static fk_status finish_data(fk_config *cfg)
+{
+    int q = fk_error_quiet(1);
+    fk_status st = fk_data_config_finish(&cfg->data);
+    fk_error_quiet(q);
+    if (st != FK_OK)
+        return fk_error(st, "%s: [data] %s", cfg->path, fk_last_error());
+    return FK_OK;
+}
+
 static fk_status finish(parse_ctx *ctx)
 {
     fk_config *cfg = ctx->cfg;
     char buf[64], err[512];
+    if (ctx->data_only)
+        return finish_data(cfg);
     /* method-dependent keys: default, and refuse keys of other methods */
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &KEYS[i];
@@ -486,15 +499,10 @@ static fk_status finish(parse_ctx *ctx)
     }
     if (!cfg->out_dir[0])
         snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", cfg->name);
-    int q = fk_error_quiet(1);
-    fk_status st = fk_data_config_finish(&cfg->data);
-    fk_error_quiet(q);
-    if (st != FK_OK)
-        return fk_error(st, "%s: [data] %s", cfg->path, fk_last_error());
-    return FK_OK;
+    return finish_data(cfg);
 }
 
-fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets)
+static fk_status load(fk_config *cfg, const char *path, const char *const *sets, int n_sets, bool data_only)
 {
     set_defaults(cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
@@ -503,6 +511,7 @@ fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *se
         return FK_ERR_NOMEM;
     ctx->cfg = cfg;
     ctx->where = path;
+    ctx->data_only = data_only;
     fk_status st = FK_OK;
     cfg->text = read_text(path);
     ctx->file = cfg->text ? fopen(path, "r") : NULL;
@@ -553,6 +562,16 @@ out:
         cfg->text = NULL;
     }
     return st;
+}
+
+fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets)
+{
+    return load(cfg, path, sets, n_sets, false);
+}
+
+fk_status fk_config_load_data(fk_config *cfg, const char *path)
+{
+    return load(cfg, path, NULL, 0, true);
 }
 
 void fk_config_free(fk_config *cfg)

@@ -1,25 +1,9 @@
 /* Helpers shared by train, eval, bench and predict. */
 #include "cli/session.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-
-int fk_mkdirs(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
-}
 
 static void *pinned_alloc(void *ctx, size_t bytes)
 {
@@ -157,4 +141,29 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
     *top5 = acc[FK_ACC_TOP5] / n;
     *loss = acc[FK_ACC_CE] / n;
     return FK_OK;
+}
+
+fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds, const fk_config *cfg, int batch,
+                                    double *top1, double *top5, double *loss)
+{
+    fk_step s;
+    cl_mem x = NULL, y = NULL;
+    memset(&s, 0, sizeof s);
+    const fk_node *in = &m->graph.nodes[0];
+    size_t img = (size_t)batch * in->c * in->h * in->w;
+    fk_status st = fk_model_plan(m, batch, false);
+    if (!st)
+        st = fk_step_init(&s, rt, m, NULL, &(fk_loss_spec){.method = FK_METHOD_CE}, batch, fk_dataset_classes(ds));
+    if (!st)
+        st = fk_buffer_create(rt, img * sizeof(float), 0, &x);
+    if (!st)
+        st = fk_buffer_create(rt, (size_t)batch * sizeof(int32_t), 0, &y);
+    if (!st)
+        st = fk_session_evaluate(&s, m, ds, cfg, x, y, top1, top5, loss);
+    fk_step_free(&s);
+    if (x)
+        clReleaseMemObject(x);
+    if (y)
+        clReleaseMemObject(y);
+    return st;
 }

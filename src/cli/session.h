@@ -23,6 +23,12 @@ fk_status fk_session_load_weights(fk_runtime *rt, fk_model *m, const char *path)
 fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_config *cfg, cl_mem x, cl_mem y,
                               double *top1, double *top5, double *loss);
 
+/* Evaluate a model by itself on a split at batch size `batch`: plans it
+ * for evaluation and makes (then frees) the step buffers and the batch
+ * buffers fk_session_evaluate needs. */
+fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds, const fk_config *cfg, int batch,
+                                    double *top1, double *top5, double *loss);
+
 /* Pinned host memory for the loader's ring (CL_MEM_ALLOC_HOST_PTR buffers,
  * mapped): uploads from it are DMA on GPUs. Allocations happen when a
  * loader is created and are released when it is freed; the allocator must
@@ -37,8 +43,5 @@ typedef struct fk_pinned {
 
 void fk_pinned_init(fk_pinned *p, fk_runtime *rt);
 void fk_pinned_free(fk_pinned *p);
-
-/* mkdir -p */
-int fk_mkdirs(const char *path);
 
 #endif

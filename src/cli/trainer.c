@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_spec *out)
 {
@@ -46,13 +45,6 @@ double fk_loss_term_scale(const fk_loss_spec *L, long epoch)
     if (L->method == FK_METHOD_DKD && L->warmup_epochs > 0)
         return L->term_weight * fmin((epoch + 1) / L->warmup_epochs, 1.0);
     return L->method == FK_METHOD_CE ? 0.0 : L->term_weight;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
@@ -127,7 +119,7 @@ static fk_status lap(fk_step *s, fk_step_times *times, double *slot, double *t0)
     if (!times)
         return FK_OK;
     FK_TRY(fk_runtime_finish(s->rt));
-    double t = now();
+    double t = fk_seconds();
     *slot += t - *t0;
     *t0 = t;
     return FK_OK;
@@ -141,7 +133,7 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     fk_model *st = s->student;
     fk_tensor input = {x, 0, 4, {n, st->graph.nodes[0].c, st->graph.nodes[0].h, st->graph.nodes[0].w}};
     fk_tensor tlogits, slogits;
-    double t0 = times ? now() : 0;
+    double t0 = times ? fk_seconds() : 0;
     if (s->teacher) {
         FK_TRY(fk_model_forward(s->teacher, input, false, &tlogits));
         FK_TRY(lap(s, times, times ? &times->teacher_forward : NULL, &t0));

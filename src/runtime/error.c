@@ -1,4 +1,5 @@
-/* Status names, the per-thread last error, checked allocation, number parsing. */
+/* Status names, the per-thread last error, checked allocation, number
+ * parsing, a monotonic clock and mkdir -p: what every module shares. */
 #include "figkd/common.h"
 
 #include <errno.h>
@@ -6,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 static _Thread_local char last_error[2048];
 static int quiet_flag;
@@ -93,4 +96,26 @@ int fk_parse_double(const char *text, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+double fk_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int fk_mkdirs(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return -1;
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
 }

@@ -5,11 +5,9 @@
 #include "figkd/runtime.h"
 #include "runtime/cl_files.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct fk_kernel_entry {
@@ -79,21 +77,6 @@ const char *fk_kernel_source(const char *name, char **owned)
     return NULL;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return (mkdir(tmp, 0755) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 static void cache_key(const fk_runtime *rt, const char *source, const char *options,
                       char *key, size_t keysz, char *path, size_t pathsz)
 {
@@ -154,7 +137,7 @@ static void cache_store(fk_runtime *rt, cl_program prog, const char *path, const
     if (!bin)
         return;
     unsigned char *bins[1] = {bin};
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS || mkdir_p(rt->cache_dir) != 0) {
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS || fk_mkdirs(rt->cache_dir) != 0) {
         free(bin);
         return;
     }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Per-label time of FIGKD_PROFILE=1 runs (one table per process). */
 #define PROFILE_MAX 64
@@ -15,19 +14,12 @@ static struct {
 } profile[PROFILE_MAX];
 static int profile_count;
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 double fk_profile_begin(fk_runtime *rt)
 {
     if (!rt->profile)
         return 0;
     clFinish(rt->queue);
-    return wall();
+    return fk_seconds();
 }
 
 void fk_profile_end(fk_runtime *rt, const char *label, double t0)
@@ -35,7 +27,7 @@ void fk_profile_end(fk_runtime *rt, const char *label, double t0)
     if (!rt->profile)
         return;
     clFinish(rt->queue);
-    double dt = wall() - t0;
+    double dt = fk_seconds() - t0;
     int i = 0;
     while (i < profile_count && strcmp(profile[i].label, label))
         i++;
