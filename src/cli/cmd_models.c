@@ -97,6 +97,16 @@ int fk_cmd_info(int argc, char **argv)
                 printf(", %d, %d", nd->h, nd->w);
             printf("], \"params\": %zu, \"macs\": %.0f}", node_params(m, nd), nd->macs);
         }
+        printf("],\n \"tensors\": [");
+        for (int i = 0; i < g->params.count; i++) {
+            const fk_param *p = &g->params.items[i];
+            printf("%s\n  {\"name\": ", i ? "," : "");
+            json_string(p->name);
+            printf(", \"dtype\": \"%s\", \"shape\": [", p->is_int64 ? "I64" : "F32");
+            for (int d = 0; d < p->ndim; d++)
+                printf("%s%d", d ? ", " : "", p->shape[d]);
+            printf("]}");
+        }
         printf("]}\n");
     } else {
         printf("%s: %d classes, input %dx%d\n", name, m->opts.num_classes, m->opts.input_size,

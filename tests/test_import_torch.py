@@ -1,0 +1,190 @@
+"""scripts/import_torch.py: PyTorch checkpoints in each layout users have
+(bare state_dict, {"model"}, {"state_dict"}, DataParallel's "module."
+prefix, the legacy non-zip format) import tensor for tensor, and the
+imported file gives PyTorch's eval logits in `figkd-cl predict`. A
+mis-shaped, missing or extra tensor is named; a pickle that would run code
+runs nothing.
+
+usage: test_import_torch.py FIGKD_CL WORKDIR   (Debian's python3 with torch)
+"""
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "ref"))
+import fkio  # noqa: E402
+
+SCRIPT = os.path.join(HERE, "..", "scripts", "import_torch.py")
+BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+CLASSES, SIDE, PER = 10, 16, 2
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+    return cond
+
+
+def run_import(*args):
+    r = subprocess.run([sys.executable, SCRIPT, *args, "--figkd-cl", BIN], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def same_tensors(path, sd, what):
+    got, meta = fkio.read_safetensors(path)
+    ref = {k: v.numpy() for k, v in sd.items()}
+    if not check(set(got) == set(ref), "%s: names differ: %s" % (what, sorted(set(got) ^ set(ref))[:5])):
+        return
+    bad = [k for k in ref if got[k].shape != ref[k].shape or not np.array_equal(got[k], ref[k].astype(got[k].dtype))]
+    check(not bad, "%s: tensors differ: %s" % (what, bad[:5]))
+    check(meta.get("figkd.model") == "resnet8" and meta.get("figkd.classes") == str(CLASSES),
+          "%s: metadata %s" % (what, meta))
+
+
+def layouts(torch, model):
+    sd = model.state_dict()
+    dp = {"module." + k: v for k, v in sd.items()}
+    return [
+        ("bare", sd, {}),
+        ("model", {"model": sd, "epoch": 240, "best_acc": 71.5,
+                   "optimizer": torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9).state_dict()}, {}),
+        ("state_dict", {"state_dict": dp, "arch": "resnet8"}, {}),
+        ("module", dp, {}),
+        ("legacy", {"model": sd}, {"_use_new_zipfile_serialization": False}),
+    ]
+
+
+def make_data():
+    from PIL import Image
+    rng = np.random.default_rng(3)
+    for c in range(CLASSES):
+        for split in ("train", "test"):
+            d = os.path.join(WORK, "data", split, "class%d" % c)
+            os.makedirs(d)
+            for k in range(PER):
+                img = rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)
+                Image.fromarray(img).save(os.path.join(d, "%d.png" % k))
+    with open(os.path.join(WORK, "run.ini"), "w") as f:
+        f.write("[data]\ndataset = imagefolder\nroot = data\ninput_size = %d\n"
+                "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n" % SIDE)
+
+
+def predict_matches_torch(torch, model, weights):
+    from PIL import Image
+    out = os.path.join(WORK, "pred.npy")
+    r = subprocess.run([BIN, "predict", "run.ini", "--weights", weights, "--out", out], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if not check(r.returncode == 0, "predict: exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr)):
+        return
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    xs = []
+    for c in range(CLASSES):
+        d = os.path.join(WORK, "data", "test", "class%d" % c)
+        for name in sorted(os.listdir(d)):
+            img = np.asarray(Image.open(os.path.join(d, name)).convert("RGB"), dtype=np.float64) / 255.0
+            xs.append(((img - mean) / std).transpose(2, 0, 1))
+    model.eval()
+    with torch.no_grad():
+        ref = model.double()(torch.tensor(np.stack(xs))).numpy()
+    got = np.load(out)
+    err = np.abs(got - ref).max() if got.shape == ref.shape else float("inf")
+    lim = 1e-4 * np.abs(ref).max() + 1e-4  # float32 eval forward against float64, as in the model tests
+    check(err <= lim, "predict of the imported file vs PyTorch: max |diff| %.3g (limit %.3g)" % (err, lim))
+    print("predict: imported weights give PyTorch's logits (max |diff| %.2g)" % err)
+
+
+class Hostile:
+    def __reduce__(self):
+        return (os.system, ("touch %s" % os.path.join(WORK, "pwned"),))
+
+
+def main():
+    import torch
+    import torch_models
+    if os.path.exists(WORK):
+        shutil.rmtree(WORK)
+    os.makedirs(WORK)
+    torch.manual_seed(0)
+    model = torch_models.build("resnet8", CLASSES)
+    with torch.no_grad():  # non-trivial BN statistics, so that a dropped buffer shows
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.fill_(17)
+    sd = model.state_dict()
+
+    for name, obj, kw in layouts(torch, model):
+        src, dst = os.path.join(WORK, name + ".pth"), os.path.join(WORK, name + ".safetensors")
+        torch.save(obj, src, **kw)
+        rc, out = run_import(src, dst, "--model", "resnet8")
+        if check(rc == 0, "%s: exit %d\n%s" % (name, rc, out)):
+            same_tensors(dst, sd, name)
+            print("%s: %s" % (name, out.strip().splitlines()[0]))
+
+    make_data()
+    predict_matches_torch(torch, model, os.path.join(WORK, "bare.safetensors"))
+
+    # one tensor of the wrong shape, one missing, one extra: each named, nothing written
+    bad = dict(sd)
+    bad["layer2.0.conv1.weight"] = torch.zeros(32, 16, 5, 5)
+    del bad["bn1.running_var"]
+    bad["head.weight"] = torch.zeros(3)
+    torch.save(bad, os.path.join(WORK, "bad.pth"))
+    rc, out = run_import("bad.pth", "bad.safetensors", "--model", "resnet8", "--classes", str(CLASSES))
+    check(rc == 1 and "layer2.0.conv1.weight has shape [32, 16, 5, 5], the model needs [32, 16, 3, 3]" in out
+          and "missing tensor bn1.running_var" in out and "extra tensor head.weight" in out
+          and not os.path.exists(os.path.join(WORK, "bad.safetensors")),
+          "bad tensors: exit %d\n%s" % (rc, out))
+    print("bad tensors: exit %d: %s" % (rc, " | ".join(out.strip().splitlines()[1:])))
+
+    # a 1000-class classifier left out for a 10-class student
+    big = torch_models.build("resnet8", 1000).state_dict()
+    torch.save({"model": big}, os.path.join(WORK, "imagenet.pth"))
+    rc, out = run_import("imagenet.pth", "init.safetensors", "--model", "resnet8", "--classes", str(CLASSES))
+    check(rc == 1 and "fc.weight has shape [1000, 64], the model needs [10, 64]" in out,
+          "1000-class fc without --exclude: exit %d\n%s" % (rc, out))
+    rc, out = run_import("imagenet.pth", "init.safetensors", "--model", "resnet8", "--classes", str(CLASSES),
+                         "--exclude", "fc.*")
+    got = fkio.read_safetensors(os.path.join(WORK, "init.safetensors"))[0] if rc == 0 else {}
+    check(rc == 0 and "excluded: fc.weight" in out and "fc.weight" not in got and len(got) == len(big) - 2,
+          "--exclude fc.*: exit %d\n%s" % (rc, out))
+
+    # a pickle that would run a command: nothing runs, the import is refused
+    with zipfile.ZipFile(os.path.join(WORK, "hostile.pth"), "w") as z:
+        z.writestr("archive/data.pkl", pickle.dumps({"model": Hostile()}, protocol=2))
+    rc, out = run_import("hostile.pth", "hostile.safetensors", "--model", "resnet8")
+    check(rc == 1 and not os.path.exists(os.path.join(WORK, "pwned")),
+          "hostile pickle: exit %d, ran: %s\n%s" % (rc, os.path.exists(os.path.join(WORK, "pwned")), out))
+    legacy_hostile = os.path.join(WORK, "hostile_legacy.pth")
+    with open(legacy_hostile, "wb") as f:
+        f.write(pickle.dumps(Hostile(), protocol=2))
+    rc, out = run_import(legacy_hostile, "hostile.safetensors", "--model", "resnet8")
+    check(rc == 1 and not os.path.exists(os.path.join(WORK, "pwned")),
+          "hostile legacy pickle: exit %d\n%s" % (rc, out))
+    print("hostile pickles: refused, nothing ran")
+
+    rc, out = run_import("nothing.pth", "x.safetensors", "--model", "resnet8")
+    check(rc == 1 and "nothing.pth" in out, "missing file: exit %d\n%s" % (rc, out))
+
+    if failures:
+        print("%d checks failed" % len(failures))
+        sys.exit(1)
+    print("import_torch: all checks passed")
+
+
+if __name__ == "__main__":
+    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("no OpenCL device: skipped")
+        sys.exit(77)
+    main()
