@@ -1,7 +1,9 @@
 #!/bin/sh
 # Set up figkd-cl on a fresh Debian 12 machine: install every package the
 # build, the tests and the quickstart need, then configure and build.
-# usage: sudo scripts/setup-debian.sh [build-dir] [extra meson options...]
+# usage: scripts/setup-debian.sh [build-dir] [extra meson options...]
+# As root it installs directly; as a user it calls sudo for apt-get (only when
+# a package is missing).
 set -eu
 cd "$(dirname "$0")/.."
 builddir=${1:-build}
@@ -13,14 +15,22 @@ packages="build-essential meson ninja-build pkg-config python3
   python3-numpy python3-torch python3-pywt python3-pil python3-matplotlib python3-sklearn
   dataset-fashion-mnist"
 
-if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
 missing=
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=sudo
+  else
+    echo "setup-debian.sh: missing packages:$missing" >&2
+    echo "setup-debian.sh: run this script as root, or install sudo, to install them" >&2
+    exit 1
+  fi
   $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
 if [ -d "$builddir" ]; then
