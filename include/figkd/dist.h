@@ -1,0 +1,56 @@
+/* Data-parallel training across processes (MPI). Built with MPI when meson
+ * finds it (-Dmpi=auto|enabled|disabled); without MPI, or in a process not
+ * started by mpirun, there is one rank and every call is a no-op, so the
+ * program behaves exactly as a single process.
+ *
+ * Host buffers only: callers read device buffers, reduce here, write back.
+ * Collective calls must be made by every rank in the same order. */
+#ifndef FIGKD_DIST_H
+#define FIGKD_DIST_H
+
+#include "figkd/common.h"
+
+#include <stdbool.h>
+
+typedef struct fk_dist {
+    bool active;          /* started by mpirun with more than one rank */
+    int rank, size;       /* in the job */
+    int local_rank, local_size; /* on this node */
+} fk_dist;
+
+/* Join the job when `launched` (the process was started by an MPI launcher:
+ * the CLI tells from the environment, see fk_dist_launched_env in
+ * src/cli); otherwise *d is rank 0 of 1 and MPI is not touched. */
+fk_status fk_dist_init(int *argc, char ***argv, bool launched, fk_dist *d);
+void fk_dist_finalize(const fk_dist *d);
+/* End every rank of the job with this exit status (never returns); in a
+ * single process, exit(code). */
+_Noreturn void fk_dist_abort(const fk_dist *d, int code);
+/* Whether this build has MPI. */
+bool fk_dist_built_with_mpi(void);
+
+/* In-place sums over all ranks (blocking). */
+fk_status fk_dist_sum_f32(const fk_dist *d, float *x, size_t n);
+fk_status fk_dist_sum_f64(const fk_dist *d, double *x, size_t n);
+fk_status fk_dist_sum_i64(const fk_dist *d, long long *x, size_t n);
+/* Root's bytes to every rank. */
+fk_status fk_dist_bcast(const fk_dist *d, void *buf, size_t bytes, int root);
+fk_status fk_dist_barrier(const fk_dist *d);
+
+/* Non-blocking in-place mean of float buffers, in buckets: start a bucket
+ * as soon as its data is on the host, wait for all before using them. */
+typedef struct fk_dist_bucket {
+    float *data;
+    size_t count;
+    void *req;            /* MPI_Request while in flight, NULL otherwise */
+} fk_dist_bucket;
+
+fk_status fk_dist_bucket_start(const fk_dist *d, fk_dist_bucket *b);
+/* Wait for the bucket and scale it by 1/size (the mean). */
+fk_status fk_dist_bucket_finish(const fk_dist *d, fk_dist_bucket *b);
+
+/* This rank's share [begin, end) of `total` items split as evenly as
+ * possible (the first total % size ranks get one more). */
+void fk_dist_shard(const fk_dist *d, long total, long *begin, long *end);
+
+#endif
