@@ -1,6 +1,6 @@
-/* include/figkd/dist.h: MPI when built with it and started by a launcher,
+/* include/figkd/parallel.h: MPI when built with it and started by a launcher,
  * one rank otherwise. */
-#include "figkd/dist.h"
+#include "figkd/parallel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <mpi.h>
 #endif
 
-void fk_dist_shard(const fk_dist *d, long total, long *begin, long *end)
+void fk_par_shard(const fk_par *d, long total, long *begin, long *end)
 {
     long size = d->size > 0 ? d->size : 1, r = d->rank;
     long base = total / size, extra = total % size;
@@ -17,7 +17,7 @@ void fk_dist_shard(const fk_dist *d, long total, long *begin, long *end)
     *end = *begin + base + (r < extra ? 1 : 0);
 }
 
-bool fk_dist_built_with_mpi(void)
+bool fk_par_built_with_mpi(void)
 {
 #ifdef FK_HAVE_MPI
     return true;
@@ -44,9 +44,9 @@ static fk_status mpi_fail(int rc, const char *call)
             return mpi_fail(rc_, #call);                                       \
     } while (0)
 
-fk_status fk_dist_init(int *argc, char ***argv, bool launched, fk_dist *d)
+fk_status fk_par_init(int *argc, char ***argv, bool launched, fk_par *d)
 {
-    *d = (fk_dist){false, 0, 1, 0, 1};
+    *d = (fk_par){false, 0, 1, 0, 1};
     if (!launched)
         return FK_OK;
     int provided;
@@ -64,13 +64,13 @@ fk_status fk_dist_init(int *argc, char ***argv, bool launched, fk_dist *d)
     return FK_OK;
 }
 
-void fk_dist_finalize(const fk_dist *d)
+void fk_par_finalize(const fk_par *d)
 {
     if (d->active)
         MPI_Finalize();
 }
 
-_Noreturn void fk_dist_abort(const fk_dist *d, int code)
+_Noreturn void fk_par_abort(const fk_par *d, int code)
 {
     fflush(stdout);
     fflush(stderr);
@@ -79,7 +79,7 @@ _Noreturn void fk_dist_abort(const fk_dist *d, int code)
     exit(code);
 }
 
-static fk_status sum(const fk_dist *d, void *x, size_t n, MPI_Datatype type)
+static fk_status sum(const fk_par *d, void *x, size_t n, MPI_Datatype type)
 {
     if (!d->active || d->size == 1 || n == 0)
         return FK_OK;
@@ -93,11 +93,11 @@ static fk_status sum(const fk_dist *d, void *x, size_t n, MPI_Datatype type)
     return FK_OK;
 }
 
-fk_status fk_dist_sum_f32(const fk_dist *d, float *x, size_t n) { return sum(d, x, n, MPI_FLOAT); }
-fk_status fk_dist_sum_f64(const fk_dist *d, double *x, size_t n) { return sum(d, x, n, MPI_DOUBLE); }
-fk_status fk_dist_sum_i64(const fk_dist *d, long long *x, size_t n) { return sum(d, x, n, MPI_LONG_LONG); }
+fk_status fk_par_sum_f32(const fk_par *d, float *x, size_t n) { return sum(d, x, n, MPI_FLOAT); }
+fk_status fk_par_sum_f64(const fk_par *d, double *x, size_t n) { return sum(d, x, n, MPI_DOUBLE); }
+fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n) { return sum(d, x, n, MPI_LONG_LONG); }
 
-fk_status fk_dist_bcast(const fk_dist *d, void *buf, size_t bytes, int root)
+fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
 {
     if (!d->active || d->size == 1)
         return FK_OK;
@@ -109,20 +109,20 @@ fk_status fk_dist_bcast(const fk_dist *d, void *buf, size_t bytes, int root)
     return FK_OK;
 }
 
-fk_status fk_dist_barrier(const fk_dist *d)
+fk_status fk_par_barrier(const fk_par *d)
 {
     if (d->active && d->size > 1)
         MPI_TRY(MPI_Barrier(MPI_COMM_WORLD));
     return FK_OK;
 }
 
-fk_status fk_dist_bucket_start(const fk_dist *d, fk_dist_bucket *b)
+fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
 {
     b->req = NULL;
     if (!d->active || d->size == 1 || b->count == 0)
         return FK_OK;
     if (b->count > (size_t)1 << 30)
-        return fk_error(FK_ERR_ARG, "fk_dist_bucket_start: bucket of %zu floats is over 2^30", b->count);
+        return fk_error(FK_ERR_ARG, "fk_par_bucket_start: bucket of %zu floats is over 2^30", b->count);
     MPI_Request *r = fk_malloc(sizeof *r);
     if (!r)
         return FK_ERR_NOMEM;
@@ -135,7 +135,7 @@ fk_status fk_dist_bucket_start(const fk_dist *d, fk_dist_bucket *b)
     return FK_OK;
 }
 
-fk_status fk_dist_bucket_finish(const fk_dist *d, fk_dist_bucket *b)
+fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b)
 {
     if (!b->req)
         return FK_OK;
@@ -153,41 +153,41 @@ fk_status fk_dist_bucket_finish(const fk_dist *d, fk_dist_bucket *b)
 
 #else /* one process */
 
-fk_status fk_dist_init(int *argc, char ***argv, bool launched, fk_dist *d)
+fk_status fk_par_init(int *argc, char ***argv, bool launched, fk_par *d)
 {
     (void)argc;
     (void)argv;
-    *d = (fk_dist){false, 0, 1, 0, 1};
+    *d = (fk_par){false, 0, 1, 0, 1};
     if (launched)
         fprintf(stderr, "figkd-cl: started by an MPI launcher, but this build has no MPI: every rank trains alone "
                         "(rebuild with -Dmpi=enabled)\n");
     return FK_OK;
 }
 
-void fk_dist_finalize(const fk_dist *d) { (void)d; }
+void fk_par_finalize(const fk_par *d) { (void)d; }
 
-_Noreturn void fk_dist_abort(const fk_dist *d, int code)
+_Noreturn void fk_par_abort(const fk_par *d, int code)
 {
     (void)d;
     exit(code);
 }
 
-fk_status fk_dist_sum_f32(const fk_dist *d, float *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
-fk_status fk_dist_sum_f64(const fk_dist *d, double *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
-fk_status fk_dist_sum_i64(const fk_dist *d, long long *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
-fk_status fk_dist_bcast(const fk_dist *d, void *buf, size_t bytes, int root)
+fk_status fk_par_sum_f32(const fk_par *d, float *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
+fk_status fk_par_sum_f64(const fk_par *d, double *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
+fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
+fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
 {
     (void)d, (void)buf, (void)bytes, (void)root;
     return FK_OK;
 }
-fk_status fk_dist_barrier(const fk_dist *d) { (void)d; return FK_OK; }
-fk_status fk_dist_bucket_start(const fk_dist *d, fk_dist_bucket *b)
+fk_status fk_par_barrier(const fk_par *d) { (void)d; return FK_OK; }
+fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
 {
     (void)d;
     b->req = NULL;
     return FK_OK;
 }
-fk_status fk_dist_bucket_finish(const fk_dist *d, fk_dist_bucket *b)
+fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b)
 {
     (void)d;
     (void)b;

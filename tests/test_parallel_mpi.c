@@ -1,22 +1,22 @@
-/* The MPI layer (include/figkd/dist.h) on the ranks mpirun starts: sums,
+/* The MPI layer (include/figkd/parallel.h) on the ranks mpirun starts: sums,
  * broadcast, bucketed non-blocking means and the shard split, each checked
  * against the value every rank can compute alone. Run by meson as
- * `mpirun -np 2 test_dist_mpi`; exits 77 (skipped) in a build without MPI. */
+ * `mpirun -np 2 test_parallel_mpi`; exits 77 (skipped) in a build without MPI. */
 #include "common.h"
-#include "figkd/dist.h"
+#include "figkd/parallel.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int main(int argc, char **argv)
 {
-    if (!fk_dist_built_with_mpi()) {
+    if (!fk_par_built_with_mpi()) {
         printf("built without MPI: skipped\n");
         return FK_TEST_SKIP;
     }
     bool launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-    fk_dist d;
-    if (fk_dist_init(&argc, &argv, launched, &d) != FK_OK)
+    fk_par d;
+    if (fk_par_init(&argc, &argv, launched, &d) != FK_OK)
         return 1;
     CHECK(d.active && d.size == 2, "expected 2 ranks under mpirun, got active %d size %d", d.active, d.size);
     CHECK(d.rank >= 0 && d.rank < d.size && d.local_rank == d.rank && d.local_size == d.size,
@@ -33,8 +33,8 @@ int main(int argc, char **argv)
         g[i] = 0.5 * (r + 1) + i;
     k[0] = r + 1;
     k[1] = 1LL << 40;
-    CHECK(fk_dist_sum_f32(&d, f, 5) == FK_OK && fk_dist_sum_f64(&d, g, 3) == FK_OK &&
-          fk_dist_sum_i64(&d, k, 2) == FK_OK, "sum calls");
+    CHECK(fk_par_sum_f32(&d, f, 5) == FK_OK && fk_par_sum_f64(&d, g, 3) == FK_OK &&
+          fk_par_sum_i64(&d, k, 2) == FK_OK, "sum calls");
     double ranks = n * (n + 1) / 2.0;
     for (int i = 0; i < 5; i++)
         CHECK(f[i] == (float)(ranks + n * i), "f32 sum[%d] = %g, expected %g", i, (double)f[i], ranks + n * i);
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     /* broadcast from the last rank */
     char msg[32];
     snprintf(msg, sizeof msg, "from rank %d", r);
-    CHECK(fk_dist_bcast(&d, msg, sizeof msg, n - 1) == FK_OK, "bcast");
+    CHECK(fk_par_bcast(&d, msg, sizeof msg, n - 1) == FK_OK, "bcast");
     char want[32];
     snprintf(want, sizeof want, "from rank %d", n - 1);
     CHECK(!strcmp(msg, want), "bcast gave '%s', expected '%s'", msg, want);
@@ -56,9 +56,9 @@ int main(int argc, char **argv)
         a[i] = (float)(r * 1000 + i);
     for (int i = 0; i < 7; i++)
         b[i] = r ? 3.0f : 1.0f;
-    fk_dist_bucket ba = {a, 1000, NULL}, bb = {b, 7, NULL};
-    CHECK(fk_dist_bucket_start(&d, &ba) == FK_OK && fk_dist_bucket_start(&d, &bb) == FK_OK, "bucket start");
-    CHECK(fk_dist_bucket_finish(&d, &bb) == FK_OK && fk_dist_bucket_finish(&d, &ba) == FK_OK, "bucket finish");
+    fk_par_bucket ba = {a, 1000, NULL}, bb = {b, 7, NULL};
+    CHECK(fk_par_bucket_start(&d, &ba) == FK_OK && fk_par_bucket_start(&d, &bb) == FK_OK, "bucket start");
+    CHECK(fk_par_bucket_finish(&d, &bb) == FK_OK && fk_par_bucket_finish(&d, &ba) == FK_OK, "bucket finish");
     double mean_r = (n - 1) / 2.0;
     for (int i = 0; i < 1000; i++)
         if (a[i] != (float)(mean_r * 1000 + i)) {
@@ -69,17 +69,17 @@ int main(int argc, char **argv)
 
     /* shards cover 0..total once, sizes differ by at most one */
     long total = 11, begin, end;
-    fk_dist_shard(&d, total, &begin, &end);
+    fk_par_shard(&d, total, &begin, &end);
     long long cover[2] = {end - begin, begin == 0 || begin == total / n + (total % n > 0)};
-    CHECK(fk_dist_sum_i64(&d, cover, 2) == FK_OK && cover[0] == total && cover[1] == n,
+    CHECK(fk_par_sum_i64(&d, cover, 2) == FK_OK && cover[0] == total && cover[1] == n,
           "shards cover %lld of %ld items; %lld ranks start where the one before ends", cover[0], total, cover[1]);
     CHECK(end - begin == total / n || end - begin == total / n + 1, "shard of %ld items", end - begin);
 
     int failures = fk_test_failures;
     long long all[1] = {failures};
-    fk_dist_sum_i64(&d, all, 1);
-    fk_dist_finalize(&d);
+    fk_par_sum_i64(&d, all, 1);
+    fk_par_finalize(&d);
     if (r == 0)
-        printf("dist: %d ranks, %lld failures over all ranks\n", n, all[0]);
+        printf("parallel: %d ranks, %lld failures over all ranks\n", n, all[0]);
     return all[0] ? 1 : 0;
 }
