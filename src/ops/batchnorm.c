@@ -3,8 +3,6 @@
  * (bn_stats_img, bn_backward_img). */
 #include "figkd/ops.h"
 
-#include <stdio.h>
-
 /* Work-group size of the per-channel kernels: wide on GPUs, narrow on CPUs
  * (each barrier of PoCL's CPU device costs a pass over the work-items);
  * a power of two no larger than the device allows. */

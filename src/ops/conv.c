@@ -22,9 +22,6 @@
 #include "figkd/ops.h"
 
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups, bool bias)

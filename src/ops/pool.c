@@ -1,8 +1,6 @@
 /* Max, average and global average pooling (cl/pool.cl). */
 #include "figkd/ops.h"
 
-#include <stdio.h>
-
 fk_status fk_pool_dims_init(fk_pool_dims *d, int n, int c, int h, int w, int k, int stride, int pad)
 {
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || k <= 0 || stride <= 0 || pad < 0)
@@ -74,10 +72,16 @@ fk_status fk_avgpool_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, con
     return FK_OK;
 }
 
-fk_status fk_gap_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int hw)
+static fk_status check_gap(int n, int c, int hw)
 {
     if (n <= 0 || c <= 0 || hw <= 0)
         return fk_error(FK_ERR_ARG, "global average pool: bad sizes (n %d, c %d, hw %d)", n, c, hw);
+    return FK_OK;
+}
+
+fk_status fk_gap_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int hw)
+{
+    FK_TRY(check_gap(n, c, hw));
     cl_kernel k;
     FK_TRY(fk_kernel(rt, FK_K_GAP_FORWARD, &k));
     int planes = n * c;
@@ -88,8 +92,7 @@ fk_status fk_gap_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int
 
 fk_status fk_gap_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, int n, int c, int hw)
 {
-    if (n <= 0 || c <= 0 || hw <= 0)
-        return fk_error(FK_ERR_ARG, "global average pool: bad sizes (n %d, c %d, hw %d)", n, c, hw);
+    FK_TRY(check_gap(n, c, hw));
     cl_kernel k;
     FK_TRY(fk_kernel(rt, FK_K_GAP_BACKWARD, &k));
     size_t global[2] = {fk_round_up((size_t)hw, 32), (size_t)n * (size_t)c};

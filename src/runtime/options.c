@@ -48,7 +48,7 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     o->sync = env_flag("FIGKD_SYNC");
     o->profile = env_flag("FIGKD_PROFILE");
 
-    const char *c = getenv("FIGKD_CACHE");
+    const char *c = env("FIGKD_CACHE");
     o->disk_cache = !(c && !strcmp(c, "0"));
     const char *dir = env("FIGKD_CACHE_DIR"), *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
     if (dir)
