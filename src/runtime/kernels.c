@@ -41,8 +41,11 @@ fk_status fk_kernel(fk_runtime *rt, fk_kernel_id id, cl_kernel *out)
         *out = rt->kernels[id];
         return FK_OK;
     }
-    if ((unsigned)id >= FK_K_COUNT || table[id].defs != FK_DEFS_NONE)
-        return fk_error(FK_ERR_ARG, "kernel id %d: not a kernel without -D values (see fk_kernel_defs)", (int)id);
+    if ((unsigned)id >= FK_K_COUNT)
+        return fk_error(FK_ERR_ARG, "kernel id %d out of range", (int)id);
+    if (table[id].defs != FK_DEFS_NONE)
+        return fk_error(FK_ERR_ARG, "kernel %s of cl/%s.cl is built with -D values: use fk_kernel_defs",
+                        table[id].name, table[id].file);
     FK_TRY(fk_kernel_get(rt, table[id].file, "", table[id].name, &rt->kernels[id]));
     *out = rt->kernels[id];
     return FK_OK;

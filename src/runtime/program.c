@@ -323,4 +323,7 @@ void fk_program_cache_free(fk_runtime *rt)
         e = next;
     }
     rt->programs = NULL;
+    /* the kernels by id were this cache's */
+    memset(rt->kernels, 0, sizeof rt->kernels);
+    rt->nvariants = 0;
 }
