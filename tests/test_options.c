@@ -13,6 +13,18 @@ static fk_status read_env(void)
     return fk_runtime_options_from_env(&opts);
 }
 
+/* set space-separated NAME=value pairs */
+static void set_env(const char *pairs)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", pairs);
+    for (char *save = NULL, *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        setenv(kv, eq + 1, 1);
+    }
+}
+
 int main(void)
 {
     fk_error_quiet(1);
@@ -26,20 +38,13 @@ int main(void)
     CHECK(!strcmp(opts.cache_dir, "/home/someone/.cache/figkd-cl"), "cache dir %s", opts.cache_dir);
     CHECK(opts.conv_path == FK_CONV_PATH_DEFAULT && opts.conv_gemm == FK_CONV_GEMM_DEFAULT, "conv defaults");
 
-    setenv("FIGKD_DEVICE", "cpu", 1);
-    setenv("FIGKD_SYNC", "1", 1);
-    setenv("FIGKD_PROFILE", "0", 1);
-    setenv("XDG_CACHE_HOME", "/xdg", 1);
-    setenv("FIGKD_CONV_PATH", "mixed", 1);
-    setenv("FIGKD_CONV_GEMM", "clblast", 1);
+    set_env("FIGKD_DEVICE=cpu FIGKD_SYNC=1 FIGKD_PROFILE=0 XDG_CACHE_HOME=/xdg FIGKD_CONV_PATH=mixed "
+            "FIGKD_CONV_GEMM=clblast");
     CHECK(read_env() == FK_OK, "set");
     CHECK(!strcmp(opts.device, "cpu") && opts.sync && !opts.profile, "device, sync, profile=0");
     CHECK(!strcmp(opts.cache_dir, "/xdg/figkd-cl"), "XDG: %s", opts.cache_dir);
     CHECK(opts.conv_path == FK_CONV_PATH_MIXED && opts.conv_gemm == FK_CONV_GEMM_CLBLAST, "conv choices");
-    setenv("FIGKD_CACHE_DIR", "/c", 1);
-    setenv("FIGKD_CACHE", "0", 1);
-    setenv("FIGKD_CONV_PATH", "batch", 1);
-    setenv("FIGKD_CONV_GEMM", "own", 1);
+    set_env("FIGKD_CACHE_DIR=/c FIGKD_CACHE=0 FIGKD_CONV_PATH=batch FIGKD_CONV_GEMM=own");
     CHECK(read_env() == FK_OK && !strcmp(opts.cache_dir, "/c") && !opts.disk_cache, "FIGKD_CACHE_DIR, FIGKD_CACHE=0");
     CHECK(opts.conv_path == FK_CONV_PATH_BATCH && opts.conv_gemm == FK_CONV_GEMM_OWN, "batch, own");
     setenv("FIGKD_CONV_PATH", "", 1);
