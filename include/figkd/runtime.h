@@ -1,6 +1,8 @@
-/* figkd-cl runtime: device choice, context and queue, programs built from the
- * embedded kernels and cached in memory and on disk, checked OpenCL calls,
- * device buffers, the parameter store, the activation arena and GEMM. */
+/* figkd-cl runtime: options read once from the environment, context and
+ * queue, programs built from the embedded kernels and cached in memory and
+ * on disk, kernels by id (figkd/kernels.h), one-call typed launches
+ * (FK_RUN), device buffers, the parameter store, the activation arena and
+ * GEMM. Devices and checked OpenCL calls: figkd/device.h. */
 #ifndef FIGKD_RUNTIME_H
 #define FIGKD_RUNTIME_H
 
@@ -161,8 +163,8 @@ fk_status fk_launch(fk_runtime *rt, cl_kernel k, cl_uint dims, const size_t *glo
 #define FK_LAUNCH(rt, k, dims, global, local)                                  \
     FK_TRY(fk_launch((rt), (k), (dims), (global), (local), __FILE__, __LINE__))
 
-/* Set kernel argument i to a value (one argument per line; FK_RUN sets
- * them all in one call). */
+/* Set kernel argument i to a value, one per line: the old form, kept until
+ * its last user moves to FK_RUN. */
 #define FK_ARG(k, i, v)                                                        \
     FK_CL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
 
