@@ -34,8 +34,8 @@ fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int 
                             int stride, int pad, int groups, bool bias);
 /* Scratch floats needed by forward and by backward (im2col columns and the
  * weight gradient's per-sample parts, or for the whole-batch path the
- * columns and the channel-major output gradient: room for either unless
- * FIGKD_CONV_PATH=sample); 0 when groups > 1. `work` is scratch
+ * columns and the channel-major output gradient: room for either, as the
+ * path is chosen per runtime); 0 when groups > 1. `work` is scratch
  * only: its contents are not kept between calls, so one work area can serve
  * every conv of a model. */
 size_t fk_conv_work(const fk_conv_dims *d);

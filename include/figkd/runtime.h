@@ -1,86 +1,71 @@
-/* figkd-cl runtime: device choice, context and queue, programs built from the
- * embedded kernels and cached in memory and on disk, checked OpenCL calls,
- * device buffers, the parameter store, the activation arena and GEMM. */
+/* figkd-cl runtime: options read once from the environment, context and
+ * queue, programs built from the embedded kernels and cached in memory and
+ * on disk, kernels by id (figkd/kernels.h), one-call typed launches
+ * (FK_RUN), device buffers, the parameter store, the activation arena and
+ * GEMM. Devices and checked OpenCL calls: figkd/device.h. */
 #ifndef FIGKD_RUNTIME_H
 #define FIGKD_RUNTIME_H
 
-#include "figkd/common.h"
+#include "figkd/device.h"
+#include "figkd/kernels.h"
 
-#include <CL/cl.h>
-#include <stdbool.h>
+/* ---- options ---------------------------------------------------------- */
 
-/* ---- errors --------------------------------------------------------- */
+/* groups=1 convolutions (src/ops/conv.c): FIGKD_CONV_PATH */
+typedef enum fk_conv_path {
+    FK_CONV_PATH_DEFAULT, /* unset: mixed on GPUs, sample on CPUs */
+    FK_CONV_PATH_BATCH,   /* batch folded into the GEMM columns, both passes */
+    FK_CONV_PATH_SAMPLE,  /* one GEMM per sample, both passes */
+    FK_CONV_PATH_MIXED,   /* batch forward, sample backward, on any device */
+} fk_conv_path;
 
-/* "CL_OUT_OF_RESOURCES" for -5, "CL_UNKNOWN_ERROR(-1234)" style otherwise
- * (the unknown form uses a static buffer per thread). */
-const char *fk_cl_errname(cl_int err);
-/* CLBlast status name, e.g. "CLBlastInvalidMatrixA". */
-const char *fk_blas_errname(int status);
-fk_status fk_cl_fail(cl_int err, const char *call, const char *file, int line);
+/* the sample path's GEMMs: FIGKD_CONV_GEMM */
+typedef enum fk_conv_gemm {
+    FK_CONV_GEMM_DEFAULT, /* unset: own kernels on CPUs, CLBlast elsewhere */
+    FK_CONV_GEMM_OWN,
+    FK_CONV_GEMM_CLBLAST,
+} fk_conv_gemm;
 
-/* Check an OpenCL call inside a function returning fk_status. */
-#define FK_CL_CHECK(expr)                                                      \
-    do {                                                                       \
-        cl_int fk_err_ = (expr);                                               \
-        if (fk_err_ != CL_SUCCESS)                                             \
-            return fk_cl_fail(fk_err_, #expr, __FILE__, __LINE__);             \
-    } while (0)
+/* Everything the environment sets, read once when a runtime starts. */
+typedef struct fk_runtime_options {
+    char device[256];        /* FIGKD_DEVICE; "" = the default rules */
+    bool sync;               /* FIGKD_SYNC=1: finish after every launch */
+    bool profile;            /* FIGKD_PROFILE=1: time every layer (finishes the queue around each) */
+    bool disk_cache;         /* FIGKD_CACHE != 0 and a cache directory is known */
+    char cache_dir[1024];    /* FIGKD_CACHE_DIR, else $XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl */
+    fk_conv_path conv_path;  /* FIGKD_CONV_PATH=batch|sample|mixed */
+    fk_conv_gemm conv_gemm;  /* FIGKD_CONV_GEMM=own|clblast */
+} fk_runtime_options;
 
-/* Propagate a failed fk_status. */
-#define FK_TRY(expr)                                                           \
-    do {                                                                       \
-        fk_status fk_st_ = (expr);                                             \
-        if (fk_st_ != FK_OK)                                                   \
-            return fk_st_;                                                     \
-    } while (0)
-
-/* ---- devices -------------------------------------------------------- */
-
-typedef struct fk_device_info {
-    int platform_index, device_index; /* within the platform */
-    char platform[256];
-    char name[256];
-    char version[128];        /* CL_DEVICE_VERSION */
-    char driver[128];         /* CL_DRIVER_VERSION */
-    char c_version[128];      /* CL_DEVICE_OPENCL_C_VERSION */
-    bool is_gpu, is_cpu;
-    unsigned compute_units;
-    uint64_t global_mem, max_alloc;
-    size_t max_work_group;
-    cl_platform_id platform_id;
-    cl_device_id device_id;
-} fk_device_info;
-
-/* Every device of every platform, in platform then device order. */
-fk_status fk_device_list(fk_device_info **out, int *count);
-
-/* Pick a device by the FIGKD_DEVICE rules (spec NULL or "" = default: the
- * first GPU, else the first CPU, else the first device). Pure host logic
- * over the list; on no match returns FK_ERR_DEVICE with a message that
- * lists every platform:device with its index and name. */
-fk_status fk_device_select(const fk_device_info *list, int count, const char *spec, int *index);
+/* The only reader of the environment in the library. A value outside its
+ * choices (FIGKD_CONV_PATH=bogus) is FK_ERR_ARG naming the variable and
+ * the choices; an empty value counts as unset. */
+fk_status fk_runtime_options_from_env(fk_runtime_options *o);
 
 /* ---- runtime -------------------------------------------------------- */
 
 typedef struct fk_program_entry fk_program_entry;
+typedef struct fk_kernel_variant fk_kernel_variant;
 
 typedef struct fk_runtime {
     fk_device_info dev;
     cl_context ctx;
     cl_command_queue queue;
-    bool sync;               /* FIGKD_SYNC=1: finish after every launch */
-    bool disk_cache;         /* FIGKD_CACHE != 0 */
-    char cache_dir[1024];    /* FIGKD_CACHE_DIR or $XDG_CACHE_HOME/figkd-cl */
+    fk_runtime_options opts;
     fk_program_entry *programs;
-    bool profile;            /* FIGKD_PROFILE=1: time every layer (finishes the queue around each) */
+    cl_kernel kernels[FK_K_COUNT];   /* by id, resolved on first use (fk_kernel) */
+    fk_kernel_variant *variants;     /* kernels built with per-shape -D values (fk_kernel_defs) */
+    int nvariants, capvariants;
     /* statistics, for tests and `figkd-cl devices -v` */
     int builds, disk_hits, memory_hits, cache_rejects;
 } fk_runtime;
 
-/* Create on the device FIGKD_DEVICE selects. */
+/* Create with the options of the environment (fk_runtime_options_from_env). */
 fk_status fk_runtime_create(fk_runtime **out);
-/* Create on a device spec given directly (NULL = default rules). */
+/* The same on a device spec given directly (NULL = default rules). */
 fk_status fk_runtime_create_spec(const char *spec, fk_runtime **out);
+/* Create with options given directly. */
+fk_status fk_runtime_create_opts(const fk_runtime_options *opts, fk_runtime **out);
 void fk_runtime_free(fk_runtime *rt);
 fk_status fk_runtime_finish(fk_runtime *rt);
 
@@ -90,6 +75,8 @@ fk_status fk_runtime_finish(fk_runtime *rt);
  * no-ops (returning 0) without FIGKD_PROFILE. */
 double fk_profile_begin(fk_runtime *rt);
 void fk_profile_end(fk_runtime *rt, const char *label, double t0);
+/* Print the table and clear it (fk_runtime_free does). */
+void fk_profile_print(void);
 
 /* ---- programs and kernels ------------------------------------------- */
 
@@ -101,18 +88,83 @@ const char *fk_kernel_source(const char *name, char **owned);
 /* Program built from cl/<name>.cl with build options (e.g. "-DTILE=8"),
  * from the in-memory cache, the disk cache or a fresh build, in that order. */
 fk_status fk_program_get(fk_runtime *rt, const char *name, const char *options, cl_program *out);
-/* A kernel of that program; kernel objects are cached with the program. */
+/* A kernel of that program by name; kernel objects are cached with the
+ * program. Ops use fk_kernel / fk_kernel_defs instead. */
 fk_status fk_kernel_get(fk_runtime *rt, const char *file, const char *options,
                         const char *kernel, cl_kernel *out);
+/* Release every program and kernel (fk_runtime_free does). */
+void fk_program_cache_free(fk_runtime *rt);
 
-/* Enqueue an N-dimensional kernel (local may be NULL); checks the call and,
- * with FIGKD_SYNC=1, finishes the queue and checks again. */
+/* A kernel of the list in figkd/kernels.h: resolved by name once per
+ * runtime, then an array index. For a kernel with FK_DEFS_NONE only. */
+fk_status fk_kernel(fk_runtime *rt, fk_kernel_id id, cl_kernel *out);
+/* A kernel built with -D values (as many as its kind in figkd/kernels.h
+ * names, in that order): looked up by (id, values) in a small per-runtime
+ * table, formatted and built only the first time. */
+fk_status fk_kernel_defs(fk_runtime *rt, fk_kernel_id id, const int *values, cl_kernel *out);
+
+/* ---- launches ------------------------------------------------------- */
+
+/* One kernel argument by value: its size and bytes. Made by FK_A from the
+ * C type: int and unsigned -> 4 bytes, long, long long and their unsigned
+ * forms (size_t, cl_ulong) -> 8, float -> 4, cl_mem. Any other type (bool,
+ * double, char...) does not compile: convert it to the kernel's type. */
+typedef struct fk_arg {
+    size_t size;
+    union {
+        cl_int i;
+        cl_uint u;
+        cl_long l;
+        cl_ulong ul;
+        cl_float f;
+        cl_mem m;
+    } v;
+} fk_arg;
+
+static inline fk_arg fk_arg_int(int x) { return (fk_arg){sizeof(cl_int), {.i = x}}; }
+static inline fk_arg fk_arg_uint(unsigned x) { return (fk_arg){sizeof(cl_uint), {.u = x}}; }
+static inline fk_arg fk_arg_long(long long x) { return (fk_arg){sizeof(cl_long), {.l = x}}; }
+static inline fk_arg fk_arg_ulong(unsigned long long x) { return (fk_arg){sizeof(cl_ulong), {.ul = x}}; }
+static inline fk_arg fk_arg_float(float x) { return (fk_arg){sizeof(cl_float), {.f = x}}; }
+static inline fk_arg fk_arg_mem(cl_mem x) { return (fk_arg){sizeof(cl_mem), {.m = x}}; }
+
+/* An argument by its C type. */
+#define FK_A(x)                                                                \
+    _Generic((x), int: fk_arg_int, unsigned: fk_arg_uint, long: fk_arg_long,   \
+             long long: fk_arg_long, unsigned long: fk_arg_ulong,              \
+             unsigned long long: fk_arg_ulong, float: fk_arg_float,            \
+             cl_mem: fk_arg_mem)(x)
+/* A tensor as the kernels take it: buffer, then element offset (ulong). */
+#define FK_T(t) fk_arg_mem((t).buf), fk_arg_ulong((t).off)
+
+/* Set the nargs arguments of k (their count must be the kernel's), then
+ * enqueue it as fk_launch does. A failed clSetKernelArg (e.g.
+ * CL_INVALID_ARG_SIZE: an int given for a ulong) names the kernel, the
+ * argument and file:line. */
+fk_status fk_run(fk_runtime *rt, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local,
+                 int nargs, const fk_arg *args, const char *file, int line);
+/* One launch: FK_RUN(rt, k, 1, &global, NULL, FK_T(out), FK_T(in), FK_A(n));
+ * the argument count comes from the list itself. */
+#define FK_RUN(rt, k, dims, global, local, ...)                                \
+    FK_TRY(fk_run((rt), (k), (dims), (global), (local),                        \
+                  (int)(sizeof((fk_arg[]){__VA_ARGS__}) / sizeof(fk_arg)),     \
+                  (fk_arg[]){__VA_ARGS__}, __FILE__, __LINE__))
+
+/* The common 1-D case: count work-items rounded up to 64, the local size
+ * left to the driver. */
+#define FK_RUN_1D(rt, k, count, ...)                                           \
+    FK_RUN((rt), (k), 1, (size_t[]){fk_round_up((count), 64)}, NULL, __VA_ARGS__)
+
+/* Enqueue an N-dimensional kernel whose arguments are set (local may be
+ * NULL); checks the call and, with FIGKD_SYNC=1, finishes the queue and
+ * checks again. An empty global size launches nothing. */
 fk_status fk_launch(fk_runtime *rt, cl_kernel k, cl_uint dims, const size_t *global,
                     const size_t *local, const char *file, int line);
 #define FK_LAUNCH(rt, k, dims, global, local)                                  \
     FK_TRY(fk_launch((rt), (k), (dims), (global), (local), __FILE__, __LINE__))
 
-/* Set kernel argument i to a value. */
+/* Set kernel argument i to a value, one per line: the old form, kept until
+ * its last user moves to FK_RUN. */
 #define FK_ARG(k, i, v)                                                        \
     FK_CL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
 

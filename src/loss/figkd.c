@@ -27,7 +27,6 @@ fk_status fk_figkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogit
                         fk_detail_kind kind, float weight, fk_tensor work)
 {
     const char *who = "fk_figkd_loss";
-    size_t nc = (size_t)n * (size_t)c;
     FK_TRY(fk_loss_check_dims(who, n, c));
     if (h <= 0 || w <= 0 || (long long)h * w != c)
         return fk_error(FK_ERR_ARG, "%s: grid %dx%d does not hold %d classes", who, h, w, c);
@@ -36,37 +35,15 @@ fk_status fk_figkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogit
                         (unsigned)band_mask);
     if (kind != FK_DETAIL_MSE && kind != FK_DETAIL_L1)
         return fk_error(FK_ERR_ARG, "%s: unknown detail loss kind %d", who, (int)kind);
-    FK_TRY(fk_loss_check_tensor(who, "value", &value, 1));
-    FK_TRY(fk_loss_check_tensor(who, "student", &student, nc));
-    FK_TRY(fk_loss_check_tensor(who, "teacher", &teacher, nc));
-    FK_TRY(fk_loss_check_tensor(who, "work", &work, fk_loss_work(n, c)));
-    if (dlogits)
-        FK_TRY(fk_loss_check_tensor(who, "dlogits", dlogits, nc));
+    FK_TRY(fk_loss_check_logits(who, n, c, &value, "student", &student, &teacher, &work, dlogits));
 
     /* mean over N * nbands * ceil(h/2) * ceil(w/2) band elements */
     double count = (double)n * popcount4(band_mask) * ((h + 1) / 2) * ((w + 1) / 2);
     float inv = (float)(1.0 / count), gscale = (float)((double)weight / count);
 
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "dwt", "", "figkd_forward", &k));
-    cl_ulong s_off = student.off, t_off = teacher.off, w_off = work.off;
-    cl_ulong d_off = dlogits ? dlogits->off : 0;
-    cl_mem d_buf = dlogits ? dlogits->buf : student.buf;
-    cl_int has_grad = dlogits != NULL, hh = h, ww = w, mask = band_mask, l1 = kind == FK_DETAIL_L1;
-    FK_ARG(k, 0, student.buf);
-    FK_ARG(k, 1, s_off);
-    FK_ARG(k, 2, teacher.buf);
-    FK_ARG(k, 3, t_off);
-    FK_ARG(k, 4, work.buf);
-    FK_ARG(k, 5, w_off);
-    FK_ARG(k, 6, d_buf);
-    FK_ARG(k, 7, d_off);
-    FK_ARG(k, 8, has_grad);
-    FK_ARG(k, 9, hh);
-    FK_ARG(k, 10, ww);
-    FK_ARG(k, 11, mask);
-    FK_ARG(k, 12, l1);
-    FK_ARG(k, 13, gscale);
-    FK_TRY(fk_loss_launch_rows(rt, k, n, __FILE__, __LINE__));
+    FK_TRY(fk_kernel(rt, FK_K_FIGKD_FORWARD, &k));
+    FK_LOSS_RUN(rt, k, n, FK_T(student), FK_T(teacher), FK_T(work), FK_LOSS_GRAD(dlogits, student), FK_A(h),
+                FK_A(w), FK_A(band_mask), FK_A(kind == FK_DETAIL_L1), FK_A(gscale));
     return fk_loss_mean(rt, value, work, n, inv);
 }

@@ -6,36 +6,15 @@ fk_status fk_kd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, 
                      fk_tensor teacher, int n, int c, float temperature, float weight, fk_tensor work)
 {
     const char *who = "fk_kd_loss";
-    size_t nc = (size_t)n * (size_t)c;
     FK_TRY(fk_loss_check_dims(who, n, c));
     if (!(temperature > 0.0f))
         return fk_error(FK_ERR_ARG, "%s: temperature %g must be positive", who, (double)temperature);
-    FK_TRY(fk_loss_check_tensor(who, "value", &value, 1));
-    FK_TRY(fk_loss_check_tensor(who, "student", &student, nc));
-    FK_TRY(fk_loss_check_tensor(who, "teacher", &teacher, nc));
-    FK_TRY(fk_loss_check_tensor(who, "work", &work, fk_loss_work(n, c)));
-    if (dlogits)
-        FK_TRY(fk_loss_check_tensor(who, "dlogits", dlogits, nc));
+    FK_TRY(fk_loss_check_logits(who, n, c, &value, "student", &student, &teacher, &work, dlogits));
 
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "loss", "", "kd_forward", &k));
-    cl_ulong s_off = student.off, t_off = teacher.off, w_off = work.off;
-    cl_ulong d_off = dlogits ? dlogits->off : 0;
-    cl_mem d_buf = dlogits ? dlogits->buf : student.buf;
-    cl_int has_grad = dlogits != NULL, cc = c;
-    float T = temperature, gscale = weight * T / (float)n;
-    FK_ARG(k, 0, student.buf);
-    FK_ARG(k, 1, s_off);
-    FK_ARG(k, 2, teacher.buf);
-    FK_ARG(k, 3, t_off);
-    FK_ARG(k, 4, work.buf);
-    FK_ARG(k, 5, w_off);
-    FK_ARG(k, 6, d_buf);
-    FK_ARG(k, 7, d_off);
-    FK_ARG(k, 8, has_grad);
-    FK_ARG(k, 9, cc);
-    FK_ARG(k, 10, T);
-    FK_ARG(k, 11, gscale);
-    FK_TRY(fk_loss_launch_rows(rt, k, n, __FILE__, __LINE__));
+    FK_TRY(fk_kernel(rt, FK_K_KD_FORWARD, &k));
+    const float T = temperature;
+    FK_LOSS_RUN(rt, k, n, FK_T(student), FK_T(teacher), FK_T(work), FK_LOSS_GRAD(dlogits, student), FK_A(c),
+                FK_A(T), FK_A(weight * T / (float)n));
     return fk_loss_mean(rt, value, work, n, T * T / (float)n);
 }

@@ -17,7 +17,19 @@ fk_status fk_loss_mean(fk_runtime *rt, fk_tensor value, fk_tensor work, int n, f
 fk_status fk_loss_check_dims(const char *who, int n, int c);
 fk_status fk_loss_check_tensor(const char *who, const char *name, const fk_tensor *t, size_t need);
 
+/* The tensor checks of a logit loss, in this order: value (1 element), x
+ * (named x_name) and teacher (when not NULL) with N*C each, work
+ * (fk_loss_work), dlogits when given. */
+fk_status fk_loss_check_logits(const char *who, int n, int c, const fk_tensor *value, const char *x_name,
+                               const fk_tensor *x, const fk_tensor *teacher, const fk_tensor *work,
+                               const fk_tensor *dlogits);
+
 /* Launch one work-group of FK_LOSS_WG per sample. */
-fk_status fk_loss_launch_rows(fk_runtime *rt, cl_kernel k, int n, const char *file, int line);
+#define FK_LOSS_RUN(rt, k, n, ...)                                             \
+    FK_RUN((rt), (k), 1, (size_t[]){(size_t)(n) * FK_LOSS_WG}, (size_t[]){FK_LOSS_WG}, __VA_ARGS__)
+
+/* The gradient arguments of the loss kernels (dx, dx_off, has_grad): when
+ * no gradient is wanted, x stands in for the buffer the kernel ignores. */
+#define FK_LOSS_GRAD(dlogits, x) FK_T((dlogits) ? *(dlogits) : (x)), FK_A((dlogits) ? 1 : 0)
 
 #endif

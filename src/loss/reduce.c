@@ -28,24 +28,25 @@ fk_status fk_loss_check_tensor(const char *who, const char *name, const fk_tenso
     return FK_OK;
 }
 
-fk_status fk_loss_launch_rows(fk_runtime *rt, cl_kernel k, int n, const char *file, int line)
+fk_status fk_loss_check_logits(const char *who, int n, int c, const fk_tensor *value, const char *x_name,
+                               const fk_tensor *x, const fk_tensor *teacher, const fk_tensor *work,
+                               const fk_tensor *dlogits)
 {
-    size_t global = (size_t)n * FK_LOSS_WG, local = FK_LOSS_WG;
-    return fk_launch(rt, k, 1, &global, &local, file, line);
+    size_t nc = (size_t)n * (size_t)c;
+    FK_TRY(fk_loss_check_tensor(who, "value", value, 1));
+    FK_TRY(fk_loss_check_tensor(who, x_name, x, nc));
+    if (teacher)
+        FK_TRY(fk_loss_check_tensor(who, "teacher", teacher, nc));
+    FK_TRY(fk_loss_check_tensor(who, "work", work, fk_loss_work(n, c)));
+    if (dlogits)
+        FK_TRY(fk_loss_check_tensor(who, "dlogits", dlogits, nc));
+    return FK_OK;
 }
 
 fk_status fk_loss_mean(fk_runtime *rt, fk_tensor value, fk_tensor work, int n, float scale)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "loss", "", "loss_mean", &k));
-    cl_ulong value_off = value.off, work_off = work.off;
-    FK_ARG(k, 0, value.buf);
-    FK_ARG(k, 1, value_off);
-    FK_ARG(k, 2, work.buf);
-    FK_ARG(k, 3, work_off);
-    FK_ARG(k, 4, n);
-    FK_ARG(k, 5, scale);
-    size_t global = FK_LOSS_WG, local = FK_LOSS_WG;
-    FK_LAUNCH(rt, k, 1, &global, &local);
+    FK_TRY(fk_kernel(rt, FK_K_LOSS_MEAN, &k));
+    FK_LOSS_RUN(rt, k, 1, FK_T(value), FK_T(work), FK_A(n), FK_A(scale));
     return FK_OK;
 }

@@ -22,9 +22,6 @@
 #include "figkd/ops.h"
 
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups, bool bias)
@@ -78,45 +75,20 @@ size_t fk_conv_work(const fk_conv_dims *d)
     size_t col = is_pointwise(d) ? 0 : col_elems(d);
     size_t sample = col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
     /* the path is chosen per device at run time: room for either */
-    const char *e = getenv("FIGKD_CONV_PATH");
-    if (e && !strcmp(e, "sample"))
-        return sample;
     return sample > batch_work(d) ? sample : batch_work(d);
 }
 
-static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, const char *name, cl_kernel *k)
+/* a kernel of cl/conv.cl built for this layer's shape */
+static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id id, cl_kernel *k)
 {
-    char opts[160];
-    snprintf(opts, sizeof opts, "-DKH=%d -DKW=%d -DSTRIDE=%d -DPAD=%d -DCIPG=%d -DCOPG=%d -DHAS_BIAS=%d",
-             d->kh, d->kw, d->stride, d->pad, d->c_in / d->groups, d->c_out / d->groups, d->bias ? 1 : 0);
-    return fk_kernel_get(rt, "conv", opts, name, k);
+    int defs[] = {d->kh, d->kw, d->stride, d->pad, d->c_in / d->groups, d->c_out / d->groups, d->bias ? 1 : 0};
+    return fk_kernel_defs(rt, id, defs, k);
 }
 
-/* Launch a kernel with the usual argument list
- * (dst, dst_off, src, src_off, then ints). */
-static fk_status launch_1d(fk_runtime *rt, cl_kernel k, size_t count)
-{
-    size_t global = fk_round_up(count, 64);
-    FK_LAUNCH(rt, k, 1, &global, NULL);
-    return FK_OK;
-}
-
-static fk_status set_dst_src(cl_kernel k, fk_tensor dst, fk_tensor src)
-{
-    cl_ulong doff = dst.off, soff = src.off;
-    FK_ARG(k, 0, dst.buf);
-    FK_ARG(k, 1, doff);
-    FK_ARG(k, 2, src.buf);
-    FK_ARG(k, 3, soff);
-    return FK_OK;
-}
-
-static fk_status set_ints(cl_kernel k, cl_uint first, const int *v, int count)
-{
-    for (int i = 0; i < count; i++)
-        FK_CL_CHECK(clSetKernelArg(k, first + (cl_uint)i, sizeof(int), &v[i]));
-    return FK_OK;
-}
+/* the size arguments of the im2col / col2im kernels */
+#define IMAGE_SIZES(d) FK_A((d)->n), FK_A((d)->c_in), FK_A((d)->h), FK_A((d)->w), FK_A((d)->h_out), FK_A((d)->w_out)
+/* the size arguments of the direct (grouped) kernels */
+#define DIRECT_SIZES(d) FK_A((d)->n), FK_A((d)->h), FK_A((d)->w), FK_A((d)->c_out), FK_A((d)->h_out), FK_A((d)->w_out)
 
 /* CPU devices: im2col and col2im one work-item per (sample, channel, row);
  * elsewhere (and with FIGKD_CONV_GEMM=clblast) one per element. */
@@ -126,15 +98,12 @@ static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_co
 {
     const bool rows = use_own_gemm(rt);
     cl_kernel k;
-    FK_TRY(conv_kernel(rt, d, rows ? "im2col" : "im2col_px", &k));
-    FK_TRY(set_dst_src(k, col, in));
-    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
-    FK_TRY(set_ints(k, 4, v, 6));
-    if (rows)
-        return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h_out);
+    FK_TRY(conv_kernel(rt, d, rows ? FK_K_IM2COL : FK_K_IM2COL_PX, &k));
     size_t global[2] = {fk_round_up((size_t)d->n * d->h_out * d->w_out, 64),
                         (size_t)d->c_in * d->kh * d->kw};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    if (rows)
+        global[0] = fk_round_up((size_t)d->n * d->c_in * d->h_out, 64);
+    FK_RUN(rt, k, rows ? 1 : 2, global, NULL, FK_T(col), FK_T(in), IMAGE_SIZES(d));
     return FK_OK;
 }
 
@@ -142,23 +111,20 @@ static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const 
 {
     const bool rows = use_own_gemm(rt);
     cl_kernel k;
-    FK_TRY(conv_kernel(rt, d, rows ? "col2im_add" : "col2im_add_px", &k));
-    FK_TRY(set_dst_src(k, din, col));
-    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
-    FK_TRY(set_ints(k, 4, v, 6));
-    return launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * (rows ? 1 : (size_t)d->w));
+    FK_TRY(conv_kernel(rt, d, rows ? FK_K_COL2IM_ADD : FK_K_COL2IM_ADD_PX, &k));
+    FK_RUN_1D(rt, k, (size_t)d->n * d->c_in * d->h * (rows ? 1 : (size_t)d->w), FK_T(din), FK_T(col),
+              IMAGE_SIZES(d));
+    return FK_OK;
 }
 
-/* generic kernels of cl/conv.cl: (dst, dst_off, src, src_off, a, b, p) */
-static fk_status generic3(fk_runtime *rt, const char *name, fk_tensor dst, fk_tensor src, int a, int b,
-                          int p, size_t count)
+/* kernels (dst, dst_off, src, src_off, n, c, p) with count work-items */
+static fk_status run_ncp(fk_runtime *rt, fk_kernel_id id, fk_tensor dst, fk_tensor src, int n, int c, int p,
+                         size_t count)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "conv", "", name, &k));
-    FK_TRY(set_dst_src(k, dst, src));
-    int v[3] = {a, b, p};
-    FK_TRY(set_ints(k, 4, v, 3));
-    return launch_1d(rt, k, count);
+    FK_TRY(fk_kernel(rt, id, &k));
+    FK_RUN_1D(rt, k, count, FK_T(dst), FK_T(src), FK_A(n), FK_A(c), FK_A(p));
+    return FK_OK;
 }
 
 static fk_tensor offset_tensor(fk_tensor t, size_t extra)
@@ -174,11 +140,8 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
  * (tests run both). */
 static bool use_own_gemm(const fk_runtime *rt)
 {
-    const char *e = getenv("FIGKD_CONV_GEMM");
-    if (e && !strcmp(e, "own"))
-        return true;
-    if (e && !strcmp(e, "clblast"))
-        return false;
+    if (rt->opts.conv_gemm != FK_CONV_GEMM_DEFAULT)
+        return rt->opts.conv_gemm == FK_CONV_GEMM_OWN;
     return rt->dev.is_cpu;
 }
 
@@ -202,26 +165,14 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nn16", &kn));
-    cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride, b_len;
+    FK_TRY(fk_kernel(rt, FK_K_GEMM_NN16, &kn));
+    cl_ulong b_len;
     FK_TRY(buffer_floats(b, &b_len));
-    int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
-                accumulate ? 1 : 0};
-    FK_ARG(kn, 0, c);
-    FK_ARG(kn, 1, c_o);
-    FK_ARG(kn, 2, w.buf);
-    FK_ARG(kn, 3, a_o);
-    FK_ARG(kn, 4, b);
-    FK_ARG(kn, 5, b_o);
-    FK_TRY(set_ints(kn, 6, v, 6));
-    FK_ARG(kn, 12, bs);
-    FK_ARG(kn, 13, v[6]);
-    FK_ARG(kn, 14, cs);
-    FK_ARG(kn, 15, v[7]);
-    FK_ARG(kn, 16, b_len);
     /* 16 columns x NN_TM = 16 rows per work-item */
     size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
-    FK_LAUNCH(rt, kn, 3, global, local);
+    FK_RUN(rt, kn, 3, global, local, FK_A(c), FK_A(c_off), FK_T(w), FK_A(b), FK_A(b_off), FK_A((int)m),
+           FK_A((int)n), FK_A((int)k), FK_A(trans_w ? 1 : (int)k), FK_A(trans_w ? (int)m : 1), FK_A((int)ldb),
+           FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate ? 1 : 0), FK_A(b_len));
     return FK_OK;
 }
 
@@ -232,30 +183,15 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
                                   size_t batch)
 {
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nt16", &kn));
-    cl_ulong c_o = dw.off, a_o = a_off, b_o = b_off, as = a_stride, bs = b_stride, a_len, b_len;
+    FK_TRY(fk_kernel(rt, FK_K_GEMM_NT16, &kn));
+    cl_ulong a_len, b_len;
     FK_TRY(buffer_floats(a, &a_len));
     FK_TRY(buffer_floats(b, &b_len));
-    int v[4] = {(int)m, (int)n, (int)k, (int)k};
-    int ldc = (int)n, nb = (int)batch, acc = 1;
-    FK_ARG(kn, 0, dw.buf);
-    FK_ARG(kn, 1, c_o);
-    FK_ARG(kn, 2, a);
-    FK_ARG(kn, 3, a_o);
-    FK_ARG(kn, 4, b);
-    FK_ARG(kn, 5, b_o);
-    FK_TRY(set_ints(kn, 6, v, 4));
-    FK_ARG(kn, 10, as);
-    FK_ARG(kn, 11, v[3]);
-    FK_ARG(kn, 12, bs);
-    FK_ARG(kn, 13, ldc);
-    FK_ARG(kn, 14, nb);
-    FK_ARG(kn, 15, acc);
-    FK_ARG(kn, 16, a_len);
-    FK_ARG(kn, 17, b_len);
     /* NT_TM x NT_TN = 4 x 4 outputs per work-item */
     size_t global[2] = {(n + 3) / 4, (m + 3) / 4}, local[2] = {1, 1};
-    FK_LAUNCH(rt, kn, 2, global, local);
+    FK_RUN(rt, kn, 2, global, local, FK_T(dw), FK_A(a), FK_A(a_off), FK_A(b), FK_A(b_off), FK_A((int)m),
+           FK_A((int)n), FK_A((int)k), FK_A((int)k), FK_A(a_stride), FK_A((int)k), FK_A(b_stride), FK_A((int)n),
+           FK_A((int)batch), FK_A(1), FK_A(a_len), FK_A(b_len));
     return FK_OK;
 }
 
@@ -285,39 +221,28 @@ static size_t batch_work(const fk_conv_dims *d)
  * this GPU default on any device. */
 static fk_status use_batch_path(const fk_runtime *rt, const fk_conv_dims *d, bool backward, bool *batch)
 {
-    const char *e = getenv("FIGKD_CONV_PATH");
+    const fk_conv_path path = rt->opts.conv_path;
     *batch = false;
     if (d->groups != 1)
         return FK_OK;
-    if (e && *e && strcmp(e, "batch") && strcmp(e, "sample") && strcmp(e, "mixed"))
-        return fk_error(FK_ERR_ARG, "FIGKD_CONV_PATH=%s: expected batch, sample or mixed", e);
-    if (e && *e && strcmp(e, "mixed"))
-        *batch = !strcmp(e, "batch");
+    if (path == FK_CONV_PATH_BATCH || path == FK_CONV_PATH_SAMPLE)
+        *batch = path == FK_CONV_PATH_BATCH;
     else
-        *batch = (!rt->dev.is_cpu || (e && *e)) && !backward;
+        *batch = (!rt->dev.is_cpu || path == FK_CONV_PATH_MIXED) && !backward;
     /* its kernels index in int */
     if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
         *batch = false;
     return FK_OK;
 }
 
-static fk_status batch_kernel(fk_runtime *rt, const fk_conv_dims *d, const char *name, cl_kernel *k)
-{
-    char opts[96];
-    snprintf(opts, sizeof opts, "-DKH=%d -DKW=%d -DSTRIDE=%d -DPAD=%d", d->kh, d->kw, d->stride, d->pad);
-    return fk_kernel_get(rt, "conv_batch", opts, name, k);
-}
-
 /* im2col_batch (col <- in) or col2im_batch_add (din += col) */
-static fk_status batch_col(fk_runtime *rt, const fk_conv_dims *d, const char *name, fk_tensor dst,
+static fk_status batch_col(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id id, fk_tensor dst,
                            fk_tensor src, size_t count)
 {
     cl_kernel k;
-    FK_TRY(batch_kernel(rt, d, name, &k));
-    FK_TRY(set_dst_src(k, dst, src));
-    int v[6] = {d->n, d->c_in, d->h, d->w, d->h_out, d->w_out};
-    FK_TRY(set_ints(k, 4, v, 6));
-    return launch_1d(rt, k, count);
+    FK_TRY(fk_kernel_defs(rt, id, (int[]){d->kh, d->kw, d->stride, d->pad}, &k));
+    FK_RUN_1D(rt, k, count, FK_T(dst), FK_T(src), IMAGE_SIZES(d));
+    return FK_OK;
 }
 
 static fk_status batch_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
@@ -326,20 +251,15 @@ static fk_status batch_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
     const size_t p = (size_t)d->h_out * d->w_out, np = d->n * p;
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     fk_tensor col = work, y = offset_tensor(work, ckk * np);
-    FK_TRY(batch_col(rt, d, "im2col_batch", col, in, d->c_in * np));
+    FK_TRY(batch_col(rt, d, FK_K_IM2COL_BATCH, col, in, d->c_in * np));
     FK_TRY(fk_gemm(rt, false, false, d->c_out, np, ckk, 1.0f, weight.buf, weight.off, ckk, col.buf, col.off,
                    np, 0.0f, y.buf, y.off, np));
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "conv_batch", "", "cm_to_nchw_bias", &k));
-    FK_TRY(set_dst_src(k, out, y));
-    int v[3] = {d->n, d->c_out, (int)p}, has_bias = bias ? 1 : 0;
-    FK_TRY(set_ints(k, 4, v, 3));
-    cl_ulong b_off = bias ? bias->off : 0;
-    cl_mem b_buf = bias ? bias->buf : weight.buf; /* unused without bias */
-    FK_ARG(k, 7, b_buf);
-    FK_ARG(k, 8, b_off);
-    FK_ARG(k, 9, has_bias);
-    return launch_1d(rt, k, d->c_out * np);
+    FK_TRY(fk_kernel(rt, FK_K_CM_TO_NCHW_BIAS, &k));
+    fk_tensor b = bias ? *bias : weight; /* unused without bias */
+    FK_RUN_1D(rt, k, d->c_out * np, FK_T(out), FK_T(y), FK_A(d->n), FK_A(d->c_out), FK_A((int)p), FK_T(b),
+              FK_A(bias ? 1 : 0));
+    return FK_OK;
 }
 
 static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
@@ -353,29 +273,22 @@ static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_t
     const size_t p = (size_t)d->h_out * d->w_out, np = d->n * p;
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     fk_tensor col = work, dy = offset_tensor(work, ckk * np);
-    cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "conv_batch", "", "nchw_to_cm", &k));
-    FK_TRY(set_dst_src(k, dy, dout));
-    int v[3] = {d->n, d->c_out, (int)p};
-    FK_TRY(set_ints(k, 4, v, 3));
-    FK_TRY(launch_1d(rt, k, d->c_out * np));
+    FK_TRY(run_ncp(rt, FK_K_NCHW_TO_CM, dy, dout, d->n, d->c_out, (int)p, d->c_out * np));
     if (dbias) {
-        FK_TRY(fk_kernel_get(rt, "conv_batch", "", "row_sum_add", &k));
-        FK_TRY(set_dst_src(k, *dbias, dy));
-        int r[2] = {d->c_out, (int)np};
-        FK_TRY(set_ints(k, 4, r, 2));
+        cl_kernel k;
+        FK_TRY(fk_kernel(rt, FK_K_ROW_SUM_ADD, &k));
         size_t global = (size_t)d->c_out * 64, local = 64;
-        FK_LAUNCH(rt, k, 1, &global, &local);
+        FK_RUN(rt, k, 1, &global, &local, FK_T(*dbias), FK_T(dy), FK_A(d->c_out), FK_A((int)np));
     }
     if (dweight) {
-        FK_TRY(batch_col(rt, d, "im2col_batch", col, in, d->c_in * np));
+        FK_TRY(batch_col(rt, d, FK_K_IM2COL_BATCH, col, in, d->c_in * np));
         FK_TRY(fk_gemm(rt, false, true, d->c_out, ckk, np, 1.0f, dy.buf, dy.off, np, col.buf, col.off, np,
                        1.0f, dweight->buf, dweight->off, ckk));
     }
     if (din) {
         FK_TRY(fk_gemm(rt, true, false, ckk, np, d->c_out, 1.0f, weight.buf, weight.off, ckk, dy.buf, dy.off,
                        np, 0.0f, col.buf, col.off, np));
-        FK_TRY(batch_col(rt, d, "col2im_batch_add", *din, col, (size_t)d->n * d->c_in * d->h * d->w));
+        FK_TRY(batch_col(rt, d, FK_K_COL2IM_BATCH_ADD, *din, col, (size_t)d->n * d->c_in * d->h * d->w));
     }
     return FK_OK;
 }
@@ -393,17 +306,11 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
     const size_t p = (size_t)d->h_out * d->w_out;
     if (d->groups != 1) {
         cl_kernel k;
-        FK_TRY(conv_kernel(rt, d, "direct_forward", &k));
-        FK_TRY(set_dst_src(k, out, in));
-        cl_ulong w_off = weight.off, b_off = bias ? bias->off : 0;
-        cl_mem b_buf = bias ? bias->buf : weight.buf; /* unused without bias */
-        FK_ARG(k, 4, weight.buf);
-        FK_ARG(k, 5, w_off);
-        FK_ARG(k, 6, b_buf);
-        FK_ARG(k, 7, b_off);
-        int v[6] = {d->n, d->h, d->w, d->c_out, d->h_out, d->w_out};
-        FK_TRY(set_ints(k, 8, v, 6));
-        return launch_1d(rt, k, (size_t)d->n * d->c_out * p);
+        FK_TRY(conv_kernel(rt, d, FK_K_DIRECT_FORWARD, &k));
+        fk_tensor b = bias ? *bias : weight; /* unused without bias */
+        FK_RUN_1D(rt, k, (size_t)d->n * d->c_out * p, FK_T(out), FK_T(in), FK_T(weight), FK_T(b),
+                  DIRECT_SIZES(d));
+        return FK_OK;
     }
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
@@ -415,7 +322,7 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                            out.buf, out.off, p, d->c_out * p, d->n));
     }
     if (bias)
-        FK_TRY(generic3(rt, "bias_add", out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
+        FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_ADD, out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
     return FK_OK;
 }
 
@@ -431,34 +338,19 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (dbias) {
         if (!d->bias)
             return fk_error(FK_ERR_ARG, "conv2d backward: dbias given for a conv without bias");
-        cl_kernel k;
-        FK_TRY(fk_kernel_get(rt, "conv", "", "bias_grad", &k));
-        FK_TRY(set_dst_src(k, *dbias, dout));
-        int v[3] = {d->n, d->c_out, (int)p};
-        FK_TRY(set_ints(k, 4, v, 3));
-        FK_TRY(launch_1d(rt, k, d->c_out));
+        FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_GRAD, *dbias, dout, d->n, d->c_out, (int)p, d->c_out));
     }
     if (d->groups != 1) {
-        int v[6] = {d->n, d->h, d->w, d->c_out, d->h_out, d->w_out};
+        cl_kernel k;
         if (dweight) {
-            cl_kernel k;
-            FK_TRY(conv_kernel(rt, d, "direct_backward_weight", &k));
-            FK_TRY(set_dst_src(k, *dweight, dout));
-            cl_ulong in_off = in.off;
-            FK_ARG(k, 4, in.buf);
-            FK_ARG(k, 5, in_off);
-            FK_TRY(set_ints(k, 6, v, 6));
-            FK_TRY(launch_1d(rt, k, (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw));
+            FK_TRY(conv_kernel(rt, d, FK_K_DIRECT_BACKWARD_WEIGHT, &k));
+            FK_RUN_1D(rt, k, (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw, FK_T(*dweight),
+                      FK_T(dout), FK_T(in), DIRECT_SIZES(d));
         }
         if (din) {
-            cl_kernel k;
-            FK_TRY(conv_kernel(rt, d, "direct_backward_data", &k));
-            FK_TRY(set_dst_src(k, *din, dout));
-            cl_ulong w_off = weight.off;
-            FK_ARG(k, 4, weight.buf);
-            FK_ARG(k, 5, w_off);
-            FK_TRY(set_ints(k, 6, v, 6));
-            FK_TRY(launch_1d(rt, k, (size_t)d->n * d->c_in * d->h * d->w));
+            FK_TRY(conv_kernel(rt, d, FK_K_DIRECT_BACKWARD_DATA, &k));
+            FK_RUN_1D(rt, k, (size_t)d->n * d->c_in * d->h * d->w, FK_T(*din), FK_T(dout), FK_T(weight),
+                      DIRECT_SIZES(d));
         }
         return FK_OK;
     }
@@ -482,11 +374,8 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
                                            col.off + s0 * col_stride, col_ld, col_stride, 0.0f,
                                            part.buf, part.off, ckk, len, b));
             cl_kernel k;
-            FK_TRY(fk_kernel_get(rt, "conv", "", "sum_batches_add", &k));
-            FK_TRY(set_dst_src(k, *dweight, part));
-            int v[2] = {(int)b, (int)len};
-            FK_TRY(set_ints(k, 4, v, 2));
-            FK_TRY(launch_1d(rt, k, len));
+            FK_TRY(fk_kernel(rt, FK_K_SUM_BATCHES_ADD, &k));
+            FK_RUN_1D(rt, k, len, FK_T(*dweight), FK_T(part), FK_A((int)b), FK_A((int)len));
         }
     }
     if (din) {

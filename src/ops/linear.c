@@ -19,15 +19,9 @@ fk_status fk_linear_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tens
     if (!bias)
         return FK_OK;
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "linear", "", "bias_add", &k));
-    cl_ulong out_off = out.off, bias_off = bias->off;
-    FK_ARG(k, 0, out.buf);
-    FK_ARG(k, 1, out_off);
-    FK_ARG(k, 2, bias->buf);
-    FK_ARG(k, 3, bias_off);
-    FK_ARG(k, 4, out_features);
+    FK_TRY(fk_kernel(rt, FK_K_LINEAR_BIAS_ADD, &k));
     size_t global[2] = {fk_round_up(O, 32), N};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    FK_RUN(rt, k, 2, global, NULL, FK_T(out), FK_T(*bias), FK_A(out_features));
     return FK_OK;
 }
 
@@ -47,16 +41,9 @@ fk_status fk_linear_backward(fk_runtime *rt, const fk_tensor *din, const fk_tens
                        dweight->buf, dweight->off, I));
     if (dbias) {
         cl_kernel k;
-        FK_TRY(fk_kernel_get(rt, "linear", "", "bias_backward", &k));
-        cl_ulong dbias_off = dbias->off, dout_off = dout.off;
-        FK_ARG(k, 0, dbias->buf);
-        FK_ARG(k, 1, dbias_off);
-        FK_ARG(k, 2, dout.buf);
-        FK_ARG(k, 3, dout_off);
-        FK_ARG(k, 4, n);
-        FK_ARG(k, 5, out_features);
+        FK_TRY(fk_kernel(rt, FK_K_LINEAR_BIAS_BACKWARD, &k));
         size_t global = fk_round_up(O, 32);
-        FK_LAUNCH(rt, k, 1, &global, NULL);
+        FK_RUN(rt, k, 1, &global, NULL, FK_T(*dbias), FK_T(dout), FK_A(n), FK_A(out_features));
     }
     return FK_OK;
 }

@@ -5,32 +5,16 @@
 fk_status fk_add_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", "add_forward", &k));
-    cl_ulong out_off = out.off, a_off = a.off, b_off = b.off, n = count;
-    FK_ARG(k, 0, out.buf);
-    FK_ARG(k, 1, out_off);
-    FK_ARG(k, 2, a.buf);
-    FK_ARG(k, 3, a_off);
-    FK_ARG(k, 4, b.buf);
-    FK_ARG(k, 5, b_off);
-    FK_ARG(k, 6, n);
-    size_t global = fk_round_up(count, 64);
-    FK_LAUNCH(rt, k, 1, &global, NULL);
+    FK_TRY(fk_kernel(rt, FK_K_ADD_FORWARD, &k));
+    FK_RUN_1D(rt, k, count, FK_T(out), FK_T(a), FK_T(b), FK_A(count));
     return FK_OK;
 }
 
 fk_status fk_add_backward(fk_runtime *rt, fk_tensor dx, fk_tensor dout, size_t count)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", "acc", &k));
-    cl_ulong dx_off = dx.off, dout_off = dout.off, n = count;
-    FK_ARG(k, 0, dx.buf);
-    FK_ARG(k, 1, dx_off);
-    FK_ARG(k, 2, dout.buf);
-    FK_ARG(k, 3, dout_off);
-    FK_ARG(k, 4, n);
-    size_t global = fk_round_up(count, 64);
-    FK_LAUNCH(rt, k, 1, &global, NULL);
+    FK_TRY(fk_kernel(rt, FK_K_ACC, &k));
+    FK_RUN_1D(rt, k, count, FK_T(dx), FK_T(dout), FK_A(count));
     return FK_OK;
 }
 
@@ -42,20 +26,10 @@ static fk_status channel_block(fk_runtime *rt, bool accumulate, fk_tensor dst, i
     if (nch <= 0 || n <= 0 || hw <= 0)
         return FK_OK;
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", accumulate ? "channel_acc" : "channel_copy", &k));
-    cl_ulong dst_off = dst.off, src_off = src.off;
-    FK_ARG(k, 0, dst.buf);
-    FK_ARG(k, 1, dst_off);
-    FK_ARG(k, 2, dst_c);
-    FK_ARG(k, 3, dst_c0);
-    FK_ARG(k, 4, src.buf);
-    FK_ARG(k, 5, src_off);
-    FK_ARG(k, 6, src_c);
-    FK_ARG(k, 7, src_c0);
-    FK_ARG(k, 8, nch);
-    FK_ARG(k, 9, hw);
+    FK_TRY(fk_kernel(rt, accumulate ? FK_K_CHANNEL_ACC : FK_K_CHANNEL_COPY, &k));
     size_t global[2] = {fk_round_up((size_t)nch * (size_t)hw, 64), (size_t)n};
-    FK_LAUNCH(rt, k, 2, global, NULL);
+    FK_RUN(rt, k, 2, global, NULL, FK_T(dst), FK_A(dst_c), FK_A(dst_c0), FK_T(src), FK_A(src_c), FK_A(src_c0),
+           FK_A(nch), FK_A(hw));
     return FK_OK;
 }
 
@@ -101,17 +75,9 @@ static fk_status shuffle(fk_runtime *rt, bool accumulate, fk_tensor dst, fk_tens
     if (n <= 0 || c <= 0 || hw <= 0)
         return FK_OK;
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "tensor_ops", "", accumulate ? "shuffle_acc" : "shuffle_copy", &k));
-    cl_ulong dst_off = dst.off, src_off = src.off;
-    FK_ARG(k, 0, dst.buf);
-    FK_ARG(k, 1, dst_off);
-    FK_ARG(k, 2, src.buf);
-    FK_ARG(k, 3, src_off);
-    FK_ARG(k, 4, c);
-    FK_ARG(k, 5, groups);
-    FK_ARG(k, 6, hw);
+    FK_TRY(fk_kernel(rt, accumulate ? FK_K_SHUFFLE_ACC : FK_K_SHUFFLE_COPY, &k));
     size_t global[3] = {fk_round_up((size_t)hw, 16), (size_t)c, (size_t)n};
-    FK_LAUNCH(rt, k, 3, global, NULL);
+    FK_RUN(rt, k, 3, global, NULL, FK_T(dst), FK_T(src), FK_A(c), FK_A(groups), FK_A(hw));
     return FK_OK;
 }
 

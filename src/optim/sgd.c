@@ -4,18 +4,9 @@
 fk_status fk_sgd_step(fk_runtime *rt, fk_param_store *ps, const fk_sgd *opt)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "sgd", "", "sgd_step", &k));
-    cl_ulong n = ps->param_count;
-    cl_int nesterov = opt->nesterov;
-    FK_ARG(k, 0, ps->params);
-    FK_ARG(k, 1, ps->grads);
-    FK_ARG(k, 2, ps->momentum);
-    FK_ARG(k, 3, n);
-    FK_ARG(k, 4, opt->lr);
-    FK_ARG(k, 5, opt->momentum);
-    FK_ARG(k, 6, opt->weight_decay);
-    FK_ARG(k, 7, nesterov);
+    FK_TRY(fk_kernel(rt, FK_K_SGD_STEP, &k));
     size_t global = fk_round_up(ps->param_count, 256);
-    FK_LAUNCH(rt, k, 1, &global, NULL);
+    FK_RUN(rt, k, 1, &global, NULL, FK_A(ps->params), FK_A(ps->grads), FK_A(ps->momentum), FK_A(ps->param_count),
+           FK_A(opt->lr), FK_A(opt->momentum), FK_A(opt->weight_decay), FK_A((cl_int)opt->nesterov));
     return FK_OK;
 }

@@ -1,5 +1,5 @@
 /* OpenCL and CLBlast error names. */
-#include "figkd/runtime.h"
+#include "figkd/device.h"
 
 #include <clblast_c.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Device enumeration and the FIGKD_DEVICE selection rules. */
-#include "figkd/runtime.h"
+#include "figkd/device.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@ static fk_status blas_check(fk_runtime *rt, CLBlastStatusCode s, const char *cal
                             size_t m, size_t n, size_t k, size_t batch)
 {
     if (s == CLBlastSuccess) {
-        if (rt->sync)
+        if (rt->opts.sync)
             FK_CL_CHECK(clFinish(rt->queue));
         return FK_OK;
     }

@@ -87,7 +87,7 @@ static void cache_key(const fk_runtime *rt, const char *source, const char *opti
              CACHE_VERSION, rt->dev.name, rt->dev.platform, rt->dev.version, rt->dev.driver,
              options, (unsigned long long)sh);
     uint64_t kh = fnv1a(FNV_INIT, key, strlen(key));
-    snprintf(path, pathsz, "%s/%016llx.bin", rt->cache_dir, (unsigned long long)kh);
+    snprintf(path, pathsz, "%s/%016llx.bin", rt->opts.cache_dir, (unsigned long long)kh);
 }
 
 /* Binary from a cache file, or NULL when missing or invalid. */
@@ -137,7 +137,7 @@ static void cache_store(fk_runtime *rt, cl_program prog, const char *path, const
     if (!bin)
         return;
     unsigned char *bins[1] = {bin};
-    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS || fk_mkdirs(rt->cache_dir) != 0) {
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) != CL_SUCCESS || fk_mkdirs(rt->opts.cache_dir) != 0) {
         free(bin);
         return;
     }
@@ -187,7 +187,7 @@ static fk_status build(fk_runtime *rt, const char *name, const char *options, cl
     cache_key(rt, src, full_opts, key, sizeof key, path, sizeof path);
 
     cl_int err;
-    if (rt->disk_cache) {
+    if (rt->opts.disk_cache) {
         size_t bsize;
         unsigned char *bin = cache_load(rt, path, key, &bsize);
         if (bin) {
@@ -221,7 +221,7 @@ static fk_status build(fk_runtime *rt, const char *name, const char *options, cl
         return st;
     }
     rt->builds++;
-    if (rt->disk_cache)
+    if (rt->opts.disk_cache)
         cache_store(rt, p, path, key);
     *out = p;
     return FK_OK;
@@ -323,4 +323,7 @@ void fk_program_cache_free(fk_runtime *rt)
         e = next;
     }
     rt->programs = NULL;
+    /* the kernels by id were this cache's */
+    memset(rt->kernels, 0, sizeof rt->kernels);
+    rt->nvariants = 0;
 }

@@ -1,0 +1,83 @@
+/* Every kernel of cl/ in one list: an id (FK_K_<ID>), its file, its name
+ * and the -D options it is built with (FK_DEFS_NONE: none; the others name
+ * per-shape values given at the launch, see fk_kernel_defs in runtime.h).
+ * Adding a kernel = one line here; src/runtime/kernels.c reads the list. */
+#ifndef FIGKD_KERNELS_H
+#define FIGKD_KERNELS_H
+
+/* X(ID, file, kernel name, defs) */
+#define FK_KERNELS(X)                                                          \
+    X(FILL_F32, "util", "fill_f32", NONE)                                      \
+    X(AXPY_F32, "util", "axpy_f32", NONE)                                      \
+    X(COPY_F32, "util", "copy_f32", NONE)                                      \
+    X(RELU_FORWARD, "relu", "relu_forward", NONE)                              \
+    X(RELU_BACKWARD, "relu", "relu_backward", NONE)                            \
+    X(ADD_FORWARD, "tensor_ops", "add_forward", NONE)                          \
+    X(ACC, "tensor_ops", "acc", NONE)                                          \
+    X(CHANNEL_COPY, "tensor_ops", "channel_copy", NONE)                        \
+    X(CHANNEL_ACC, "tensor_ops", "channel_acc", NONE)                          \
+    X(SHUFFLE_COPY, "tensor_ops", "shuffle_copy", NONE)                        \
+    X(SHUFFLE_ACC, "tensor_ops", "shuffle_acc", NONE)                          \
+    X(LINEAR_BIAS_ADD, "linear", "bias_add", NONE)                             \
+    X(LINEAR_BIAS_BACKWARD, "linear", "bias_backward", NONE)                   \
+    X(MAXPOOL_FORWARD, "pool", "maxpool_forward", POOL)                        \
+    X(AVGPOOL_FORWARD, "pool", "avgpool_forward", POOL)                        \
+    X(MAXPOOL_BACKWARD, "pool", "maxpool_backward", POOL)                      \
+    X(AVGPOOL_BACKWARD, "pool", "avgpool_backward", POOL)                      \
+    X(GAP_FORWARD, "pool", "gap_forward", NONE)                                \
+    X(GAP_BACKWARD, "pool", "gap_backward", NONE)                              \
+    X(BN_APPLY, "batchnorm", "bn_apply", NONE)                                 \
+    X(BN_STATS, "batchnorm", "bn_stats", BN)                                   \
+    X(BN_STATS_IMG, "batchnorm", "bn_stats_img", BN)                           \
+    X(BN_BACKWARD, "batchnorm", "bn_backward", BN)                             \
+    X(BN_BACKWARD_IMG, "batchnorm", "bn_backward_img", BN)                     \
+    X(IM2COL, "conv", "im2col", CONV)                                          \
+    X(IM2COL_PX, "conv", "im2col_px", CONV)                                    \
+    X(COL2IM_ADD, "conv", "col2im_add", CONV)                                  \
+    X(COL2IM_ADD_PX, "conv", "col2im_add_px", CONV)                            \
+    X(DIRECT_FORWARD, "conv", "direct_forward", CONV)                          \
+    X(DIRECT_BACKWARD_WEIGHT, "conv", "direct_backward_weight", CONV)          \
+    X(DIRECT_BACKWARD_DATA, "conv", "direct_backward_data", CONV)              \
+    X(CONV_BIAS_ADD, "conv", "bias_add", NONE)                                 \
+    X(CONV_BIAS_GRAD, "conv", "bias_grad", NONE)                               \
+    X(SUM_BATCHES_ADD, "conv", "sum_batches_add", NONE)                        \
+    X(GEMM_NN16, "conv_gemm", "gemm_nn16", NONE)                               \
+    X(GEMM_NT16, "conv_gemm", "gemm_nt16", NONE)                               \
+    X(IM2COL_BATCH, "conv_batch", "im2col_batch", CONV_BATCH)                  \
+    X(COL2IM_BATCH_ADD, "conv_batch", "col2im_batch_add", CONV_BATCH)          \
+    X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \
+    X(NCHW_TO_CM, "conv_batch", "nchw_to_cm", NONE)                            \
+    X(ROW_SUM_ADD, "conv_batch", "row_sum_add", NONE)                          \
+    X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
+    X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
+    X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \
+    X(LOSS_MEAN, "loss", "loss_mean", NONE)                                    \
+    X(DWT_FORWARD, "dwt", "dwt_forward", NONE)                                 \
+    X(DWT_INVERSE, "dwt", "dwt_inverse", NONE)                                 \
+    X(FIGKD_FORWARD, "dwt", "figkd_forward", NONE)                             \
+    X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
+    X(TOPK_HITS, "metrics", "topk_hits", NONE)
+
+typedef enum fk_kernel_id {
+#define FK_KERNEL_ENUM_(id, file, name, defs) FK_K_##id,
+    FK_KERNELS(FK_KERNEL_ENUM_)
+#undef FK_KERNEL_ENUM_
+    FK_K_COUNT
+} fk_kernel_id;
+
+/* The -D values a kernel is built with, in this order:
+ *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
+ *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl)
+ *   POOL        K S P                                 (cl/pool.cl)
+ *   BN          LOCAL                                 (cl/batchnorm.cl) */
+typedef enum fk_kernel_defs_kind {
+    FK_DEFS_NONE,
+    FK_DEFS_CONV,
+    FK_DEFS_CONV_BATCH,
+    FK_DEFS_POOL,
+    FK_DEFS_BN,
+} fk_kernel_defs_kind;
+
+#define FK_DEFS_MAX 8 /* the most -D values of any kind */
+
+#endif

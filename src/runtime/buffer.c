@@ -1,0 +1,83 @@
+/* Device buffers: allocation with a readable failure, transfers, and the
+ * fill / axpy / copy kernels of cl/util.cl. */
+#include "figkd/runtime.h"
+
+fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_mem *out)
+{
+    *out = NULL;
+    if (bytes == 0)
+        bytes = 16;
+    if (bytes > rt->dev.max_alloc)
+        return fk_error(FK_ERR_CL,
+                        "cannot allocate %.1f MiB in one device buffer: %s allows at most %.1f MiB "
+                        "per buffer (%.1f MiB in all); try a smaller batch_size",
+                        bytes / 1048576.0, rt->dev.name, rt->dev.max_alloc / 1048576.0,
+                        rt->dev.global_mem / 1048576.0);
+    cl_int err;
+    cl_mem m = clCreateBuffer(rt->ctx, flags ? flags : CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return fk_error(FK_ERR_CL,
+                        "clCreateBuffer of %.1f MiB failed with %s on %s (global memory %.1f MiB, "
+                        "max allocation %.1f MiB); try a smaller batch_size",
+                        bytes / 1048576.0, fk_cl_errname(err), rt->dev.name,
+                        rt->dev.global_mem / 1048576.0, rt->dev.max_alloc / 1048576.0);
+    *out = m;
+    return FK_OK;
+}
+
+fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src)
+{
+    if (bytes == 0)
+        return FK_OK;
+    FK_CL_CHECK(clEnqueueWriteBuffer(rt->queue, buf, CL_TRUE, offset_bytes, bytes, src, 0, NULL, NULL));
+    return FK_OK;
+}
+
+fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst)
+{
+    if (bytes == 0)
+        return FK_OK;
+    FK_CL_CHECK(clEnqueueReadBuffer(rt->queue, buf, CL_TRUE, offset_bytes, bytes, dst, 0, NULL, NULL));
+    return FK_OK;
+}
+
+fk_status fk_buffer_fill(fk_runtime *rt, cl_mem buf, size_t offset, size_t count, float value)
+{
+    if (count == 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_FILL_F32, &k));
+    size_t global = fk_round_up(count, 64);
+    FK_RUN(rt, k, 1, &global, NULL, FK_A(buf), FK_A(offset), FK_A(value), FK_A(count));
+    return FK_OK;
+}
+
+size_t fk_tensor_numel(const fk_tensor *t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++)
+        n *= (size_t)t->shape[i];
+    return n;
+}
+
+fk_status fk_buffer_axpy(fk_runtime *rt, cl_mem y, size_t y_off, cl_mem x, size_t x_off, float a, size_t count)
+{
+    if (count == 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_AXPY_F32, &k));
+    size_t global = fk_round_up(count, 64);
+    FK_RUN(rt, k, 1, &global, NULL, FK_A(y), FK_A(y_off), FK_A(x), FK_A(x_off), FK_A(a), FK_A(count));
+    return FK_OK;
+}
+
+fk_status fk_buffer_copy(fk_runtime *rt, cl_mem dst, size_t dst_off, cl_mem src, size_t src_off, size_t count)
+{
+    if (count == 0)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_COPY_F32, &k));
+    size_t global = fk_round_up(count, 64);
+    FK_RUN(rt, k, 1, &global, NULL, FK_A(dst), FK_A(dst_off), FK_A(src), FK_A(src_off), FK_A(count));
+    return FK_OK;
+}

@@ -1,0 +1,71 @@
+/* The runtime options from the environment: the one place the library
+ * calls getenv (the CLI's `devices` command reads FIGKD_DEVICE itself). */
+#include "figkd/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The value of a variable, NULL when unset or empty. */
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Set and not "0". */
+static bool env_flag(const char *name)
+{
+    const char *v = env(name);
+    return v && strcmp(v, "0") != 0;
+}
+
+/* Index of the variable's value in choices[1..] (choices[0] stands for
+ * unset), or an error naming the variable and every choice. */
+static fk_status env_choice(const char *name, const char *const *choices, int count, int *out)
+{
+    const char *v = env(name);
+    *out = 0;
+    if (!v)
+        return FK_OK;
+    for (int i = 1; i < count; i++)
+        if (!strcmp(v, choices[i])) {
+            *out = i;
+            return FK_OK;
+        }
+    char list[128] = "";
+    for (int i = 1; i < count; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", choices[i],
+                 i + 2 < count ? ", " : i + 1 < count ? " or " : "");
+    return fk_error(FK_ERR_ARG, "%s=%s: expected %s (or unset for the device's default)", name, v, list);
+}
+
+fk_status fk_runtime_options_from_env(fk_runtime_options *o)
+{
+    memset(o, 0, sizeof *o);
+    const char *dev = env("FIGKD_DEVICE");
+    snprintf(o->device, sizeof o->device, "%s", dev ? dev : "");
+    o->sync = env_flag("FIGKD_SYNC");
+    o->profile = env_flag("FIGKD_PROFILE");
+
+    const char *c = env("FIGKD_CACHE");
+    o->disk_cache = !(c && !strcmp(c, "0"));
+    const char *dir = env("FIGKD_CACHE_DIR"), *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
+    if (dir)
+        snprintf(o->cache_dir, sizeof o->cache_dir, "%s", dir);
+    else if (xdg)
+        snprintf(o->cache_dir, sizeof o->cache_dir, "%s/figkd-cl", xdg);
+    else if (home)
+        snprintf(o->cache_dir, sizeof o->cache_dir, "%s/.cache/figkd-cl", home);
+    else
+        o->disk_cache = false;
+
+    static const char *const paths[] = {"", "batch", "sample", "mixed"};
+    static const char *const gemms[] = {"", "own", "clblast"};
+    int path, gemm;
+    FK_TRY(env_choice("FIGKD_CONV_PATH", paths, 4, &path));
+    FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 3, &gemm));
+    o->conv_path = (fk_conv_path)path;
+    o->conv_gemm = (fk_conv_gemm)gemm;
+    return FK_OK;
+}
