@@ -29,7 +29,6 @@ static const tol TOL_Y = {2e-6, 1e-5}, TOL_MEAN = {1e-6, 2e-6}, TOL_INVSTD = {0.
                  TOL_RMEAN = {1e-6, 1e-5}, TOL_RVAR = {0.0, 1e-5}, TOL_DX = {1e-5, 1e-5},
                  TOL_DPARAM = {2e-5, 1e-5};
 
-static const fk_st_file *F;
 
 static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
 {
@@ -52,16 +51,16 @@ static float *randoms(size_t n, unsigned seed)
     return g;
 }
 
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[1] = {0};
-    fx_cfg(F, c, cfg, 1);
+    fx_cfg(f, c, cfg, 1);
     int train = (int)cfg[0], xd[4];
     size_t nx;
-    const float *x = fx_get(F, c, "x", &nx), *gamma = fx_get(F, c, "gamma", NULL), *beta = fx_get(F, c, "beta", NULL),
-                *rm0 = fx_get(F, c, "rm0", NULL), *rv0 = fx_get(F, c, "rv0", NULL), *nbt0 = fx_get(F, c, "nbt0", NULL),
-                *y = fx_get(F, c, "y", NULL);
-    if (!x || !gamma || !beta || !rm0 || !rv0 || !nbt0 || !y || fx_dims(F, c, "x", xd) != 4)
+    const float *x = fx_get(f, c, "x", &nx), *gamma = fx_get(f, c, "gamma", NULL), *beta = fx_get(f, c, "beta", NULL),
+                *rm0 = fx_get(f, c, "rm0", NULL), *rv0 = fx_get(f, c, "rv0", NULL), *nbt0 = fx_get(f, c, "nbt0", NULL),
+                *y = fx_get(f, c, "y", NULL);
+    if (!x || !gamma || !beta || !rm0 || !rv0 || !nbt0 || !y || fx_dims(f, c, "x", xd) != 4)
         return;
     fk_bn_dims d = {.n = xd[0], .c = xd[1], .h = xd[2], .w = xd[3], .eps = 1e-5f, .momentum = 0.1f};
     size_t C = (size_t)d.c;
@@ -85,10 +84,10 @@ static void run_case(fk_runtime *rt, int c)
         check(&brv, rv0, cs, "running_var untouched", (tol){0, 0});
         check(&bnb, nbt0, cs, "num_batches_tracked untouched", (tol){0, 0});
     } else {
-        const float *sm = fx_get(F, c, "save_mean", NULL), *si = fx_get(F, c, "save_invstd", NULL),
-                    *rm1 = fx_get(F, c, "rm1", NULL), *rv1 = fx_get(F, c, "rv1", NULL),
-                    *nbt1 = fx_get(F, c, "nbt1", NULL), *dy = fx_get(F, c, "dy", NULL), *dx = fx_get(F, c, "dx", NULL),
-                    *dg = fx_get(F, c, "dgamma", NULL), *db = fx_get(F, c, "dbeta", NULL);
+        const float *sm = fx_get(f, c, "save_mean", NULL), *si = fx_get(f, c, "save_invstd", NULL),
+                    *rm1 = fx_get(f, c, "rm1", NULL), *rv1 = fx_get(f, c, "rv1", NULL),
+                    *nbt1 = fx_get(f, c, "nbt1", NULL), *dy = fx_get(f, c, "dy", NULL), *dx = fx_get(f, c, "dx", NULL),
+                    *dg = fx_get(f, c, "dgamma", NULL), *db = fx_get(f, c, "dbeta", NULL);
         if (!sm || !si || !rm1 || !rv1 || !nbt1 || !dy || !dx || !dg || !db)
             return;
         float *g0x = randoms(nx, 21 + (unsigned)c), *g0g = randoms(C, 22 + (unsigned)c),
@@ -265,20 +264,9 @@ static void finite_difference(fk_runtime *rt)
         fx_buf_free(all[i]);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("batchnorm", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 7, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 7, run_case);
     large_channel(rt);
     finite_difference(rt);
     fk_error_quiet(1);
@@ -286,7 +274,6 @@ int main(void)
     fk_tensor t = {0};
     CHECK(fk_bn_forward_train(rt, t, t, t, t, t, t, t, t, t, &one) == FK_ERR_ARG,
           "train mode with one value per channel refused (as PyTorch)");
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_batchnorm");
 }
+
+int main(void) { return fk_test_main("test_batchnorm", "batchnorm.safetensors", run); }

@@ -1,5 +1,6 @@
 /* Data module tests on small files in each real format (tests/data_fixtures.py).
  * usage: test_data FIXTURE_DIR TEST; returns 0 on pass, 1 on failure, 77 skip. */
+#include "common.h"
 #include "data/data_internal.h"
 #include "figkd/data.h"
 
@@ -9,18 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int failures;
 static const char *fx;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 #define HAS(msg, sub) CHECK(strstr((msg), (sub)) != NULL, "message '%s' lacks '%s'", (msg), (sub))
 
@@ -411,7 +401,7 @@ static void test_augment(void)
         CHECK(i >= 0 && j >= 0 && i + ch <= 300 && j + cw <= 400, "inside");
         CHECK(frac > 0.075 && frac <= 1.0 && ratio > 0.70 && ratio < 1.40,
               "frac %.3f ratio %.3f", frac, ratio);
-        if (failures > 10)
+        if (fk_test_failures > 10)
             break;
     }
     {
@@ -792,9 +782,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!strcmp(argv[2], tests[i].name)) {
             tests[i].fn();
-            if (failures)
-                fprintf(stderr, "%s: %d check(s) failed\n", argv[2], failures);
-            return failures ? 1 : 0;
+            return fk_test_result(argv[2]);
         }
     fprintf(stderr, "unknown test %s\n", argv[2]);
     return 2;

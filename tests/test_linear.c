@@ -13,7 +13,6 @@
  * above the result where terms cancel: an absolute term carries it. */
 #define TOL_GEMM 2e-6, 1e-5
 
-static const fk_st_file *F;
 
 static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *what)
 {
@@ -22,16 +21,16 @@ static void check_grad(fx_buf *b, const float *g0, const float *ref, const char 
     free(want);
 }
 
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[4] = {0};
-    fx_cfg(F, c, cfg, 4);
+    fx_cfg(f, c, cfg, 4);
     int n = (int)cfg[0], in_f = (int)cfg[1], out_f = (int)cfg[2], has_bias = (int)cfg[3];
     size_t nx = (size_t)n * in_f, nw = (size_t)out_f * in_f, ny = (size_t)n * out_f;
-    const float *x = fx_get(F, c, "x", NULL), *w = fx_get(F, c, "weight", NULL), *y = fx_get(F, c, "y", NULL),
-                *dy = fx_get(F, c, "dy", NULL), *dx = fx_get(F, c, "dx", NULL),
-                *dw = fx_get(F, c, "dweight", NULL);
-    const float *b = has_bias ? fx_get(F, c, "bias", NULL) : NULL, *db = has_bias ? fx_get(F, c, "dbias", NULL) : NULL;
+    const float *x = fx_get(f, c, "x", NULL), *w = fx_get(f, c, "weight", NULL), *y = fx_get(f, c, "y", NULL),
+                *dy = fx_get(f, c, "dy", NULL), *dx = fx_get(f, c, "dx", NULL),
+                *dw = fx_get(f, c, "dweight", NULL);
+    const float *b = has_bias ? fx_get(f, c, "bias", NULL) : NULL, *db = has_bias ? fx_get(f, c, "dbias", NULL) : NULL;
     if (!x || !w || !y || !dy || !dx || !dw || (has_bias && (!b || !db)))
         return;
     float *g0x = malloc(nx * 4), *g0w = malloc(nw * 4), *g0b = malloc((size_t)out_f * 4);
@@ -70,21 +69,9 @@ static void run_case(fk_runtime *rt, int c)
         fx_buf_free(&bdw), fx_buf_free(&bdb);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("linear", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 5, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_linear");
+    fx_run_cases(rt, f, 5, run_case);
 }
+
+int main(void) { return fk_test_main("test_linear", "linear.safetensors", run); }

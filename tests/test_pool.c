@@ -19,18 +19,17 @@ static const struct {
     double atol, rtol;
 } TOL_MAX_FWD = {0.0, 0.0}, TOL_MAX_BWD = {1e-6, 1e-6}, TOL_AVG = {1e-6, 2e-6};
 
-static const fk_st_file *F;
 
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[4] = {0};
-    fx_cfg(F, c, cfg, 4);
+    fx_cfg(f, c, cfg, 4);
     int kind = (int)cfg[0], k = (int)cfg[1], s = (int)cfg[2], p = (int)cfg[3];
     int xd[4], yd[4];
     size_t nx, ny;
-    const float *x = fx_get(F, c, "x", &nx), *y = fx_get(F, c, "y", &ny), *dy = fx_get(F, c, "dy", NULL),
-                *dx = fx_get(F, c, "dx", NULL);
-    if (!x || !y || !dy || !dx || fx_dims(F, c, "x", xd) != 4 || fx_dims(F, c, "y", yd) != 4)
+    const float *x = fx_get(f, c, "x", &nx), *y = fx_get(f, c, "y", &ny), *dy = fx_get(f, c, "dy", NULL),
+                *dx = fx_get(f, c, "dx", NULL);
+    if (!x || !y || !dy || !dx || fx_dims(f, c, "x", xd) != 4 || fx_dims(f, c, "y", yd) != 4)
         return;
     static const char *names[] = {"maxpool", "avgpool", "gap"};
     const char *name = names[kind];
@@ -129,20 +128,9 @@ static void finite_difference(fk_runtime *rt, int max)
     fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bw), fx_buf_free(&bg);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("pool", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 16, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 16, run_case);
     finite_difference(rt, 1);
     finite_difference(rt, 0);
     fk_pool_dims d;
@@ -151,7 +139,6 @@ int main(void)
     CHECK(fk_pool_dims_init(&d, 1, 1, 2, 2, 5, 1, 1) == FK_ERR_ARG, "kernel above the padded input refused");
     CHECK(fk_pool_dims_init(&d, 1, 1, 32, 32, 3, 2, 1) == FK_OK && d.h_out == 16 && d.w_out == 16,
           "ResNet stem pool 32 -> 16");
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_pool");
 }
+
+int main(void) { return fk_test_main("test_pool", "pool.safetensors", run); }

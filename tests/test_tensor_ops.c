@@ -12,7 +12,6 @@
 #define TOL_EXACT 0.0, 0.0
 #define TOL_ADD 0.0, 1e-7   /* g0 + grad rounded once on either side */
 
-static const fk_st_file *F;
 
 /* gradient start values: non-zero so that "adds into" is checked */
 static float *start_grad(size_t n, unsigned seed)
@@ -30,17 +29,17 @@ static void check_grad(fx_buf *b, const float *g0, const float *ref, const char 
     free(want);
 }
 
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[6] = {0};
-    fx_cfg(F, c, cfg, 6);
+    fx_cfg(f, c, cfg, 6);
     int kind = (int)cfg[0], n = (int)cfg[1], ch = (int)cfg[2], hw = (int)(cfg[3] * cfg[4]), extra = (int)cfg[5];
     size_t total = (size_t)n * (size_t)ch * (size_t)hw;
     char what[96];
     fk_status st = FK_OK;
     if (kind == 0 || kind == 4) { /* relu, shuffle: x -> y */
-        const float *x = fx_get(F, c, "x", NULL), *y = fx_get(F, c, "y", NULL), *dy = fx_get(F, c, "dy", NULL),
-                    *dx = fx_get(F, c, "dx", NULL);
+        const float *x = fx_get(f, c, "x", NULL), *y = fx_get(f, c, "y", NULL), *dy = fx_get(f, c, "dy", NULL),
+                    *dx = fx_get(f, c, "dx", NULL);
         if (!x || !y || !dy || !dx)
             return;
         float *g0 = start_grad(total, 100 + (unsigned)c);
@@ -71,8 +70,8 @@ static void run_case(fk_runtime *rt, int c)
         fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bdx);
         free(g0);
     } else if (kind == 1) { /* add */
-        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *y = fx_get(F, c, "y", NULL),
-                    *dy = fx_get(F, c, "dy", NULL);
+        const float *a = fx_get(f, c, "a", NULL), *b = fx_get(f, c, "b", NULL), *y = fx_get(f, c, "y", NULL),
+                    *dy = fx_get(f, c, "dy", NULL);
         if (!a || !b || !y || !dy)
             return;
         float *g0 = start_grad(total, 200 + (unsigned)c);
@@ -100,10 +99,10 @@ static void run_case(fk_runtime *rt, int c)
     } else if (kind == 2 || kind == 3) { /* concat (a, b) -> y; split x -> (a, b) */
         int ca = extra, cb = ch - extra;
         size_t na = (size_t)n * (size_t)ca * (size_t)hw, nb = (size_t)n * (size_t)cb * (size_t)hw;
-        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *da = fx_get(F, c, "da", NULL),
-                    *db = fx_get(F, c, "db", NULL);
-        const float *whole = fx_get(F, c, kind == 2 ? "y" : "x", NULL);
-        const float *dwhole = fx_get(F, c, kind == 2 ? "dy" : "dx", NULL);
+        const float *a = fx_get(f, c, "a", NULL), *b = fx_get(f, c, "b", NULL), *da = fx_get(f, c, "da", NULL),
+                    *db = fx_get(f, c, "db", NULL);
+        const float *whole = fx_get(f, c, kind == 2 ? "y" : "x", NULL);
+        const float *dwhole = fx_get(f, c, kind == 2 ? "dy" : "dx", NULL);
         if (!a || !b || !da || !db || !whole || !dwhole)
             return;
         float *ga = start_grad(na, 300 + (unsigned)c), *gb = start_grad(nb, 400 + (unsigned)c),
@@ -153,20 +152,9 @@ static void run_case(fk_runtime *rt, int c)
     }
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("tensor_ops", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 11, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 11, run_case);
     fk_error_quiet(1);
     cl_mem m;
     if (fk_buffer_create(rt, 64, 0, &m) == FK_OK) {
@@ -174,7 +162,6 @@ int main(void)
         CHECK(fk_shuffle_forward(rt, t, t, 1, 6, 4, 1) == FK_ERR_ARG, "6 channels in 4 groups refused");
         clReleaseMemObject(m);
     }
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_tensor_ops");
 }
+
+int main(void) { return fk_test_main("test_tensor_ops", "tensor_ops.safetensors", run); }
