@@ -78,6 +78,14 @@ void fk_test_check_err(const char *file, int line, const char *expr, fk_status g
         }
 }
 
+float *fk_test_uniform(size_t n, unsigned seed, float lo, float hi)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    if (x)
+        fk_test_fill_uniform(x, n, seed, lo, hi);
+    return x;
+}
+
 int fk_test_result(const char *name)
 {
     if (fk_test_failures) {

@@ -69,6 +69,8 @@ const fk_test_tol *fk_test_tol_find(const fk_test_tol *table, size_t n, const ch
 
 /* Deterministic uniform floats in [lo, hi). */
 void fk_test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi);
+/* The same into a fresh allocation (free it). */
+float *fk_test_uniform(size_t n, unsigned seed, float lo, float hi);
 
 /* ---- device ----------------------------------------------------------------- */
 

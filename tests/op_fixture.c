@@ -214,11 +214,28 @@ void fx_buf_free(fx_buf *b)
     b->mem = NULL;
 }
 
-float *fx_sum(const float *a, const float *b, size_t n)
+size_t fx_buf_check_added(fx_buf *b, const float *g0, const float *ref, const char *what, double atol,
+                          double rtol)
 {
-    float *r = malloc((n ? n : 1) * sizeof *r);
-    if (r)
-        for (size_t i = 0; i < n; i++)
-            r[i] = a[i] + b[i];
-    return r;
+    if (!g0 || !ref)
+        return fx_buf_check(b, ref, what, atol, rtol);
+    float *want = malloc((b->n ? b->n : 1) * sizeof *want);
+    if (want)
+        for (size_t i = 0; i < b->n; i++)
+            want[i] = g0[i] + ref[i];
+    size_t bad = fx_buf_check(b, want, what, atol, rtol);
+    free(want);
+    return bad;
+}
+
+void fx_bufs_create(fk_runtime *rt, const fx_spec *specs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        fx_buf_create(rt, specs[i].b, specs[i].n, specs[i].data, specs[i].value);
+}
+
+void fx_bufs_free(fx_buf *const *bufs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        fx_buf_free(bufs[i]);
 }

@@ -57,8 +57,20 @@ size_t fx_buf_check(fx_buf *b, const float *ref, const char *what, double atol, 
 size_t fx_buf_guards(fx_buf *b, const char *what);
 void fx_buf_free(fx_buf *b);
 
-/* ref[i] = a[i] + b[i] in a fresh allocation (expected value of a gradient
- * buffer that started at a and had b added). */
-float *fx_sum(const float *a, const float *b, size_t n);
+/* fx_buf_check of a gradient buffer that started at g0 and had ref added:
+ * against g0 + ref (against ref alone when g0 is NULL). */
+size_t fx_buf_check_added(fx_buf *b, const float *g0, const float *ref, const char *what, double atol,
+                          double rtol);
+
+/* Creating several guarded buffers at once: each spec is fx_buf_create's
+ * arguments; fx_bufs_free frees a list of buffers. */
+typedef struct fx_spec {
+    fx_buf *b;
+    size_t n;
+    const float *data;
+    float value;
+} fx_spec;
+void fx_bufs_create(fk_runtime *rt, const fx_spec *specs, size_t count);
+void fx_bufs_free(fx_buf *const *bufs, size_t count);
 
 #endif

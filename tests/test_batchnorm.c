@@ -30,25 +30,17 @@ static const tol TOL_Y = {2e-6, 1e-5}, TOL_MEAN = {1e-6, 2e-6}, TOL_INVSTD = {0.
                  TOL_DPARAM = {2e-5, 1e-5};
 
 
-static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
+/* b against g0 + ref (ref alone when g0 is NULL), named "cs name". */
+static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *cs, const char *name, tol t)
 {
     char what[128];
     snprintf(what, sizeof what, "%s %s", cs, name);
-    fx_buf_check(b, ref, what, t.atol, t.rtol);
+    fx_buf_check_added(b, g0, ref, what, t.atol, t.rtol);
 }
 
-static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *cs, const char *name, tol t)
+static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
 {
-    float *want = fx_sum(g0, ref, b->n);
-    check(b, want, cs, name, t);
-    free(want);
-}
-
-static float *randoms(size_t n, unsigned seed)
-{
-    float *g = malloc(n * sizeof *g);
-    fk_test_fill_uniform(g, n, seed, -0.5f, 0.5f);
-    return g;
+    check_grad(b, NULL, ref, cs, name, t);
 }
 
 static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
@@ -67,15 +59,9 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
     char cs[96];
     snprintf(cs, sizeof cs, "c%d bn %s (%d,%d,%d,%d)", c, train ? "train" : "eval", d.n, d.c, d.h, d.w);
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, NAN);
-    fx_buf_create(rt, &bg, C, gamma, 0);
-    fx_buf_create(rt, &bb, C, beta, 0);
-    fx_buf_create(rt, &brm, C, rm0, 0);
-    fx_buf_create(rt, &brv, C, rv0, 0);
-    fx_buf_create(rt, &bnb, 1, nbt0, 0);
-    fx_buf_create(rt, &bsm, C, NULL, NAN);
-    fx_buf_create(rt, &bsi, C, NULL, NAN);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
+                                        {&bb, C, beta, 0}, {&brm, C, rm0, 0}, {&brv, C, rv0, 0},
+                                        {&bnb, 1, nbt0, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN}}, 9);
     if (!train) {
         fk_status st = fk_bn_forward_eval(rt, by.t, bx.t, bg.t, bb.t, brm.t, brv.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -90,13 +76,11 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
                     *dg = fx_get(f, c, "dgamma", NULL), *db = fx_get(f, c, "dbeta", NULL);
         if (!sm || !si || !rm1 || !rv1 || !nbt1 || !dy || !dx || !dg || !db)
             return;
-        float *g0x = randoms(nx, 21 + (unsigned)c), *g0g = randoms(C, 22 + (unsigned)c),
-              *g0b = randoms(C, 23 + (unsigned)c);
+        float *g0x = fk_test_uniform(nx, 21 + (unsigned)c, -0.5f, 0.5f), *g0g = fk_test_uniform(C, 22 + (unsigned)c, -0.5f, 0.5f),
+              *g0b = fk_test_uniform(C, 23 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bdy, bdx, bdg, bdb;
-        fx_buf_create(rt, &bdy, nx, dy, 0);
-        fx_buf_create(rt, &bdx, nx, g0x, 0);
-        fx_buf_create(rt, &bdg, C, g0g, 0);
-        fx_buf_create(rt, &bdb, C, g0b, 0);
+        fx_bufs_create(rt, (fx_spec[]){{&bdy, nx, dy, 0}, {&bdx, nx, g0x, 0}, {&bdg, C, g0g, 0},
+                                            {&bdb, C, g0b, 0}}, 4);
         fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
         st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -174,19 +158,11 @@ static void large_channel(fk_runtime *rt)
         db[ch] = (float)sdy;
     }
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi, bdy, bdx, bdg, bdb;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, NAN);
-    fx_buf_create(rt, &bg, C, gamma, 0);
-    fx_buf_create(rt, &bb, C, beta, 0);
-    fx_buf_create(rt, &brm, C, rm, 0);
-    fx_buf_create(rt, &brv, C, rv, 0);
-    fx_buf_create(rt, &bnb, 1, &nb, 0);
-    fx_buf_create(rt, &bsm, C, NULL, NAN);
-    fx_buf_create(rt, &bsi, C, NULL, NAN);
-    fx_buf_create(rt, &bdy, nx, dy, 0);
-    fx_buf_create(rt, &bdx, nx, NULL, 0);
-    fx_buf_create(rt, &bdg, C, NULL, 0);
-    fx_buf_create(rt, &bdb, C, NULL, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
+                                        {&bb, C, beta, 0}, {&brm, C, rm, 0}, {&brv, C, rv, 0},
+                                        {&bnb, 1, &nb, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN},
+                                        {&bdy, nx, dy, 0}, {&bdx, nx, NULL, 0}, {&bdg, C, NULL, 0},
+                                        {&bdb, C, NULL, 0}}, 13);
     fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
     st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
     CHECK(st == FK_OK, "large channel: %s", fk_last_error());
@@ -205,8 +181,7 @@ static void large_channel(fk_runtime *rt)
     check(&bdb, db, cs, "dbeta", (tol){1e-3, 1e-5});
     free(x), free(dy), free(y), free(dx);
     fx_buf *all[] = {&bx, &by, &bg, &bb, &brm, &brv, &bnb, &bsm, &bsi, &bdy, &bdx, &bdg, &bdb};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        fx_buf_free(all[i]);
+    fx_bufs_free(all, sizeof all / sizeof *all);
 }
 
 /* L = sum(w * bn_train(x)) on (2, 2, 3, 3): dL/dx, dgamma, dbeta from
@@ -220,17 +195,10 @@ static void finite_difference(fk_runtime *rt)
     fk_test_fill_uniform(x, nx, 31, -1.5f, 1.5f);
     fk_test_fill_uniform(w, nx, 32, -1.0f, 1.0f);
     fx_buf bx, by, bp, brm, brv, bnb, bsm, bsi, bw, bgx, bgp;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, 0);
-    fx_buf_create(rt, &bp, 4, par, 0);
-    fx_buf_create(rt, &brm, C, NULL, 0);
-    fx_buf_create(rt, &brv, C, NULL, 1);
-    fx_buf_create(rt, &bnb, 1, NULL, 0);
-    fx_buf_create(rt, &bsm, C, NULL, 0);
-    fx_buf_create(rt, &bsi, C, NULL, 0);
-    fx_buf_create(rt, &bw, nx, w, 0);
-    fx_buf_create(rt, &bgx, nx, NULL, 0);
-    fx_buf_create(rt, &bgp, 4, NULL, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, 0}, {&bp, 4, par, 0}, {&brm, C, NULL, 0},
+                                        {&brv, C, NULL, 1}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, 0},
+                                        {&bsi, C, NULL, 0}, {&bw, nx, w, 0}, {&bgx, nx, NULL, 0},
+                                        {&bgp, 4, NULL, 0}}, 11);
     fk_tensor gamma = bp.t, beta = bp.t, dgamma = bgp.t, dbeta = bgp.t;
     beta.off += 2;
     dbeta.off += 2;
@@ -260,8 +228,7 @@ static void finite_difference(fk_runtime *rt)
     CHECK(fk_test_close("bn finite differences dx", gx, fd, nx, 2e-3, 1e-2) == 0, "bn fd dx");
     CHECK(fk_test_close("bn finite differences dgamma, dbeta", gp, fd + nx, 4, 2e-3, 1e-2) == 0, "bn fd params");
     fx_buf *all[] = {&bx, &by, &bp, &brm, &brv, &bnb, &bsm, &bsi, &bw, &bgx, &bgp};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        fx_buf_free(all[i]);
+    fx_bufs_free(all, sizeof all / sizeof *all);
 }
 
 static void run(fk_runtime *rt, const fk_st_file *f)

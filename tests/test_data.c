@@ -29,6 +29,22 @@ static void cfg_for(fk_data_config *c, const char *dataset, const char *sub)
         abort();
 }
 
+/* cfg_for, then fk_dataset_open of the train (1) or test (0) split. */
+static fk_status open_as(fk_data_config *c, const char *dataset, const char *sub, int train, fk_dataset **ds)
+{
+    cfg_for(c, dataset, sub);
+    return fk_dataset_open(c, train, ds);
+}
+
+/* open_as the train split, expected to succeed (NULL, with a failed check,
+ * otherwise). */
+static fk_dataset *open_ok(fk_data_config *c, const char *dataset, const char *sub)
+{
+    fk_dataset *ds = NULL;
+    CHECK(open_as(c, dataset, sub, 1, &ds) == FK_OK, "open %s: %s", sub, fk_last_error());
+    return ds;
+}
+
 static int cifar_pixel(int i, int ch, int y, int x) { return (i * 31 + ch * 67 + y * 8 + x * 3) % 256; }
 static int idx_pixel(int i, int y, int x) { return (i * 7 + y * 28 + x) % 256; }
 
@@ -73,9 +89,7 @@ static void test_config(void)
 static void test_cifar(void)
 {
     fk_data_config c;
-    fk_dataset *ds;
-    cfg_for(&c, "cifar100", "cifar100");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open: %s", fk_last_error());
+    fk_dataset *ds = open_ok(&c, "cifar100", "cifar100");
     if (!ds)
         return;
     CHECK(fk_dataset_count(ds) == 40 && fk_dataset_classes(ds) == 100 &&
@@ -96,8 +110,7 @@ static void test_cifar(void)
               fk_dataset_label(ds, 3) == 96, "test split");
     fk_dataset_free(ds);
 
-    cfg_for(&c, "cifar10", "cifar10");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK && fk_dataset_count(ds) == 20 &&
+    CHECK(open_as(&c, "cifar10", "cifar10", 1, &ds) == FK_OK && fk_dataset_count(ds) == 20 &&
               fk_dataset_classes(ds) == 10, "cifar10");
     if (ds) {
         CHECK(fk_dataset_label(ds, 0) == 0 && fk_dataset_label(ds, 4) == 4 &&
@@ -112,19 +125,15 @@ static void test_cifar(void)
     fk_dataset_free(ds);
 
     fk_error_quiet(1);
-    cfg_for(&c, "cifar100", "cifar100_trunc");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
+    CHECK(open_as(&c, "cifar100", "cifar100_trunc", 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
     HAS(fk_last_error(), "cifar100_trunc/train.bin");
     HAS(fk_last_error(), "record 3");
-    cfg_for(&c, "cifar100", "cifar100_badlabel");
-    CHECK(fk_dataset_open(&c, 0, &ds) == FK_ERR_FORMAT, "bad label");
+    CHECK(open_as(&c, "cifar100", "cifar100_badlabel", 0, &ds) == FK_ERR_FORMAT, "bad label");
     HAS(fk_last_error(), "test.bin: record 3");
-    cfg_for(&c, "cifar100", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "cifar100", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "no-such-dir/train.bin");
     HAS(fk_last_error(), "cifar-100-binary.tar.gz");
-    cfg_for(&c, "cifar10", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing c10");
+    CHECK(open_as(&c, "cifar10", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing c10");
     HAS(fk_last_error(), "data_batch_1.bin");
     fk_error_quiet(0);
 }
@@ -135,8 +144,7 @@ static void test_idx(void)
     for (int d = 0; d < 2; d++) {
         fk_data_config c;
         fk_dataset *ds;
-        cfg_for(&c, "mnist", dirs[d]);
-        CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "%s: %s", dirs[d], fk_last_error());
+        CHECK(open_as(&c, "mnist", dirs[d], 1, &ds) == FK_OK, "%s: %s", dirs[d], fk_last_error());
         if (!ds)
             continue;
         CHECK(fk_dataset_count(ds) == 50 && fk_dataset_channels(ds) == 1 &&
@@ -157,15 +165,12 @@ static void test_idx(void)
     fk_data_config c;
     fk_dataset *ds;
     fk_error_quiet(1);
-    cfg_for(&c, "mnist", "idx_trunc");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
+    CHECK(open_as(&c, "mnist", "idx_trunc", 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
     HAS(fk_last_error(), "idx_trunc/train-images-idx3-ubyte.gz");
     HAS(fk_last_error(), "image 12");
-    cfg_for(&c, "mnist", "idx_corrupt");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "corrupt");
+    CHECK(open_as(&c, "mnist", "idx_corrupt", 1, &ds) == FK_ERR_FORMAT && !ds, "corrupt");
     HAS(fk_last_error(), "idx_corrupt/train-images-idx3-ubyte.gz");
-    cfg_for(&c, "fashion-mnist", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "fashion-mnist", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "train-images-idx3-ubyte");
     HAS(fk_last_error(), "dataset-fashion-mnist");
     fk_error_quiet(0);
@@ -196,9 +201,7 @@ static uint8_t *read_expect(const char *name, int *h, int *w)
 static void test_imagefolder(void)
 {
     fk_data_config c;
-    fk_dataset *ds;
-    cfg_for(&c, "imagefolder", "folder");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open: %s", fk_last_error());
+    fk_dataset *ds = open_ok(&c, "imagefolder", "folder");
     if (!ds)
         return;
     CHECK(fk_dataset_count(ds) == 9 && fk_dataset_classes(ds) == 3 &&
@@ -235,8 +238,7 @@ static void test_imagefolder(void)
     fk_dataset_free(ds);
 
     fk_error_quiet(1);
-    cfg_for(&c, "imagefolder", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "imagefolder", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "train/<class>/<image>");
     /* unreadable images: the loader reports the path, in batch order */
     const char *bad[] = {"folder_trunc", "folder_garbage"};
@@ -327,8 +329,7 @@ static void test_tinyimagenet(void)
     }
     fk_dataset_free(ds);
     fk_error_quiet(1);
-    cfg_for(&c, "tinyimagenet", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "tinyimagenet", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "wnids.txt");
     HAS(fk_last_error(), "tiny-imagenet-200.zip");
     fk_error_quiet(0);
@@ -531,8 +532,7 @@ static void test_loader(void)
 {
     fk_data_config c;
     fk_dataset *ds;
-    cfg_for(&c, "cifar100", "cifar100");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open");
+    CHECK(open_as(&c, "cifar100", "cifar100", 1, &ds) == FK_OK, "open");
     if (!ds)
         return;
     /* same batches whatever the worker count */

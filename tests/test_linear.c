@@ -14,13 +14,6 @@
 #define TOL_GEMM 2e-6, 1e-5
 
 
-static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *what)
-{
-    float *want = fx_sum(g0, ref, b->n);
-    fx_buf_check(b, want, what, TOL_GEMM);
-    free(want);
-}
-
 static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[4] = {0};
@@ -38,14 +31,9 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
     fk_test_fill_uniform(g0w, nw, 12 + (unsigned)c, -0.5f, 0.5f);
     fk_test_fill_uniform(g0b, (size_t)out_f, 13 + (unsigned)c, -0.5f, 0.5f);
     fx_buf bx, bw, bb, by, bdy, bdx, bdw, bdb;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &bw, nw, w, 0);
-    fx_buf_create(rt, &bb, (size_t)out_f, b, 0);
-    fx_buf_create(rt, &by, ny, NULL, NAN);
-    fx_buf_create(rt, &bdy, ny, dy, 0);
-    fx_buf_create(rt, &bdx, nx, g0x, 0);
-    fx_buf_create(rt, &bdw, nw, g0w, 0);
-    fx_buf_create(rt, &bdb, (size_t)out_f, g0b, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&bw, nw, w, 0}, {&bb, (size_t)out_f, b, 0},
+                                        {&by, ny, NULL, NAN}, {&bdy, ny, dy, 0}, {&bdx, nx, g0x, 0},
+                                        {&bdw, nw, g0w, 0}, {&bdb, (size_t)out_f, g0b, 0}}, 8);
     fk_status st = fk_linear_forward(rt, by.t, bx.t, bw.t, has_bias ? &bb.t : NULL, n, in_f, out_f);
     st = st ? st
             : fk_linear_backward(rt, &bdx.t, &bdw.t, has_bias ? &bdb.t : NULL, bdy.t, bx.t, bw.t, n, in_f, out_f);
@@ -56,12 +44,12 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
     snprintf(what, sizeof what, "c%d linear (%d x %d -> %d%s) forward", c, n, in_f, out_f, has_bias ? ", bias" : "");
     fx_buf_check(&by, y, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dx", c);
-    check_grad(&bdx, g0x, dx, what);
+    fx_buf_check_added(&bdx, g0x, dx, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dweight", c);
-    check_grad(&bdw, g0w, dw, what);
+    fx_buf_check_added(&bdw, g0w, dw, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dbias", c);
     if (has_bias)
-        check_grad(&bdb, g0b, db, what);
+        fx_buf_check_added(&bdb, g0b, db, what, TOL_GEMM);
     else
         fx_buf_check(&bdb, g0b, what, 0.0, 0.0); /* untouched */
     free(g0x), free(g0w), free(g0b);

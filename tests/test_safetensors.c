@@ -165,67 +165,70 @@ static void test_errors(void)
     expect_read_err(p, FK_ERR_FORMAT, "absurd", NULL);
     expect_read_err(fk_test_path("does-not-exist.st"), FK_ERR_IO, "cannot open", NULL);
 
-    /* JSON syntax: the byte is named. */
-    expect_read_err(raw("colon.st", "{\"w\" \"x\"}", 0), FK_ERR_FORMAT, "expected ':'",
-        "header byte 5");
-    expect_read_err(raw("trail.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},}", 4), FK_ERR_FORMAT, "expected a string", "header byte 54");
-    expect_read_err(raw("garbage.st", "{}x", 0), FK_ERR_FORMAT, "unexpected data", "byte 2");
-    expect_read_err(raw("array.st", "[]      ", 0), FK_ERR_FORMAT, "expected '{'", "byte 0");
-    expect_read_err(raw("unterm.st", "{\"w", 0), FK_ERR_FORMAT, "unterminated string", NULL);
-    expect_read_err(raw("ctrl.st", "{\"a\tb\":{}}", 0), FK_ERR_FORMAT, "control character",
-        NULL);
-    expect_read_err(raw("nul.st", "{\"a\\u0000b\":{}}", 0), FK_ERR_FORMAT, "\\u0000", NULL);
-    expect_read_err(raw("utf8.st", "{\"a\xff\":{}}", 0), FK_ERR_FORMAT, "invalid UTF-8", NULL);
-    expect_read_err(raw("surr.st", "{\"a\\ud800\":{}}", 0), FK_ERR_FORMAT, "surrogate", NULL);
-    expect_read_err(raw("esc.st", "{\"a\\q\":{}}", 0), FK_ERR_FORMAT, "invalid escape", NULL);
-    expect_read_err(raw("lead0.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[01],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "leading zero");
-
-    /* Schema and layout: the tensor is named. */
-    expect_read_err(raw("dtype.st", "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "'F16'");
-    expect_read_err(raw("size.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],"
-        "\"data_offsets\":[0,20]}}", 20), FK_ERR_FORMAT, "'w'", "needs 24 bytes");
-    expect_read_err(raw("outside.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[0,8]}}", 4), FK_ERR_FORMAT, "'w'", "outside the data");
-    expect_read_err(raw("backw.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[8,4]}}", 8), FK_ERR_FORMAT, "'w'", "end before begin");
-    expect_read_err(raw("overlap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[4,12]}}", 12), FK_ERR_FORMAT, "overlap", "'a' and 'b'");
-    expect_read_err(raw("gap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[8,12]}}", 12), FK_ERR_FORMAT, "'b'", "belong to no tensor");
-    expect_read_err(raw("tail.st", T1, 8), FK_ERR_FORMAT, "trailing bytes", NULL);
-    expect_read_err(raw("dup.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[4,8]}}", 8), FK_ERR_FORMAT, "duplicate tensor name", "'w'");
-    expect_read_err(raw("neg.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "non-negative");
-    expect_read_err(raw("float.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.0],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "must be an integer");
-    expect_read_err(raw("big.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "too large");
-    expect_read_err(raw("huge.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "impossible shape");
-    expect_read_err(raw("dims.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "more than 8 dimensions");
-    expect_read_err(raw("nooff.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4),
-        FK_ERR_FORMAT, "'w'", "data_offsets");
-    expect_read_err(raw("unk.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"strides\":[1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "unknown key 'strides'");
-    expect_read_err(raw("twice.st", "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "'dtype' twice");
-    expect_read_err(raw("off3.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4,8]}}", 4), FK_ERR_FORMAT, "expected ']'", NULL);
-    expect_read_err(raw("metanum.st", "{\"__metadata__\":{\"k\":1}}", 0), FK_ERR_FORMAT, "'k'",
-        "not a string");
-    expect_read_err(raw("metadup.st", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0),
-        FK_ERR_FORMAT, "'k' twice", NULL);
-    expect_read_err(raw("meta2.st", "{\"__metadata__\":{},\"__metadata__\":{}}", 0),
-        FK_ERR_FORMAT, "__metadata__ appears twice", NULL);
-    expect_read_err(raw("tiny.st", "{", 0), FK_ERR_FORMAT, "too small", NULL);
+    /* Malformed headers: (file, header text, data bytes, what the message names). */
+    static const struct {
+        const char *file, *json;
+        size_t dlen;
+        const char *s1, *s2;
+    } headers[] = {
+        /* JSON syntax: the byte is named. */
+        {"colon.st", "{\"w\" \"x\"}", 0, "expected ':'", "header byte 5"},
+        {"trail.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},}", 4, "expected a string", "header byte 54"},
+        {"garbage.st", "{}x", 0, "unexpected data", "byte 2"},
+        {"array.st", "[]      ", 0, "expected '{'", "byte 0"},
+        {"unterm.st", "{\"w", 0, "unterminated string", NULL},
+        {"ctrl.st", "{\"a\tb\":{}}", 0, "control character", NULL},
+        {"nul.st", "{\"a\\u0000b\":{}}", 0, "\\u0000", NULL},
+        {"utf8.st", "{\"a\xff\":{}}", 0, "invalid UTF-8", NULL},
+        {"surr.st", "{\"a\\ud800\":{}}", 0, "surrogate", NULL},
+        {"esc.st", "{\"a\\q\":{}}", 0, "invalid escape", NULL},
+        {"lead0.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[01],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "leading zero"},
+        /* Schema and layout: the tensor is named. */
+        {"dtype.st", "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "'F16'"},
+        {"size.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+            "\"data_offsets\":[0,20]}}", 20, "'w'", "needs 24 bytes"},
+        {"outside.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[0,8]}}", 4, "'w'", "outside the data"},
+        {"backw.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[8,4]}}", 8, "'w'", "end before begin"},
+        {"overlap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[4,12]}}", 12, "overlap", "'a' and 'b'"},
+        {"gap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[8,12]}}", 12, "'b'", "belong to no tensor"},
+        {"tail.st", T1, 8, "trailing bytes", NULL},
+        {"dup.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[4,8]}}", 8, "duplicate tensor name", "'w'"},
+        {"neg.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "non-negative"},
+        {"float.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.0],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "must be an integer"},
+        {"big.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "too large"},
+        {"huge.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "impossible shape"},
+        {"dims.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "more than 8 dimensions"},
+        {"nooff.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "'w'", "data_offsets"},
+        {"unk.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"strides\":[1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "unknown key 'strides'"},
+        {"twice.st", "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "'dtype' twice"},
+        {"off3.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4,8]}}", 4, "expected ']'", NULL},
+        {"metanum.st", "{\"__metadata__\":{\"k\":1}}", 0, "'k'", "not a string"},
+        {"metadup.st", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, "'k' twice", NULL},
+        {"meta2.st", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "__metadata__ appears twice", NULL},
+        {"tiny.st", "{", 0, "too small", NULL},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+        expect_read_err(raw(headers[i].file, headers[i].json, headers[i].dlen), FK_ERR_FORMAT, headers[i].s1,
+                        headers[i].s2);
 
     /* Bad arguments to the writer: nothing is written. */
     const char *wp = fk_test_path("bad-args.st");
