@@ -10,20 +10,10 @@
 #define LOCAL 64
 #endif
 
+#include "reduce.clh"
+
 /* Pairwise sum of LOCAL values in local memory; every work-item gets it. */
-inline float group_sum(__local float *buf, float v)
-{
-    int lid = get_local_id(0);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    buf[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = LOCAL / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            buf[lid] += buf[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return buf[0];
-}
+inline float group_sum(__local float *buf, float v) { return wg_sum(buf, v, LOCAL); }
 
 /* Each work-item walks channel ch's elements j = lid, lid + LOCAL, ... of the
  * flattened (N, HW) index, tracking (image, position) without a division
@@ -53,6 +43,34 @@ inline float group_sum(__local float *buf, float v)
         comp = (t_ - sum) - y_;                                                    \
         sum = t_;                                                                  \
     } while (0)
+
+/* The end of train-mode statistics of channel ch (one work-item): from the
+ * first-pass mean and the sums of d = x - mean and d^2 over the M = m
+ * elements, save mean and 1/sqrt(var + eps) (biased variance), update the
+ * running mean and (unbiased) variance and num_batches_tracked. */
+inline void store_stats(float mean, float sum_d, float sum_sq, float m, int ch, __global float *save_mean,
+                        __global float *save_invstd, __global float *running_mean, __global float *running_var,
+                        __global float *num_batches, float eps, float momentum)
+{
+    float var_sum = fmax(sum_sq - sum_d * sum_d / m, 0.0f); /* M * biased variance */
+    mean += sum_d / m;
+    save_mean[ch] = mean;
+    save_invstd[ch] = 1.0f / sqrt(var_sum / m + eps);
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] + momentum * mean;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * (var_sum / (m - 1.0f));
+    if (ch == 0)
+        num_batches[0] += 1.0f;
+}
+
+/* dgamma += sum dy * xhat, dbeta += sum dy of channel ch (one work-item) */
+inline void store_param_grads(float sum_dy, float sum_dy_xhat, int ch, __global float *dgamma,
+                              __global float *dbeta, int want_dgamma, int want_dbeta)
+{
+    if (want_dgamma)
+        dgamma[ch] += sum_dy_xhat;
+    if (want_dbeta)
+        dbeta[ch] += sum_dy;
+}
 
 /* Train-mode statistics of channel get_group_id(0): save mean and
  * 1/sqrt(var + eps) (biased variance), update running_mean, running_var
@@ -84,16 +102,9 @@ void bn_stats(__global const float *in, const ulong in_off, __global float *save
     WALK_END
     float sum_d = group_sum(buf, sd);
     float sum_sq = group_sum(buf, sq);
-    if (get_local_id(0) == 0) {
-        float var_sum = fmax(sum_sq - sum_d * sum_d / m, 0.0f); /* M * biased variance */
-        mean += sum_d / m;
-        save_mean[sm_off + ch] = mean;
-        save_invstd[si_off + ch] = 1.0f / sqrt(var_sum / m + eps);
-        running_mean[rm_off + ch] = (1.0f - momentum) * running_mean[rm_off + ch] + momentum * mean;
-        running_var[rv_off + ch] = (1.0f - momentum) * running_var[rv_off + ch] + momentum * (var_sum / (m - 1.0f));
-        if (ch == 0)
-            num_batches[nb_off] += 1.0f;
-    }
+    if (get_local_id(0) == 0)
+        store_stats(mean, sum_d, sum_sq, m, ch, save_mean + sm_off, save_invstd + si_off, running_mean + rm_off,
+                    running_var + rv_off, num_batches + nb_off, eps, momentum);
 }
 
 /* out = (x - mean) * invstd * gamma + beta, elementwise; grid (HW rounded
@@ -144,12 +155,8 @@ void bn_backward(__global float *din, const ulong din_off, __global float *dgamm
     WALK_END
     float sum_dy = group_sum(buf, s);
     float sum_dy_xhat = group_sum(buf, sx);
-    if (get_local_id(0) == 0) {
-        if (want_dgamma)
-            dgamma[dg_off + ch] += sum_dy_xhat;
-        if (want_dbeta)
-            dbeta[db_off + ch] += sum_dy;
-    }
+    if (get_local_id(0) == 0)
+        store_param_grads(sum_dy, sum_dy_xhat, ch, dgamma + dg_off, dbeta + db_off, want_dgamma, want_dbeta);
     if (want_din) {
         float k = gamma[g_off + ch] * invstd;
         float mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
@@ -231,16 +238,9 @@ void bn_stats_img(__global const float *in, const ulong in_off, __global float *
     }
     float sum_d = group_sum(buf, sd);
     float sum_sq = group_sum(buf, sq);
-    if (get_local_id(0) == 0) {
-        float var_sum = fmax(sum_sq - sum_d * sum_d / m, 0.0f); /* M * biased variance */
-        mean += sum_d / m;
-        save_mean[sm_off + ch] = mean;
-        save_invstd[si_off + ch] = 1.0f / sqrt(var_sum / m + eps);
-        running_mean[rm_off + ch] = (1.0f - momentum) * running_mean[rm_off + ch] + momentum * mean;
-        running_var[rv_off + ch] = (1.0f - momentum) * running_var[rv_off + ch] + momentum * (var_sum / (m - 1.0f));
-        if (ch == 0)
-            num_batches[nb_off] += 1.0f;
-    }
+    if (get_local_id(0) == 0)
+        store_stats(mean, sum_d, sum_sq, m, ch, save_mean + sm_off, save_invstd + si_off, running_mean + rm_off,
+                    running_var + rv_off, num_batches + nb_off, eps, momentum);
 }
 
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
@@ -278,12 +278,8 @@ void bn_backward_img(__global float *din, const ulong din_off, __global float *d
     }
     float sum_dy = group_sum(buf, s);
     float sum_dy_xhat = group_sum(buf, sx);
-    if (get_local_id(0) == 0) {
-        if (want_dgamma)
-            dgamma[dg_off + ch] += sum_dy_xhat;
-        if (want_dbeta)
-            dbeta[db_off + ch] += sum_dy;
-    }
+    if (get_local_id(0) == 0)
+        store_param_grads(sum_dy, sum_dy_xhat, ch, dgamma + dg_off, dbeta + db_off, want_dgamma, want_dbeta);
     if (want_din) {
         float k = gamma[g_off + ch] * invstd;
         float mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;

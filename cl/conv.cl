@@ -13,18 +13,8 @@
  * column (oh, ow). Offsets are in elements. No atomics: every output element
  * is written by exactly one work-item. */
 
-#ifndef KH
-#define KH 1
-#endif
-#ifndef KW
-#define KW 1
-#endif
-#ifndef STRIDE
-#define STRIDE 1
-#endif
-#ifndef PAD
-#define PAD 0
-#endif
+#include "conv.clh"
+
 #ifndef CIPG
 #define CIPG 1
 #endif
@@ -89,10 +79,10 @@ __kernel void col2im_add(__global float *din, const ulong din_off, __global cons
     __global const float *cb = col + col_off + ((size_t)s * (c * KH * KW) + ci * KH * KW) * p_count;
     __global float *dr = din + din_off + ((size_t)sc * h + ih) * w;
     for (int kh = 0; kh < KH; kh++) {
-        const int t = ih + PAD - kh;
-        if (t < 0 || t % STRIDE || t / STRIDE >= ho)
+        const int oh = tap_out(ih, kh, ho);
+        if (oh < 0)
             continue;
-        __global const float *cr = cb + (size_t)kh * KW * p_count + (t / STRIDE) * wo;
+        __global const float *cr = cb + (size_t)kh * KW * p_count + oh * wo;
         for (int kw = 0; kw < KW; kw++) {
             __global const float *src = cr + (size_t)kw * p_count;
             const int lo = max((PAD - kw + STRIDE - 1) / STRIDE, 0);
@@ -138,25 +128,7 @@ __kernel void col2im_add_px(__global float *din, const ulong din_off, __global c
     const int ci = (int)((i / ((size_t)w * h)) % c), s = (int)(i / ((size_t)w * h * c));
     const int p_count = ho * wo;
     __global const float *cb = col + col_off + (size_t)s * (c * KH * KW) * p_count;
-    float acc = 0.0f;
-    for (int kh = 0; kh < KH; kh++) {
-        const int t = ih + PAD - kh;
-        if (t < 0 || t % STRIDE)
-            continue;
-        const int oh = t / STRIDE;
-        if (oh >= ho)
-            continue;
-        for (int kw = 0; kw < KW; kw++) {
-            const int u = iw + PAD - kw;
-            if (u < 0 || u % STRIDE)
-                continue;
-            const int ow = u / STRIDE;
-            if (ow >= wo)
-                continue;
-            acc += cb[(size_t)((ci * KH + kh) * KW + kw) * p_count + oh * wo + ow];
-        }
-    }
-    din[din_off + i] += acc;
+    din[din_off + i] += col_taps_sum(cb + (size_t)(ci * KH * KW) * p_count, p_count, ih, iw, ho, wo);
 }
 
 /* dst (len) += sum over b of src (batches, len); one work-item per element. */
@@ -259,18 +231,12 @@ __kernel void direct_backward_data(__global float *din, const ulong din_off,
         __global const float *d = dout + dout_off + ((size_t)s * co + o) * ho * wo;
         __global const float *wt = weight + w_off + ((size_t)o * CIPG + cl) * KH * KW;
         for (int kh = 0; kh < KH; kh++) {
-            const int t = ih + PAD - kh;
-            if (t < 0 || t % STRIDE)
-                continue;
-            const int oh = t / STRIDE;
-            if (oh >= ho)
+            const int oh = tap_out(ih, kh, ho);
+            if (oh < 0)
                 continue;
             for (int kw = 0; kw < KW; kw++) {
-                const int u = iw + PAD - kw;
-                if (u < 0 || u % STRIDE)
-                    continue;
-                const int ow = u / STRIDE;
-                if (ow >= wo)
+                const int ow = tap_out(iw, kw, wo);
+                if (ow < 0)
                     continue;
                 acc += d[oh * wo + ow] * wt[kh * KW + kw];
             }

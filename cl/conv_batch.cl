@@ -13,18 +13,7 @@
  * host takes this path only while (C*KH*KW + C_out) * NP and N*C*H*W stay
  * below 2^31). */
 
-#ifndef KH
-#define KH 1
-#endif
-#ifndef KW
-#define KW 1
-#endif
-#ifndef STRIDE
-#define STRIDE 1
-#endif
-#ifndef PAD
-#define PAD 0
-#endif
+#include "conv.clh"
 
 /* col (C*KH*KW, NP) from in (N, C, H, W); one work-item per (channel,
  * column) writes that column's KH*KW rows. */
@@ -66,20 +55,7 @@ __kernel void col2im_batch_add(__global float *din, const ulong din_off, __globa
     const int sc = sch / h, ih = sch - sc * h;
     const int s = sc / c, ci = sc - s * c;
     __global const float *cb = col + col_off + ci * KH * KW * np + s * p;
-    float acc = 0.0f;
-    for (int kh = 0; kh < KH; kh++) {
-        const int t = ih + PAD - kh;
-        if (t < 0 || t % STRIDE || t / STRIDE >= ho)
-            continue;
-        const int oh = t / STRIDE;
-        for (int kw = 0; kw < KW; kw++) {
-            const int u = iw + PAD - kw;
-            if (u < 0 || u % STRIDE || u / STRIDE >= wo)
-                continue;
-            acc += cb[(kh * KW + kw) * np + oh * wo + u / STRIDE];
-        }
-    }
-    din[din_off + i] += acc;
+    din[din_off + i] += col_taps_sum(cb, np, ih, iw, ho, wo);
 }
 
 /* dst cm (C, N*P) from src (N, C, P); one work-item per element of dst. */

@@ -9,6 +9,8 @@
  * The 4x4 matrix is symmetric and its own inverse, so the inverse uses the
  * same formulas on (LL, LH, HL, HH) to give (a, b, c, d). */
 
+#include "reduce.clh"
+
 #define DWT_WG 64
 
 static float4 haar4(float4 v)
@@ -114,13 +116,7 @@ void figkd_forward(__global const float *s, const ulong s_off, __global const fl
                 r[(r0 + 1) * W + c0 + 1] += g.w;
         }
     }
-    buf[l] = acc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int st = DWT_WG / 2; st > 0; st >>= 1) {
-        if (l < st)
-            buf[l] += buf[l + st];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    acc = wg_sum(buf, acc, DWT_WG);
     if (l == 0)
-        work[work_off + (ulong)n] = buf[0];
+        work[work_off + (ulong)n] = acc;
 }

@@ -18,15 +18,16 @@
 
 #define LOSS_WG 64
 
-/* max / sum of a float4 over the work-group, returned to every work-item */
-static float4 wg_max4(float4 v, __local float4 *buf)
+/* max (is_max) or sum of a float4 over the work-group by a fixed tree,
+ * returned to every work-item */
+static float4 wg_reduce4(float4 v, __local float4 *buf, bool is_max)
 {
     const int l = (int)get_local_id(0);
     buf[l] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = LOSS_WG / 2; s > 0; s >>= 1) {
         if (l < s)
-            buf[l] = fmax(buf[l], buf[l + s]);
+            buf[l] = is_max ? fmax(buf[l], buf[l + s]) : buf[l] + buf[l + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     float4 r = buf[0];
@@ -34,20 +35,8 @@ static float4 wg_max4(float4 v, __local float4 *buf)
     return r;
 }
 
-static float4 wg_sum4(float4 v, __local float4 *buf)
-{
-    const int l = (int)get_local_id(0);
-    buf[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = LOSS_WG / 2; s > 0; s >>= 1) {
-        if (l < s)
-            buf[l] += buf[l + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float4 r = buf[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
+static float4 wg_max4(float4 v, __local float4 *buf) { return wg_reduce4(v, buf, true); }
+static float4 wg_sum4(float4 v, __local float4 *buf) { return wg_reduce4(v, buf, false); }
 
 /* log(exp(a) + exp(b)) for finite a, b */
 static float logaddexp(float a, float b)

@@ -11,21 +11,14 @@ fk_status fk_build_mobilenetv1(fk_graph *g, const fk_model_entry *e, const fk_mo
     (void)e;
     static const int dw[13][2] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},  {512, 1},
                                   {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
-    g->conv_init = FK_CONV_INIT_DEFAULT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, 32, 3, 2, 1, 1, false, "model.0.0");
-    x = fk_g_bn(g, x, "model.0.1");
-    x = fk_g_relu(g, x, "model.0.2");
+    int x = fk_model_input(g, o, FK_CONV_INIT_DEFAULT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, 32, 3, 2, 1, 1, "model.0", "0", "1", "2");
     int c = 32;
     for (int i = 0; i < 13; i++) {
-        int m = i + 1;
-        x = fk_g_conv(g, x, c, 3, dw[i][1], 1, c, false, "model.%d.0", m);
-        x = fk_g_bn(g, x, "model.%d.1", m);
-        x = fk_g_relu(g, x, "model.%d.2", m);
-        x = fk_g_conv(g, x, dw[i][0], 1, 1, 0, 1, false, "model.%d.3", m);
-        x = fk_g_bn(g, x, "model.%d.4", m);
-        x = fk_g_relu(g, x, "model.%d.5", m);
+        char p[16];
+        snprintf(p, sizeof p, "model.%d", i + 1);
+        x = fk_conv_bn(g, x, c, 3, dw[i][1], 1, c, p, "0", "1", "2");
+        x = fk_conv_bn(g, x, dw[i][0], 1, 1, 0, 1, p, "3", "4", "5");
         c = dw[i][0];
     }
     x = fk_g_gap(g, x, "model.14");

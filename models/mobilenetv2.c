@@ -9,14 +9,9 @@
 static int inverted_residual(fk_graph *g, int x, int inp, int oup, int stride, int t, const char *p)
 {
     int hid = inp * t;
-    int out = fk_g_conv(g, x, hid, 1, 1, 0, 1, false, "%s.conv.0", p);
-    out = fk_g_bn(g, out, "%s.conv.1", p);
-    out = fk_g_relu(g, out, "%s.conv.2", p);
-    out = fk_g_conv(g, out, hid, 3, stride, 1, hid, false, "%s.conv.3", p);
-    out = fk_g_bn(g, out, "%s.conv.4", p);
-    out = fk_g_relu(g, out, "%s.conv.5", p);
-    out = fk_g_conv(g, out, oup, 1, 1, 0, 1, false, "%s.conv.6", p);
-    out = fk_g_bn(g, out, "%s.conv.7", p);
+    int out = fk_conv_bn(g, x, hid, 1, 1, 0, 1, p, "conv.0", "conv.1", "conv.2");
+    out = fk_conv_bn(g, out, hid, 3, stride, 1, hid, p, "conv.3", "conv.4", "conv.5");
+    out = fk_conv_bn(g, out, oup, 1, 1, 0, 1, p, "conv.6", "conv.7", NULL);
     if (stride == 1 && inp == oup)
         out = fk_g_add(g, x, out, "%s.add", p);
     return out;
@@ -28,13 +23,9 @@ fk_status fk_build_mobilenetv2(fk_graph *g, const fk_model_entry *e, const fk_mo
     static const int setting[7][4] = {{1, 16, 1, 1},  {0, 24, 2, 1},  {0, 32, 3, 2},  {0, 64, 4, 2},
                                       {0, 96, 3, 1},  {0, 160, 3, 2}, {0, 320, 1, 1}};
     double width = e->b / 100.0;
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_NORMAL001;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_NORMAL001);
     int in_ch = (int)(32 * width);
-    x = fk_g_conv(g, x, in_ch, 3, 2, 1, 1, false, "conv1.0");
-    x = fk_g_bn(g, x, "conv1.1");
-    x = fk_g_relu(g, x, "conv1.2");
+    x = fk_conv_bn(g, x, in_ch, 3, 2, 1, 1, "conv1", "0", "1", "2");
     for (int b = 0; b < 7; b++) {
         int t = setting[b][0] ? setting[b][0] : e->a, out_ch = (int)(setting[b][1] * width);
         for (int i = 0; i < setting[b][2]; i++) {
@@ -45,9 +36,7 @@ fk_status fk_build_mobilenetv2(fk_graph *g, const fk_model_entry *e, const fk_mo
         }
     }
     int last = width > 1.0 ? (int)(1280 * width) : 1280;
-    x = fk_g_conv(g, x, last, 1, 1, 0, 1, false, "conv2.0");
-    x = fk_g_bn(g, x, "conv2.1");
-    x = fk_g_relu(g, x, "conv2.2");
+    x = fk_conv_bn(g, x, last, 1, 1, 0, 1, "conv2", "0", "1", "2");
     x = fk_g_gap(g, x, "avgpool");
     fk_g_linear(g, x, o->num_classes, true, "classifier.0");
     return g->status;

@@ -6,6 +6,15 @@
 
 #include <stdio.h>
 
+/* The graph's input (o's channels and size) after setting the family's
+ * initialisers of convs and linears. Defined in blocks.c, as fk_conv_bn. */
+int fk_model_input(fk_graph *g, const fk_model_opts *o, fk_conv_init conv, fk_linear_init linear);
+/* A conv without bias (PyTorch's arguments), a BatchNorm, and a ReLU when
+ * relu is not NULL, named prefix.conv, prefix.bn, prefix.relu (the names
+ * alone when prefix is ""); returns the last layer. */
+int fk_conv_bn(fk_graph *g, int x, int c_out, int k, int stride, int pad, int groups, const char *prefix,
+               const char *conv, const char *bn, const char *relu);
+
 /* The BasicBlock of mdistiller's resnet.py and torchvision's resnet.py (the
  * same module and names): conv1 bn1 relu conv2 bn2, downsample.0/.1 when the
  * stride or width changes, add, relu. Defined in resnet_cifar.c. */

@@ -1,6 +1,8 @@
 /* The model zoo by name (mdistiller/RepDistiller names). */
 #include "models.h"
 
+#include <string.h>
+
 #define MDI "megvii-research/mdistiller mdistiller/models/cifar/"
 
 static const fk_model_entry registry[] = {
@@ -38,4 +40,55 @@ const fk_model_entry *fk_model_registry(int *count)
 {
     *count = (int)(sizeof registry / sizeof registry[0]);
     return registry;
+}
+
+const fk_model_entry *fk_model_find(const char *name)
+{
+    int count;
+    const fk_model_entry *list = fk_model_registry(&count);
+    for (int i = 0; i < count; i++)
+        if (!strcmp(list[i].name, name))
+            return &list[i];
+    return NULL;
+}
+
+fk_status fk_model_build(const char *name, const fk_model_opts *opts, fk_model **out)
+{
+    *out = NULL;
+    const fk_model_entry *e = fk_model_find(name);
+    if (!e) {
+        int count;
+        const fk_model_entry *list = fk_model_registry(&count);
+        char names[1024] = "";
+        for (int i = 0; i < count; i++) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", list[i].name);
+        }
+        return fk_error(FK_ERR_ARG, "unknown model '%s'; models: %s", name, names);
+    }
+    fk_model_opts o = *opts;
+    if (o.input_size == 0)
+        o.input_size = e->native_input;
+    if (o.in_channels == 0)
+        o.in_channels = 3;
+    if (o.num_classes <= 0 || o.input_size <= 0 || o.in_channels <= 0)
+        return fk_error(FK_ERR_ARG, "model %s: bad classes %d, input size %d or channels %d", name,
+                        o.num_classes, o.input_size, o.in_channels);
+    fk_model *m = fk_calloc(1, sizeof *m);
+    if (!m)
+        return FK_ERR_NOMEM;
+    m->entry = e;
+    m->opts = o;
+    fk_graph_init(&m->graph);
+    fk_status st = e->build(&m->graph, e, &o);
+    if (st == FK_OK)
+        st = m->graph.status;
+    if (st == FK_OK)
+        st = fk_graph_finish(&m->graph);
+    if (st != FK_OK) {
+        fk_model_free(m);
+        return st;
+    }
+    *out = m;
+    return FK_OK;
 }

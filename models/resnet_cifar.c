@@ -9,16 +9,11 @@
 /* resnet.py BasicBlock: conv1 bn1 relu conv2 bn2 (+ downsample.0/.1) add relu */
 int fk_resnet_basic_block(fk_graph *g, int x, int inplanes, int planes, int stride, const char *p)
 {
-    int out = fk_g_conv(g, x, planes, 3, stride, 1, 1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn1", p);
-    out = fk_g_relu(g, out, "%s.relu", p);
-    out = fk_g_conv(g, out, planes, 3, 1, 1, 1, false, "%s.conv2", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
+    int out = fk_conv_bn(g, x, planes, 3, stride, 1, 1, p, "conv1", "bn1", "relu");
+    out = fk_conv_bn(g, out, planes, 3, 1, 1, 1, p, "conv2", "bn2", NULL);
     int res = x;
-    if (stride != 1 || inplanes != planes) {
-        res = fk_g_conv(g, x, planes, 1, stride, 0, 1, false, "%s.downsample.0", p);
-        res = fk_g_bn(g, res, "%s.downsample.1", p);
-    }
+    if (stride != 1 || inplanes != planes)
+        res = fk_conv_bn(g, x, planes, 1, stride, 0, 1, p, "downsample.0", "downsample.1", NULL);
     out = fk_g_add(g, out, res, "%s.add", p);
     return fk_g_relu(g, out, "%s.relu_out", p);
 }
@@ -29,12 +24,8 @@ fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_m
     static const int narrow[4] = {16, 16, 32, 64}, wide[4] = {32, 64, 128, 256};
     const int *f = e->b == 4 ? wide : narrow;
     int n = (e->a - 2) / 6;
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, f[0], 3, 1, 1, 1, false, "conv1");
-    x = fk_g_bn(g, x, "bn1");
-    x = fk_g_relu(g, x, "relu");
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, f[0], 3, 1, 1, 1, "", "conv1", "bn1", "relu");
     int inplanes = f[0];
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < n; i++) {
@@ -52,19 +43,12 @@ fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_m
 /* resnetv2.py Bottleneck: conv1 1x1, conv2 3x3 (stride), conv3 1x1 x4, shortcut.0/.1 */
 static int bottleneck(fk_graph *g, int x, int in_planes, int planes, int stride, const char *p)
 {
-    int out = fk_g_conv(g, x, planes, 1, 1, 0, 1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn1", p);
-    out = fk_g_relu(g, out, "%s.relu1", p);
-    out = fk_g_conv(g, out, planes, 3, stride, 1, 1, false, "%s.conv2", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
-    out = fk_g_relu(g, out, "%s.relu2", p);
-    out = fk_g_conv(g, out, 4 * planes, 1, 1, 0, 1, false, "%s.conv3", p);
-    out = fk_g_bn(g, out, "%s.bn3", p);
+    int out = fk_conv_bn(g, x, planes, 1, 1, 0, 1, p, "conv1", "bn1", "relu1");
+    out = fk_conv_bn(g, out, planes, 3, stride, 1, 1, p, "conv2", "bn2", "relu2");
+    out = fk_conv_bn(g, out, 4 * planes, 1, 1, 0, 1, p, "conv3", "bn3", NULL);
     int res = x;
-    if (stride != 1 || in_planes != 4 * planes) {
-        res = fk_g_conv(g, x, 4 * planes, 1, stride, 0, 1, false, "%s.shortcut.0", p);
-        res = fk_g_bn(g, res, "%s.shortcut.1", p);
-    }
+    if (stride != 1 || in_planes != 4 * planes)
+        res = fk_conv_bn(g, x, 4 * planes, 1, stride, 0, 1, p, "shortcut.0", "shortcut.1", NULL);
     out = fk_g_add(g, out, res, "%s.add", p);
     return fk_g_relu(g, out, "%s.relu_out", p);
 }
@@ -73,12 +57,8 @@ fk_status fk_build_resnet_v2(fk_graph *g, const fk_model_entry *e, const fk_mode
 {
     (void)e;
     static const int blocks[4] = {3, 4, 6, 3};
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, 64, 3, 1, 1, 1, false, "conv1");
-    x = fk_g_bn(g, x, "bn1");
-    x = fk_g_relu(g, x, "relu");
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, 64, 3, 1, 1, 1, "", "conv1", "bn1", "relu");
     int in_planes = 64;
     for (int s = 0; s < 4; s++) {
         int planes = 64 << s;

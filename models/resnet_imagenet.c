@@ -9,12 +9,8 @@ fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const f
     /* e->a: 18 or 34 */
     static const int b18[4] = {2, 2, 2, 2}, b34[4] = {3, 4, 6, 3};
     const int *blocks = e->a == 34 ? b34 : b18;
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, 64, 7, 2, 3, 1, false, "conv1");
-    x = fk_g_bn(g, x, "bn1");
-    x = fk_g_relu(g, x, "relu");
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, 64, 7, 2, 3, 1, "", "conv1", "bn1", "relu");
     x = fk_g_maxpool(g, x, 3, 2, 1, "maxpool");
     int inplanes = 64;
     for (int s = 0; s < 4; s++) {

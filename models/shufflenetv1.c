@@ -11,16 +11,11 @@ static int bottleneck(fk_graph *g, int x, int in_planes, int out_planes, int str
                       const char *p)
 {
     int mid = out_planes / 4, g1 = in_planes == 24 ? 1 : groups;
-    int out = fk_g_conv(g, x, mid, 1, 1, 0, g1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn1", p);
-    out = fk_g_relu(g, out, "%s.relu1", p);
+    int out = fk_conv_bn(g, x, mid, 1, 1, 0, g1, p, "conv1", "bn1", "relu1");
     if (g1 > 1) /* a shuffle of one group is the identity */
         out = fk_g_shuffle(g, out, g1, "%s.shuffle1", p);
-    out = fk_g_conv(g, out, mid, 3, stride, 1, mid, false, "%s.conv2", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
-    out = fk_g_relu(g, out, "%s.relu2", p);
-    out = fk_g_conv(g, out, out_planes, 1, 1, 0, groups, false, "%s.conv3", p);
-    out = fk_g_bn(g, out, "%s.bn3", p);
+    out = fk_conv_bn(g, out, mid, 3, stride, 1, mid, p, "conv2", "bn2", "relu2");
+    out = fk_conv_bn(g, out, out_planes, 1, 1, 0, groups, p, "conv3", "bn3", NULL);
     if (stride == 2) {
         int res = fk_g_avgpool(g, x, 3, 2, 1, "%s.shortcut.0", p);
         out = fk_g_concat(g, out, res, "%s.cat", p);
@@ -35,12 +30,8 @@ fk_status fk_build_shufflenetv1(fk_graph *g, const fk_model_entry *e, const fk_m
     (void)e;
     static const int out_planes[3] = {240, 480, 960}, num_blocks[3] = {4, 8, 4};
     const int groups = 3;
-    g->conv_init = FK_CONV_INIT_DEFAULT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, 24, 1, 1, 0, 1, false, "conv1");
-    x = fk_g_bn(g, x, "bn1");
-    x = fk_g_relu(g, x, "relu");
+    int x = fk_model_input(g, o, FK_CONV_INIT_DEFAULT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, 24, 1, 1, 0, 1, "", "conv1", "bn1", "relu");
     int in_planes = 24;
     for (int s = 0; s < 3; s++)
         for (int i = 0; i < num_blocks[s]; i++) {

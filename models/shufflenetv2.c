@@ -11,19 +11,11 @@
 static int down_block(fk_graph *g, int x, int in_ch, int out_ch, const char *p)
 {
     int mid = out_ch / 2;
-    int l = fk_g_conv(g, x, in_ch, 3, 2, 1, in_ch, false, "%s.conv1", p);
-    l = fk_g_bn(g, l, "%s.bn1", p);
-    l = fk_g_conv(g, l, mid, 1, 1, 0, 1, false, "%s.conv2", p);
-    l = fk_g_bn(g, l, "%s.bn2", p);
-    l = fk_g_relu(g, l, "%s.relu2", p);
-    int r = fk_g_conv(g, x, mid, 1, 1, 0, 1, false, "%s.conv3", p);
-    r = fk_g_bn(g, r, "%s.bn3", p);
-    r = fk_g_relu(g, r, "%s.relu3", p);
-    r = fk_g_conv(g, r, mid, 3, 2, 1, mid, false, "%s.conv4", p);
-    r = fk_g_bn(g, r, "%s.bn4", p);
-    r = fk_g_conv(g, r, mid, 1, 1, 0, 1, false, "%s.conv5", p);
-    r = fk_g_bn(g, r, "%s.bn5", p);
-    r = fk_g_relu(g, r, "%s.relu5", p);
+    int l = fk_conv_bn(g, x, in_ch, 3, 2, 1, in_ch, p, "conv1", "bn1", NULL);
+    l = fk_conv_bn(g, l, mid, 1, 1, 0, 1, p, "conv2", "bn2", "relu2");
+    int r = fk_conv_bn(g, x, mid, 1, 1, 0, 1, p, "conv3", "bn3", "relu3");
+    r = fk_conv_bn(g, r, mid, 3, 2, 1, mid, p, "conv4", "bn4", NULL);
+    r = fk_conv_bn(g, r, mid, 1, 1, 0, 1, p, "conv5", "bn5", "relu5");
     int out = fk_g_concat(g, l, r, "%s.cat", p);
     return fk_g_shuffle(g, out, 2, "%s.shuffle", p);
 }
@@ -32,14 +24,9 @@ static int basic_block(fk_graph *g, int x, int ch, const char *p)
 {
     int c = ch / 2, x1, x2; /* int(in_channels * 0.5) */
     fk_g_split(g, x, c, &x1, &x2, "%s.split", p);
-    int out = fk_g_conv(g, x2, c, 1, 1, 0, 1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn1", p);
-    out = fk_g_relu(g, out, "%s.relu1", p);
-    out = fk_g_conv(g, out, c, 3, 1, 1, c, false, "%s.conv2", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
-    out = fk_g_conv(g, out, c, 1, 1, 0, 1, false, "%s.conv3", p);
-    out = fk_g_bn(g, out, "%s.bn3", p);
-    out = fk_g_relu(g, out, "%s.relu3", p);
+    int out = fk_conv_bn(g, x2, c, 1, 1, 0, 1, p, "conv1", "bn1", "relu1");
+    out = fk_conv_bn(g, out, c, 3, 1, 1, c, p, "conv2", "bn2", NULL);
+    out = fk_conv_bn(g, out, c, 1, 1, 0, 1, p, "conv3", "bn3", "relu3");
     out = fk_g_concat(g, x1, out, "%s.cat", p);
     return fk_g_shuffle(g, out, 2, "%s.shuffle", p);
 }
@@ -48,12 +35,8 @@ fk_status fk_build_shufflenetv2(fk_graph *g, const fk_model_entry *e, const fk_m
 {
     (void)e;
     static const int out_ch[4] = {116, 232, 464, 1024}, num_blocks[3] = {3, 7, 3};
-    g->conv_init = FK_CONV_INIT_DEFAULT;
-    g->linear_init = FK_LINEAR_INIT_DEFAULT;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
-    x = fk_g_conv(g, x, 24, 1, 1, 0, 1, false, "conv1");
-    x = fk_g_bn(g, x, "bn1");
-    x = fk_g_relu(g, x, "relu");
+    int x = fk_model_input(g, o, FK_CONV_INIT_DEFAULT, FK_LINEAR_INIT_DEFAULT);
+    x = fk_conv_bn(g, x, 24, 1, 1, 0, 1, "", "conv1", "bn1", "relu");
     int in_ch = 24;
     for (int s = 0; s < 3; s++) {
         char p[32];
@@ -65,9 +48,7 @@ fk_status fk_build_shufflenetv2(fk_graph *g, const fk_model_entry *e, const fk_m
         }
         in_ch = out_ch[s];
     }
-    x = fk_g_conv(g, x, out_ch[3], 1, 1, 0, 1, false, "conv2");
-    x = fk_g_bn(g, x, "bn2");
-    x = fk_g_relu(g, x, "relu2");
+    x = fk_conv_bn(g, x, out_ch[3], 1, 1, 0, 1, "", "conv2", "bn2", "relu2");
     x = fk_g_gap(g, x, "avgpool");
     fk_g_linear(g, x, o->num_classes, true, "linear");
     return g->status;

@@ -17,9 +17,7 @@ fk_status fk_build_vgg(fk_graph *g, const fk_model_entry *e, const fk_model_opts
 {
     /* e->a: depth 8, 11, 13, 16 or 19 */
     const int(*cfg)[4] = e->a == 8 ? cfg_s : e->a == 11 ? cfg_a : e->a == 13 ? cfg_b : e->a == 16 ? cfg_d : cfg_e;
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_NORMAL001;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_NORMAL001);
     for (int b = 0; b < 5; b++) {
         for (int j = 0; j < 4 && cfg[b][j]; j++) {
             if (j > 0)

@@ -10,9 +10,7 @@ static int block(fk_graph *g, int x, int in_planes, int out_planes, int stride, 
     bool equal = in_planes == out_planes;
     int act = fk_g_bn(g, x, "%s.bn1", p);
     act = fk_g_relu(g, act, "%s.relu1", p);
-    int out = fk_g_conv(g, act, out_planes, 3, stride, 1, 1, false, "%s.conv1", p);
-    out = fk_g_bn(g, out, "%s.bn2", p);
-    out = fk_g_relu(g, out, "%s.relu2", p);
+    int out = fk_conv_bn(g, act, out_planes, 3, stride, 1, 1, p, "conv1", "bn2", "relu2");
     out = fk_g_conv(g, out, out_planes, 3, 1, 1, 1, false, "%s.conv2", p);
     /* equalInOut: add the block's input; else the shortcut of the activated input */
     int res = equal ? x : fk_g_conv(g, act, out_planes, 1, stride, 0, 1, false, "%s.convShortcut", p);
@@ -24,9 +22,7 @@ fk_status fk_build_wrn(fk_graph *g, const fk_model_entry *e, const fk_model_opts
     /* e->a: depth (6n+4), e->b: widen factor */
     int n = (e->a - 4) / 6, k = e->b;
     int ch[4] = {16, 16 * k, 32 * k, 64 * k};
-    g->conv_init = FK_CONV_INIT_FAN_OUT;
-    g->linear_init = FK_LINEAR_INIT_ZERO_BIAS;
-    int x = fk_g_input(g, o->in_channels, o->input_size, o->input_size);
+    int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_ZERO_BIAS);
     x = fk_g_conv(g, x, ch[0], 3, 1, 1, 1, false, "conv1");
     for (int s = 0; s < 3; s++)
         for (int i = 0; i < n; i++) {

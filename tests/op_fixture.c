@@ -4,18 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fx_open(const char *name, fk_st_file *f)
-{
-    const char *root = getenv("FIGKD_SOURCE_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/ref/fixtures/%s.safetensors", root && *root ? root : ".", name);
-    if (fk_st_read(path, f) != FK_OK) {
-        fprintf(stderr, "cannot read fixture %s: %s\n", path, fk_last_error());
-        return -1;
-    }
-    return 0;
-}
-
 static const fk_st_tensor *tensor(const fk_st_file *f, int c, const char *name)
 {
     char key[128];
@@ -29,6 +17,16 @@ int fx_cases(const fk_st_file *f)
     while (tensor(f, c, "cfg"))
         c++;
     return c;
+}
+
+int fx_run_cases(fk_runtime *rt, const fk_st_file *f, int min_cases,
+                 void (*run)(fk_runtime *rt, const fk_st_file *f, int c))
+{
+    int cases = fx_cases(f);
+    CHECK(cases >= min_cases, "only %d cases in the fixture", cases);
+    for (int c = 0; c < cases; c++)
+        run(rt, f, c);
+    return cases;
 }
 
 int fx_cfg(const fk_st_file *f, int c, long long *cfg, int max)
@@ -76,49 +74,110 @@ const float *fx_get(const fk_st_file *f, int c, const char *name, size_t *count)
     return p;
 }
 
+/* A guarded buffer whose body is data, or value when data is NULL. */
+static cl_mem guarded(fk_runtime *rt, size_t n, const float *data, float value)
+{
+    size_t total = n + 2 * FX_GUARD;
+    float *host = malloc(total * sizeof *host);
+    if (!host) {
+        CHECK(0, "host buffer of %zu floats", total);
+        return NULL;
+    }
+    for (size_t i = 0; i < total; i++)
+        host[i] = FX_SENTINEL;
+    for (size_t i = 0; i < n; i++)
+        host[FX_GUARD + i] = data ? data[i] : value;
+    cl_mem mem = NULL;
+    fk_status st = fk_buffer_create(rt, total * sizeof *host, 0, &mem);
+    if (st == FK_OK)
+        st = fk_buffer_write(rt, mem, 0, total * sizeof *host, host);
+    free(host);
+    CHECK(st == FK_OK, "device buffer of %zu floats: %s", n, fk_last_error());
+    if (st != FK_OK && mem) {
+        clReleaseMemObject(mem);
+        mem = NULL;
+    }
+    return mem;
+}
+
+cl_mem fx_upload(fk_runtime *rt, const float *data, size_t n) { return guarded(rt, n, data, FX_SENTINEL); }
+
+/* The whole buffer with its guards (NULL, with a failed check, on failure). */
+static float *read_all(fk_runtime *rt, cl_mem b, size_t n, const char *what)
+{
+    size_t total = n + 2 * FX_GUARD;
+    float *host = malloc(total * sizeof *host);
+    fk_status st = host ? fk_buffer_read(rt, b, 0, total * sizeof *host, host) : FK_ERR_NOMEM;
+    CHECK(st == FK_OK, "%s: read back: %s", what, fk_last_error());
+    if (st != FK_OK) {
+        free(host);
+        return NULL;
+    }
+    return host;
+}
+
+/* Guard elements of host (n in the middle) that no longer hold FX_SENTINEL;
+ * each one is a failed check. */
+static size_t guards_overwritten(const float *host, size_t n, const char *what)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < FX_GUARD; i++) {
+        bad += host[i] != FX_SENTINEL;
+        bad += host[FX_GUARD + n + i] != FX_SENTINEL;
+        CHECK(host[i] == FX_SENTINEL, "%s: guard before the tensor overwritten at -%zu (%g)", what,
+              FX_GUARD - i, (double)host[i]);
+        CHECK(host[FX_GUARD + n + i] == FX_SENTINEL, "%s: guard after the tensor overwritten at +%zu (%g)",
+              what, i, (double)host[FX_GUARD + n + i]);
+    }
+    return bad;
+}
+
+int fx_read(fk_runtime *rt, cl_mem b, size_t n, float *out, const char *what)
+{
+    float *host = read_all(rt, b, n, what);
+    if (!host)
+        return -1;
+    size_t bad = guards_overwritten(host, n, what);
+    memcpy(out, host + FX_GUARD, n * sizeof *out);
+    free(host);
+    return bad ? -1 : 0;
+}
+
+fk_tensor fx_tensor2(cl_mem b, size_t off, int d0, int d1)
+{
+    fk_tensor t = {b, off, 2, {d0, d1, 1, 1}};
+    return t;
+}
+
 int fx_buf_create(fk_runtime *rt, fx_buf *b, size_t n, const float *data, float value)
 {
     memset(b, 0, sizeof *b);
     b->rt = rt;
     b->n = n;
-    size_t total = n + 2 * FX_GUARD;
-    float *host = malloc(total * sizeof *host);
-    if (!host)
-        return -1;
-    for (size_t i = 0; i < total; i++)
-        host[i] = FX_SENTINEL;
-    for (size_t i = 0; i < n; i++)
-        host[FX_GUARD + i] = data ? data[i] : value;
-    fk_status st = fk_buffer_create(rt, total * sizeof *host, 0, &b->mem);
-    if (st == FK_OK)
-        st = fk_buffer_write(rt, b->mem, 0, total * sizeof *host, host);
-    free(host);
-    CHECK(st == FK_OK, "device buffer of %zu floats: %s", n, fk_last_error());
+    b->mem = guarded(rt, n, data, value);
     b->t = (fk_tensor){.buf = b->mem, .off = FX_GUARD, .ndim = 1, .shape = {(int)n, 1, 1, 1}};
-    return st == FK_OK ? 0 : -1;
+    return b->mem ? 0 : -1;
 }
 
 int fx_buf_read(fx_buf *b, float *out, const char *what)
 {
-    size_t total = b->n + 2 * FX_GUARD;
-    float *host = malloc(total * sizeof *host);
+    float *host = read_all(b->rt, b->mem, b->n, what);
     if (!host)
         return -1;
-    fk_status st = fk_buffer_read(b->rt, b->mem, 0, total * sizeof *host, host);
-    CHECK(st == FK_OK, "%s: read back: %s", what, fk_last_error());
-    if (st != FK_OK) {
-        free(host);
-        return -1;
-    }
-    for (size_t i = 0; i < FX_GUARD; i++) {
-        CHECK(host[i] == FX_SENTINEL, "%s: guard before the tensor overwritten at -%zu (%g)", what,
-              FX_GUARD - i, (double)host[i]);
-        CHECK(host[FX_GUARD + b->n + i] == FX_SENTINEL, "%s: guard after the tensor overwritten at +%zu (%g)",
-              what, i, (double)host[FX_GUARD + b->n + i]);
-    }
+    guards_overwritten(host, b->n, what);
     memcpy(out, host + FX_GUARD, b->n * sizeof *out);
     free(host);
     return 0;
+}
+
+size_t fx_buf_guards(fx_buf *b, const char *what)
+{
+    float *host = read_all(b->rt, b->mem, b->n, what);
+    if (!host)
+        return 1;
+    size_t bad = guards_overwritten(host, b->n, what);
+    free(host);
+    return bad;
 }
 
 size_t fx_buf_check(fx_buf *b, const float *ref, const char *what, double atol, double rtol)
@@ -155,11 +214,28 @@ void fx_buf_free(fx_buf *b)
     b->mem = NULL;
 }
 
-float *fx_sum(const float *a, const float *b, size_t n)
+size_t fx_buf_check_added(fx_buf *b, const float *g0, const float *ref, const char *what, double atol,
+                          double rtol)
 {
-    float *r = malloc((n ? n : 1) * sizeof *r);
-    if (r)
-        for (size_t i = 0; i < n; i++)
-            r[i] = a[i] + b[i];
-    return r;
+    if (!g0 || !ref)
+        return fx_buf_check(b, ref, what, atol, rtol);
+    float *want = malloc((b->n ? b->n : 1) * sizeof *want);
+    if (want)
+        for (size_t i = 0; i < b->n; i++)
+            want[i] = g0[i] + ref[i];
+    size_t bad = fx_buf_check(b, want, what, atol, rtol);
+    free(want);
+    return bad;
+}
+
+void fx_bufs_create(fk_runtime *rt, const fx_spec *specs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        fx_buf_create(rt, specs[i].b, specs[i].n, specs[i].data, specs[i].value);
+}
+
+void fx_bufs_free(fx_buf *const *bufs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        fx_buf_free(bufs[i]);
 }

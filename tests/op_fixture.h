@@ -1,21 +1,21 @@
-/* Helpers of the op tests: PyTorch fixtures from tests/ref/fixtures (cases
- * "c0", "c1", ... with tensors "<case>.<name>", see tests/ref/opref.py) and
- * device tensors with guard elements on both sides. */
+/* The device-op layer of the test harness (common.h): PyTorch fixtures of
+ * the op tests (cases "c0", "c1", ... with tensors "<case>.<name>", see
+ * tests/ref/opref.py) and device tensors with guard elements on both sides. */
 #ifndef FIGKD_TESTS_OP_FIXTURE_H
 #define FIGKD_TESTS_OP_FIXTURE_H
 
 #include "common.h"
-#include "figkd/io.h"
 #include "figkd/ops.h"
 
 #define FX_GUARD 37            /* guard elements before and after each tensor */
 #define FX_SENTINEL (-12345.5f) /* value of the guards */
 
-/* Read tests/ref/fixtures/<name>.safetensors under $FIGKD_SOURCE_ROOT (or
- * the current directory); returns 0 or prints why and returns -1. */
-int fx_open(const char *name, fk_st_file *f);
 /* Number of cases c0..c<k-1> present (by their cfg tensors). */
 int fx_cases(const fk_st_file *f);
+/* run(rt, f, c) for every case of f after checking that there are at least
+ * min_cases; returns the number of cases. */
+int fx_run_cases(fk_runtime *rt, const fk_st_file *f, int min_cases,
+                 void (*run)(fk_runtime *rt, const fk_st_file *f, int c));
 /* Integer config of a case (count written to *n, at most max). */
 int fx_cfg(const fk_st_file *f, int c, long long *cfg, int max);
 /* Float tensor "<case>.<name>", or NULL (and a CHECK failure unless
@@ -25,6 +25,16 @@ const float *fx_get(const fk_st_file *f, int c, const char *name, size_t *count)
  * (N, O) -> {1, 1, N, O}; returns its ndim or -1 when absent. */
 int fx_dims(const fk_st_file *f, int c, const char *name, int dims[4]);
 const float *fx_find(const fk_st_file *f, int c, const char *name, size_t *count);
+
+/* A buffer of FX_GUARD + n + FX_GUARD floats on the device: the guards
+ * hold FX_SENTINEL, the middle n elements data (FX_SENTINEL when data is
+ * NULL). NULL, with a failed check, when it cannot be made. */
+cl_mem fx_upload(fk_runtime *rt, const float *data, size_t n);
+/* Read the n floats after the guard of b into out and check that the guards
+ * still hold FX_SENTINEL (failed checks name `what`); 0 when all is well. */
+int fx_read(fk_runtime *rt, cl_mem b, size_t n, float *out, const char *what);
+/* A 2-D tensor (d0, d1) at element off of b. */
+fk_tensor fx_tensor2(cl_mem b, size_t off, int d0, int d1);
 
 /* A device tensor of n floats with FX_GUARD sentinels before and after. */
 typedef struct fx_buf {
@@ -42,10 +52,25 @@ int fx_buf_read(fx_buf *b, float *out, const char *what);
 /* Read back and compare with ref (fk_test_close); returns bad count. With
  * FIGKD_TEST_VERBOSE=1 also prints the worst error as a share of its tolerance. */
 size_t fx_buf_check(fx_buf *b, const float *ref, const char *what, double atol, double rtol);
+/* Only the guards (the body of a scratch buffer is free for the op); 0 when
+ * they hold, otherwise the number overwritten (a failed check names what). */
+size_t fx_buf_guards(fx_buf *b, const char *what);
 void fx_buf_free(fx_buf *b);
 
-/* ref[i] = a[i] + b[i] in a fresh allocation (expected value of a gradient
- * buffer that started at a and had b added). */
-float *fx_sum(const float *a, const float *b, size_t n);
+/* fx_buf_check of a gradient buffer that started at g0 and had ref added:
+ * against g0 + ref (against ref alone when g0 is NULL). */
+size_t fx_buf_check_added(fx_buf *b, const float *g0, const float *ref, const char *what, double atol,
+                          double rtol);
+
+/* Creating several guarded buffers at once: each spec is fx_buf_create's
+ * arguments; fx_bufs_free frees a list of buffers. */
+typedef struct fx_spec {
+    fx_buf *b;
+    size_t n;
+    const float *data;
+    float value;
+} fx_spec;
+void fx_bufs_create(fk_runtime *rt, const fx_spec *specs, size_t count);
+void fx_bufs_free(fx_buf *const *bufs, size_t count);
 
 #endif

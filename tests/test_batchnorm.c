@@ -29,54 +29,39 @@ static const tol TOL_Y = {2e-6, 1e-5}, TOL_MEAN = {1e-6, 2e-6}, TOL_INVSTD = {0.
                  TOL_RMEAN = {1e-6, 1e-5}, TOL_RVAR = {0.0, 1e-5}, TOL_DX = {1e-5, 1e-5},
                  TOL_DPARAM = {2e-5, 1e-5};
 
-static const fk_st_file *F;
 
-static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
+/* b against g0 + ref (ref alone when g0 is NULL), named "cs name". */
+static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *cs, const char *name, tol t)
 {
     char what[128];
     snprintf(what, sizeof what, "%s %s", cs, name);
-    fx_buf_check(b, ref, what, t.atol, t.rtol);
+    fx_buf_check_added(b, g0, ref, what, t.atol, t.rtol);
 }
 
-static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *cs, const char *name, tol t)
+static void check(fx_buf *b, const float *ref, const char *cs, const char *name, tol t)
 {
-    float *want = fx_sum(g0, ref, b->n);
-    check(b, want, cs, name, t);
-    free(want);
+    check_grad(b, NULL, ref, cs, name, t);
 }
 
-static float *randoms(size_t n, unsigned seed)
-{
-    float *g = malloc(n * sizeof *g);
-    fk_test_fill_uniform(g, n, seed, -0.5f, 0.5f);
-    return g;
-}
-
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[1] = {0};
-    fx_cfg(F, c, cfg, 1);
+    fx_cfg(f, c, cfg, 1);
     int train = (int)cfg[0], xd[4];
     size_t nx;
-    const float *x = fx_get(F, c, "x", &nx), *gamma = fx_get(F, c, "gamma", NULL), *beta = fx_get(F, c, "beta", NULL),
-                *rm0 = fx_get(F, c, "rm0", NULL), *rv0 = fx_get(F, c, "rv0", NULL), *nbt0 = fx_get(F, c, "nbt0", NULL),
-                *y = fx_get(F, c, "y", NULL);
-    if (!x || !gamma || !beta || !rm0 || !rv0 || !nbt0 || !y || fx_dims(F, c, "x", xd) != 4)
+    const float *x = fx_get(f, c, "x", &nx), *gamma = fx_get(f, c, "gamma", NULL), *beta = fx_get(f, c, "beta", NULL),
+                *rm0 = fx_get(f, c, "rm0", NULL), *rv0 = fx_get(f, c, "rv0", NULL), *nbt0 = fx_get(f, c, "nbt0", NULL),
+                *y = fx_get(f, c, "y", NULL);
+    if (!x || !gamma || !beta || !rm0 || !rv0 || !nbt0 || !y || fx_dims(f, c, "x", xd) != 4)
         return;
     fk_bn_dims d = {.n = xd[0], .c = xd[1], .h = xd[2], .w = xd[3], .eps = 1e-5f, .momentum = 0.1f};
     size_t C = (size_t)d.c;
     char cs[96];
     snprintf(cs, sizeof cs, "c%d bn %s (%d,%d,%d,%d)", c, train ? "train" : "eval", d.n, d.c, d.h, d.w);
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, NAN);
-    fx_buf_create(rt, &bg, C, gamma, 0);
-    fx_buf_create(rt, &bb, C, beta, 0);
-    fx_buf_create(rt, &brm, C, rm0, 0);
-    fx_buf_create(rt, &brv, C, rv0, 0);
-    fx_buf_create(rt, &bnb, 1, nbt0, 0);
-    fx_buf_create(rt, &bsm, C, NULL, NAN);
-    fx_buf_create(rt, &bsi, C, NULL, NAN);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
+                                        {&bb, C, beta, 0}, {&brm, C, rm0, 0}, {&brv, C, rv0, 0},
+                                        {&bnb, 1, nbt0, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN}}, 9);
     if (!train) {
         fk_status st = fk_bn_forward_eval(rt, by.t, bx.t, bg.t, bb.t, brm.t, brv.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -85,19 +70,17 @@ static void run_case(fk_runtime *rt, int c)
         check(&brv, rv0, cs, "running_var untouched", (tol){0, 0});
         check(&bnb, nbt0, cs, "num_batches_tracked untouched", (tol){0, 0});
     } else {
-        const float *sm = fx_get(F, c, "save_mean", NULL), *si = fx_get(F, c, "save_invstd", NULL),
-                    *rm1 = fx_get(F, c, "rm1", NULL), *rv1 = fx_get(F, c, "rv1", NULL),
-                    *nbt1 = fx_get(F, c, "nbt1", NULL), *dy = fx_get(F, c, "dy", NULL), *dx = fx_get(F, c, "dx", NULL),
-                    *dg = fx_get(F, c, "dgamma", NULL), *db = fx_get(F, c, "dbeta", NULL);
+        const float *sm = fx_get(f, c, "save_mean", NULL), *si = fx_get(f, c, "save_invstd", NULL),
+                    *rm1 = fx_get(f, c, "rm1", NULL), *rv1 = fx_get(f, c, "rv1", NULL),
+                    *nbt1 = fx_get(f, c, "nbt1", NULL), *dy = fx_get(f, c, "dy", NULL), *dx = fx_get(f, c, "dx", NULL),
+                    *dg = fx_get(f, c, "dgamma", NULL), *db = fx_get(f, c, "dbeta", NULL);
         if (!sm || !si || !rm1 || !rv1 || !nbt1 || !dy || !dx || !dg || !db)
             return;
-        float *g0x = randoms(nx, 21 + (unsigned)c), *g0g = randoms(C, 22 + (unsigned)c),
-              *g0b = randoms(C, 23 + (unsigned)c);
+        float *g0x = fk_test_uniform(nx, 21 + (unsigned)c, -0.5f, 0.5f), *g0g = fk_test_uniform(C, 22 + (unsigned)c, -0.5f, 0.5f),
+              *g0b = fk_test_uniform(C, 23 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bdy, bdx, bdg, bdb;
-        fx_buf_create(rt, &bdy, nx, dy, 0);
-        fx_buf_create(rt, &bdx, nx, g0x, 0);
-        fx_buf_create(rt, &bdg, C, g0g, 0);
-        fx_buf_create(rt, &bdb, C, g0b, 0);
+        fx_bufs_create(rt, (fx_spec[]){{&bdy, nx, dy, 0}, {&bdx, nx, g0x, 0}, {&bdg, C, g0g, 0},
+                                            {&bdb, C, g0b, 0}}, 4);
         fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
         st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -175,19 +158,11 @@ static void large_channel(fk_runtime *rt)
         db[ch] = (float)sdy;
     }
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi, bdy, bdx, bdg, bdb;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, NAN);
-    fx_buf_create(rt, &bg, C, gamma, 0);
-    fx_buf_create(rt, &bb, C, beta, 0);
-    fx_buf_create(rt, &brm, C, rm, 0);
-    fx_buf_create(rt, &brv, C, rv, 0);
-    fx_buf_create(rt, &bnb, 1, &nb, 0);
-    fx_buf_create(rt, &bsm, C, NULL, NAN);
-    fx_buf_create(rt, &bsi, C, NULL, NAN);
-    fx_buf_create(rt, &bdy, nx, dy, 0);
-    fx_buf_create(rt, &bdx, nx, NULL, 0);
-    fx_buf_create(rt, &bdg, C, NULL, 0);
-    fx_buf_create(rt, &bdb, C, NULL, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
+                                        {&bb, C, beta, 0}, {&brm, C, rm, 0}, {&brv, C, rv, 0},
+                                        {&bnb, 1, &nb, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN},
+                                        {&bdy, nx, dy, 0}, {&bdx, nx, NULL, 0}, {&bdg, C, NULL, 0},
+                                        {&bdb, C, NULL, 0}}, 13);
     fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
     st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
     CHECK(st == FK_OK, "large channel: %s", fk_last_error());
@@ -206,8 +181,7 @@ static void large_channel(fk_runtime *rt)
     check(&bdb, db, cs, "dbeta", (tol){1e-3, 1e-5});
     free(x), free(dy), free(y), free(dx);
     fx_buf *all[] = {&bx, &by, &bg, &bb, &brm, &brv, &bnb, &bsm, &bsi, &bdy, &bdx, &bdg, &bdb};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        fx_buf_free(all[i]);
+    fx_bufs_free(all, sizeof all / sizeof *all);
 }
 
 /* L = sum(w * bn_train(x)) on (2, 2, 3, 3): dL/dx, dgamma, dbeta from
@@ -221,17 +195,10 @@ static void finite_difference(fk_runtime *rt)
     fk_test_fill_uniform(x, nx, 31, -1.5f, 1.5f);
     fk_test_fill_uniform(w, nx, 32, -1.0f, 1.0f);
     fx_buf bx, by, bp, brm, brv, bnb, bsm, bsi, bw, bgx, bgp;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, nx, NULL, 0);
-    fx_buf_create(rt, &bp, 4, par, 0);
-    fx_buf_create(rt, &brm, C, NULL, 0);
-    fx_buf_create(rt, &brv, C, NULL, 1);
-    fx_buf_create(rt, &bnb, 1, NULL, 0);
-    fx_buf_create(rt, &bsm, C, NULL, 0);
-    fx_buf_create(rt, &bsi, C, NULL, 0);
-    fx_buf_create(rt, &bw, nx, w, 0);
-    fx_buf_create(rt, &bgx, nx, NULL, 0);
-    fx_buf_create(rt, &bgp, 4, NULL, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, 0}, {&bp, 4, par, 0}, {&brm, C, NULL, 0},
+                                        {&brv, C, NULL, 1}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, 0},
+                                        {&bsi, C, NULL, 0}, {&bw, nx, w, 0}, {&bgx, nx, NULL, 0},
+                                        {&bgp, 4, NULL, 0}}, 11);
     fk_tensor gamma = bp.t, beta = bp.t, dgamma = bgp.t, dbeta = bgp.t;
     beta.off += 2;
     dbeta.off += 2;
@@ -261,24 +228,12 @@ static void finite_difference(fk_runtime *rt)
     CHECK(fk_test_close("bn finite differences dx", gx, fd, nx, 2e-3, 1e-2) == 0, "bn fd dx");
     CHECK(fk_test_close("bn finite differences dgamma, dbeta", gp, fd + nx, 4, 2e-3, 1e-2) == 0, "bn fd params");
     fx_buf *all[] = {&bx, &by, &bp, &brm, &brv, &bnb, &bsm, &bsi, &bw, &bgx, &bgp};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        fx_buf_free(all[i]);
+    fx_bufs_free(all, sizeof all / sizeof *all);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("batchnorm", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 7, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 7, run_case);
     large_channel(rt);
     finite_difference(rt);
     fk_error_quiet(1);
@@ -286,7 +241,6 @@ int main(void)
     fk_tensor t = {0};
     CHECK(fk_bn_forward_train(rt, t, t, t, t, t, t, t, t, t, &one) == FK_ERR_ARG,
           "train mode with one value per channel refused (as PyTorch)");
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_batchnorm");
 }
+
+int main(void) { return fk_test_main("test_batchnorm", "batchnorm.safetensors", run); }

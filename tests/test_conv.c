@@ -7,17 +7,11 @@
  * prefilled with known values and must come back as prefill + reference
  * (backward adds). A second and third backward pass with some gradients NULL
  * check that NULL means "skip" and that accumulation adds again. */
-#include "common.h"
-
-#include "figkd/io.h"
-#include "figkd/ops.h"
+#include "op_fixture.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define GUARD 37
-#define SENTINEL 12345.678f
 
 /* Tolerances (|got - ref| <= atol + rtol * |ref|). The reference is float64
  * rounded to float32; the device sums in float32 in another order. */
@@ -39,81 +33,20 @@ static const char *fixtures[] = {
     "g3k3s2", "dw3s1",  "dw3s2",  "dw3m2",  "dw5s2",  "chunk3x3", "chunk1x1",
 };
 
-/* A guarded device tensor: buffer of GUARD + n + GUARD floats, guards set to
- * SENTINEL, the body to `body` (or to `fill` when body is NULL). */
-typedef struct gbuf {
-    fk_tensor t;
-    size_t n;
-} gbuf;
-
-static fk_status gbuf_make(fk_runtime *rt, gbuf *g, const float *body, size_t n, float fill)
+/* A guarded device tensor (op_fixture.h) with body `body`, or `fill` when
+ * body is NULL. */
+static fk_status gbuf_make(fk_runtime *rt, fx_buf *g, const float *body, size_t n, float fill)
 {
-    size_t total = n + 2 * GUARD;
-    float *h = malloc(total * sizeof(float));
-    if (!h)
-        return FK_ERR_NOMEM;
-    for (size_t i = 0; i < total; i++)
-        h[i] = SENTINEL;
-    for (size_t i = 0; i < n; i++)
-        h[GUARD + i] = body ? body[i] : fill;
-    memset(g, 0, sizeof *g);
-    g->n = n;
-    g->t.off = GUARD;
-    g->t.ndim = 1;
-    g->t.shape[0] = (int)n;
-    fk_status st = fk_buffer_create(rt, total * sizeof(float), 0, &g->t.buf);
-    if (!st)
-        st = fk_buffer_write(rt, g->t.buf, 0, total * sizeof(float), h);
-    free(h);
-    return st;
-}
-
-static void gbuf_free(gbuf *g)
-{
-    if (g->t.buf)
-        clReleaseMemObject(g->t.buf);
-    g->t.buf = NULL;
+    return fx_buf_create(rt, g, n, body, fill) ? FK_ERR_CL : FK_OK;
 }
 
 /* Read back, check guards, compare the body with ref (within the tolerance
  * of kind). Returns bad element count. */
-static size_t gbuf_check(fk_runtime *rt, const gbuf *g, const float *ref, int kind, const char *name)
+static size_t gbuf_check(fx_buf *g, const float *ref, int kind, const char *name)
 {
-    size_t total = g->n + 2 * GUARD;
-    float *h = malloc(total * sizeof(float));
     char what[160];
     snprintf(what, sizeof what, "%s: %s", name, tol[kind].what);
-    if (!h || fk_buffer_read(rt, g->t.buf, 0, total * sizeof(float), h) != FK_OK) {
-        CHECK(0, "%s: read back failed: %s", what, fk_last_error());
-        free(h);
-        return 1;
-    }
-    size_t bad = 0;
-    for (size_t i = 0; i < GUARD; i++) {
-        if (h[i] != SENTINEL || h[GUARD + g->n + i] != SENTINEL)
-            bad++;
-    }
-    CHECK(bad == 0, "%s: %zu guard elements overwritten", what, bad);
-    size_t nb = fk_test_close(what, h + GUARD, ref, g->n, tol[kind].atol, tol[kind].rtol);
-    CHECK(nb == 0, "%s", what);
-    free(h);
-    return bad + nb;
-}
-
-/* Only the guards of a scratch buffer (its body is free for the op). */
-static void work_guards_check(fk_runtime *rt, const gbuf *g, const char *name)
-{
-    size_t total = g->n + 2 * GUARD, bad = 0;
-    float *h = malloc(total * sizeof(float));
-    if (!h || fk_buffer_read(rt, g->t.buf, 0, total * sizeof(float), h) != FK_OK) {
-        CHECK(0, "%s: work: read back failed: %s", name, fk_last_error());
-        free(h);
-        return;
-    }
-    for (size_t i = 0; i < GUARD; i++)
-        bad += (h[i] != SENTINEL) + (h[GUARD + g->n + i] != SENTINEL);
-    CHECK(bad == 0, "%s: work: %zu guard elements overwritten", name, bad);
-    free(h);
+    return fx_buf_check(g, ref, what, tol[kind].atol, tol[kind].rtol);
 }
 
 static int meta_int(const fk_st_file *f, const char *key)
@@ -147,12 +80,11 @@ static float *plus(const float *a, const float *b, float scale, size_t n)
 
 static void run_fixture(fk_runtime *rt, const char *name)
 {
-    const char *root = getenv("FIGKD_SOURCE_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/ref/fixtures/conv_%s.safetensors", root ? root : ".", name);
+    char file[128];
+    snprintf(file, sizeof file, "conv_%s.safetensors", name);
     fk_st_file f;
-    if (fk_st_read(path, &f) != FK_OK) {
-        CHECK(0, "%s: %s", path, fk_last_error());
+    if (fk_test_fixture(file, &f)) {
+        CHECK(0, "%s: %s", file, fk_last_error());
         return;
     }
     fk_conv_dims d;
@@ -182,7 +114,7 @@ static void run_fixture(fk_runtime *rt, const char *name)
     fk_test_fill_uniform(pre_x, nx, 11, -2, 2);
     fk_test_fill_uniform(pre_w, nw, 12, -2, 2);
     fk_test_fill_uniform(pre_b, nb, 13, -2, 2);
-    gbuf gx, gw, gb = {0}, gdout, gout, gdin, gdw, gdb = {0}, gwork;
+    fx_buf gx, gw, gb = {0}, gdout, gout, gdin, gdw, gdb = {0}, gwork;
     size_t nwork = fk_conv_work(&d);
     st = gbuf_make(rt, &gx, x, nx, 0);
     st = st ? st : gbuf_make(rt, &gw, w, nw, 0);
@@ -197,40 +129,42 @@ static void run_fixture(fk_runtime *rt, const char *name)
     if (!st) {
         st = fk_conv_forward(rt, gout.t, gx.t, gw.t, d.bias ? &gb.t : NULL, gwork.t, &d);
         CHECK(st == FK_OK, "%s: forward: %s", name, fk_last_error());
-        gbuf_check(rt, &gout, out, T_OUT, name);
+        gbuf_check(&gout, out, T_OUT, name);
         /* pass 1: every gradient */
         st = fk_conv_backward(rt, &gdin.t, &gdw.t, d.bias ? &gdb.t : NULL, gdout.t, gx.t, gw.t, gwork.t, &d);
         CHECK(st == FK_OK, "%s: backward: %s", name, fk_last_error());
         float *e_x = plus(pre_x, din, 1, nx), *e_w = plus(pre_w, dw, 1, nw);
-        gbuf_check(rt, &gdin, e_x, T_DIN, name);
-        gbuf_check(rt, &gdw, e_w, T_DW, name);
+        gbuf_check(&gdin, e_x, T_DIN, name);
+        gbuf_check(&gdw, e_w, T_DW, name);
         if (d.bias) {
             float *e_b = plus(pre_b, db, 1, nb);
-            gbuf_check(rt, &gdb, e_b, T_DB, name);
+            gbuf_check(&gdb, e_b, T_DB, name);
             free(e_b);
         }
         /* pass 2: weight gradient only; pass 3: input gradient only */
         st = fk_conv_backward(rt, NULL, &gdw.t, NULL, gdout.t, gx.t, gw.t, gwork.t, &d);
         CHECK(st == FK_OK, "%s: backward (dweight only): %s", name, fk_last_error());
         float *e_w2 = plus(pre_w, dw, 2, nw);
-        gbuf_check(rt, &gdin, e_x, T_DIN, name);
-        gbuf_check(rt, &gdw, e_w2, T_DW, name);
+        gbuf_check(&gdin, e_x, T_DIN, name);
+        gbuf_check(&gdw, e_w2, T_DW, name);
         st = fk_conv_backward(rt, &gdin.t, NULL, NULL, gdout.t, gx.t, gw.t, gwork.t, &d);
         CHECK(st == FK_OK, "%s: backward (din only): %s", name, fk_last_error());
         float *e_x2 = plus(pre_x, din, 2, nx);
-        gbuf_check(rt, &gdin, e_x2, T_DIN, name);
-        gbuf_check(rt, &gdw, e_w2, T_DW, name);
+        gbuf_check(&gdin, e_x2, T_DIN, name);
+        gbuf_check(&gdw, e_w2, T_DW, name);
         free(e_x), free(e_w), free(e_x2), free(e_w2);
         /* the input and weight are not written */
-        gbuf_check(rt, &gx, x, T_OUT, name);
-        gbuf_check(rt, &gw, w, T_OUT, name);
+        gbuf_check(&gx, x, T_OUT, name);
+        gbuf_check(&gw, w, T_OUT, name);
         /* the op stays inside the fk_conv_work floats it asked for */
-        work_guards_check(rt, &gwork, name);
+        char work[160];
+        snprintf(work, sizeof work, "%s: work", name);
+        fx_buf_guards(&gwork, work);
     }
     printf("%-8s n=%d c_in=%d %dx%d c_out=%d k=%d stride=%d pad=%d groups=%d bias=%d: %s\n", name, d.n,
            d.c_in, d.h, d.w, d.c_out, d.kh, d.stride, d.pad, d.groups, d.bias, fk_test_failures ? "FAIL so far" : "ok");
-    gbuf_free(&gx), gbuf_free(&gw), gbuf_free(&gb), gbuf_free(&gdout), gbuf_free(&gout);
-    gbuf_free(&gdin), gbuf_free(&gdw), gbuf_free(&gdb), gbuf_free(&gwork);
+    fx_buf_free(&gx), fx_buf_free(&gw), fx_buf_free(&gb), fx_buf_free(&gdout), fx_buf_free(&gout);
+    fx_buf_free(&gdin), fx_buf_free(&gdw), fx_buf_free(&gdb), fx_buf_free(&gwork);
     free(pre_x), free(pre_w), free(pre_b);
     fk_st_free(&f);
 }
@@ -320,7 +254,7 @@ static void run_gradcheck(fk_runtime *rt, const char *name, int n, int c_in, int
     numeric_grad(ref_dw, wd, nw, xd, wd, bd, gd, tmp, &d);
     numeric_grad(ref_db, bd, nb, xd, wd, bd, gd, tmp, &d);
 
-    gbuf gx, gw, gb, gg, gout, gdx, gdw, gdb, gwork;
+    fx_buf gx, gw, gb, gg, gout, gdx, gdw, gdb, gwork;
     fk_status st = gbuf_make(rt, &gx, x, nx, 0);
     st = st ? st : gbuf_make(rt, &gw, wt, nw, 0);
     st = st ? st : gbuf_make(rt, &gb, b, nb, 0);
@@ -338,14 +272,14 @@ static void run_gradcheck(fk_runtime *rt, const char *name, int n, int c_in, int
         snprintf(what, sizeof what, "gradcheck %s", name);
         /* the central difference of a linear function is exact up to float64
          * rounding: the tolerances are those of the fixtures */
-        gbuf_check(rt, &gout, ref_out, T_OUT, what);
-        gbuf_check(rt, &gdx, ref_dx, T_DIN, what);
-        gbuf_check(rt, &gdw, ref_dw, T_DW, what);
-        gbuf_check(rt, &gdb, ref_db, T_DB, what);
+        gbuf_check(&gout, ref_out, T_OUT, what);
+        gbuf_check(&gdx, ref_dx, T_DIN, what);
+        gbuf_check(&gdw, ref_dw, T_DW, what);
+        gbuf_check(&gdb, ref_db, T_DB, what);
     }
     printf("gradcheck %-10s: %s\n", name, fk_test_failures ? "FAIL so far" : "ok");
-    gbuf_free(&gx), gbuf_free(&gw), gbuf_free(&gb), gbuf_free(&gg), gbuf_free(&gout);
-    gbuf_free(&gdx), gbuf_free(&gdw), gbuf_free(&gdb), gbuf_free(&gwork);
+    fx_buf_free(&gx), fx_buf_free(&gw), fx_buf_free(&gb), fx_buf_free(&gg), fx_buf_free(&gout);
+    fx_buf_free(&gdx), fx_buf_free(&gdw), fx_buf_free(&gdb), fx_buf_free(&gwork);
     free(x), free(wt), free(b), free(g), free(xd), free(wd), free(bd), free(gd), free(tmp);
     free(ref_out), free(ref_dx), free(ref_dw), free(ref_db);
 }

@@ -1,5 +1,6 @@
 /* Data module tests on small files in each real format (tests/data_fixtures.py).
  * usage: test_data FIXTURE_DIR TEST; returns 0 on pass, 1 on failure, 77 skip. */
+#include "common.h"
 #include "data/data_internal.h"
 #include "figkd/data.h"
 
@@ -9,18 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int failures;
 static const char *fx;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 #define HAS(msg, sub) CHECK(strstr((msg), (sub)) != NULL, "message '%s' lacks '%s'", (msg), (sub))
 
@@ -37,6 +27,22 @@ static void cfg_for(fk_data_config *c, const char *dataset, const char *sub)
     fk_data_config_set(c, "workers", "2");
     if (fk_data_config_finish(c) != FK_OK)
         abort();
+}
+
+/* cfg_for, then fk_dataset_open of the train (1) or test (0) split. */
+static fk_status open_as(fk_data_config *c, const char *dataset, const char *sub, int train, fk_dataset **ds)
+{
+    cfg_for(c, dataset, sub);
+    return fk_dataset_open(c, train, ds);
+}
+
+/* open_as the train split, expected to succeed (NULL, with a failed check,
+ * otherwise). */
+static fk_dataset *open_ok(fk_data_config *c, const char *dataset, const char *sub)
+{
+    fk_dataset *ds = NULL;
+    CHECK(open_as(c, dataset, sub, 1, &ds) == FK_OK, "open %s: %s", sub, fk_last_error());
+    return ds;
 }
 
 static int cifar_pixel(int i, int ch, int y, int x) { return (i * 31 + ch * 67 + y * 8 + x * 3) % 256; }
@@ -83,9 +89,7 @@ static void test_config(void)
 static void test_cifar(void)
 {
     fk_data_config c;
-    fk_dataset *ds;
-    cfg_for(&c, "cifar100", "cifar100");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open: %s", fk_last_error());
+    fk_dataset *ds = open_ok(&c, "cifar100", "cifar100");
     if (!ds)
         return;
     CHECK(fk_dataset_count(ds) == 40 && fk_dataset_classes(ds) == 100 &&
@@ -106,8 +110,7 @@ static void test_cifar(void)
               fk_dataset_label(ds, 3) == 96, "test split");
     fk_dataset_free(ds);
 
-    cfg_for(&c, "cifar10", "cifar10");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK && fk_dataset_count(ds) == 20 &&
+    CHECK(open_as(&c, "cifar10", "cifar10", 1, &ds) == FK_OK && fk_dataset_count(ds) == 20 &&
               fk_dataset_classes(ds) == 10, "cifar10");
     if (ds) {
         CHECK(fk_dataset_label(ds, 0) == 0 && fk_dataset_label(ds, 4) == 4 &&
@@ -122,19 +125,15 @@ static void test_cifar(void)
     fk_dataset_free(ds);
 
     fk_error_quiet(1);
-    cfg_for(&c, "cifar100", "cifar100_trunc");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
+    CHECK(open_as(&c, "cifar100", "cifar100_trunc", 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
     HAS(fk_last_error(), "cifar100_trunc/train.bin");
     HAS(fk_last_error(), "record 3");
-    cfg_for(&c, "cifar100", "cifar100_badlabel");
-    CHECK(fk_dataset_open(&c, 0, &ds) == FK_ERR_FORMAT, "bad label");
+    CHECK(open_as(&c, "cifar100", "cifar100_badlabel", 0, &ds) == FK_ERR_FORMAT, "bad label");
     HAS(fk_last_error(), "test.bin: record 3");
-    cfg_for(&c, "cifar100", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "cifar100", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "no-such-dir/train.bin");
     HAS(fk_last_error(), "cifar-100-binary.tar.gz");
-    cfg_for(&c, "cifar10", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing c10");
+    CHECK(open_as(&c, "cifar10", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing c10");
     HAS(fk_last_error(), "data_batch_1.bin");
     fk_error_quiet(0);
 }
@@ -145,8 +144,7 @@ static void test_idx(void)
     for (int d = 0; d < 2; d++) {
         fk_data_config c;
         fk_dataset *ds;
-        cfg_for(&c, "mnist", dirs[d]);
-        CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "%s: %s", dirs[d], fk_last_error());
+        CHECK(open_as(&c, "mnist", dirs[d], 1, &ds) == FK_OK, "%s: %s", dirs[d], fk_last_error());
         if (!ds)
             continue;
         CHECK(fk_dataset_count(ds) == 50 && fk_dataset_channels(ds) == 1 &&
@@ -167,15 +165,12 @@ static void test_idx(void)
     fk_data_config c;
     fk_dataset *ds;
     fk_error_quiet(1);
-    cfg_for(&c, "mnist", "idx_trunc");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
+    CHECK(open_as(&c, "mnist", "idx_trunc", 1, &ds) == FK_ERR_FORMAT && !ds, "truncated");
     HAS(fk_last_error(), "idx_trunc/train-images-idx3-ubyte.gz");
     HAS(fk_last_error(), "image 12");
-    cfg_for(&c, "mnist", "idx_corrupt");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_FORMAT && !ds, "corrupt");
+    CHECK(open_as(&c, "mnist", "idx_corrupt", 1, &ds) == FK_ERR_FORMAT && !ds, "corrupt");
     HAS(fk_last_error(), "idx_corrupt/train-images-idx3-ubyte.gz");
-    cfg_for(&c, "fashion-mnist", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "fashion-mnist", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "train-images-idx3-ubyte");
     HAS(fk_last_error(), "dataset-fashion-mnist");
     fk_error_quiet(0);
@@ -206,9 +201,7 @@ static uint8_t *read_expect(const char *name, int *h, int *w)
 static void test_imagefolder(void)
 {
     fk_data_config c;
-    fk_dataset *ds;
-    cfg_for(&c, "imagefolder", "folder");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open: %s", fk_last_error());
+    fk_dataset *ds = open_ok(&c, "imagefolder", "folder");
     if (!ds)
         return;
     CHECK(fk_dataset_count(ds) == 9 && fk_dataset_classes(ds) == 3 &&
@@ -245,8 +238,7 @@ static void test_imagefolder(void)
     fk_dataset_free(ds);
 
     fk_error_quiet(1);
-    cfg_for(&c, "imagefolder", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "imagefolder", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "train/<class>/<image>");
     /* unreadable images: the loader reports the path, in batch order */
     const char *bad[] = {"folder_trunc", "folder_garbage"};
@@ -337,8 +329,7 @@ static void test_tinyimagenet(void)
     }
     fk_dataset_free(ds);
     fk_error_quiet(1);
-    cfg_for(&c, "tinyimagenet", "no-such-dir");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_ERR_IO, "missing");
+    CHECK(open_as(&c, "tinyimagenet", "no-such-dir", 1, &ds) == FK_ERR_IO, "missing");
     HAS(fk_last_error(), "wnids.txt");
     HAS(fk_last_error(), "tiny-imagenet-200.zip");
     fk_error_quiet(0);
@@ -411,7 +402,7 @@ static void test_augment(void)
         CHECK(i >= 0 && j >= 0 && i + ch <= 300 && j + cw <= 400, "inside");
         CHECK(frac > 0.075 && frac <= 1.0 && ratio > 0.70 && ratio < 1.40,
               "frac %.3f ratio %.3f", frac, ratio);
-        if (failures > 10)
+        if (fk_test_failures > 10)
             break;
     }
     {
@@ -541,8 +532,7 @@ static void test_loader(void)
 {
     fk_data_config c;
     fk_dataset *ds;
-    cfg_for(&c, "cifar100", "cifar100");
-    CHECK(fk_dataset_open(&c, 1, &ds) == FK_OK, "open");
+    CHECK(open_as(&c, "cifar100", "cifar100", 1, &ds) == FK_OK, "open");
     if (!ds)
         return;
     /* same batches whatever the worker count */
@@ -792,9 +782,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!strcmp(argv[2], tests[i].name)) {
             tests[i].fn();
-            if (failures)
-                fprintf(stderr, "%s: %d check(s) failed\n", argv[2], failures);
-            return failures ? 1 : 0;
+            return fk_test_result(argv[2]);
         }
     fprintf(stderr, "unknown test %s\n", argv[2]);
     return 2;

@@ -61,12 +61,9 @@ static int run_case(fk_runtime *rt, int ta, int tb, size_t m, size_t n, size_t k
     return 0;
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
+    (void)f;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             run_case(rt, ta, tb, 17, 23, 31, 1, 0, 0, 0, 0, 1.0f, 0.0f);
@@ -84,6 +81,6 @@ int main(void)
               "bad lda named: %s", fk_last_error());
         clReleaseMemObject(d);
     }
-    fk_runtime_free(rt);
-    return fk_test_result("test_gemm");
 }
+
+int main(void) { return fk_test_main("test_gemm", NULL, run); }

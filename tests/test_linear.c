@@ -13,25 +13,17 @@
  * above the result where terms cancel: an absolute term carries it. */
 #define TOL_GEMM 2e-6, 1e-5
 
-static const fk_st_file *F;
 
-static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *what)
-{
-    float *want = fx_sum(g0, ref, b->n);
-    fx_buf_check(b, want, what, TOL_GEMM);
-    free(want);
-}
-
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[4] = {0};
-    fx_cfg(F, c, cfg, 4);
+    fx_cfg(f, c, cfg, 4);
     int n = (int)cfg[0], in_f = (int)cfg[1], out_f = (int)cfg[2], has_bias = (int)cfg[3];
     size_t nx = (size_t)n * in_f, nw = (size_t)out_f * in_f, ny = (size_t)n * out_f;
-    const float *x = fx_get(F, c, "x", NULL), *w = fx_get(F, c, "weight", NULL), *y = fx_get(F, c, "y", NULL),
-                *dy = fx_get(F, c, "dy", NULL), *dx = fx_get(F, c, "dx", NULL),
-                *dw = fx_get(F, c, "dweight", NULL);
-    const float *b = has_bias ? fx_get(F, c, "bias", NULL) : NULL, *db = has_bias ? fx_get(F, c, "dbias", NULL) : NULL;
+    const float *x = fx_get(f, c, "x", NULL), *w = fx_get(f, c, "weight", NULL), *y = fx_get(f, c, "y", NULL),
+                *dy = fx_get(f, c, "dy", NULL), *dx = fx_get(f, c, "dx", NULL),
+                *dw = fx_get(f, c, "dweight", NULL);
+    const float *b = has_bias ? fx_get(f, c, "bias", NULL) : NULL, *db = has_bias ? fx_get(f, c, "dbias", NULL) : NULL;
     if (!x || !w || !y || !dy || !dx || !dw || (has_bias && (!b || !db)))
         return;
     float *g0x = malloc(nx * 4), *g0w = malloc(nw * 4), *g0b = malloc((size_t)out_f * 4);
@@ -39,14 +31,9 @@ static void run_case(fk_runtime *rt, int c)
     fk_test_fill_uniform(g0w, nw, 12 + (unsigned)c, -0.5f, 0.5f);
     fk_test_fill_uniform(g0b, (size_t)out_f, 13 + (unsigned)c, -0.5f, 0.5f);
     fx_buf bx, bw, bb, by, bdy, bdx, bdw, bdb;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &bw, nw, w, 0);
-    fx_buf_create(rt, &bb, (size_t)out_f, b, 0);
-    fx_buf_create(rt, &by, ny, NULL, NAN);
-    fx_buf_create(rt, &bdy, ny, dy, 0);
-    fx_buf_create(rt, &bdx, nx, g0x, 0);
-    fx_buf_create(rt, &bdw, nw, g0w, 0);
-    fx_buf_create(rt, &bdb, (size_t)out_f, g0b, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&bw, nw, w, 0}, {&bb, (size_t)out_f, b, 0},
+                                        {&by, ny, NULL, NAN}, {&bdy, ny, dy, 0}, {&bdx, nx, g0x, 0},
+                                        {&bdw, nw, g0w, 0}, {&bdb, (size_t)out_f, g0b, 0}}, 8);
     fk_status st = fk_linear_forward(rt, by.t, bx.t, bw.t, has_bias ? &bb.t : NULL, n, in_f, out_f);
     st = st ? st
             : fk_linear_backward(rt, &bdx.t, &bdw.t, has_bias ? &bdb.t : NULL, bdy.t, bx.t, bw.t, n, in_f, out_f);
@@ -57,12 +44,12 @@ static void run_case(fk_runtime *rt, int c)
     snprintf(what, sizeof what, "c%d linear (%d x %d -> %d%s) forward", c, n, in_f, out_f, has_bias ? ", bias" : "");
     fx_buf_check(&by, y, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dx", c);
-    check_grad(&bdx, g0x, dx, what);
+    fx_buf_check_added(&bdx, g0x, dx, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dweight", c);
-    check_grad(&bdw, g0w, dw, what);
+    fx_buf_check_added(&bdw, g0w, dw, what, TOL_GEMM);
     snprintf(what, sizeof what, "c%d linear dbias", c);
     if (has_bias)
-        check_grad(&bdb, g0b, db, what);
+        fx_buf_check_added(&bdb, g0b, db, what, TOL_GEMM);
     else
         fx_buf_check(&bdb, g0b, what, 0.0, 0.0); /* untouched */
     free(g0x), free(g0w), free(g0b);
@@ -70,21 +57,9 @@ static void run_case(fk_runtime *rt, int c)
         fx_buf_free(&bdw), fx_buf_free(&bdb);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("linear", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 5, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_linear");
+    fx_run_cases(rt, f, 5, run_case);
 }
+
+int main(void) { return fk_test_main("test_linear", "linear.safetensors", run); }

@@ -6,7 +6,7 @@
  * dlogits with a weight; guards around every output; dlogits NULL gives the same
  * value; finite differences of the device's own value agree with its
  * gradient; bad labels give NaN; bad arguments are errors. */
-#include "loss_fixture.h"
+#include "op_fixture.h"
 
 #include "figkd/loss.h"
 
@@ -36,7 +36,7 @@ typedef struct loss_case {
     const char *name;
     int n, c, h, w;
     float T, alpha, beta;
-    cl_mem student, teacher, labels; /* data at GUARD (labels at LABEL_OFF) */
+    cl_mem student, teacher, labels; /* data at FX_GUARD (labels at LABEL_OFF) */
 } loss_case;
 
 #define LABEL_OFF 3
@@ -45,7 +45,7 @@ typedef struct loss_case {
 static fk_status run_loss(fk_runtime *rt, const loss_case *k, const char *key, fk_tensor value,
                           const fk_tensor *dlogits, fk_tensor work, float weight)
 {
-    fk_tensor s = tensor_at(k->student, GUARD, k->n, k->c), t = tensor_at(k->teacher, GUARD, k->n, k->c);
+    fk_tensor s = fx_tensor2(k->student, FX_GUARD, k->n, k->c), t = fx_tensor2(k->teacher, FX_GUARD, k->n, k->c);
     if (!strcmp(key, "ce"))
         return fk_ce_loss(rt, value, dlogits, s, k->labels, LABEL_OFF, k->n, k->c, weight, work);
     if (!strcmp(key, "kd"))
@@ -70,9 +70,9 @@ static void check_loss(fk_runtime *rt, const fk_st_file *f, const loss_case *k, 
 {
     char name[128], what[192];
     snprintf(name, sizeof name, "%s/%s/value", k->name, key);
-    const float *vref = fixture_f32(f, name, NULL);
+    const float *vref = fk_test_tensor(f, name, NULL);
     snprintf(name, sizeof name, "%s/%s/grad", k->name, key);
-    const float *gref = fixture_f32(f, name, NULL);
+    const float *gref = fk_test_tensor(f, name, NULL);
     if (!vref || !gref)
         return;
     const bool extreme = k->name[0] == 'x';
@@ -83,10 +83,10 @@ static void check_loss(fk_runtime *rt, const fk_st_file *f, const loss_case *k, 
     fk_test_fill_uniform(pre, nc, (unsigned)nc, -0.05f, 0.05f);
     for (size_t i = 0; i < nc; i++)
         expect[i] = (float)((double)pre[i] + (double)WEIGHT * gref[i]);
-    cl_mem dv = guarded_upload(rt, NULL, 1), dd = guarded_upload(rt, pre, nc);
-    cl_mem dw = guarded_upload(rt, NULL, fk_loss_work(k->n, k->c));
-    fk_tensor value = tensor_at(dv, GUARD, 1, 1), dlog = tensor_at(dd, GUARD, k->n, k->c);
-    fk_tensor work = tensor_at(dw, GUARD, 1, (int)fk_loss_work(k->n, k->c));
+    cl_mem dv = fx_upload(rt, NULL, 1), dd = fx_upload(rt, pre, nc);
+    cl_mem dw = fx_upload(rt, NULL, fk_loss_work(k->n, k->c));
+    fk_tensor value = fx_tensor2(dv, FX_GUARD, 1, 1), dlog = fx_tensor2(dd, FX_GUARD, k->n, k->c);
+    fk_tensor work = fx_tensor2(dw, FX_GUARD, 1, (int)fk_loss_work(k->n, k->c));
 
     fk_status st = run_loss(rt, k, key, value, &dlog, work, WEIGHT);
     snprintf(what, sizeof what, "%s %s", k->name, key);
@@ -95,14 +95,14 @@ static void check_loss(fk_runtime *rt, const fk_st_file *f, const loss_case *k, 
     double vat = extreme ? TOL_X_VALUE.atol : TOL_VALUE.atol, vrt = extreme ? TOL_X_VALUE.rtol : TOL_VALUE.rtol;
     double gat = extreme ? TOL_X_GRAD.atol : TOL_GRAD.atol, grt = extreme ? TOL_X_GRAD.rtol : TOL_GRAD.rtol;
     snprintf(what, sizeof what, "%s %s value", k->name, key);
-    if (!guarded_read(rt, dv, 1, &v, what))
+    if (!fx_read(rt, dv, 1, &v, what))
         CHECK(fk_test_close(what, &v, vref, 1, vat, vrt) == 0, "%s", what);
     snprintf(what, sizeof what, "%s %s pre-filled + %g * grad", k->name, key, (double)WEIGHT);
-    if (!guarded_read(rt, dd, nc, got, what))
+    if (!fx_read(rt, dd, nc, got, what))
         CHECK(fk_test_close(what, got, expect, nc, gat, grt) == 0, "%s", what);
     float *wk = malloc(fk_loss_work(k->n, k->c) * sizeof *wk);
     snprintf(what, sizeof what, "%s %s work", k->name, key);
-    guarded_read(rt, dw, fk_loss_work(k->n, k->c), wk, what);
+    fx_read(rt, dw, fk_loss_work(k->n, k->c), wk, what);
     free(wk);
 
     /* without dlogits: the same value, nothing else written */
@@ -110,7 +110,7 @@ static void check_loss(fk_runtime *rt, const fk_st_file *f, const loss_case *k, 
     st = run_loss(rt, k, key, value, NULL, work, WEIGHT);
     snprintf(what, sizeof what, "%s %s value without gradient", k->name, key);
     CHECK(st == FK_OK, "%s: %s", what, fk_last_error());
-    if (!guarded_read(rt, dv, 1, &v2, what))
+    if (!fx_read(rt, dv, 1, &v2, what))
         CHECK(v2 == v, "%s: %.9g, with gradient %.9g", what, (double)v2, (double)v);
     clReleaseMemObject(dv);
     clReleaseMemObject(dd);
@@ -125,21 +125,21 @@ static int load_case(fk_runtime *rt, const fk_st_file *f, const char *name, loss
     memset(k, 0, sizeof *k);
     k->name = name;
     snprintf(key, sizeof key, "%s/params", name);
-    const float *p = fixture_f32(f, key, &count);
+    const float *p = fk_test_tensor(f, key, &count);
     snprintf(key, sizeof key, "%s/labels", name);
     const fk_st_tensor *lt = fk_st_find(f, key);
     snprintf(key, sizeof key, "%s/student", name);
     const fk_st_tensor *st = fk_st_find(f, key);
     snprintf(key, sizeof key, "%s/teacher", name);
-    const float *t = fixture_f32(f, key, NULL);
+    const float *t = fk_test_tensor(f, key, NULL);
     CHECK(p && count == 5 && lt && lt->dtype == FK_DT_I64 && st && st->ndim == 2 && t, "case %s incomplete", name);
     if (!p || count != 5 || !lt || lt->dtype != FK_DT_I64 || !st || st->ndim != 2 || !t)
         return -1;
     k->n = (int)st->shape[0];
     k->c = (int)st->shape[1];
     k->T = p[0], k->alpha = p[1], k->beta = p[2], k->h = (int)p[3], k->w = (int)p[4];
-    k->student = guarded_upload(rt, st->data, (size_t)k->n * (size_t)k->c);
-    k->teacher = guarded_upload(rt, t, (size_t)k->n * (size_t)k->c);
+    k->student = fx_upload(rt, st->data, (size_t)k->n * (size_t)k->c);
+    k->teacher = fx_upload(rt, t, (size_t)k->n * (size_t)k->c);
     /* labels: int32 on the device, at element offset LABEL_OFF */
     int32_t *lab = calloc((size_t)k->n + LABEL_OFF, sizeof *lab);
     const int64_t *l64 = lt->data;
@@ -176,10 +176,10 @@ static void check_finite_differences(fk_runtime *rt, const loss_case *k0, const 
     fk_status st = fk_buffer_create(rt, 4, 0, &dv);
     st = st ? st : fk_buffer_create(rt, nc * 4, 0, &dd);
     st = st ? st : fk_buffer_create(rt, (size_t)k.n * 4, 0, &dw);
-    st = st ? st : fk_buffer_create(rt, (nc + 2 * GUARD) * 4, 0, &k.student);
-    st = st ? st : fk_buffer_write(rt, k.student, GUARD * 4, nc * 4, s);
+    st = st ? st : fk_buffer_create(rt, (nc + 2 * FX_GUARD) * 4, 0, &k.student);
+    st = st ? st : fk_buffer_write(rt, k.student, FX_GUARD * 4, nc * 4, s);
     st = st ? st : fk_buffer_fill(rt, dd, 0, nc, 0.0f);
-    fk_tensor value = tensor_at(dv, 0, 1, 1), dlog = tensor_at(dd, 0, k.n, k.c), work = tensor_at(dw, 0, 1, k.n);
+    fk_tensor value = fx_tensor2(dv, 0, 1, 1), dlog = fx_tensor2(dd, 0, k.n, k.c), work = fx_tensor2(dw, 0, 1, k.n);
     st = st ? st : run_loss(rt, &k, key, value, &dlog, work, 1.0f);
     st = st ? st : fk_buffer_read(rt, dd, 0, nc * 4, g);
     CHECK(st == FK_OK, "finite differences %s: %s", key, fk_last_error());
@@ -188,15 +188,15 @@ static void check_finite_differences(fk_runtime *rt, const loss_case *k0, const 
     for (size_t i = 0; st == FK_OK && i < nc && i < 24; i++) {
         float vp, vm, keep = s[i];
         s[i] = keep + h;
-        st = fk_buffer_write(rt, k.student, (GUARD + i) * 4, 4, &s[i]);
+        st = fk_buffer_write(rt, k.student, (FX_GUARD + i) * 4, 4, &s[i]);
         st = st ? st : run_loss(rt, &k, key, value, NULL, work, 1.0f);
         st = st ? st : fk_buffer_read(rt, dv, 0, 4, &vp);
         s[i] = keep - h;
-        st = st ? st : fk_buffer_write(rt, k.student, (GUARD + i) * 4, 4, &s[i]);
+        st = st ? st : fk_buffer_write(rt, k.student, (FX_GUARD + i) * 4, 4, &s[i]);
         st = st ? st : run_loss(rt, &k, key, value, NULL, work, 1.0f);
         st = st ? st : fk_buffer_read(rt, dv, 0, 4, &vm);
         s[i] = keep;
-        st = st ? st : fk_buffer_write(rt, k.student, (GUARD + i) * 4, 4, &s[i]);
+        st = st ? st : fk_buffer_write(rt, k.student, (FX_GUARD + i) * 4, 4, &s[i]);
         double fd = ((double)vp - (double)vm) / (2.0 * h);
         double tol = 1e-4 * (1.0 + fabs((double)vm)) + 1e-2 * fabs(fd);
         if (fabs(fd - g[i]) > tol && bad++ < 3)
@@ -218,23 +218,23 @@ static void check_bad_label(fk_runtime *rt)
     float x[10], got[10];
     fk_test_fill_uniform(x, 10, 7, -2, 2);
     int32_t lab[2] = {1, 5};
-    cl_mem dx = guarded_upload(rt, x, 10), dd = guarded_upload(rt, NULL, 10), dv = guarded_upload(rt, NULL, 1);
-    cl_mem dw = guarded_upload(rt, NULL, 2), dl;
+    cl_mem dx = fx_upload(rt, x, 10), dd = fx_upload(rt, NULL, 10), dv = fx_upload(rt, NULL, 1);
+    cl_mem dw = fx_upload(rt, NULL, 2), dl;
     fk_status st = fk_buffer_create(rt, sizeof lab, 0, &dl);
     st = st ? st : fk_buffer_write(rt, dl, 0, sizeof lab, lab);
-    st = st ? st : fk_buffer_fill(rt, dd, GUARD, 10, 0.0f);
-    fk_tensor xs = tensor_at(dx, GUARD, n, c), dl_t = tensor_at(dd, GUARD, n, c);
-    fk_tensor v = tensor_at(dv, GUARD, 1, 1), w = tensor_at(dw, GUARD, 1, n);
+    st = st ? st : fk_buffer_fill(rt, dd, FX_GUARD, 10, 0.0f);
+    fk_tensor xs = fx_tensor2(dx, FX_GUARD, n, c), dl_t = fx_tensor2(dd, FX_GUARD, n, c);
+    fk_tensor v = fx_tensor2(dv, FX_GUARD, 1, 1), w = fx_tensor2(dw, FX_GUARD, 1, n);
     for (int which = 0; which < 2; which++) {
         st = st ? st
                 : which == 0 ? fk_ce_loss(rt, v, &dl_t, xs, dl, 0, n, c, 1.0f, w)
                              : fk_dkd_loss(rt, v, &dl_t, xs, xs, dl, 0, n, c, 1.0f, 8.0f, 4.0f, 1.0f, w);
         float val = 0;
         CHECK(st == FK_OK, "bad label: %s", fk_last_error());
-        if (st == FK_OK && !guarded_read(rt, dv, 1, &val, "bad label value"))
+        if (st == FK_OK && !fx_read(rt, dv, 1, &val, "bad label value"))
             CHECK(isnan(val), "%s with label %d of %d classes: value %g, expected NaN", which ? "dkd" : "ce",
                   lab[1], c, (double)val);
-        if (st == FK_OK && !guarded_read(rt, dd, 10, got, "bad label grad"))
+        if (st == FK_OK && !fx_read(rt, dd, 10, got, "bad label grad"))
             for (int j = 0; j < c; j++)
                 CHECK(got[c + j] == 0.0f, "bad label: gradient written for the bad sample (%g)", (double)got[c + j]);
     }
@@ -246,49 +246,42 @@ static void check_bad_label(fk_runtime *rt)
 static void check_bad_arguments(fk_runtime *rt, const loss_case *k)
 {
     fk_error_quiet(1);
-    cl_mem d = guarded_upload(rt, NULL, 16);
-    fk_tensor v = tensor_at(d, 0, 1, 1), w = tensor_at(d, 0, 1, 16);
-    fk_tensor s = tensor_at(k->student, GUARD, k->n, k->c), t = tensor_at(k->teacher, GUARD, k->n, k->c);
+    cl_mem d = fx_upload(rt, NULL, 16);
+    fk_tensor v = fx_tensor2(d, 0, 1, 1), w = fx_tensor2(d, 0, 1, 16);
+    fk_tensor s = fx_tensor2(k->student, FX_GUARD, k->n, k->c), t = fx_tensor2(k->teacher, FX_GUARD, k->n, k->c);
     CHECK(fk_figkd_loss(rt, v, NULL, s, t, k->n, k->c, k->h + 1, k->w, FK_BANDS_DETAIL, FK_DETAIL_MSE, 1, w) ==
               FK_ERR_ARG, "grid that does not hold C");
     CHECK(fk_figkd_loss(rt, v, NULL, s, t, k->n, k->c, k->h, k->w, 0, FK_DETAIL_MSE, 1, w) == FK_ERR_ARG,
           "no band");
     CHECK(fk_kd_loss(rt, v, NULL, s, t, k->n, k->c, 0.0f, 1, w) == FK_ERR_ARG, "T = 0");
     CHECK(fk_ce_loss(rt, v, NULL, s, k->labels, 0, 0, k->c, 1, w) == FK_ERR_ARG, "n = 0");
-    fk_tensor small = tensor_at(d, 0, 1, 3);
+    fk_tensor small = fx_tensor2(d, 0, 1, 3);
     CHECK(fk_kd_loss(rt, v, NULL, s, t, k->n, k->c, 4.0f, 1, small) == FK_ERR_ARG, "work too small");
     fk_error_quiet(0);
     clReleaseMemObject(d);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f;
-    if (fixture_read("loss.safetensors", &f))
-        return 1;
     int cases = 0, checks = 0;
-    for (size_t i = 0; i < f.count; i++) {
-        const char *nm = f.tensors[i].name, *slash = strchr(nm, '/');
+    for (size_t i = 0; i < f->count; i++) {
+        const char *nm = f->tensors[i].name, *slash = strchr(nm, '/');
         if (!slash || strcmp(slash, "/params"))
             continue;
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
         loss_case k;
-        if (load_case(rt, &f, name, &k) == 0) {
+        if (load_case(rt, f, name, &k) == 0) {
             /* the default grid is fk_figkd_grid's unless the case overrides it */
             int h, w;
             fk_figkd_grid(k.c, &h, &w);
             CHECK(strchr(name, '_') || (h == k.h && w == k.w), "%s: grid %dx%d, fixture %dx%d", name, h, w, k.h, k.w);
             for (size_t j = 0; j < NKEYS; j++, checks++)
-                check_loss(rt, &f, &k, KEYS[j]);
+                check_loss(rt, f, &k, KEYS[j]);
             if (!strcmp(name, "c10")) {
                 char key[128];
                 snprintf(key, sizeof key, "%s/student", name);
-                const float *s0 = fixture_f32(&f, key, NULL);
+                const float *s0 = fk_test_tensor(f, key, NULL);
                 for (size_t j = 0; j < NKEYS; j++)
                     if (!strstr(KEYS[j], "l1"))
                         check_finite_differences(rt, &k, s0, KEYS[j]);
@@ -301,7 +294,6 @@ int main(void)
     CHECK(cases == 10, "%d loss cases in the fixture, 10 expected", cases);
     check_bad_label(rt);
     printf("%d cases, %d loss checks\n", cases, checks);
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_loss");
 }
+
+int main(void) { return fk_test_main("test_loss", "loss.safetensors", run); }

@@ -6,13 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-
+    (void)f;
     fk_param_store ps;
     fk_params_init(&ps);
     int w = fk_params_add(&ps, "conv1.weight", 4, (int[]){8, 3, 3, 3}, false);
@@ -83,6 +79,6 @@ int main(void)
     cl_mem m;
     CHECK(fk_buffer_create(rt, (size_t)rt->dev.max_alloc + 4096, 0, &m) == FK_ERR_CL, "too big buffer");
     CHECK(strstr(fk_last_error(), "MiB") && strstr(fk_last_error(), rt->dev.name), "message: %s", fk_last_error());
-    fk_runtime_free(rt);
-    return fk_test_result("test_memory");
 }
+
+int main(void) { return fk_test_main("test_memory", NULL, run); }

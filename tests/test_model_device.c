@@ -24,26 +24,12 @@
  *   MobileNetV2; the generator keeps ReLU inputs 2e-5 away from zero) and backward goes through every layer twice: 2e-3 of the
  *   tensor's scale, rtol 1e-2;
  * - running statistics: one momentum step of batch statistics, 1e-4. */
-static const struct {
-    const char *what;
-    double scale, rtol;
-} tol[] = {
+static const fk_test_tol tol[] = { /* atol: a share of the largest |ref| */
     {"logits_eval", 1e-4, 1e-3},
     {"logits_train", 5e-4, 1e-3},
     {"grad", 2e-3, 1e-2},
     {"after", 1e-4, 1e-4},
 };
-
-static double tol_scale(const char *what, double *rtol)
-{
-    for (size_t i = 0; i < sizeof tol / sizeof tol[0]; i++)
-        if (!strncmp(what, tol[i].what, strlen(tol[i].what))) {
-            *rtol = tol[i].rtol;
-            return tol[i].scale;
-        }
-    *rtol = 0;
-    return 0;
-}
 
 /* Element i passes when |got - ref| <= scale * max|ref| + floor + rtol * |ref|
  * + 4 * |f32 - ref|, where f32 is PyTorch's own float32 result (when the
@@ -56,10 +42,11 @@ static size_t compare(const char *model, const char *what, const float *got, con
 {
     size_t n = ref->nbytes / 4, bad = 0, worst = 0;
     const float *r = ref->data, *t = f32 && f32->nbytes == ref->nbytes ? f32->data : NULL;
-    double mx = 0, rtol, worst_excess = -1;
+    double mx = 0, worst_excess = -1;
     for (size_t i = 0; i < n; i++)
         mx = fmax(mx, fabs(r[i]));
-    double atol = tol_scale(what, &rtol) * mx + floor;
+    const fk_test_tol *row = fk_test_tol_find(tol, sizeof tol / sizeof tol[0], what, true);
+    double rtol = row ? row->rtol : 0, atol = (row ? row->atol : 0) * mx + floor;
     for (size_t i = 0; i < n; i++) {
         double err = fabs((double)got[i] - r[i]);
         double lim = atol + rtol * fabs(r[i]) + (t ? 4.0 * fabs((double)t[i] - r[i]) : 0.0);
@@ -82,16 +69,6 @@ static size_t compare(const char *model, const char *what, const float *got, con
     }
     CHECK(bad == 0, "%s %s", model, what);
     return bad;
-}
-
-static float *read_tensor(fk_runtime *rt, fk_tensor t, size_t n)
-{
-    float *h = malloc(n * sizeof *h + 1);
-    if (h && fk_buffer_read(rt, t.buf, t.off * 4, n * 4, h) != FK_OK) {
-        free(h);
-        return NULL;
-    }
-    return h;
 }
 
 static const fk_st_tensor *need(const fk_st_file *f, const char *name)
@@ -141,7 +118,7 @@ static void run_case(fk_runtime *rt, const char *dir, const char *name)
         CHECK(0, "%s: eval forward: %s", name, fk_last_error());
         goto done;
     }
-    float *got = read_tensor(rt, logits, n_out);
+    float *got = fk_test_download(rt, logits, n_out);
     if (got)
         compare(name, "logits_eval", got, le, NULL, 0);
     free(got);
@@ -154,7 +131,7 @@ static void run_case(fk_runtime *rt, const char *dir, const char *name)
         CHECK(0, "%s: train forward: %s", name, fk_last_error());
         goto done;
     }
-    got = read_tensor(rt, logits, n_out);
+    got = fk_test_download(rt, logits, n_out);
     if (got)
         compare(name, "logits_train", got, lt, fk_st_find(&ref, "f32.logits_train"), 0);
     free(got);
@@ -169,8 +146,8 @@ static void run_case(fk_runtime *rt, const char *dir, const char *name)
         goto done;
     }
     const fk_param_store *ps = &m->graph.params;
-    float *grads = read_tensor(rt, (fk_tensor){ps->grads, 0, 1, {1, 1, 1, 1}}, ps->param_count);
-    float *bufs = read_tensor(rt, (fk_tensor){ps->buffers, 0, 1, {1, 1, 1, 1}}, ps->buffer_count);
+    float *grads = fk_test_download(rt, (fk_tensor){ps->grads, 0, 1, {1, 1, 1, 1}}, ps->param_count);
+    float *bufs = fk_test_download(rt, (fk_tensor){ps->buffers, 0, 1, {1, 1, 1, 1}}, ps->buffer_count);
     int ngrad = 0, nstat = 0;
     size_t bad = 0;
     double gmax = 0;
@@ -231,8 +208,8 @@ static void check_save_load(fk_runtime *rt, const char *dir)
     CHECK(fk_model_save(a, path, keys, values, 1) == FK_OK, "save: %s", fk_last_error());
     CHECK(fk_model_load(b, path) == FK_OK, "load: %s", fk_last_error());
     const fk_param_store *pa = &a->graph.params, *pb = &b->graph.params;
-    float *x = read_tensor(rt, (fk_tensor){pa->params, 0, 1, {1, 1, 1, 1}}, pa->param_count);
-    float *y = read_tensor(rt, (fk_tensor){pb->params, 0, 1, {1, 1, 1, 1}}, pb->param_count);
+    float *x = fk_test_download(rt, (fk_tensor){pa->params, 0, 1, {1, 1, 1, 1}}, pa->param_count);
+    float *y = fk_test_download(rt, (fk_tensor){pb->params, 0, 1, {1, 1, 1, 1}}, pb->param_count);
     CHECK(x && y && !memcmp(x, y, pa->param_count * 4), "parameters differ after save and load");
     free(x);
     free(y);

@@ -26,25 +26,6 @@ static const struct {
     {"ShuffleV2", 1.46, 186.82},
 };
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    if (s)
-        s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static void shape_text(const fk_param *p, char *buf, size_t size)
 {
     if (p->ndim == 0) {
@@ -190,10 +171,8 @@ static void check_errors(void)
 
 int main(void)
 {
-    const char *root = getenv("FIGKD_SOURCE_ROOT");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/ref/fixtures/model_names.txt", root ? root : ".");
-    char *text = read_text(path);
+    char path[2048];
+    char *text = (char *)fk_test_read(fk_test_source_path("tests/ref/fixtures/model_names.txt", path, sizeof path), NULL);
     if (!text) {
         fprintf(stderr, "cannot read %s\n", path);
         return 1;

@@ -15,22 +15,21 @@
  * - average: sums of up to k*k floats (or H*W for the global pool), then a
  *   division, against a float64 reference: ~ k*k * 2^-24 relative, and
  *   absolute where terms cancel. */
-static const struct {
+typedef struct {
     double atol, rtol;
-} TOL_MAX_FWD = {0.0, 0.0}, TOL_MAX_BWD = {1e-6, 1e-6}, TOL_AVG = {1e-6, 2e-6};
+} tol;
+static const tol TOL_MAX_FWD = {0.0, 0.0}, TOL_MAX_BWD = {1e-6, 1e-6}, TOL_AVG = {1e-6, 2e-6};
 
-static const fk_st_file *F;
-
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[4] = {0};
-    fx_cfg(F, c, cfg, 4);
+    fx_cfg(f, c, cfg, 4);
     int kind = (int)cfg[0], k = (int)cfg[1], s = (int)cfg[2], p = (int)cfg[3];
     int xd[4], yd[4];
     size_t nx, ny;
-    const float *x = fx_get(F, c, "x", &nx), *y = fx_get(F, c, "y", &ny), *dy = fx_get(F, c, "dy", NULL),
-                *dx = fx_get(F, c, "dx", NULL);
-    if (!x || !y || !dy || !dx || fx_dims(F, c, "x", xd) != 4 || fx_dims(F, c, "y", yd) != 4)
+    const float *x = fx_get(f, c, "x", &nx), *y = fx_get(f, c, "y", &ny), *dy = fx_get(f, c, "dy", NULL),
+                *dx = fx_get(f, c, "dx", NULL);
+    if (!x || !y || !dy || !dx || fx_dims(f, c, "x", xd) != 4 || fx_dims(f, c, "y", yd) != 4)
         return;
     static const char *names[] = {"maxpool", "avgpool", "gap"};
     const char *name = names[kind];
@@ -46,10 +45,7 @@ static void run_case(fk_runtime *rt, int c)
     float *g0 = malloc(nx * sizeof *g0);
     fk_test_fill_uniform(g0, nx, 7 + (unsigned)c, -0.5f, 0.5f);
     fx_buf bx, by, bdy, bdx;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, ny, NULL, NAN);
-    fx_buf_create(rt, &bdy, ny, dy, 0);
-    fx_buf_create(rt, &bdx, nx, g0, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, ny, NULL, NAN}, {&bdy, ny, dy, 0}, {&bdx, nx, g0, 0}}, 4);
     fk_status st;
     int hw = xd[2] * xd[3];
     if (kind == 0) {
@@ -66,18 +62,12 @@ static void run_case(fk_runtime *rt, int c)
     char what[128];
     snprintf(what, sizeof what, "c%d %s k%d s%d p%d (%d,%d,%d,%d) forward", c, name, k, s, p, xd[0], xd[1],
              xd[2], xd[3]);
-    if (kind == 0)
-        fx_buf_check(&by, y, what, TOL_MAX_FWD.atol, TOL_MAX_FWD.rtol);
-    else
-        fx_buf_check(&by, y, what, TOL_AVG.atol, TOL_AVG.rtol);
-    float *want = fx_sum(g0, dx, nx);
+    tol fwd = kind == 0 ? TOL_MAX_FWD : TOL_AVG;
+    fx_buf_check(&by, y, what, fwd.atol, fwd.rtol);
     snprintf(what, sizeof what, "c%d %s k%d s%d p%d (%d,%d,%d,%d) backward dx", c, name, k, s, p, xd[0], xd[1],
              xd[2], xd[3]);
-    if (kind == 0)
-        fx_buf_check(&bdx, want, what, TOL_MAX_BWD.atol, TOL_MAX_BWD.rtol);
-    else
-        fx_buf_check(&bdx, want, what, TOL_AVG.atol, TOL_AVG.rtol);
-    free(want);
+    tol bwd = kind == 0 ? TOL_MAX_BWD : TOL_AVG;
+    fx_buf_check_added(&bdx, g0, dx, what, bwd.atol, bwd.rtol);
     free(g0);
     fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bdx);
 }
@@ -98,10 +88,7 @@ static void finite_difference(fk_runtime *rt, int max)
         x[i] = 0.1f * (float)((i * 37) % nx) - 2.0f;
     fk_test_fill_uniform(w, ny, 99, -1, 1);
     fx_buf bx, by, bw, bg;
-    fx_buf_create(rt, &bx, nx, x, 0);
-    fx_buf_create(rt, &by, ny, NULL, 0);
-    fx_buf_create(rt, &bw, ny, w, 0);
-    fx_buf_create(rt, &bg, nx, NULL, 0);
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, ny, NULL, 0}, {&bw, ny, w, 0}, {&bg, nx, NULL, 0}}, 4);
     fk_status st = max ? fk_maxpool_backward(rt, bg.t, bw.t, bx.t, &d) : fk_avgpool_backward(rt, bg.t, bw.t, &d);
     CHECK(st == FK_OK, "fd backward: %s", fk_last_error());
     fx_buf_read(&bg, g, "fd grad");
@@ -129,20 +116,9 @@ static void finite_difference(fk_runtime *rt, int max)
     fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bw), fx_buf_free(&bg);
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("pool", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 16, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 16, run_case);
     finite_difference(rt, 1);
     finite_difference(rt, 0);
     fk_pool_dims d;
@@ -151,7 +127,6 @@ int main(void)
     CHECK(fk_pool_dims_init(&d, 1, 1, 2, 2, 5, 1, 1) == FK_ERR_ARG, "kernel above the padded input refused");
     CHECK(fk_pool_dims_init(&d, 1, 1, 32, 32, 3, 2, 1) == FK_OK && d.h_out == 16 && d.w_out == 16,
           "ResNet stem pool 32 -> 16");
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_pool");
 }
+
+int main(void) { return fk_test_main("test_pool", "pool.safetensors", run); }

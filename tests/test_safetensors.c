@@ -1,12 +1,13 @@
 /* safetensors reader/writer: round trip, every error path, truncation and
  * byte-flip fuzzing, atomic replacement, fk_st_check. */
-#include "figkd/io.h"
-#include "test_common.h"
+#include "common.h"
 
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *config_text =
     "[run]\nname = \"res32x4 \\ res8x4\"\tseed=1\r\n"
@@ -30,82 +31,82 @@ static const char *mkeys[3] = { "config", "epoch", "empty \"key\"\n" };
 
 static void same_tensor(const fk_st_tensor *got, const fk_st_tensor *want)
 {
-    CHECK(got != NULL);
+    CHECK(got != NULL, "same tensor");
     if (!got)
         return;
-    CHECK(!strcmp(got->name, want->name));
-    CHECK(got->dtype == want->dtype);
-    CHECK(got->ndim == want->ndim);
+    CHECK(!strcmp(got->name, want->name), "same tensor");
+    CHECK(got->dtype == want->dtype, "same tensor");
+    CHECK(got->ndim == want->ndim, "same tensor");
     for (int d = 0; d < want->ndim; d++)
-        CHECK(got->shape[d] == want->shape[d]);
-    CHECK(got->nbytes == want->nbytes);
-    CHECK(got->data != NULL);
+        CHECK(got->shape[d] == want->shape[d], "same tensor");
+    CHECK(got->nbytes == want->nbytes, "same tensor");
+    CHECK(got->data != NULL, "same tensor");
     if (want->nbytes)
-        CHECK(!memcmp(got->data, want->data, want->nbytes));
-    CHECK((uintptr_t)got->data % fk_dtype_size(got->dtype) == 0);
+        CHECK(!memcmp(got->data, want->data, want->nbytes), "same tensor");
+    CHECK((uintptr_t)got->data % fk_dtype_size(got->dtype) == 0, "same tensor");
 }
 
 static void test_round_trip(void)
 {
     const char *mvals[3] = { config_text, "3", "" };
-    const char *path = t_path("rt.safetensors");
+    const char *path = fk_test_path("rt.safetensors");
     fk_st_file f;
-    CHECK(fk_st_write(path, sample, 5, mkeys, mvals, 3) == FK_OK);
-    CHECK(fk_st_read(path, &f) == FK_OK);
-    CHECK(f.count == 5);
+    CHECK(fk_st_write(path, sample, 5, mkeys, mvals, 3) == FK_OK, "round trip");
+    CHECK(fk_st_read(path, &f) == FK_OK, "round trip");
+    CHECK(f.count == 5, "round trip");
     for (int i = 0; i < 5; i++)
         same_tensor(fk_st_find(&f, sample[i].name), &sample[i]);
     for (size_t i = 1; i < f.count; i++)
-        CHECK(strcmp(f.tensors[i - 1].name, f.tensors[i].name) < 0);
-    CHECK(fk_st_find(&f, "nope") == NULL);
-    CHECK(f.meta_count == 3);
+        CHECK(strcmp(f.tensors[i - 1].name, f.tensors[i].name) < 0, "round trip");
+    CHECK(fk_st_find(&f, "nope") == NULL, "round trip");
+    CHECK(f.meta_count == 3, "round trip");
     for (int i = 0; i < 3; i++)
-        CHECK(fk_st_meta(&f, mkeys[i]) && !strcmp(fk_st_meta(&f, mkeys[i]), mvals[i]));
-    CHECK(fk_st_meta(&f, "nope") == NULL);
+        CHECK(fk_st_meta(&f, mkeys[i]) && !strcmp(fk_st_meta(&f, mkeys[i]), mvals[i]), "round trip");
+    CHECK(fk_st_meta(&f, "nope") == NULL, "round trip");
     fk_st_free(&f);
-    CHECK(f.count == 0 && f.tensors == NULL);
+    CHECK(f.count == 0 && f.tensors == NULL, "round trip");
     fk_st_free(&f); /* harmless twice */
 
     /* Layout: header padded to 8 with spaces, I64 data first and aligned. */
     size_t n;
-    unsigned char *b = t_read(path, &n);
-    CHECK(b != NULL);
+    unsigned char *b = fk_test_read(path, &n);
+    CHECK(b != NULL, "round trip");
     if (b) {
         uint64_t h = 0;
         for (int i = 7; i >= 0; i--)
             h = h << 8 | b[i];
-        CHECK(h % 8 == 0 && 8 + h <= n);
-        CHECK(b[8] == '{');
+        CHECK(h % 8 == 0 && 8 + h <= n, "round trip");
+        CHECK(b[8] == '{', "round trip");
         size_t last = 8 + h - 1;
         while (b[last] == ' ')
             last--;
-        CHECK(b[last] == '}');
-        CHECK(n == 8 + h + sizeof w_conv + sizeof w_bias + sizeof nbt + sizeof idx);
+        CHECK(b[last] == '}', "round trip");
+        CHECK(n == 8 + h + sizeof w_conv + sizeof w_bias + sizeof nbt + sizeof idx, "round trip");
         /* The first data bytes are an I64 tensor: bn.num_batches_tracked (7). */
         int64_t first;
         memcpy(&first, b + 8 + h, 8);
-        CHECK(first == 7);
+        CHECK(first == 7, "round trip");
         free(b);
     }
 
     /* Overwrite: the new content replaces the old, no temporary files. */
-    CHECK(fk_st_write(path, sample, 1, NULL, NULL, 0) == FK_OK);
-    CHECK(fk_st_read(path, &f) == FK_OK);
-    CHECK(f.count == 1 && f.meta_count == 0);
+    CHECK(fk_st_write(path, sample, 1, NULL, NULL, 0) == FK_OK, "round trip");
+    CHECK(fk_st_read(path, &f) == FK_OK, "round trip");
+    CHECK(f.count == 1 && f.meta_count == 0, "round trip");
     same_tensor(fk_st_find(&f, "conv.weight"), &sample[0]);
     fk_st_free(&f);
-    CHECK(t_count_files(t_dir, ".tmp.") == 0);
+    CHECK(fk_test_count_files(fk_test_dir(), ".tmp.") == 0, "round trip");
 
     /* No tensors at all. */
-    CHECK(fk_st_write(t_path("none.safetensors"), NULL, 0, NULL, NULL, 0) == FK_OK);
-    CHECK(fk_st_read(t_path("none.safetensors"), &f) == FK_OK);
-    CHECK(f.count == 0 && f.meta_count == 0);
+    CHECK(fk_st_write(fk_test_path("none.safetensors"), NULL, 0, NULL, NULL, 0) == FK_OK, "round trip");
+    CHECK(fk_st_read(fk_test_path("none.safetensors"), &f) == FK_OK, "round trip");
+    CHECK(f.count == 0 && f.meta_count == 0, "round trip");
     fk_st_free(&f);
 
     /* A scalar alone. */
-    CHECK(fk_st_write(t_path("scalar.safetensors"), &sample[1], 1, NULL, NULL, 0) == FK_OK);
-    CHECK(fk_st_read(t_path("scalar.safetensors"), &f) == FK_OK);
-    CHECK(f.count == 1 && f.tensors[0].ndim == 0 && f.tensors[0].nbytes == 8);
+    CHECK(fk_st_write(fk_test_path("scalar.safetensors"), &sample[1], 1, NULL, NULL, 0) == FK_OK, "round trip");
+    CHECK(fk_st_read(fk_test_path("scalar.safetensors"), &f) == FK_OK, "round trip");
+    CHECK(f.count == 1 && f.tensors[0].ndim == 0 && f.tensors[0].nbytes == 8, "round trip");
     same_tensor(&f.tensors[0], &sample[1]);
     fk_st_free(&f);
 }
@@ -113,7 +114,7 @@ static void test_round_trip(void)
 /* A file with header text json (N = its length) followed by dlen data bytes. */
 static const char *raw(const char *name, const char *json, size_t dlen)
 {
-    const char *path = t_path(name);
+    const char *path = fk_test_path(name);
     size_t h = strlen(json);
     unsigned char *b = calloc(1, 8 + h + dlen + 1);
     for (int i = 0; i < 8; i++)
@@ -121,7 +122,7 @@ static const char *raw(const char *name, const char *json, size_t dlen)
     memcpy(b + 8, json, h);
     for (size_t i = 0; i < dlen; i++)
         b[8 + h + i] = (unsigned char)i;
-    t_write(path, b, 8 + h + dlen);
+    fk_test_write(path, b, 8 + h + dlen);
     free(b);
     return path;
 }
@@ -131,7 +132,7 @@ static void expect_read_err(const char *path, fk_status st, const char *s1, cons
     fk_st_file f;
     memset(&f, 0xAB, sizeof f);
     CHECK_ERR(fk_st_read(path, &f), st, path, s1, s2);
-    CHECK(f.count == 0 && f.tensors == NULL && f.meta_count == 0);
+    CHECK(f.count == 0 && f.tensors == NULL && f.meta_count == 0, "expect read err");
     fk_st_free(&f);
 }
 
@@ -144,90 +145,93 @@ static void test_errors(void)
 
     /* Sanity: the well-formed base case reads. */
     fk_st_file f;
-    CHECK(fk_st_read(raw("ok.st", T1, 4), &f) == FK_OK);
+    CHECK(fk_st_read(raw("ok.st", T1, 4), &f) == FK_OK, "errors");
     fk_st_free(&f);
 
-    p = t_path("empty.st");
-    t_write(p, b, 0);
+    p = fk_test_path("empty.st");
+    fk_test_write(p, b, 0);
     expect_read_err(p, FK_ERR_FORMAT, "shorter than the 8-byte", NULL);
-    p = t_path("five.st");
-    t_write(p, b, 5);
+    p = fk_test_path("five.st");
+    fk_test_write(p, b, 5);
     expect_read_err(p, FK_ERR_FORMAT, "shorter than the 8-byte", NULL);
-    p = t_path("beyond.st");
+    p = fk_test_path("beyond.st");
     b[0] = 0xE8; b[1] = 0x03; /* 1000 */
-    t_write(p, b, 20);
+    fk_test_write(p, b, 20);
     expect_read_err(p, FK_ERR_FORMAT, "beyond the file size", NULL);
-    p = t_path("absurd.st");
+    p = fk_test_path("absurd.st");
     memset(b, 0, 8);
     b[5] = 1; /* 2^40 */
-    t_write(p, b, 20);
+    fk_test_write(p, b, 20);
     expect_read_err(p, FK_ERR_FORMAT, "absurd", NULL);
-    expect_read_err(t_path("does-not-exist.st"), FK_ERR_IO, "cannot open", NULL);
+    expect_read_err(fk_test_path("does-not-exist.st"), FK_ERR_IO, "cannot open", NULL);
 
-    /* JSON syntax: the byte is named. */
-    expect_read_err(raw("colon.st", "{\"w\" \"x\"}", 0), FK_ERR_FORMAT, "expected ':'",
-        "header byte 5");
-    expect_read_err(raw("trail.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},}", 4), FK_ERR_FORMAT, "expected a string", "header byte 54");
-    expect_read_err(raw("garbage.st", "{}x", 0), FK_ERR_FORMAT, "unexpected data", "byte 2");
-    expect_read_err(raw("array.st", "[]      ", 0), FK_ERR_FORMAT, "expected '{'", "byte 0");
-    expect_read_err(raw("unterm.st", "{\"w", 0), FK_ERR_FORMAT, "unterminated string", NULL);
-    expect_read_err(raw("ctrl.st", "{\"a\tb\":{}}", 0), FK_ERR_FORMAT, "control character",
-        NULL);
-    expect_read_err(raw("nul.st", "{\"a\\u0000b\":{}}", 0), FK_ERR_FORMAT, "\\u0000", NULL);
-    expect_read_err(raw("utf8.st", "{\"a\xff\":{}}", 0), FK_ERR_FORMAT, "invalid UTF-8", NULL);
-    expect_read_err(raw("surr.st", "{\"a\\ud800\":{}}", 0), FK_ERR_FORMAT, "surrogate", NULL);
-    expect_read_err(raw("esc.st", "{\"a\\q\":{}}", 0), FK_ERR_FORMAT, "invalid escape", NULL);
-    expect_read_err(raw("lead0.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[01],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "leading zero");
-
-    /* Schema and layout: the tensor is named. */
-    expect_read_err(raw("dtype.st", "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "'F16'");
-    expect_read_err(raw("size.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],"
-        "\"data_offsets\":[0,20]}}", 20), FK_ERR_FORMAT, "'w'", "needs 24 bytes");
-    expect_read_err(raw("outside.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[0,8]}}", 4), FK_ERR_FORMAT, "'w'", "outside the data");
-    expect_read_err(raw("backw.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[8,4]}}", 8), FK_ERR_FORMAT, "'w'", "end before begin");
-    expect_read_err(raw("overlap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],"
-        "\"data_offsets\":[4,12]}}", 12), FK_ERR_FORMAT, "overlap", "'a' and 'b'");
-    expect_read_err(raw("gap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[8,12]}}", 12), FK_ERR_FORMAT, "'b'", "belong to no tensor");
-    expect_read_err(raw("tail.st", T1, 8), FK_ERR_FORMAT, "trailing bytes", NULL);
-    expect_read_err(raw("dup.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[4,8]}}", 8), FK_ERR_FORMAT, "duplicate tensor name", "'w'");
-    expect_read_err(raw("neg.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "non-negative");
-    expect_read_err(raw("float.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.0],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "must be an integer");
-    expect_read_err(raw("big.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "too large");
-    expect_read_err(raw("huge.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "impossible shape");
-    expect_read_err(raw("dims.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "more than 8 dimensions");
-    expect_read_err(raw("nooff.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4),
-        FK_ERR_FORMAT, "'w'", "data_offsets");
-    expect_read_err(raw("unk.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"strides\":[1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "unknown key 'strides'");
-    expect_read_err(raw("twice.st", "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4]}}", 4), FK_ERR_FORMAT, "'w'", "'dtype' twice");
-    expect_read_err(raw("off3.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
-        "\"data_offsets\":[0,4,8]}}", 4), FK_ERR_FORMAT, "expected ']'", NULL);
-    expect_read_err(raw("metanum.st", "{\"__metadata__\":{\"k\":1}}", 0), FK_ERR_FORMAT, "'k'",
-        "not a string");
-    expect_read_err(raw("metadup.st", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0),
-        FK_ERR_FORMAT, "'k' twice", NULL);
-    expect_read_err(raw("meta2.st", "{\"__metadata__\":{},\"__metadata__\":{}}", 0),
-        FK_ERR_FORMAT, "__metadata__ appears twice", NULL);
-    expect_read_err(raw("tiny.st", "{", 0), FK_ERR_FORMAT, "too small", NULL);
+    /* Malformed headers: (file, header text, data bytes, what the message names). */
+    static const struct {
+        const char *file, *json;
+        size_t dlen;
+        const char *s1, *s2;
+    } headers[] = {
+        /* JSON syntax: the byte is named. */
+        {"colon.st", "{\"w\" \"x\"}", 0, "expected ':'", "header byte 5"},
+        {"trail.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},}", 4, "expected a string", "header byte 54"},
+        {"garbage.st", "{}x", 0, "unexpected data", "byte 2"},
+        {"array.st", "[]      ", 0, "expected '{'", "byte 0"},
+        {"unterm.st", "{\"w", 0, "unterminated string", NULL},
+        {"ctrl.st", "{\"a\tb\":{}}", 0, "control character", NULL},
+        {"nul.st", "{\"a\\u0000b\":{}}", 0, "\\u0000", NULL},
+        {"utf8.st", "{\"a\xff\":{}}", 0, "invalid UTF-8", NULL},
+        {"surr.st", "{\"a\\ud800\":{}}", 0, "surrogate", NULL},
+        {"esc.st", "{\"a\\q\":{}}", 0, "invalid escape", NULL},
+        {"lead0.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[01],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "leading zero"},
+        /* Schema and layout: the tensor is named. */
+        {"dtype.st", "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "'F16'"},
+        {"size.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+            "\"data_offsets\":[0,20]}}", 20, "'w'", "needs 24 bytes"},
+        {"outside.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[0,8]}}", 4, "'w'", "outside the data"},
+        {"backw.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[8,4]}}", 8, "'w'", "end before begin"},
+        {"overlap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],"
+            "\"data_offsets\":[4,12]}}", 12, "overlap", "'a' and 'b'"},
+        {"gap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[8,12]}}", 12, "'b'", "belong to no tensor"},
+        {"tail.st", T1, 8, "trailing bytes", NULL},
+        {"dup.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[4,8]}}", 8, "duplicate tensor name", "'w'"},
+        {"neg.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "non-negative"},
+        {"float.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.0],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "must be an integer"},
+        {"big.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "too large"},
+        {"huge.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "impossible shape"},
+        {"dims.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "more than 8 dimensions"},
+        {"nooff.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "'w'", "data_offsets"},
+        {"unk.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"strides\":[1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "unknown key 'strides'"},
+        {"twice.st", "{\"w\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4]}}", 4, "'w'", "'dtype' twice"},
+        {"off3.st", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],"
+            "\"data_offsets\":[0,4,8]}}", 4, "expected ']'", NULL},
+        {"metanum.st", "{\"__metadata__\":{\"k\":1}}", 0, "'k'", "not a string"},
+        {"metadup.st", "{\"__metadata__\":{\"k\":\"a\",\"k\":\"b\"}}", 0, "'k' twice", NULL},
+        {"meta2.st", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, "__metadata__ appears twice", NULL},
+        {"tiny.st", "{", 0, "too small", NULL},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+        expect_read_err(raw(headers[i].file, headers[i].json, headers[i].dlen), FK_ERR_FORMAT, headers[i].s1,
+                        headers[i].s2);
 
     /* Bad arguments to the writer: nothing is written. */
-    const char *wp = t_path("bad-args.st");
+    const char *wp = fk_test_path("bad-args.st");
     fk_st_tensor bad = sample[0];
     bad.nbytes = 4;
     CHECK_ERR(fk_st_write(wp, &bad, 1, NULL, NULL, 0), FK_ERR_ARG, "'conv.weight'",
@@ -246,8 +250,8 @@ static void test_errors(void)
     const char *bk[1] = { "k" }, *bv[1] = { "\xc3" };
     CHECK_ERR(fk_st_write(wp, sample, 1, bk, bv, 1), FK_ERR_ARG, "UTF-8", NULL, NULL);
     struct stat st;
-    CHECK(stat(wp, &st) != 0);
-    CHECK(t_count_files(t_dir, ".tmp.") == 0);
+    CHECK(stat(wp, &st) != 0, "errors");
+    CHECK(fk_test_count_files(fk_test_dir(), ".tmp.") == 0, "errors");
 }
 
 /* Truncate a valid file at every length and mutate header bytes: the reader
@@ -255,11 +259,11 @@ static void test_errors(void)
 static void test_fuzz(void)
 {
     const char *mvals[3] = { config_text, "3", "" };
-    const char *src = t_path("fuzz-src.st"), *dst = t_path("fuzz.st");
-    CHECK(fk_st_write(src, sample, 5, mkeys, mvals, 3) == FK_OK);
+    const char *src = fk_test_path("fuzz-src.st"), *dst = fk_test_path("fuzz.st");
+    CHECK(fk_st_write(src, sample, 5, mkeys, mvals, 3) == FK_OK, "fuzz");
     size_t n;
-    unsigned char *orig = t_read(src, &n);
-    CHECK(orig != NULL);
+    unsigned char *orig = fk_test_read(src, &n);
+    CHECK(orig != NULL, "fuzz");
     if (!orig)
         return;
     uint64_t h = 0;
@@ -271,7 +275,7 @@ static void test_fuzz(void)
     fk_st_file f;
 
     for (size_t len = 0; len < n; len++) {
-        t_write(dst, orig, len);
+        fk_test_write(dst, orig, len);
         if (fk_st_read(dst, &f) == FK_OK) {
             truncated_ok++;
             fk_st_free(&f);
@@ -289,7 +293,7 @@ static void test_fuzz(void)
                     : 0x80);
             if (b[pos] == orig[pos])
                 continue;
-            t_write(dst, b, n);
+            fk_test_write(dst, b, n);
             if (fk_st_read(dst, &f) == FK_OK) {
                 mutated_ok++;
                 fk_st_free(&f);
@@ -308,13 +312,13 @@ static void test_fuzz(void)
             size_t pos = (size_t)(rng >> 33) % (it % 2 ? 8 + h : n);
             b[pos] = (unsigned char)(rng >> 20);
         }
-        t_write(dst, b, n);
+        fk_test_write(dst, b, n);
         if (fk_st_read(dst, &f) == FK_OK)
             fk_st_free(&f);
     }
     fk_error_quiet(quiet);
-    CHECK(truncated_ok == 0); /* every proper prefix of a file is an error */
-    CHECK(mutated_err > 0);
+    CHECK(truncated_ok == 0, "fuzz"); /* every proper prefix of a file is an error */
+    CHECK(mutated_err > 0, "fuzz");
     printf("fuzz: %zu truncations all rejected; header mutations: %d read, %d rejected\n", n,
         mutated_ok, mutated_err);
     free(b);
@@ -324,7 +328,7 @@ static void test_fuzz(void)
 static int same_file(const char *path, const unsigned char *want, size_t want_n)
 {
     size_t n;
-    unsigned char *b = t_read(path, &n);
+    unsigned char *b = fk_test_read(path, &n);
     int same = b && n == want_n && !memcmp(b, want, n);
     free(b);
     return same;
@@ -336,18 +340,18 @@ static void test_atomic(void)
     fk_st_file f;
 
     /* Directory does not exist: error naming the file, nothing created. */
-    const char *nodir = t_path("no-such-dir");
+    const char *nodir = fk_test_path("no-such-dir");
     char target[700];
     snprintf(target, sizeof target, "%s/x.safetensors", nodir);
     CHECK_ERR(fk_st_write(target, sample, 2, NULL, NULL, 0), FK_ERR_IO, target,
         "cannot create temporary file", NULL);
-    CHECK(stat(nodir, &st) != 0);
+    CHECK(stat(nodir, &st) != 0, "atomic");
 
     /* An old file survives a write that fails half way (file size limit). */
-    const char *old = t_path("old.safetensors");
-    CHECK(fk_st_write(old, sample, 2, NULL, NULL, 0) == FK_OK);
+    const char *old = fk_test_path("old.safetensors");
+    CHECK(fk_st_write(old, sample, 2, NULL, NULL, 0) == FK_OK, "atomic");
     size_t old_n;
-    unsigned char *old_b = t_read(old, &old_n);
+    unsigned char *old_b = fk_test_read(old, &old_n);
     static float big[16384];
     fk_st_tensor bt = { "big", FK_DT_F32, 1, { 16384 }, sizeof big, big };
     struct rlimit saved, lim;
@@ -355,54 +359,54 @@ static void test_atomic(void)
     lim = saved;
     lim.rlim_cur = 8192;
     void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
-    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0, "atomic");
     fk_status s = fk_st_write(old, &bt, 1, NULL, NULL, 0);
     setrlimit(RLIMIT_FSIZE, &saved);
     signal(SIGXFSZ, oldsig);
-    CHECK(s == FK_ERR_IO);
-    CHECK(strstr(fk_last_error(), old) && strstr(fk_last_error(), "write"));
-    CHECK(same_file(old, old_b, old_n));
-    CHECK(t_count_files(t_dir, ".tmp.") == 0);
+    CHECK(s == FK_ERR_IO, "atomic");
+    CHECK(strstr(fk_last_error(), old) && strstr(fk_last_error(), "write"), "atomic");
+    CHECK(same_file(old, old_b, old_n), "atomic");
+    CHECK(fk_test_count_files(fk_test_dir(), ".tmp.") == 0, "atomic");
 
     /* Rename fails (the target is a non-empty directory): temp removed. */
-    const char *dirt = t_path("dir-target");
-    CHECK(mkdir(dirt, 0755) == 0);
+    const char *dirt = fk_test_path("dir-target");
+    CHECK(mkdir(dirt, 0755) == 0, "atomic");
     char inside[700];
     snprintf(inside, sizeof inside, "%s/keep", dirt);
-    t_write(inside, "k", 1);
+    fk_test_write(inside, "k", 1);
     CHECK_ERR(fk_st_write(dirt, sample, 2, NULL, NULL, 0), FK_ERR_IO, dirt, "rename", NULL);
-    CHECK(stat(dirt, &st) == 0 && S_ISDIR(st.st_mode));
-    CHECK(t_count_files(t_dir, ".tmp.") == 0);
+    CHECK(stat(dirt, &st) == 0 && S_ISDIR(st.st_mode), "atomic");
+    CHECK(fk_test_count_files(fk_test_dir(), ".tmp.") == 0, "atomic");
     unlink(inside);
     rmdir(dirt);
 
     /* Unwritable directory (root ignores permissions: skipped then). */
     if (geteuid() != 0) {
-        CHECK(chmod(t_dir, 0555) == 0);
+        CHECK(chmod(fk_test_dir(), 0555) == 0, "atomic");
         CHECK_ERR(fk_st_write(old, sample, 5, NULL, NULL, 0), FK_ERR_IO, old,
             "cannot create temporary file", NULL);
-        chmod(t_dir, 0755);
-        CHECK(same_file(old, old_b, old_n));
+        chmod(fk_test_dir(), 0755);
+        CHECK(same_file(old, old_b, old_n), "atomic");
     } else {
         printf("atomic: unwritable-directory case skipped (running as root)\n");
     }
-    CHECK(fk_st_read(old, &f) == FK_OK && f.count == 2);
+    CHECK(fk_st_read(old, &f) == FK_OK && f.count == 2, "atomic");
     fk_st_free(&f);
     free(old_b);
 }
 
 static void test_check(void)
 {
-    const char *path = t_path("check.safetensors");
-    CHECK(fk_st_write(path, sample, 3, NULL, NULL, 0) == FK_OK);
+    const char *path = fk_test_path("check.safetensors");
+    CHECK(fk_st_write(path, sample, 3, NULL, NULL, 0) == FK_OK, "check");
     fk_st_file f;
-    CHECK(fk_st_read(path, &f) == FK_OK);
+    CHECK(fk_st_read(path, &f) == FK_OK, "check");
     fk_st_tensor exp[3] = {
         { "conv.weight", FK_DT_F32, 4, { 2, 3, 1, 1 }, 0, NULL },
         { "bn.num_batches_tracked", FK_DT_I64, 0, { 0 }, 0, NULL },
         { "a.bias", FK_DT_F32, 1, { 3 }, 0, NULL },
     };
-    CHECK(fk_st_check(&f, exp, 3, path) == FK_OK);
+    CHECK(fk_st_check(&f, exp, 3, path) == FK_OK, "check");
 
     fk_st_tensor e2[3];
     memcpy(e2, exp, sizeof e2);
@@ -430,12 +434,12 @@ static void test_check(void)
 
 int main(void)
 {
-    t_mkdir("st");
+    fk_test_mkdir("st");
     test_round_trip();
     test_errors();
     test_fuzz();
     test_atomic();
     test_check();
-    t_rmdir();
-    return t_finish("test_safetensors");
+    fk_test_rmdir();
+    return fk_test_result("test_safetensors");
 }

@@ -51,18 +51,10 @@ static void run(fk_runtime *rt, const fk_st_file *fx, int nesterov)
     fk_params_free(&ps);
 }
 
-int main(void)
+static void run_both(fk_runtime *rt, const fk_st_file *fx)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file fx;
-    if (fk_test_fixture("sgd.safetensors", &fx))
-        return 1;
-    run(rt, &fx, 0);
-    run(rt, &fx, 1);
-    fk_st_free(&fx);
-    fk_runtime_free(rt);
-    return fk_test_result("test_sgd");
+    run(rt, fx, 0);
+    run(rt, fx, 1);
 }
+
+int main(void) { return fk_test_main("test_sgd", "sgd.safetensors", run_both); }

@@ -12,43 +12,25 @@
 #define TOL_EXACT 0.0, 0.0
 #define TOL_ADD 0.0, 1e-7   /* g0 + grad rounded once on either side */
 
-static const fk_st_file *F;
 
 /* gradient start values: non-zero so that "adds into" is checked */
-static float *start_grad(size_t n, unsigned seed)
-{
-    float *g = malloc(n * sizeof *g);
-    fk_test_fill_uniform(g, n, seed, -0.5f, 0.5f);
-    return g;
-}
-
-/* Check that a gradient buffer started at g0 now holds g0 + ref. */
-static void check_grad(fx_buf *b, const float *g0, const float *ref, const char *what)
-{
-    float *want = fx_sum(g0, ref, b->n);
-    fx_buf_check(b, want, what, TOL_ADD);
-    free(want);
-}
-
-static void run_case(fk_runtime *rt, int c)
+static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[6] = {0};
-    fx_cfg(F, c, cfg, 6);
+    fx_cfg(f, c, cfg, 6);
     int kind = (int)cfg[0], n = (int)cfg[1], ch = (int)cfg[2], hw = (int)(cfg[3] * cfg[4]), extra = (int)cfg[5];
     size_t total = (size_t)n * (size_t)ch * (size_t)hw;
     char what[96];
     fk_status st = FK_OK;
     if (kind == 0 || kind == 4) { /* relu, shuffle: x -> y */
-        const float *x = fx_get(F, c, "x", NULL), *y = fx_get(F, c, "y", NULL), *dy = fx_get(F, c, "dy", NULL),
-                    *dx = fx_get(F, c, "dx", NULL);
+        const float *x = fx_get(f, c, "x", NULL), *y = fx_get(f, c, "y", NULL), *dy = fx_get(f, c, "dy", NULL),
+                    *dx = fx_get(f, c, "dx", NULL);
         if (!x || !y || !dy || !dx)
             return;
-        float *g0 = start_grad(total, 100 + (unsigned)c);
+        float *g0 = fk_test_uniform(total, 100 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bx, by, bdy, bdx;
-        fx_buf_create(rt, &bx, total, x, 0);
-        fx_buf_create(rt, &by, total, NULL, NAN);
-        fx_buf_create(rt, &bdy, total, dy, 0);
-        fx_buf_create(rt, &bdx, total, g0, 0);
+        fx_bufs_create(rt, (fx_spec[]){{&bx, total, x, 0}, {&by, total, NULL, NAN}, {&bdy, total, dy, 0},
+                                            {&bdx, total, g0, 0}}, 4);
         const char *name = kind == 0 ? "relu" : "shuffle";
         if (kind == 0) {
             st = fk_relu_forward(rt, by.t, bx.t, total);
@@ -61,7 +43,7 @@ static void run_case(fk_runtime *rt, int c)
         snprintf(what, sizeof what, "c%d %s forward", c, name);
         fx_buf_check(&by, y, what, TOL_EXACT);
         snprintf(what, sizeof what, "c%d %s backward dx", c, name);
-        check_grad(&bdx, g0, dx, what);
+        fx_buf_check_added(&bdx, g0, dx, what, TOL_ADD);
         if (kind == 0) { /* in place: out aliases in */
             st = fk_relu_forward(rt, bx.t, bx.t, total);
             CHECK(st == FK_OK, "c%d relu in place: %s", c, fk_last_error());
@@ -71,17 +53,14 @@ static void run_case(fk_runtime *rt, int c)
         fx_buf_free(&bx), fx_buf_free(&by), fx_buf_free(&bdy), fx_buf_free(&bdx);
         free(g0);
     } else if (kind == 1) { /* add */
-        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *y = fx_get(F, c, "y", NULL),
-                    *dy = fx_get(F, c, "dy", NULL);
+        const float *a = fx_get(f, c, "a", NULL), *b = fx_get(f, c, "b", NULL), *y = fx_get(f, c, "y", NULL),
+                    *dy = fx_get(f, c, "dy", NULL);
         if (!a || !b || !y || !dy)
             return;
-        float *g0 = start_grad(total, 200 + (unsigned)c);
+        float *g0 = fk_test_uniform(total, 200 + (unsigned)c, -0.5f, 0.5f);
         fx_buf ba, bb, by, bdy, bda;
-        fx_buf_create(rt, &ba, total, a, 0);
-        fx_buf_create(rt, &bb, total, b, 0);
-        fx_buf_create(rt, &by, total, NULL, NAN);
-        fx_buf_create(rt, &bdy, total, dy, 0);
-        fx_buf_create(rt, &bda, total, g0, 0);
+        fx_bufs_create(rt, (fx_spec[]){{&ba, total, a, 0}, {&bb, total, b, 0}, {&by, total, NULL, NAN},
+                                            {&bdy, total, dy, 0}, {&bda, total, g0, 0}}, 5);
         st = fk_add_forward(rt, by.t, ba.t, bb.t, total);
         /* both inputs' gradients land in one buffer (a tensor used twice) */
         st = st ? st : fk_add_backward(rt, bda.t, bdy.t, total);
@@ -100,22 +79,18 @@ static void run_case(fk_runtime *rt, int c)
     } else if (kind == 2 || kind == 3) { /* concat (a, b) -> y; split x -> (a, b) */
         int ca = extra, cb = ch - extra;
         size_t na = (size_t)n * (size_t)ca * (size_t)hw, nb = (size_t)n * (size_t)cb * (size_t)hw;
-        const float *a = fx_get(F, c, "a", NULL), *b = fx_get(F, c, "b", NULL), *da = fx_get(F, c, "da", NULL),
-                    *db = fx_get(F, c, "db", NULL);
-        const float *whole = fx_get(F, c, kind == 2 ? "y" : "x", NULL);
-        const float *dwhole = fx_get(F, c, kind == 2 ? "dy" : "dx", NULL);
+        const float *a = fx_get(f, c, "a", NULL), *b = fx_get(f, c, "b", NULL), *da = fx_get(f, c, "da", NULL),
+                    *db = fx_get(f, c, "db", NULL);
+        const float *whole = fx_get(f, c, kind == 2 ? "y" : "x", NULL);
+        const float *dwhole = fx_get(f, c, kind == 2 ? "dy" : "dx", NULL);
         if (!a || !b || !da || !db || !whole || !dwhole)
             return;
-        float *ga = start_grad(na, 300 + (unsigned)c), *gb = start_grad(nb, 400 + (unsigned)c),
-              *gx = start_grad(total, 500 + (unsigned)c);
+        float *ga = fk_test_uniform(na, 300 + (unsigned)c, -0.5f, 0.5f), *gb = fk_test_uniform(nb, 400 + (unsigned)c, -0.5f, 0.5f),
+              *gx = fk_test_uniform(total, 500 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bw, bdw, ba, bb, bda, bdb;
         if (kind == 2) {
-            fx_buf_create(rt, &ba, na, a, 0);
-            fx_buf_create(rt, &bb, nb, b, 0);
-            fx_buf_create(rt, &bw, total, NULL, NAN);
-            fx_buf_create(rt, &bdw, total, dwhole, 0);
-            fx_buf_create(rt, &bda, na, ga, 0);
-            fx_buf_create(rt, &bdb, nb, gb, 0);
+            fx_bufs_create(rt, (fx_spec[]){{&ba, na, a, 0}, {&bb, nb, b, 0}, {&bw, total, NULL, NAN},
+                                                {&bdw, total, dwhole, 0}, {&bda, na, ga, 0}, {&bdb, nb, gb, 0}}, 6);
             st = fk_concat_forward(rt, bw.t, ba.t, bb.t, n, ca, cb, hw);
             st = st ? st : fk_concat_backward(rt, &bda.t, &bdb.t, bdw.t, n, ca, cb, hw);
             /* NULL gradients are skipped */
@@ -124,16 +99,12 @@ static void run_case(fk_runtime *rt, int c)
             snprintf(what, sizeof what, "c%d concat forward", c);
             fx_buf_check(&bw, whole, what, TOL_EXACT);
             snprintf(what, sizeof what, "c%d concat backward da", c);
-            check_grad(&bda, ga, da, what);
+            fx_buf_check_added(&bda, ga, da, what, TOL_ADD);
             snprintf(what, sizeof what, "c%d concat backward db", c);
-            check_grad(&bdb, gb, db, what);
+            fx_buf_check_added(&bdb, gb, db, what, TOL_ADD);
         } else {
-            fx_buf_create(rt, &bw, total, whole, 0);
-            fx_buf_create(rt, &bdw, total, gx, 0);
-            fx_buf_create(rt, &ba, na, NULL, NAN);
-            fx_buf_create(rt, &bb, nb, NULL, NAN);
-            fx_buf_create(rt, &bda, na, da, 0);
-            fx_buf_create(rt, &bdb, nb, db, 0);
+            fx_bufs_create(rt, (fx_spec[]){{&bw, total, whole, 0}, {&bdw, total, gx, 0}, {&ba, na, NULL, NAN},
+                                                {&bb, nb, NULL, NAN}, {&bda, na, da, 0}, {&bdb, nb, db, 0}}, 6);
             st = fk_split_forward(rt, ba.t, bb.t, bw.t, n, ca, cb, hw);
             st = st ? st : fk_split_backward(rt, bdw.t, &bda.t, &bdb.t, n, ca, cb, hw);
             st = st ? st : fk_split_backward(rt, bdw.t, NULL, NULL, n, ca, cb, hw);
@@ -143,7 +114,7 @@ static void run_case(fk_runtime *rt, int c)
             snprintf(what, sizeof what, "c%d split forward b", c);
             fx_buf_check(&bb, b, what, TOL_EXACT);
             snprintf(what, sizeof what, "c%d split backward dx", c);
-            check_grad(&bdw, gx, dwhole, what);
+            fx_buf_check_added(&bdw, gx, dwhole, what, TOL_ADD);
         }
         fx_buf_free(&bw), fx_buf_free(&bdw), fx_buf_free(&ba), fx_buf_free(&bb), fx_buf_free(&bda),
             fx_buf_free(&bdb);
@@ -153,20 +124,9 @@ static void run_case(fk_runtime *rt, int c)
     }
 }
 
-int main(void)
+static void run(fk_runtime *rt, const fk_st_file *f)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f = {0};
-    if (fx_open("tensor_ops", &f) != 0)
-        return 1;
-    F = &f;
-    int cases = fx_cases(&f);
-    CHECK(cases >= 11, "only %d cases in the fixture", cases);
-    for (int c = 0; c < cases; c++)
-        run_case(rt, c);
+    fx_run_cases(rt, f, 11, run_case);
     fk_error_quiet(1);
     cl_mem m;
     if (fk_buffer_create(rt, 64, 0, &m) == FK_OK) {
@@ -174,7 +134,6 @@ int main(void)
         CHECK(fk_shuffle_forward(rt, t, t, 1, 6, 4, 1) == FK_ERR_ARG, "6 channels in 4 groups refused");
         clReleaseMemObject(m);
     }
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_tensor_ops");
 }
+
+int main(void) { return fk_test_main("test_tensor_ops", "tensor_ops.safetensors", run); }

@@ -50,26 +50,12 @@
  * tensor passes when at most 0.1% of its elements are out and its error
  * norm ||got - ref|| / ||ref|| stays under 1e-2: a wrong gradient moves
  * most elements and the norm with them. */
-static const struct {
-    const char *what;
-    double scale, rtol;
-} tol[] = {
+static const fk_test_tol tol[] = { /* atol: a share of the largest |lref| */
     {"update", 2e-3, 1e-2},
     {"value", 2e-3, 1e-2},
     {"stat", 1e-4, 1e-4},
     {"loss", 1e-5, 1e-4},
 };
-
-static double tol_of(const char *what, double *rtol)
-{
-    for (size_t i = 0; i < sizeof tol / sizeof tol[0]; i++)
-        if (!strcmp(what, tol[i].what)) {
-            *rtol = tol[i].rtol;
-            return tol[i].scale;
-        }
-    *rtol = 0;
-    return 0;
-}
 
 typedef struct stats {
     int tensors, bad;
@@ -86,10 +72,11 @@ typedef struct stats {
 static void compare(stats *S, const char *method, const char *what, const char *name, const double *got,
                     const float *ref, const float *lref, const float *l32, double vrel, size_t n)
 {
-    double mx = 0, rtol;
+    double mx = 0;
     for (size_t i = 0; i < n; i++)
         mx = fmax(mx, fabs(lref[i]));
-    double atol = tol_of(what, &rtol) * mx;
+    const fk_test_tol *row = fk_test_tol_find(tol, sizeof tol / sizeof tol[0], what, false);
+    double rtol = row ? row->rtol : 0, atol = (row ? row->atol : 0) * mx;
     size_t bad = 0, worst = 0;
     double worst_ratio = 0, err2 = 0, ref2 = 0;
     for (size_t i = 0; i < n; i++) {
@@ -137,16 +124,6 @@ static const float *tensor(const fk_st_file *f, const char *name, size_t count)
     return t && t->dtype == FK_DT_F32 && t->nbytes == count * 4 ? t->data : NULL;
 }
 
-static float *read_all(fk_runtime *rt, cl_mem buf, size_t n)
-{
-    float *h = malloc(n * sizeof *h + 1);
-    if (h && fk_buffer_read(rt, buf, 0, n * 4, h) != FK_OK) {
-        free(h);
-        return NULL;
-    }
-    return h;
-}
-
 typedef struct setup {
     fk_runtime *rt;
     const char *dir;
@@ -186,7 +163,7 @@ static void run_method(setup *U, const char *method)
         CHECK(0, "%s: setup: %s", method, fk_last_error());
         goto out;
     }
-    p0 = read_all(rt, ps->params, ps->param_count);
+    p0 = fk_test_download(rt, (fk_tensor){.buf = ps->params}, ps->param_count);
     fk_sgd sgd = {(float)fk_optim_lr(&cfg.optim, 0.0), (float)cfg.optim.momentum, (float)cfg.optim.weight_decay,
                   cfg.optim.nesterov};
     CHECK(sgd.lr == 0.05f && sgd.momentum == 0.9f && sgd.weight_decay == 5e-4f, "%s: optimizer from the config", method);
@@ -201,8 +178,8 @@ static void run_method(setup *U, const char *method)
         losses[2 * s] = v[0];
         losses[2 * s + 1] = v[1];
     }
-    p2 = read_all(rt, ps->params, ps->param_count);
-    b2 = read_all(rt, ps->buffers, ps->buffer_count);
+    p2 = fk_test_download(rt, (fk_tensor){.buf = ps->params}, ps->param_count);
+    b2 = fk_test_download(rt, (fk_tensor){.buf = ps->buffers}, ps->buffer_count);
     if (!p0 || !p2 || !b2) {
         CHECK(0, "%s: reading the parameters back", method);
         goto out;

@@ -31,12 +31,6 @@ const char *fk_status_name(fk_status s);
 #define FK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define FK_PRINTF(a, b)
-/* Seconds on a monotonic clock (for timing, not dates). */
-double fk_seconds(void);
-
-/* mkdir -p: create path and its missing parents; 0 on success. */
-int fk_mkdirs(const char *path);
-
 #endif
 
 /* Record (and unless muted, print) an error; returns s so that

@@ -24,7 +24,8 @@ typedef struct fk_model_entry {
     fk_status (*build)(fk_graph *g, const struct fk_model_entry *e, const fk_model_opts *o);
 } fk_model_entry;
 
-/* All models, in a fixed order; *count set. */
+/* The zoo, defined in models/ (registry.c), which builds on the graph:
+ * all models, in a fixed order; *count set. */
 const fk_model_entry *fk_model_registry(int *count);
 /* The entry called name (exact), or NULL. */
 const fk_model_entry *fk_model_find(const char *name);
@@ -36,8 +37,8 @@ typedef struct fk_model {
     fk_runtime *rt;        /* set by fk_model_to_device */
 } fk_model;
 
-/* Build the graph and register the parameters (host only). A name not in
- * the registry is FK_ERR_ARG with a message listing the names. */
+/* Build the graph and register the parameters (host only; models/registry.c).
+ * A name not in the registry is FK_ERR_ARG with a message listing the names. */
 fk_status fk_model_build(const char *name, const fk_model_opts *opts, fk_model **out);
 void fk_model_free(fk_model *m);
 
@@ -59,8 +60,9 @@ fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *
 fk_status fk_model_backward(fk_model *m, fk_tensor dlogits);
 
 /* Weights: every parameter and buffer under its state_dict name;
- * num_batches_tracked as I64, the rest F32. Load checks every name,
- * shape and dtype and reports the first mismatch by name. */
+ * num_batches_tracked as I64, the rest F32: a checkpoint without momentum
+ * (fk_checkpoint_save/load, the one codec). Load checks every name, shape
+ * and dtype and reports the first mismatch by name. */
 fk_status fk_model_save(fk_model *m, const char *path, const char *const *meta_keys,
                         const char *const *meta_values, size_t n_meta);
 fk_status fk_model_load(fk_model *m, const char *path);

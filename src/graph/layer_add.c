@@ -9,10 +9,7 @@ static fk_status add_shape(fk_graph *g, fk_node *nd)
     if (a->ndim != b->ndim || a->c != b->c || a->h != b->h || a->w != b->w)
         return fk_error(FK_ERR_ARG, "%s: adding (%d, %d, %d) and (%d, %d, %d)", nd->name, a->c, a->h, a->w,
                         b->c, b->h, b->w);
-    nd->ndim = a->ndim;
-    nd->c = a->c;
-    nd->h = a->h;
-    nd->w = a->w;
+    fk_node_same_shape(nd, a);
     return FK_OK;
 }
 

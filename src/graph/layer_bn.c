@@ -66,8 +66,5 @@ int fk_g_bn(fk_graph *g, int x, const char *fmt, ...)
 {
     char name[96];
     FK_NAME(name, fmt);
-    bn_state *s = fk_layer_state(g, sizeof *s);
-    if (!s)
-        return -1;
-    return fk_graph_add(g, &bn_op, &x, 1, s, name);
+    return fk_layer_add(g, &bn_op, x, NULL, sizeof(bn_state), name);
 }

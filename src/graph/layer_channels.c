@@ -5,14 +5,6 @@
 
 #include "figkd/ops.h"
 
-static void copy_shape(fk_node *nd, const fk_node *x)
-{
-    nd->ndim = x->ndim;
-    nd->c = x->c;
-    nd->h = x->h;
-    nd->w = x->w;
-}
-
 /* ---- concat ---------------------------------------------------------------- */
 
 static fk_status concat_shape(fk_graph *g, fk_node *nd)
@@ -20,7 +12,7 @@ static fk_status concat_shape(fk_graph *g, fk_node *nd)
     const fk_node *a = fk_node_input(g, nd, 0), *b = fk_node_input(g, nd, 1);
     if (a->ndim != 4 || b->ndim != 4 || a->h != b->h || a->w != b->w)
         return fk_error(FK_ERR_ARG, "%s: concatenating %dx%d and %dx%d maps", nd->name, a->h, a->w, b->h, b->w);
-    copy_shape(nd, a);
+    fk_node_same_shape(nd, a);
     nd->c = a->c + b->c;
     return FK_OK;
 }
@@ -62,7 +54,7 @@ static fk_status split_shape(fk_graph *g, fk_node *nd)
     const fk_node *x = fk_node_input(g, nd, 0);
     if (x->ndim != 4 || s->ca <= 0 || s->ca >= x->c)
         return fk_error(FK_ERR_ARG, "%s: cannot split %d channels at %d", nd->name, x->c, s->ca);
-    copy_shape(nd, x);
+    fk_node_same_shape(nd, x);
     return FK_OK;
 }
 
@@ -98,7 +90,7 @@ static fk_status view_shape(fk_graph *g, fk_node *nd)
 {
     view_state *s = nd->state;
     const fk_node *x = fk_node_input(g, nd, 0);
-    copy_shape(nd, x);
+    fk_node_same_shape(nd, x);
     nd->c = s->count;
     nd->alias_sample_off = (size_t)s->first * x->h * x->w;
     return FK_OK;
@@ -147,7 +139,7 @@ static fk_status shuffle_shape(fk_graph *g, fk_node *nd)
     const fk_node *x = fk_node_input(g, nd, 0);
     if (x->ndim != 4 || s->groups <= 0 || x->c % s->groups)
         return fk_error(FK_ERR_ARG, "%s: cannot shuffle %d channels in %d groups", nd->name, x->c, s->groups);
-    copy_shape(nd, x);
+    fk_node_same_shape(nd, x);
     return FK_OK;
 }
 
@@ -174,11 +166,8 @@ int fk_g_shuffle(fk_graph *g, int x, int groups, const char *fmt, ...)
 {
     char name[96];
     FK_NAME(name, fmt);
-    shuffle_state *s = fk_layer_state(g, sizeof *s);
-    if (!s)
-        return -1;
-    s->groups = groups;
-    return fk_graph_add(g, &shuffle_op, &x, 1, s, name);
+    shuffle_state s = {groups};
+    return fk_layer_add(g, &shuffle_op, x, &s, sizeof s, name);
 }
 
 /* ---- flatten ---------------------------------------------------------------- */

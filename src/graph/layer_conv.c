@@ -18,13 +18,7 @@ static fk_status conv_shape(fk_graph *g, fk_node *nd)
     if (x->ndim != 4 || s->groups <= 0 || x->c % s->groups || s->c_out % s->groups)
         return fk_error(FK_ERR_ARG, "%s: %d input channels, %d output channels, groups %d", nd->name,
                         x->c, s->c_out, s->groups);
-    if (x->h + 2 * s->pad < s->k || x->w + 2 * s->pad < s->k)
-        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for kernel %d", nd->name, x->h, x->w, s->k);
-    nd->c = s->c_out;
-    nd->h = (x->h + 2 * s->pad - s->k) / s->stride + 1;
-    nd->w = (x->w + 2 * s->pad - s->k) / s->stride + 1;
-    if (nd->h <= 0 || nd->w <= 0)
-        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for kernel %d", nd->name, x->h, x->w, s->k);
+    FK_TRY(fk_node_window_shape(nd, x, s->c_out, s->k, s->stride, s->pad, "kernel"));
     int cin_g = x->c / s->groups;
     double fan_in = (double)cin_g * s->k * s->k, fan_out = (double)s->c_out * s->k * s->k;
     fk_init_rule w = {FK_INIT_UNIFORM, 1.0 / sqrt(fan_in)}, b = {FK_INIT_UNIFORM, 1.0 / sqrt(fan_in)};
@@ -77,9 +71,6 @@ int fk_g_conv(fk_graph *g, int x, int c_out, int k, int stride, int pad, int gro
 {
     char name[96];
     FK_NAME(name, fmt);
-    conv_state *s = fk_layer_state(g, sizeof *s);
-    if (!s)
-        return -1;
-    *s = (conv_state){c_out, k, stride, pad, groups, bias, {0}};
-    return fk_graph_add(g, &conv_op, &x, 1, s, name);
+    conv_state s = {c_out, k, stride, pad, groups, bias, {0}};
+    return fk_layer_add(g, &conv_op, x, &s, sizeof s, name);
 }

@@ -64,9 +64,6 @@ int fk_g_linear(fk_graph *g, int x, int out_features, bool bias, const char *fmt
 {
     char name[96];
     FK_NAME(name, fmt);
-    linear_state *s = fk_layer_state(g, sizeof *s);
-    if (!s)
-        return -1;
-    *s = (linear_state){out_features, bias};
-    return fk_graph_add(g, &linear_op, &x, 1, s, name);
+    linear_state s = {out_features, bias};
+    return fk_layer_add(g, &linear_op, x, &s, sizeof s, name);
 }

@@ -6,6 +6,7 @@
 
 typedef struct pool_state {
     int k, stride, pad;
+    bool max; /* max pool, else average pool */
     fk_pool_dims d;
 } pool_state;
 
@@ -16,14 +17,7 @@ static fk_status pool_shape(fk_graph *g, fk_node *nd)
     if (x->ndim != 4 || s->k <= 0 || s->stride <= 0 || s->pad < 0 || 2 * s->pad > s->k)
         return fk_error(FK_ERR_ARG, "%s: bad pool (k %d, stride %d, pad %d)", nd->name, s->k, s->stride,
                         s->pad);
-    if (x->h + 2 * s->pad < s->k || x->w + 2 * s->pad < s->k)
-        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for kernel %d", nd->name, x->h, x->w, s->k);
-    nd->c = x->c;
-    nd->h = (x->h + 2 * s->pad - s->k) / s->stride + 1;
-    nd->w = (x->w + 2 * s->pad - s->k) / s->stride + 1;
-    if (nd->h <= 0 || nd->w <= 0)
-        return fk_error(FK_ERR_ARG, "%s: input %dx%d too small for pool %d", nd->name, x->h, x->w, s->k);
-    return FK_OK;
+    return fk_node_window_shape(nd, x, x->c, s->k, s->stride, s->pad, "pool");
 }
 
 static size_t pool_plan(fk_graph *g, fk_node *nd, int n)
@@ -34,50 +28,31 @@ static size_t pool_plan(fk_graph *g, fk_node *nd, int n)
     return 0;
 }
 
-static fk_status maxpool_forward(const fk_exec *x, fk_node *nd)
+static fk_status pool_forward(const fk_exec *x, fk_node *nd)
 {
     pool_state *s = nd->state;
-    return fk_maxpool_forward(x->rt, nd->out, fk_node_input(x->g, nd, 0)->out, &s->d);
+    fk_tensor in = fk_node_input(x->g, nd, 0)->out;
+    return s->max ? fk_maxpool_forward(x->rt, nd->out, in, &s->d) : fk_avgpool_forward(x->rt, nd->out, in, &s->d);
 }
 
-static fk_status maxpool_backward(const fk_exec *x, fk_node *nd)
+static fk_status pool_backward(const fk_exec *x, fk_node *nd)
 {
     pool_state *s = nd->state;
     const fk_tensor *din = fk_node_din(x->g, nd, 0);
     if (!din)
         return FK_OK;
-    return fk_maxpool_backward(x->rt, *din, nd->dout, fk_node_input(x->g, nd, 0)->out, &s->d);
-}
-
-static fk_status avgpool_forward(const fk_exec *x, fk_node *nd)
-{
-    pool_state *s = nd->state;
-    return fk_avgpool_forward(x->rt, nd->out, fk_node_input(x->g, nd, 0)->out, &s->d);
-}
-
-static fk_status avgpool_backward(const fk_exec *x, fk_node *nd)
-{
-    pool_state *s = nd->state;
-    const fk_tensor *din = fk_node_din(x->g, nd, 0);
-    if (!din)
-        return FK_OK;
+    if (s->max)
+        return fk_maxpool_backward(x->rt, *din, nd->dout, fk_node_input(x->g, nd, 0)->out, &s->d);
     return fk_avgpool_backward(x->rt, *din, nd->dout, &s->d);
 }
 
-static const fk_op maxpool_op = {"maxpool", FK_OP_MAXPOOL, pool_shape, pool_plan, maxpool_forward,
-                                 maxpool_backward};
-static const fk_op avgpool_op = {"avgpool", FK_OP_AVGPOOL, pool_shape, pool_plan, avgpool_forward,
-                                 avgpool_backward};
+static const fk_op maxpool_op = {"maxpool", FK_OP_MAXPOOL, pool_shape, pool_plan, pool_forward, pool_backward};
+static const fk_op avgpool_op = {"avgpool", FK_OP_AVGPOOL, pool_shape, pool_plan, pool_forward, pool_backward};
 
 static int add_pool(fk_graph *g, const fk_op *op, int x, int k, int stride, int pad, const char *name)
 {
-    pool_state *s = fk_layer_state(g, sizeof *s);
-    if (!s)
-        return -1;
-    s->k = k;
-    s->stride = stride;
-    s->pad = pad;
-    return fk_graph_add(g, op, &x, 1, s, name);
+    pool_state s = {.k = k, .stride = stride, .pad = pad, .max = op == &maxpool_op};
+    return fk_layer_add(g, op, x, &s, sizeof s, name);
 }
 
 int fk_g_maxpool(fk_graph *g, int x, int k, int stride, int pad, const char *fmt, ...)

@@ -5,11 +5,7 @@
 
 static fk_status relu_shape(fk_graph *g, fk_node *nd)
 {
-    const fk_node *x = fk_node_input(g, nd, 0);
-    nd->ndim = x->ndim;
-    nd->c = x->c;
-    nd->h = x->h;
-    nd->w = x->w;
+    fk_node_same_shape(nd, fk_node_input(g, nd, 0));
     return FK_OK;
 }
 

@@ -1,64 +1,14 @@
-/* Models: build from the registry, initialise from a seed, upload, run,
- * save and load weights as safetensors with PyTorch state_dict names. */
+/* Models: initialise from a seed, upload, run, save and load weights as
+ * safetensors with PyTorch state_dict names. Building by name is the zoo's
+ * (models/registry.c). */
 #include "figkd/model.h"
 
-#include "figkd/io.h"
+#include "figkd/checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const fk_model_entry *fk_model_find(const char *name)
-{
-    int count;
-    const fk_model_entry *list = fk_model_registry(&count);
-    for (int i = 0; i < count; i++)
-        if (!strcmp(list[i].name, name))
-            return &list[i];
-    return NULL;
-}
-
-fk_status fk_model_build(const char *name, const fk_model_opts *opts, fk_model **out)
-{
-    *out = NULL;
-    const fk_model_entry *e = fk_model_find(name);
-    if (!e) {
-        int count;
-        const fk_model_entry *list = fk_model_registry(&count);
-        char names[1024] = "";
-        for (int i = 0; i < count; i++) {
-            size_t len = strlen(names);
-            snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", list[i].name);
-        }
-        return fk_error(FK_ERR_ARG, "unknown model '%s'; models: %s", name, names);
-    }
-    fk_model_opts o = *opts;
-    if (o.input_size == 0)
-        o.input_size = e->native_input;
-    if (o.in_channels == 0)
-        o.in_channels = 3;
-    if (o.num_classes <= 0 || o.input_size <= 0 || o.in_channels <= 0)
-        return fk_error(FK_ERR_ARG, "model %s: bad classes %d, input size %d or channels %d", name,
-                        o.num_classes, o.input_size, o.in_channels);
-    fk_model *m = fk_calloc(1, sizeof *m);
-    if (!m)
-        return FK_ERR_NOMEM;
-    m->entry = e;
-    m->opts = o;
-    fk_graph_init(&m->graph);
-    fk_status st = e->build(&m->graph, e, &o);
-    if (st == FK_OK)
-        st = m->graph.status;
-    if (st == FK_OK)
-        st = fk_graph_finish(&m->graph);
-    if (st != FK_OK) {
-        fk_model_free(m);
-        return st;
-    }
-    *out = m;
-    return FK_OK;
-}
 
 void fk_model_free(fk_model *m)
 {
@@ -179,98 +129,19 @@ double fk_model_macs(const fk_model *m) { return fk_graph_macs(&m->graph); }
 
 /* ---- weights ------------------------------------------------------------------ */
 
-static void expected_tensor(const fk_param *p, fk_st_tensor *t)
-{
-    memset(t, 0, sizeof *t);
-    t->name = p->name;
-    t->dtype = p->is_int64 ? FK_DT_I64 : FK_DT_F32;
-    t->ndim = p->ndim;
-    for (int d = 0; d < p->ndim; d++)
-        t->shape[d] = p->shape[d];
-    t->nbytes = p->count * fk_dtype_size(t->dtype);
-}
-
-/* Host copies of the store's params and buffers. */
-static fk_status read_store(fk_model *m, float **p, float **b)
-{
-    fk_param_store *ps = &m->graph.params;
-    *p = fk_malloc((ps->param_count + 1) * sizeof **p);
-    *b = fk_malloc((ps->buffer_count + 1) * sizeof **b);
-    if (!*p || !*b)
-        return FK_ERR_NOMEM;
-    FK_TRY(fk_buffer_read(m->rt, ps->params, 0, ps->param_count * sizeof **p, *p));
-    if (ps->buffer_count)
-        FK_TRY(fk_buffer_read(m->rt, ps->buffers, 0, ps->buffer_count * sizeof **b, *b));
-    return FK_OK;
-}
-
+/* The weights-only form of a checkpoint (src/io/checkpoint.c is the codec). */
 fk_status fk_model_save(fk_model *m, const char *path, const char *const *meta_keys,
                         const char *const *meta_values, size_t n_meta)
 {
     if (!m->rt)
         return fk_error(FK_ERR_ARG, "model %s: save before fk_model_to_device", m->entry->name);
-    fk_param_store *ps = &m->graph.params;
-    float *p = NULL, *b = NULL;
-    fk_st_tensor *ts = fk_calloc((size_t)ps->count + 1, sizeof *ts);
-    int64_t *ints = fk_calloc((size_t)ps->count + 1, sizeof *ints);
-    fk_status st = ts && ints ? read_store(m, &p, &b) : FK_ERR_NOMEM;
-    if (st == FK_OK) {
-        for (int i = 0; i < ps->count; i++) {
-            const fk_param *q = &ps->items[i];
-            const float *src = (q->is_buffer ? b : p) + q->off;
-            expected_tensor(q, &ts[i]);
-            if (q->is_int64) {
-                ints[i] = (int64_t)llround(src[0]);
-                ts[i].data = &ints[i];
-            } else {
-                ts[i].data = (void *)src;
-            }
-        }
-        st = fk_st_write(path, ts, (size_t)ps->count, meta_keys, meta_values, n_meta);
-    }
-    free(ts);
-    free(ints);
-    free(p);
-    free(b);
-    return st;
+    return fk_checkpoint_save(m->rt, &m->graph.params, path, false, meta_keys, meta_values, n_meta);
 }
 
 fk_status fk_model_load(fk_model *m, const char *path)
 {
     if (!m->rt)
         return fk_error(FK_ERR_ARG, "model %s: load before fk_model_to_device", m->entry->name);
-    fk_param_store *ps = &m->graph.params;
-    fk_st_file f;
-    FK_TRY(fk_st_read(path, &f));
-    float *p = NULL, *b = NULL;
-    fk_st_tensor *ts = fk_calloc((size_t)ps->count + 1, sizeof *ts);
-    fk_status st = ts ? FK_OK : FK_ERR_NOMEM;
-    for (int i = 0; st == FK_OK && i < ps->count; i++)
-        expected_tensor(&ps->items[i], &ts[i]);
-    if (st == FK_OK)
-        st = fk_st_check(&f, ts, (size_t)ps->count, path);
-    if (st == FK_OK) {
-        /* start from the device values so that alignment padding stays as is */
-        st = read_store(m, &p, &b);
-    }
-    for (int i = 0; st == FK_OK && i < ps->count; i++) {
-        const fk_param *q = &ps->items[i];
-        const fk_st_tensor *t = fk_st_find(&f, q->name);
-        float *dst = (q->is_buffer ? b : p) + q->off;
-        if (q->is_int64)
-            dst[0] = (float)((const int64_t *)t->data)[0];
-        else if (q->count)
-            memcpy(dst, t->data, q->count * sizeof(float));
-    }
-    if (st == FK_OK)
-        st = fk_buffer_write(m->rt, ps->params, 0, ps->param_count * sizeof *p, p);
-    if (st == FK_OK && ps->buffer_count)
-        st = fk_buffer_write(m->rt, ps->buffers, 0, ps->buffer_count * sizeof *b, b);
-    if (st == FK_OK)
-        st = fk_runtime_finish(m->rt);
-    free(ts);
-    free(p);
-    free(b);
-    fk_st_free(&f);
-    return st;
+    FK_TRY(fk_checkpoint_load(m->rt, &m->graph.params, path, false, NULL));
+    return fk_runtime_finish(m->rt);
 }

@@ -5,6 +5,7 @@
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with
  * spaces and ended by '\n', then the data. */
 #include "figkd/io.h"
+#include "io/io_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,40 +15,17 @@
 
 #define NPY_MAX_HEADER (1u << 20)
 
-static int host_is_le(void)
-{
-    const uint16_t one = 1;
-    unsigned char b;
-    memcpy(&b, &one, 1);
-    return b == 1;
-}
-
-static int count_bytes(int ndim, const int64_t *shape, size_t *nbytes)
-{
-    size_t n = sizeof(float);
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0)
-            return -1;
-        uint64_t d = (uint64_t)shape[i];
-        if (d != 0 && n > SIZE_MAX / d)
-            return -1;
-        n *= (size_t)d;
-    }
-    *nbytes = n;
-    return 0;
-}
-
 fk_status fk_npy_write(const char *path, const float *data, int ndim, const int64_t *shape)
 {
     if (!path || !*path)
         return fk_error(FK_ERR_ARG, "fk_npy_write: no file name");
-    if (!host_is_le())
+    if (!fk_io_host_is_le())
         return fk_error(FK_ERR_FORMAT, "%s: npy writing needs a little-endian host", path);
     if (ndim < 0 || ndim > FK_ST_MAX_DIMS || (ndim > 0 && !shape))
         return fk_error(FK_ERR_ARG, "%s: %d dimensions (0..%d allowed)", path, ndim,
             FK_ST_MAX_DIMS);
     size_t nbytes;
-    if (count_bytes(ndim, shape, &nbytes))
+    if (fk_io_shape_bytes(ndim, shape, sizeof(float), &nbytes))
         return fk_error(FK_ERR_ARG, "%s: invalid shape (negative or too large)", path);
     if (nbytes && !data)
         return fk_error(FK_ERR_ARG, "%s: no data for a non-empty array", path);
@@ -205,104 +183,112 @@ static fk_status np_parse(np *p, char *descr, size_t dcap, int *fortran, int *nd
     return FK_OK;
 }
 
+/* A regular file opened for reading and its size. */
+static fk_status open_regular(const char *path, FILE **fp, uint64_t *size)
+{
+    *fp = fopen(path, "rb");
+    if (!*fp)
+        return fk_error(FK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(*fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(*fp);
+        *fp = NULL;
+        return fk_error(FK_ERR_IO, "%s: not a readable regular file", path);
+    }
+    *size = (uint64_t)st.st_size;
+    return FK_OK;
+}
+
+/* Magic, version and header length; *pre_len is the preamble's size. */
+static fk_status read_preamble(FILE *fp, const char *path, uint64_t fsize, uint64_t *hlen, uint64_t *pre_len)
+{
+    unsigned char pre[12];
+    if (fsize < 10 || fread(pre, 1, 10, fp) != 10 || memcmp(pre, "\x93NUMPY", 6))
+        return fk_error(FK_ERR_FORMAT, "%s: not an npy file (no \\x93NUMPY magic)", path);
+    if (pre[6] == 1) {
+        *hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
+        *pre_len = 10;
+    } else if (pre[6] == 2 || pre[6] == 3) {
+        if (fsize < 12 || fread(pre + 10, 1, 2, fp) != 2)
+            return fk_error(FK_ERR_FORMAT, "%s: npy file truncated in its preamble", path);
+        *hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16
+            | (uint64_t)pre[11] << 24;
+        *pre_len = 12;
+    } else {
+        return fk_error(FK_ERR_FORMAT, "%s: npy format version %d.%d is not supported", path, pre[6],
+            pre[7]);
+    }
+    if (*hlen > NPY_MAX_HEADER || *hlen > fsize - *pre_len)
+        return fk_error(FK_ERR_FORMAT, "%s: npy header length %llu is beyond the file size %llu",
+            path, (unsigned long long)*hlen, (unsigned long long)fsize);
+    return FK_OK;
+}
+
+/* The header dict: a float32 C-order array's shape. */
+static fk_status read_dict(FILE *fp, const char *path, uint64_t hlen, int *ndim, int64_t *shape)
+{
+    char *hdr = fk_malloc((size_t)hlen + 1);
+    if (!hdr)
+        return FK_ERR_NOMEM;
+    fk_status s = FK_OK;
+    char descr[32];
+    int fortran = 0;
+    if (fread(hdr, 1, (size_t)hlen, fp) != hlen)
+        s = fk_error(FK_ERR_IO, "%s: cannot read the npy header", path);
+    hdr[hlen] = '\0';
+    np p = { path, hdr, (size_t)hlen, 0 };
+    if (!s)
+        s = np_parse(&p, descr, sizeof descr, &fortran, ndim, shape);
+    if (!s && strcmp(descr, "<f4"))
+        s = fk_error(FK_ERR_FORMAT, "%s: npy dtype '%s' is not supported (figkd-cl reads float32, "
+            "'<f4')", path, descr);
+    if (!s && fortran)
+        s = fk_error(FK_ERR_FORMAT, "%s: npy array is in Fortran order (figkd-cl reads C order; "
+            "save np.ascontiguousarray(a))", path);
+    free(hdr);
+    return s;
+}
+
+/* The avail bytes of data, which the shape must fill exactly. */
+static fk_status read_floats(FILE *fp, const char *path, uint64_t avail, int ndim, const int64_t *shape,
+    float **data)
+{
+    size_t nbytes;
+    if (fk_io_shape_bytes(ndim, shape, sizeof(float), &nbytes))
+        return fk_error(FK_ERR_FORMAT, "%s: npy shape is too large", path);
+    if (avail != nbytes)
+        return fk_error(FK_ERR_FORMAT, "%s: npy data holds %llu bytes, the shape needs %zu (%s)",
+            path, (unsigned long long)avail, nbytes, avail < nbytes ? "truncated" : "trailing bytes");
+    float *buf = fk_malloc(nbytes);
+    if (!buf)
+        return FK_ERR_NOMEM;
+    if (nbytes && fread(buf, 1, nbytes, fp) != nbytes) {
+        free(buf);
+        return fk_error(FK_ERR_IO, "%s: cannot read the npy data", path);
+    }
+    *data = buf;
+    return FK_OK;
+}
+
 fk_status fk_npy_read(const char *path, float **data, int *ndim, int64_t shape[FK_ST_MAX_DIMS])
 {
     *data = NULL;
     *ndim = 0;
     if (!path)
         return fk_error(FK_ERR_ARG, "fk_npy_read: no file name");
-    if (!host_is_le())
+    if (!fk_io_host_is_le())
         return fk_error(FK_ERR_FORMAT, "%s: npy reading needs a little-endian host", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fk_error(FK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    fk_status s = FK_OK;
-    char *hdr = NULL;
-    float *buf = NULL;
-    struct stat st;
-    unsigned char pre[12];
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        s = fk_error(FK_ERR_IO, "%s: not a readable regular file", path);
-        goto done;
-    }
-    uint64_t fsize = (uint64_t)st.st_size;
-    if (fsize < 10 || fread(pre, 1, 10, fp) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
-        s = fk_error(FK_ERR_FORMAT, "%s: not an npy file (no \\x93NUMPY magic)", path);
-        goto done;
-    }
-    uint64_t hlen, pre_len;
-    if (pre[6] == 1) {
-        hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8;
-        pre_len = 10;
-    } else if (pre[6] == 2 || pre[6] == 3) {
-        if (fsize < 12 || fread(pre + 10, 1, 2, fp) != 2) {
-            s = fk_error(FK_ERR_FORMAT, "%s: npy file truncated in its preamble", path);
-            goto done;
-        }
-        hlen = (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16
-            | (uint64_t)pre[11] << 24;
-        pre_len = 12;
-    } else {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy format version %d.%d is not supported", path, pre[6],
-            pre[7]);
-        goto done;
-    }
-    if (hlen > NPY_MAX_HEADER || hlen > fsize - pre_len) {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy header length %llu is beyond the file size %llu",
-            path, (unsigned long long)hlen, (unsigned long long)fsize);
-        goto done;
-    }
-    hdr = fk_malloc((size_t)hlen + 1);
-    if (!hdr) {
-        s = FK_ERR_NOMEM;
-        goto done;
-    }
-    if (fread(hdr, 1, (size_t)hlen, fp) != hlen) {
-        s = fk_error(FK_ERR_IO, "%s: cannot read the npy header", path);
-        goto done;
-    }
-    hdr[hlen] = '\0';
-    char descr[32];
-    int fortran = 0;
-    np p = { path, hdr, (size_t)hlen, 0 };
-    if ((s = np_parse(&p, descr, sizeof descr, &fortran, ndim, shape)))
-        goto done;
-    if (strcmp(descr, "<f4"))  {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy dtype '%s' is not supported (figkd-cl reads float32, "
-            "'<f4')", path, descr);
-        goto done;
-    }
-    if (fortran) {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy array is in Fortran order (figkd-cl reads C order; "
-            "save np.ascontiguousarray(a))", path);
-        goto done;
-    }
-    size_t nbytes;
-    if (count_bytes(*ndim, shape, &nbytes)) {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy shape is too large", path);
-        goto done;
-    }
-    uint64_t avail = fsize - pre_len - hlen;
-    if (avail != nbytes) {
-        s = fk_error(FK_ERR_FORMAT, "%s: npy data holds %llu bytes, the shape needs %zu (%s)",
-            path, (unsigned long long)avail, nbytes, avail < nbytes ? "truncated" : "trailing bytes");
-        goto done;
-    }
-    buf = fk_malloc(nbytes);
-    if (!buf) {
-        s = FK_ERR_NOMEM;
-        goto done;
-    }
-    if (nbytes && fread(buf, 1, nbytes, fp) != nbytes) {
-        s = fk_error(FK_ERR_IO, "%s: cannot read the npy data", path);
-        goto done;
-    }
-    *data = buf;
-    buf = NULL;
-done:
+    FILE *fp;
+    uint64_t fsize = 0, hlen = 0, pre_len = 0;
+    fk_status s = open_regular(path, &fp, &fsize);
+    if (s)
+        return s;
+    s = read_preamble(fp, path, fsize, &hlen, &pre_len);
+    if (!s)
+        s = read_dict(fp, path, hlen, ndim, shape);
+    if (!s)
+        s = read_floats(fp, path, fsize - pre_len - hlen, *ndim, shape, data);
     fclose(fp);
-    free(hdr);
-    free(buf);
     if (s)
         *ndim = 0;
     return s;

@@ -6,6 +6,7 @@
  * ({"dtype": str, "shape": [uint...], "data_offsets": [uint, uint]}).
  * Anything else is an error that names the file, the tensor and the byte. */
 #include "figkd/io.h"
+#include "io/io_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int host_is_le(void)
+int fk_io_host_is_le(void)
 {
     const uint16_t one = 1;
     unsigned char b;
@@ -54,9 +55,7 @@ static const char *shape_str(char *buf, size_t cap, int ndim, const int64_t *sha
     return buf;
 }
 
-/* Number of elements, or -1 when a dimension is negative or the product
- * (times elem) does not fit in size_t. */
-static int shape_bytes(int ndim, const int64_t *shape, size_t elem, size_t *out)
+int fk_io_shape_bytes(int ndim, const int64_t *shape, size_t elem, size_t *out)
 {
     size_t n = elem;
     for (int i = 0; i < ndim; i++) {
@@ -331,6 +330,40 @@ static fk_status jp_uint(jp *p, uint64_t *out, const char *what, const char *nam
     return FK_OK;
 }
 
+/* What a JSON object's messages call its parts. */
+typedef struct jp_object_ctx {
+    const char *open; /* "to open a tensor entry" */
+    const char *key;  /* "as a key of a tensor entry" */
+    const char *next; /* "or ',' in a tensor entry" */
+} jp_object_ctx;
+
+/* Walk the object at p: member(p, key, key_pos, arg) for each key (the
+ * member owns key and reads the ':' and the value); stops at the first
+ * error. */
+static fk_status jp_object(jp *p, const jp_object_ctx *c,
+    fk_status (*member)(jp *p, char *key, size_t key_pos, void *arg), void *arg)
+{
+    fk_status s = jp_expect(p, '{', c->open);
+    if (s)
+        return s;
+    jp_ws(p);
+    if (jp_peek(p) == '}') {
+        p->pos++;
+        return FK_OK;
+    }
+    for (;;) {
+        char *key;
+        jp_ws(p);
+        size_t key_pos = p->pos;
+        if ((s = jp_string(p, &key, c->key)) || (s = member(p, key, key_pos, arg)))
+            return s;
+        jp_ws(p);
+        if (jp_peek(p) != ',')
+            return jp_expect(p, '}', c->next);
+        p->pos++;
+    }
+}
+
 static fk_status parse_dtype(jp *p, st_entry *e)
 {
     char *dt;
@@ -392,65 +425,58 @@ static fk_status parse_offsets(jp *p, st_entry *e)
     return FK_OK;
 }
 
+typedef struct tensor_keys {
+    st_entry *e;
+    int have_dtype, have_shape, have_off;
+} tensor_keys;
+
+/* One key of a tensor entry and its value. */
+static fk_status tensor_member(jp *p, char *key, size_t key_pos, void *arg)
+{
+    tensor_keys *k = arg;
+    fk_status s = jp_expect(p, ':', "after a key");
+    if (s) {
+        free(key);
+        return s;
+    }
+    int *seen = !strcmp(key, "dtype") ? &k->have_dtype
+        : !strcmp(key, "shape") ? &k->have_shape
+        : !strcmp(key, "data_offsets") ? &k->have_off : NULL;
+    if (!seen || *seen) {
+        jp q = *p;
+        q.pos = key_pos;
+        s = seen ? jp_err(&q, "tensor '%s' has key '%s' twice", k->e->t.name, key)
+                 : jp_err(&q, "tensor '%s' has unknown key '%s'", k->e->t.name, key);
+        free(key);
+        return s;
+    }
+    *seen = 1;
+    if (seen == &k->have_dtype)
+        s = parse_dtype(p, k->e);
+    else if (seen == &k->have_shape)
+        s = parse_shape(p, k->e);
+    else
+        s = parse_offsets(p, k->e);
+    free(key);
+    return s;
+}
+
 /* {"dtype": ..., "shape": [...], "data_offsets": [b, e]} for tensor e->t.name. */
 static fk_status parse_tensor(jp *p, st_entry *e, size_t data_len)
 {
-    int have_dtype = 0, have_shape = 0, have_off = 0;
-    fk_status s = jp_expect(p, '{', "to open a tensor entry");
+    static const jp_object_ctx ctx = {"to open a tensor entry", "as a key of a tensor entry",
+        "or ',' in a tensor entry"};
+    tensor_keys k = {e, 0, 0, 0};
+    fk_status s = jp_object(p, &ctx, tensor_member, &k);
     if (s)
         return s;
-    jp_ws(p);
-    if (jp_peek(p) == '}') {
-        p->pos++;
-    } else {
-        for (;;) {
-            char *key;
-            size_t key_pos;
-            jp_ws(p);
-            key_pos = p->pos;
-            if ((s = jp_string(p, &key, "as a key of a tensor entry")))
-                return s;
-            if ((s = jp_expect(p, ':', "after a key"))) {
-                free(key);
-                return s;
-            }
-            int *seen = !strcmp(key, "dtype") ? &have_dtype
-                : !strcmp(key, "shape") ? &have_shape
-                : !strcmp(key, "data_offsets") ? &have_off : NULL;
-            if (!seen || *seen) {
-                jp q = *p;
-                q.pos = key_pos;
-                s = seen ? jp_err(&q, "tensor '%s' has key '%s' twice", e->t.name, key)
-                         : jp_err(&q, "tensor '%s' has unknown key '%s'", e->t.name, key);
-                free(key);
-                return s;
-            }
-            *seen = 1;
-            if (seen == &have_dtype)
-                s = parse_dtype(p, e);
-            else if (seen == &have_shape)
-                s = parse_shape(p, e);
-            else
-                s = parse_offsets(p, e);
-            free(key);
-            if (s)
-                return s;
-            jp_ws(p);
-            if (jp_peek(p) == ',') {
-                p->pos++;
-                continue;
-            }
-            if ((s = jp_expect(p, '}', "or ',' in a tensor entry")))
-                return s;
-            break;
-        }
-    }
+    int have_dtype = k.have_dtype, have_shape = k.have_shape, have_off = k.have_off;
     if (!have_dtype || !have_shape || !have_off)
         return fk_error(FK_ERR_FORMAT, "%s: tensor '%s' has no \"%s\"", p->path, e->t.name,
             !have_dtype ? "dtype" : !have_shape ? "shape" : "data_offsets");
     char sh[256];
     size_t nbytes;
-    if (shape_bytes(e->t.ndim, e->t.shape, fk_dtype_size(e->t.dtype), &nbytes))
+    if (fk_io_shape_bytes(e->t.ndim, e->t.shape, fk_dtype_size(e->t.dtype), &nbytes))
         return fk_error(FK_ERR_FORMAT, "%s: tensor '%s' has an impossible shape %s", p->path,
             e->t.name, shape_str(sh, sizeof sh, e->t.ndim, e->t.shape));
     if (e->end < e->begin)
@@ -471,71 +497,68 @@ static fk_status parse_tensor(jp *p, st_entry *e, size_t data_len)
     return FK_OK;
 }
 
-static fk_status parse_meta(jp *p, fk_st_file *f, size_t *cap)
+typedef struct meta_keys {
+    fk_st_file *f;
+    size_t cap;
+} meta_keys;
+
+/* One "key": "value" of __metadata__. */
+static fk_status meta_member(jp *p, char *key, size_t key_pos, void *arg)
 {
-    fk_status s = jp_expect(p, '{', "to open __metadata__");
-    if (s)
+    meta_keys *m = arg;
+    fk_st_file *f = m->f;
+    char *val = NULL;
+    fk_status s;
+    for (size_t i = 0; i < f->meta_count; i++) {
+        if (!strcmp(f->meta_keys[i], key)) {
+            jp q = *p;
+            q.pos = key_pos;
+            s = jp_err(&q, "__metadata__ has key '%s' twice", key);
+            free(key);
+            return s;
+        }
+    }
+    if ((s = jp_expect(p, ':', "after a __metadata__ key"))) {
+        free(key);
         return s;
+    }
     jp_ws(p);
-    if (jp_peek(p) == '}') {
-        p->pos++;
-        return FK_OK;
+    if (jp_peek(p) != '"') {
+        s = jp_err(p, "__metadata__ value for '%s' is not a string", key);
+        free(key);
+        return s;
     }
-    for (;;) {
-        char *key = NULL, *val = NULL;
-        size_t key_pos;
-        jp_ws(p);
-        key_pos = p->pos;
-        if ((s = jp_string(p, &key, "as a __metadata__ key")))
-            return s;
-        for (size_t i = 0; i < f->meta_count; i++) {
-            if (!strcmp(f->meta_keys[i], key)) {
-                jp q = *p;
-                q.pos = key_pos;
-                s = jp_err(&q, "__metadata__ has key '%s' twice", key);
-                free(key);
-                return s;
-            }
-        }
-        if ((s = jp_expect(p, ':', "after a __metadata__ key"))) {
-            free(key);
-            return s;
-        }
-        jp_ws(p);
-        if (jp_peek(p) != '"') {
-            s = jp_err(p, "__metadata__ value for '%s' is not a string", key);
-            free(key);
-            return s;
-        }
-        if ((s = jp_string(p, &val, "as a __metadata__ value"))) {
-            free(key);
-            return s;
-        }
-        if (f->meta_count == *cap) {
-            size_t nc = *cap ? *cap * 2 : 8;
-            char **nk = realloc(f->meta_keys, nc * sizeof *nk);
-            if (nk)
-                f->meta_keys = nk;
-            char **nv = nk ? realloc(f->meta_values, nc * sizeof *nv) : NULL;
-            if (nv)
-                f->meta_values = nv;
-            if (!nk || !nv) {
-                free(key);
-                free(val);
-                return fk_error(FK_ERR_NOMEM, "%s: out of memory reading __metadata__", p->path);
-            }
-            *cap = nc;
-        }
-        f->meta_keys[f->meta_count] = key;
-        f->meta_values[f->meta_count] = val;
-        f->meta_count++;
-        jp_ws(p);
-        if (jp_peek(p) == ',') {
-            p->pos++;
-            continue;
-        }
-        return jp_expect(p, '}', "or ',' in __metadata__");
+    if ((s = jp_string(p, &val, "as a __metadata__ value"))) {
+        free(key);
+        return s;
     }
+    if (f->meta_count == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 8;
+        char **nk = realloc(f->meta_keys, nc * sizeof *nk);
+        if (nk)
+            f->meta_keys = nk;
+        char **nv = nk ? realloc(f->meta_values, nc * sizeof *nv) : NULL;
+        if (nv)
+            f->meta_values = nv;
+        if (!nk || !nv) {
+            free(key);
+            free(val);
+            return fk_error(FK_ERR_NOMEM, "%s: out of memory reading __metadata__", p->path);
+        }
+        m->cap = nc;
+    }
+    f->meta_keys[f->meta_count] = key;
+    f->meta_values[f->meta_count] = val;
+    f->meta_count++;
+    return FK_OK;
+}
+
+static fk_status parse_meta(jp *p, fk_st_file *f)
+{
+    static const jp_object_ctx ctx = {"to open __metadata__", "as a __metadata__ key",
+        "or ',' in __metadata__"};
+    meta_keys m = {f, 0};
+    return jp_object(p, &ctx, meta_member, &m);
 }
 
 static int cmp_entry_name(const void *a, const void *b)
@@ -562,85 +585,71 @@ static void free_entries(st_entry *e, size_t n)
     free(e);
 }
 
+typedef struct header_keys {
+    fk_st_file *f;
+    size_t data_len;
+    int have_meta;
+    st_entry *ents;
+    size_t n, cap;
+} header_keys;
+
+/* One entry of the header: __metadata__ or a tensor. */
+static fk_status header_member(jp *p, char *key, size_t key_pos, void *arg)
+{
+    header_keys *h = arg;
+    fk_status s = jp_expect(p, ':', "after a tensor name");
+    if (s) {
+        free(key);
+        return s;
+    }
+    if (!strcmp(key, "__metadata__")) {
+        free(key);
+        if (h->have_meta) {
+            jp q = *p;
+            q.pos = key_pos;
+            return jp_err(&q, "__metadata__ appears twice");
+        }
+        h->have_meta = 1;
+        return parse_meta(p, h->f);
+    }
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 16;
+        st_entry *ne = realloc(h->ents, nc * sizeof *ne);
+        if (!ne) {
+            free(key);
+            return fk_error(FK_ERR_NOMEM, "%s: out of memory reading the header", p->path);
+        }
+        h->ents = ne;
+        h->cap = nc;
+    }
+    memset(&h->ents[h->n], 0, sizeof h->ents[h->n]);
+    h->ents[h->n].t.name = key;
+    h->n++;
+    return parse_tensor(p, &h->ents[h->n - 1], h->data_len);
+}
+
 /* Parse the header into entries (names, shapes, offsets) and metadata. */
 static fk_status parse_header(jp *p, size_t data_len, st_entry **entries, size_t *count,
     fk_st_file *f)
 {
-    size_t cap = 0, meta_cap = 0;
-    int have_meta = 0;
-    st_entry *ents = NULL;
-    size_t n = 0;
-    fk_status s;
+    static const jp_object_ctx ctx = {"at the start of the header", "as a tensor name",
+        "or ',' after a header entry"};
+    header_keys h = {f, data_len, 0, NULL, 0, 0};
     *entries = NULL;
     *count = 0;
-    if ((s = jp_expect(p, '{', "at the start of the header")))
+    fk_status s = jp_object(p, &ctx, header_member, &h);
+    if (!s) {
+        jp_ws(p);
+        if (p->pos != p->n)
+            s = jp_err(p, "unexpected data after the header object");
+    }
+    if (s) {
+        free_entries(h.ents, h.n);
         return s;
-    jp_ws(p);
-    if (jp_peek(p) == '}') {
-        p->pos++;
-    } else {
-        for (;;) {
-            char *key;
-            size_t key_pos;
-            jp_ws(p);
-            key_pos = p->pos;
-            if ((s = jp_string(p, &key, "as a tensor name")))
-                goto fail;
-            if ((s = jp_expect(p, ':', "after a tensor name"))) {
-                free(key);
-                goto fail;
-            }
-            if (!strcmp(key, "__metadata__")) {
-                free(key);
-                if (have_meta) {
-                    jp q = *p;
-                    q.pos = key_pos;
-                    s = jp_err(&q, "__metadata__ appears twice");
-                    goto fail;
-                }
-                have_meta = 1;
-                if ((s = parse_meta(p, f, &meta_cap)))
-                    goto fail;
-            } else {
-                if (n == cap) {
-                    size_t nc = cap ? cap * 2 : 16;
-                    st_entry *ne = realloc(ents, nc * sizeof *ne);
-                    if (!ne) {
-                        free(key);
-                        s = fk_error(FK_ERR_NOMEM, "%s: out of memory reading the header",
-                            p->path);
-                        goto fail;
-                    }
-                    ents = ne;
-                    cap = nc;
-                }
-                memset(&ents[n], 0, sizeof ents[n]);
-                ents[n].t.name = key;
-                n++;
-                if ((s = parse_tensor(p, &ents[n - 1], data_len)))
-                    goto fail;
-            }
-            jp_ws(p);
-            if (jp_peek(p) == ',') {
-                p->pos++;
-                continue;
-            }
-            if ((s = jp_expect(p, '}', "or ',' after a header entry")))
-                goto fail;
-            break;
-        }
     }
-    jp_ws(p);
-    if (p->pos != p->n) {
-        s = jp_err(p, "unexpected data after the header object");
-        goto fail;
-    }
-    *entries = ents;
-    *count = n;
+    *entries = h.ents;
+    *count = h.n;
     return FK_OK;
-fail:
-    free_entries(ents, n);
-    return s;
 }
 
 /* Names unique; offsets non-overlapping and covering [0, data_len) exactly. */
@@ -689,102 +698,123 @@ static fk_status check_layout(const char *path, st_entry *ents, size_t n, size_t
     return FK_OK;
 }
 
+/* A regular file opened for reading and its size. */
+static fk_status open_regular(const char *path, FILE **fp, uint64_t *size)
+{
+    *fp = fopen(path, "rb");
+    if (!*fp)
+        return fk_error(FK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat stt;
+    fk_status s = FK_OK;
+    if (fstat(fileno(*fp), &stt) != 0)
+        s = fk_error(FK_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(stt.st_mode))
+        s = fk_error(FK_ERR_IO, "%s: not a regular file", path);
+    if (s) {
+        fclose(*fp);
+        *fp = NULL;
+        return s;
+    }
+    *size = (uint64_t)stt.st_size;
+    return FK_OK;
+}
+
+/* The 8-byte little-endian header length, checked against the file size. */
+static fk_status read_header_len(FILE *fp, const char *path, uint64_t fsize, uint64_t *hlen)
+{
+    unsigned char lenb[8];
+    if (fsize < 8 || fread(lenb, 1, 8, fp) != 8)
+        return fk_error(FK_ERR_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors "
+            "header length (truncated or not a safetensors file)", path, (unsigned long long)fsize);
+    *hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        *hlen = *hlen << 8 | lenb[i];
+    if (*hlen > FK_ST_MAX_HEADER)
+        return fk_error(FK_ERR_FORMAT, "%s: header length %llu is absurd (more than %llu bytes; not "
+            "a safetensors file?)", path, (unsigned long long)*hlen,
+            (unsigned long long)FK_ST_MAX_HEADER);
+    if (*hlen > fsize - 8)
+        return fk_error(FK_ERR_FORMAT, "%s: header length %llu is beyond the file size %llu "
+            "(truncated?)", path, (unsigned long long)*hlen, (unsigned long long)fsize);
+    if (*hlen < 2)
+        return fk_error(FK_ERR_FORMAT, "%s: header length %llu is too small for a JSON object",
+            path, (unsigned long long)*hlen);
+    return FK_OK;
+}
+
+/* The header's hlen bytes, parsed into entries and metadata and checked. */
+static fk_status read_header(FILE *fp, const char *path, uint64_t hlen, size_t data_len, st_entry **ents,
+    size_t *n, st_entry ***order, fk_st_file *f)
+{
+    unsigned char *hdr = fk_malloc((size_t)hlen);
+    if (!hdr)
+        return FK_ERR_NOMEM;
+    fk_status s = FK_OK;
+    if (fread(hdr, 1, (size_t)hlen, fp) != hlen)
+        s = fk_error(FK_ERR_IO, "%s: cannot read the %llu-byte header", path, (unsigned long long)hlen);
+    jp p = { path, hdr, (size_t)hlen, 0 };
+    if (!s)
+        s = parse_header(&p, data_len, ents, n, f);
+    if (!s)
+        s = check_layout(path, *ents, *n, data_len, order);
+    free(hdr);
+    return s;
+}
+
+/* The data of the n entries in file order (one sequential pass). */
+static fk_status read_data(FILE *fp, const char *path, st_entry **order, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_entry *e = order[i];
+        e->t.data = fk_malloc(e->t.nbytes);
+        if (!e->t.data)
+            return FK_ERR_NOMEM;
+        if (e->t.nbytes && fread(e->t.data, 1, e->t.nbytes, fp) != e->t.nbytes)
+            return fk_error(FK_ERR_IO, "%s: cannot read the data of tensor '%s'%s", path, e->t.name,
+                ferror(fp) ? "" : " (file shrank while reading)");
+    }
+    return FK_OK;
+}
+
+/* Move the n entries' tensors (sorted by name) into f. */
+static fk_status take_tensors(st_entry *ents, size_t n, fk_st_file *f)
+{
+    f->tensors = fk_malloc((n ? n : 1) * sizeof *f->tensors);
+    if (!f->tensors)
+        return FK_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        f->tensors[i] = ents[i].t;
+        ents[i].t.name = NULL;
+        ents[i].t.data = NULL;
+    }
+    f->count = n;
+    return FK_OK;
+}
+
 fk_status fk_st_read(const char *path, fk_st_file *out)
 {
     memset(out, 0, sizeof *out);
     if (!path)
         return fk_error(FK_ERR_ARG, "fk_st_read: no file name");
-    if (!host_is_le())
+    if (!fk_io_host_is_le())
         return fk_error(FK_ERR_FORMAT, "%s: safetensors needs a little-endian host", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fk_error(FK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    fk_status s = FK_OK;
-    unsigned char *hdr = NULL;
+    FILE *fp;
+    uint64_t fsize = 0, hlen = 0;
+    fk_status s = open_regular(path, &fp, &fsize);
+    if (s)
+        return s;
     st_entry *ents = NULL, **order = NULL;
     size_t n = 0;
     fk_st_file f;
     memset(&f, 0, sizeof f);
-
-    struct stat stt;
-    if (fstat(fileno(fp), &stt) != 0) {
-        s = fk_error(FK_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(stt.st_mode)) {
-        s = fk_error(FK_ERR_IO, "%s: not a regular file", path);
-        goto done;
-    }
-    uint64_t fsize = (uint64_t)stt.st_size;
-    unsigned char lenb[8];
-    if (fsize < 8 || fread(lenb, 1, 8, fp) != 8) {
-        s = fk_error(FK_ERR_FORMAT, "%s: file is %llu bytes, shorter than the 8-byte safetensors "
-            "header length (truncated or not a safetensors file)", path, (unsigned long long)fsize);
-        goto done;
-    }
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--)
-        hlen = hlen << 8 | lenb[i];
-    if (hlen > FK_ST_MAX_HEADER) {
-        s = fk_error(FK_ERR_FORMAT, "%s: header length %llu is absurd (more than %llu bytes; not "
-            "a safetensors file?)", path, (unsigned long long)hlen,
-            (unsigned long long)FK_ST_MAX_HEADER);
-        goto done;
-    }
-    if (hlen > fsize - 8) {
-        s = fk_error(FK_ERR_FORMAT, "%s: header length %llu is beyond the file size %llu "
-            "(truncated?)", path, (unsigned long long)hlen, (unsigned long long)fsize);
-        goto done;
-    }
-    if (hlen < 2) {
-        s = fk_error(FK_ERR_FORMAT, "%s: header length %llu is too small for a JSON object",
-            path, (unsigned long long)hlen);
-        goto done;
-    }
-    hdr = fk_malloc((size_t)hlen);
-    if (!hdr) {
-        s = FK_ERR_NOMEM;
-        goto done;
-    }
-    if (fread(hdr, 1, (size_t)hlen, fp) != hlen) {
-        s = fk_error(FK_ERR_IO, "%s: cannot read the %llu-byte header", path,
-            (unsigned long long)hlen);
-        goto done;
-    }
-    size_t data_len = (size_t)(fsize - 8 - hlen);
-    jp p = { path, hdr, (size_t)hlen, 0 };
-    if ((s = parse_header(&p, data_len, &ents, &n, &f)))
-        goto done;
-    if ((s = check_layout(path, ents, n, data_len, &order)))
-        goto done;
-    /* Data in file order: one sequential pass. */
-    for (size_t i = 0; i < n; i++) {
-        st_entry *e = order[i];
-        e->t.data = fk_malloc(e->t.nbytes);
-        if (!e->t.data) {
-            s = FK_ERR_NOMEM;
-            goto done;
-        }
-        if (e->t.nbytes && fread(e->t.data, 1, e->t.nbytes, fp) != e->t.nbytes) {
-            s = fk_error(FK_ERR_IO, "%s: cannot read the data of tensor '%s'%s", path, e->t.name,
-                ferror(fp) ? "" : " (file shrank while reading)");
-            goto done;
-        }
-    }
-    f.tensors = fk_malloc((n ? n : 1) * sizeof *f.tensors);
-    if (!f.tensors) {
-        s = FK_ERR_NOMEM;
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        f.tensors[i] = ents[i].t;
-        ents[i].t.name = NULL;
-        ents[i].t.data = NULL;
-    }
-    f.count = n;
-done:
+    s = read_header_len(fp, path, fsize, &hlen);
+    if (!s)
+        s = read_header(fp, path, hlen, (size_t)(fsize - 8 - hlen), &ents, &n, &order, &f);
+    if (!s)
+        s = read_data(fp, path, order, n);
+    if (!s)
+        s = take_tensors(ents, n, &f);
     fclose(fp);
-    free(hdr);
     free(order);
     free_entries(ents, n);
     if (s)
@@ -980,7 +1010,7 @@ static fk_status check_write_args(const char *path, const fk_st_tensor *tensors,
         if (t->ndim < 0 || t->ndim > FK_ST_MAX_DIMS)
             return fk_error(FK_ERR_ARG, "%s: tensor '%s' has %d dimensions (0..%d allowed)", path,
                 t->name, t->ndim, FK_ST_MAX_DIMS);
-        if (shape_bytes(t->ndim, t->shape, fk_dtype_size(t->dtype), &nbytes))
+        if (fk_io_shape_bytes(t->ndim, t->shape, fk_dtype_size(t->dtype), &nbytes))
             return fk_error(FK_ERR_ARG, "%s: tensor '%s' has an invalid shape %s", path, t->name,
                 shape_str(sh, sizeof sh, t->ndim, t->shape));
         if (nbytes != t->nbytes)
@@ -1027,7 +1057,7 @@ fk_status fk_st_write(const char *path, const fk_st_tensor *tensors, size_t n,
 {
     if (!path || !*path)
         return fk_error(FK_ERR_ARG, "fk_st_write: no file name");
-    if (!host_is_le())
+    if (!fk_io_host_is_le())
         return fk_error(FK_ERR_FORMAT, "%s: safetensors needs a little-endian host", path);
     fk_status s = check_write_args(path, tensors, n, meta_keys, meta_values, n_meta);
     if (s)

@@ -35,7 +35,6 @@ import copy
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fkio  # noqa: E402
@@ -58,43 +57,19 @@ CASES = [
 
 MARGIN = 2e-5
 MAX_TRIES = 40  # then the input with the largest margin (MobileNetV2, ShuffleV1)
-_relu = F.relu
-_relu_min = [float("inf")]
-
-
-def _recording_relu(x, inplace=False):
-    # exact zeros (average pools of ReLU outputs that are all zero) are zero
-    # in any precision: no decision to flip
-    a = x.detach().abs()
-    a = a[a > 0]
-    if a.numel():
-        _relu_min[0] = min(_relu_min[0], a.min().item())
-    return _relu(x, inplace=inplace)
 
 
 def relu_margin(model, x):
     """Smallest |ReLU input| of a train-mode forward (model unchanged)."""
     state = copy.deepcopy(model.state_dict())
-    _relu_min[0] = float("inf")
-    F.relu = _recording_relu
     try:
-        model.train()
-        with torch.no_grad():
-            model(x)
+        with torch_models.recording_relu():
+            model.train()
+            with torch.no_grad():
+                model(x)
     finally:
-        F.relu = _relu
         model.load_state_dict(state)
-    return _relu_min[0]
-
-
-def randomise_bn(model, g):
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.weight.data = 0.5 + torch.rand(c, generator=g)
-            m.bias.data = 0.2 * torch.randn(c, generator=g)
-            m.running_mean.data = 0.2 * torch.randn(c, generator=g)
-            m.running_var.data = 0.5 + torch.rand(c, generator=g)
+    return torch_models.relu_min[0]
 
 
 def main():
@@ -104,7 +79,7 @@ def main():
     g = torch.Generator().manual_seed(99)
     for name, classes, size, batch, train in CASES:
         model = torch_models.build(name, classes)
-        randomise_bn(model, g)
+        torch_models.randomise_bn(model, g)
         sd = {k: v.clone() for k, v in model.state_dict().items()}
         m32 = torch_models.build(name, classes)
         m32.load_state_dict(sd)

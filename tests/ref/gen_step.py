@@ -60,28 +60,6 @@ LR, MOMENTUM, WD = 0.05, 0.9, 5e-4
 T = 4.0
 LH, HL, HH = 2, 4, 8
 
-_relu = F.relu
-_relu_min = [float("inf")]
-
-
-def _recording_relu(x, inplace=False):
-    a = x.detach().abs()
-    a = a[a > 0]
-    if a.numel():
-        _relu_min[0] = min(_relu_min[0], a.min().item())
-    return _relu(x, inplace=inplace)
-
-
-def randomise_bn(model, g):
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.weight.data = 0.5 + torch.rand(c, generator=g)
-            m.bias.data = 0.2 * torch.randn(c, generator=g)
-            m.running_mean.data = 0.2 * torch.randn(c, generator=g)
-            m.running_var.data = 0.5 + torch.rand(c, generator=g)
-
-
 def term_fn(method):
     """(ce_weight, term_weight, term(s, t, y)) as figkd-cl's defaults give."""
     if method == "figkd":
@@ -105,13 +83,11 @@ def two_steps(method, student, t_logits, x, y, record=False):
     for _ in range(2):
         opt.zero_grad()
         if record:
-            _relu_min[0] = float("inf")
-            F.relu = _recording_relu
-        try:
+            with torch_models.recording_relu():
+                z = student(x)
+        else:
             z = student(x)
-        finally:
-            F.relu = _relu
-        margin = min(margin, _relu_min[0])
+        margin = min(margin, torch_models.relu_min[0])
         ce = F.cross_entropy(z, y)
         tv = term(z, t_logits, y)
         (ce_w * ce + term_w * tv).backward()
@@ -133,8 +109,8 @@ def main():
     g = torch.Generator().manual_seed(77)
     teacher = torch_models.build("resnet32x4", CLASSES)
     student = torch_models.build("resnet8x4", CLASSES)
-    randomise_bn(teacher, g)
-    randomise_bn(student, g)
+    torch_models.randomise_bn(teacher, g)
+    torch_models.randomise_bn(student, g)
     t_sd = {k: v.clone() for k, v in teacher.state_dict().items()}
     s_sd = {k: v.clone() for k, v in student.state_dict().items()}
     fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": "resnet32x4"})

@@ -14,6 +14,8 @@ figkd-cl. VGG applies pool3 for inputs of 64 and more (the original: h == 64).
 Initialisation is whatever the fixture script sets; here PyTorch defaults.
 """
 
+import contextlib
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -465,3 +467,42 @@ ZOO = ["resnet8", "resnet14", "resnet20", "resnet32", "resnet44", "resnet56", "r
        "resnet8x4", "resnet32x4", "wrn_16_1", "wrn_16_2", "wrn_40_1", "wrn_40_2",
        "vgg8", "vgg11", "vgg13", "vgg16", "vgg19", "ResNet50", "MobileNetV2", "ShuffleV1",
        "ShuffleV2", "ResNet18", "ResNet34", "MobileNetV1"]
+
+
+# ---- helpers of the reference generators (gen_model_cases.py, gen_step.py) --------
+
+_relu = F.relu
+relu_min = [float("inf")]  # smallest nonzero |ReLU input| while recording_relu() is active
+
+
+def _recording_relu(x, inplace=False):
+    # exact zeros (average pools of ReLU outputs that are all zero) are zero
+    # in any precision: no decision to flip
+    a = x.detach().abs()
+    a = a[a > 0]
+    if a.numel():
+        relu_min[0] = min(relu_min[0], a.min().item())
+    return _relu(x, inplace=inplace)
+
+
+@contextlib.contextmanager
+def recording_relu():
+    """F.relu records its smallest nonzero |input| in relu_min[0] (reset to
+    inf on entry) until the block ends."""
+    relu_min[0] = float("inf")
+    F.relu = _recording_relu
+    try:
+        yield
+    finally:
+        F.relu = _relu
+
+
+def randomise_bn(model, g):
+    """BatchNorm weights, biases and running statistics drawn from g."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.weight.data = 0.5 + torch.rand(c, generator=g)
+            m.bias.data = 0.2 * torch.randn(c, generator=g)
+            m.running_mean.data = 0.2 * torch.randn(c, generator=g)
+            m.running_var.data = 0.5 + torch.rand(c, generator=g)
