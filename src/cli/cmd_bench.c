@@ -4,7 +4,7 @@
  * step, then per part (teacher forward, student forward, loss, backward,
  * update) measured with a queue finish after each part. */
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "train/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * top-5 accuracy of the config's student (or --model) on the test split.
  * Without --weights: out_dir/best.safetensors, else out_dir/last.safetensors. */
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "train/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * [--model M] [--set ...]: eval-mode logits of every image of a split, in
  * file order with evaluation transforms, as a float32 N x C .npy. */
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "train/session.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * naming the step and keeps the last good checkpoint. The logged loss is
  * ce_weight * CE + fk_loss_term_scale() * term, the loss that is trained. */
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "train/session.h"
 
 #include <inttypes.h>
 #include <math.h>
