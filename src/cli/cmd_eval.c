@@ -1,6 +1,7 @@
 /* figkd-cl eval CONFIG [--weights W] [--model M] [--set ...]: top-1 and
  * top-5 accuracy of the config's student (or --model) on the test split.
  * Without --weights: out_dir/best.safetensors, else out_dir/last.safetensors. */
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "train/session.h"
 
@@ -11,34 +12,14 @@
 
 int fk_cmd_eval(int argc, char **argv)
 {
-    const char *config = NULL, *weights = NULL, *model = NULL;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int nsets = 0;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--weights") && i + 1 < argc)
-            weights = argv[++i];
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--set") && i + 1 < argc)
-            sets[nsets++] = argv[++i];
-        else if (argv[i][0] != '-' && !config)
-            config = argv[i];
-        else {
-            fprintf(stderr, "figkd-cl eval: unknown option '%s'\nusage: figkd-cl eval CONFIG [--weights W] "
-                            "[--model M] [--set section.key=value]\n", argv[i]);
-            free(sets);
-            return 2;
-        }
-    }
-    if (!config) {
-        fprintf(stderr, "usage: figkd-cl eval CONFIG [--weights W] [--model M] [--set section.key=value]\n");
-        free(sets);
-        return 2;
-    }
+    const char *weights = NULL, *model = NULL;
+    const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights}, {"--model", ARG_TEXT, &model}};
+    cli_args a = {"eval", "eval CONFIG [--weights W] [--model M] [--set section.key=value]", NULL, NULL, 0};
+    int r = cli_parse(&a, argc, argv, 2, opts, 2, 0);
+    if (r >= 0)
+        return r;
     fk_config cfg;
-    fk_status st = fk_config_load(&cfg, config, sets, nsets);
-    free(sets);
-    if (st)
+    if (cli_load_config(&a, &cfg))
         return 1;
     char path[1200];
     if (!weights) {

@@ -1,6 +1,7 @@
-/* The run configuration: one table of every key with its default, an INI
- * reader that knows line numbers, --set overrides and the checks that stop
- * a bad run before any work. */
+/* The run configuration: one table of every key with its default (the
+ * [distill] keys are the method table's: figkd/method.h), an INI reader that
+ * knows line numbers, --set overrides and the checks that stop a bad run
+ * before any work. */
 #include "figkd/config.h"
 #include "figkd/loss.h"
 
@@ -12,91 +13,77 @@
 #include <string.h>
 
 enum kind { K_STR, K_INT, K_LONG, K_U64, K_DOUBLE, K_BOOL, K_METHOD, K_SCHED, K_MILESTONES,
-            K_BANDS, K_LOSS, K_SHAPE, K_DATA };
-
-/* Which methods a [distill] key applies to. */
-#define M_CE (1u << FK_METHOD_CE)
-#define M_KD (1u << FK_METHOD_KD)
-#define M_DKD (1u << FK_METHOD_DKD)
-#define M_FIGKD (1u << FK_METHOD_FIGKD)
-#define M_ALL (M_CE | M_KD | M_DKD | M_FIGKD)
+            K_CHOICE, K_FLAGS, K_GRID, K_DATA };
 
 typedef struct key_spec {
     const char *section, *key;
     enum kind kind;
     size_t off;          /* into fk_config, or into fk_optim_config for [optim] keys */
     size_t size;         /* of a K_STR field */
-    const char *def;     /* default; "ce=1 kd=0.1 ..." for method-dependent ones; NULL = none */
-    unsigned methods;    /* [distill] keys: the methods it applies to */
+    const char *def;     /* default; NULL = none (required) */
     const char *help;
 } key_spec;
 
 #define C(f) offsetof(fk_config, f), sizeof(((fk_config *)0)->f)
 #define O(f) offsetof(fk_optim_config, f), 0
+#define D offsetof(fk_config, data), 0
 
 static const key_spec KEYS[] = {
-    {"run", "name", K_STR, C(name), "(config file name)", 0, "run name"},
-    {"run", "out_dir", K_STR, C(out_dir), "runs/<name>", 0, "where metrics, checkpoints and the config copy go"},
-    {"run", "seed", K_U64, C(seed), "0", 0, "one seed for init, shuffling and augmentation"},
-    {"run", "eval_every", K_INT, C(eval_every), "1", 0, "evaluate on the test split every N epochs"},
-    {"run", "log_every", K_INT, C(log_every), "50", 0, "steps between plain progress lines (no terminal)"},
+    {"run", "name", K_STR, C(name), "(config file name)", "run name"},
+    {"run", "out_dir", K_STR, C(out_dir), "runs/<name>", "where metrics, checkpoints and the config copy go"},
+    {"run", "seed", K_U64, C(seed), "0", "one seed for init, shuffling and augmentation"},
+    {"run", "eval_every", K_INT, C(eval_every), "1", "evaluate on the test split every N epochs"},
+    {"run", "log_every", K_INT, C(log_every), "50", "steps between plain progress lines (no terminal)"},
 
-    {"data", "dataset", K_DATA, 0, 0, "cifar100", 0, "cifar100 | cifar10 | tinyimagenet | imagefolder | fashion-mnist | mnist"},
-    {"data", "root", K_DATA, 0, 0, "(per dataset)", 0, "folder of the downloaded data set"},
-    {"data", "input_size", K_DATA, 0, 0, "(per dataset)", 0, "side of the square model input"},
-    {"data", "resize", K_DATA, 0, 0, "input_size*8/7", 0, "shorter side before the evaluation center crop"},
-    {"data", "augment", K_DATA, 0, 0, "standard", 0, "standard | none"},
-    {"data", "shuffle", K_DATA, 0, 0, "true", 0, "shuffle the training split each epoch"},
-    {"data", "subset", K_DATA, 0, 0, "0", 0, "use the first N training images, balanced per class (0 = all)"},
-    {"data", "test_subset", K_DATA, 0, 0, "0", 0, "evaluate on the first N test images, balanced per class (0 = all)"},
-    {"data", "workers", K_DATA, 0, 0, "0", 0, "loader threads (0 = min(4, cores))"},
-    {"data", "channels", K_DATA, 0, 0, "(data set's)", 0, "1 or 3 (grey images repeated to 3)"},
-    {"data", "cache", K_DATA, 0, 0, "true", 0, "tinyimagenet: keep a decoded cache file beside the data"},
-    {"data", "mean", K_DATA, 0, 0, "(per dataset)", 0, "normalisation mean, 1 or 3 values"},
-    {"data", "std", K_DATA, 0, 0, "(per dataset)", 0, "normalisation std, 1 or 3 values"},
+    {"data", "dataset", K_DATA, D, "cifar100", "cifar100 | cifar10 | tinyimagenet | imagefolder | fashion-mnist | mnist"},
+    {"data", "root", K_DATA, D, "(per dataset)", "folder of the downloaded data set"},
+    {"data", "input_size", K_DATA, D, "(per dataset)", "side of the square model input"},
+    {"data", "resize", K_DATA, D, "input_size*8/7", "shorter side before the evaluation center crop"},
+    {"data", "augment", K_DATA, D, "standard", "standard | none"},
+    {"data", "shuffle", K_DATA, D, "true", "shuffle the training split each epoch"},
+    {"data", "subset", K_DATA, D, "0", "use the first N training images, balanced per class (0 = all)"},
+    {"data", "test_subset", K_DATA, D, "0", "evaluate on the first N test images, balanced per class (0 = all)"},
+    {"data", "workers", K_DATA, D, "0", "loader threads (0 = min(4, cores))"},
+    {"data", "channels", K_DATA, D, "(data set's)", "1 or 3 (grey images repeated to 3)"},
+    {"data", "cache", K_DATA, D, "true", "tinyimagenet: keep a decoded cache file beside the data"},
+    {"data", "mean", K_DATA, D, "(per dataset)", "normalisation mean, 1 or 3 values"},
+    {"data", "std", K_DATA, D, "(per dataset)", "normalisation std, 1 or 3 values"},
 
-    {"teacher", "model", K_STR, C(teacher_model), "", 0, "teacher architecture (figkd-cl models)"},
-    {"teacher", "checkpoint", K_STR, C(teacher_checkpoint), "", 0,
+    {"teacher", "model", K_STR, C(teacher_model), "", "teacher architecture (figkd-cl models)"},
+    {"teacher", "checkpoint", K_STR, C(teacher_checkpoint), "",
      "teacher weights (safetensors); trained first and saved there when missing"},
-    {"student", "model", K_STR, C(student_model), NULL, 0, "student architecture (required)"},
-    {"student", "init", K_STR, C(student_init), "", 0, "optional safetensors to start the student from"},
+    {"student", "model", K_STR, C(student_model), NULL, "student architecture (required)"},
+    {"student", "init", K_STR, C(student_init), "", "optional safetensors to start the student from"},
 
-    {"distill", "method", K_METHOD, C(method), "figkd", 0, "ce | kd | dkd | figkd"},
-    {"distill", "alpha", K_DOUBLE, C(alpha), "ce=1 kd=0.1 dkd=1 figkd=1", M_ALL,
-     "ce/kd/figkd: weight of the cross-entropy; dkd: weight of the target-class term"},
-    {"distill", "beta", K_DOUBLE, C(beta), "kd=0.9 dkd=8 figkd=1", M_KD | M_DKD | M_FIGKD,
-     "kd: weight of the KD term; dkd: weight of the non-target term; figkd: weight of the detail loss"},
-    {"distill", "ce_weight", K_DOUBLE, C(ce_weight), "dkd=1", M_DKD, "dkd: weight of the cross-entropy"},
-    {"distill", "temperature", K_DOUBLE, C(temperature), "kd=4 dkd=4", M_KD | M_DKD, "softmax temperature T"},
-    {"distill", "warmup_epochs", K_DOUBLE, C(warmup_epochs), "dkd=20", M_DKD,
-     "dkd: the DKD term is scaled by min(epoch / warmup_epochs, 1), epochs counted from 1"},
-    {"distill", "bands", K_BANDS, C(bands), "figkd=LH,HL,HH", M_FIGKD, "wavelet bands compared: any of LL, LH, HL, HH"},
-    {"distill", "loss", K_LOSS, C(detail_l1), "figkd=mse", M_FIGKD, "mse | l1"},
-    {"distill", "shape", K_SHAPE, C(shape_h), "figkd=auto", M_FIGKD,
-     "HxW grid of the logits (auto: largest divisor of C up to sqrt(C) rows)"},
+    {"distill", "method", K_METHOD, C(method), "figkd", NULL},
+    /* the other [distill] keys: the method's row */
 
-    {"optim", "lr", K_DOUBLE, O(lr), "0.05", 0, "base learning rate"},
-    {"optim", "momentum", K_DOUBLE, O(momentum), "0.9", 0, "SGD momentum"},
-    {"optim", "weight_decay", K_DOUBLE, O(weight_decay), "5e-4", 0, "L2 weight decay on every parameter"},
-    {"optim", "nesterov", K_BOOL, O(nesterov), "false", 0, "Nesterov momentum"},
-    {"optim", "batch_size", K_INT, O(batch_size), "64", 0, "images per step"},
-    {"optim", "epochs", K_INT, O(epochs), "240", 0, "training epochs"},
-    {"optim", "max_steps", K_LONG, O(max_steps), "0", 0, "stop after N steps (0 = no limit)"},
-    {"optim", "schedule", K_SCHED, O(schedule), "multistep", 0, "multistep | cosine"},
-    {"optim", "milestones", K_MILESTONES, O(n_milestones), "150,180,210", 0, "multistep: epochs where lr is multiplied by gamma"},
-    {"optim", "gamma", K_DOUBLE, O(gamma), "0.1", 0, "multistep factor"},
-    {"optim", "warmup_epochs", K_DOUBLE, O(warmup_epochs), "0", 0, "linear learning-rate warm-up, in epochs"},
+    {"optim", "lr", K_DOUBLE, O(lr), "0.05", "base learning rate"},
+    {"optim", "momentum", K_DOUBLE, O(momentum), "0.9", "SGD momentum"},
+    {"optim", "weight_decay", K_DOUBLE, O(weight_decay), "5e-4", "L2 weight decay on every parameter"},
+    {"optim", "nesterov", K_BOOL, O(nesterov), "false", "Nesterov momentum"},
+    {"optim", "batch_size", K_INT, O(batch_size), "64", "images per step"},
+    {"optim", "epochs", K_INT, O(epochs), "240", "training epochs"},
+    {"optim", "max_steps", K_LONG, O(max_steps), "0", "stop after N steps (0 = no limit)"},
+    {"optim", "schedule", K_SCHED, O(schedule), "multistep", "multistep | cosine"},
+    {"optim", "milestones", K_MILESTONES, O(n_milestones), "150,180,210", "multistep: epochs where lr is multiplied by gamma"},
+    {"optim", "gamma", K_DOUBLE, O(gamma), "0.1", "multistep factor"},
+    {"optim", "warmup_epochs", K_DOUBLE, O(warmup_epochs), "0", "linear learning-rate warm-up, in epochs"},
 };
 #define NKEYS (int)(sizeof KEYS / sizeof KEYS[0])
 static const char *SECTIONS[] = {"run", "data", "teacher", "student", "distill", "optim", "teacher_optim"};
 
-const char *fk_method_name(fk_method m)
-{
-    static const char *names[] = {"ce", "kd", "dkd", "figkd"};
-    return (unsigned)m < 4 ? names[m] : "?";
-}
-
 /* ---- value setters ---------------------------------------------------- */
+
+/* One value to set: where it goes, how to read it, and for messages the
+ * key's name and its valid choices ("LL,LH,HL,HH"). */
+typedef struct target {
+    enum kind kind;
+    void *p;
+    size_t size;         /* of a K_STR field */
+    const char *key;
+    const char *choices;
+} target;
 
 static int eq_nocase(const char *a, const char *b)
 {
@@ -106,157 +93,244 @@ static int eq_nocase(const char *a, const char *b)
     return *a == *b;
 }
 
-/* Set one key; on error writes a message (without location) into err. */
-static int set_value(const key_spec *k, void *base, const char *v, char *err, size_t errsz)
+#define FAIL(...) (snprintf(err, errsz, __VA_ARGS__), -1)
+
+/* "LL,LH,HL,HH" -> "LL, LH, HL, HH" (for messages) */
+static const char *spaced(const char *choices, char *buf, size_t n)
 {
-    char *p = (char *)base + k->off;
+    size_t j = 0;
+    for (const char *c = choices; *c && j + 2 < n; c++) {
+        buf[j++] = *c;
+        if (*c == ',')
+            buf[j++] = ' ';
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+/* Index of word in a comma-separated list of choices, or -1. */
+static int choice_index(const char *choices, const char *word)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", choices);
+    int i = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++)
+        if (eq_nocase(tok, word))
+            return i;
+    return -1;
+}
+
+static int set_count(const target *t, const char *v, char *err, size_t errsz)
+{
     long l;
+    if (fk_parse_long(v, &l) || l < 0 || (t->kind == K_INT && l > 1000000000L))
+        return FAIL("'%s' is not a non-negative integer", v);
+    if (t->kind == K_INT)
+        *(int *)t->p = (int)l;
+    else
+        *(long *)t->p = l;
+    return 0;
+}
+
+static int set_u64(const target *t, const char *v, char *err, size_t errsz)
+{
+    char *end;
+    if (!*v || *v == '-')
+        return FAIL("'%s' is not a non-negative integer", v);
+    unsigned long long u = strtoull(v, &end, 10);
+    if (*end)
+        return FAIL("'%s' is not a non-negative integer", v);
+    *(unsigned long long *)t->p = u;
+    return 0;
+}
+
+static int set_double(const target *t, const char *v, char *err, size_t errsz)
+{
     double d;
-    switch (k->kind) {
+    if (fk_parse_double(v, &d) || !isfinite(d) || d < 0)
+        return FAIL("'%s' is not a non-negative number", v);
+    *(double *)t->p = d;
+    return 0;
+}
+
+static int set_bool(const target *t, const char *v, char *err, size_t errsz)
+{
+    if (eq_nocase(v, "true") || eq_nocase(v, "yes") || !strcmp(v, "1"))
+        *(bool *)t->p = true;
+    else if (eq_nocase(v, "false") || eq_nocase(v, "no") || !strcmp(v, "0"))
+        *(bool *)t->p = false;
+    else
+        return FAIL("'%s' is not a boolean; valid: true, false", v);
+    return 0;
+}
+
+static int set_method(const target *t, const char *v, char *err, size_t errsz)
+{
+    const fk_method *m = fk_method_find(v);
+    if (!m)
+        return FAIL("unknown method '%s'; valid: %s", v, fk_method_names());
+    *(const fk_method **)t->p = m;
+    return 0;
+}
+
+static int set_schedule(const target *t, const char *v, char *err, size_t errsz)
+{
+    if (eq_nocase(v, "multistep"))
+        *(fk_schedule *)t->p = FK_SCHED_MULTISTEP;
+    else if (eq_nocase(v, "cosine"))
+        *(fk_schedule *)t->p = FK_SCHED_COSINE;
+    else
+        return FAIL("unknown schedule '%s'; valid: multistep, cosine", v);
+    return 0;
+}
+
+/* t->p is fk_optim_config.n_milestones */
+static int set_milestones(const target *t, const char *v, char *err, size_t errsz)
+{
+    fk_optim_config *o = (fk_optim_config *)((char *)t->p - offsetof(fk_optim_config, n_milestones));
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", v);
+    int n = 0, prev = -1;
+    long l;
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (fk_parse_long(tok, &l) || l <= prev || l > 1000000)
+            return FAIL("milestones must be increasing epochs, e.g. 150,180,210; got '%s'", v);
+        if (n == FK_MAX_MILESTONES)
+            return FAIL("at most %d milestones", FK_MAX_MILESTONES);
+        o->milestones[n++] = (int)l;
+        prev = (int)l;
+    }
+    o->n_milestones = n;
+    return 0;
+}
+
+static int set_choice(const target *t, const char *v, char *err, size_t errsz)
+{
+    char list[256];
+    int i = choice_index(t->choices, v);
+    if (i < 0)
+        return FAIL("unknown %s '%s'; valid: %s", t->key, v, spaced(t->choices, list, sizeof list));
+    *(int *)t->p = i;
+    return 0;
+}
+
+static int set_flags(const target *t, const char *v, char *err, size_t errsz)
+{
+    char buf[256], list[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    int mask = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        int i = choice_index(t->choices, tok);
+        if (i < 0)
+            return FAIL("unknown %s value '%s'; valid: %s (comma-separated)", t->key, tok,
+                        spaced(t->choices, list, sizeof list));
+        mask |= 1 << i;
+    }
+    if (!mask)
+        return FAIL("%s must name at least one of %s", t->key, spaced(t->choices, list, sizeof list));
+    *(int *)t->p = mask;
+    return 0;
+}
+
+/* "HxW" into two ints (h, w), "auto" as 0, 0 */
+static int set_grid(const target *t, const char *v, char *err, size_t errsz)
+{
+    int *hw = t->p;
+    if (eq_nocase(v, "auto")) {
+        hw[0] = hw[1] = 0;
+        return 0;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    char *x = strchr(buf, 'x');
+    long h, w;
+    if (x)
+        *x = '\0';
+    if (!x || fk_parse_long(buf, &h) || fk_parse_long(x + 1, &w) || h < 1 || w < 1 || h > 1000000 || w > 1000000)
+        return FAIL("%s must be HxW (e.g. 10x10) or auto; got '%s'", t->key, v);
+    hw[0] = (int)h;
+    hw[1] = (int)w;
+    return 0;
+}
+
+static int set_data(const target *t, const char *v, char *err, size_t errsz)
+{
+    int q = fk_error_quiet(1);
+    fk_status st = fk_data_config_set(t->p, t->key, v);
+    fk_error_quiet(q);
+    return st != FK_OK ? FAIL("%s", fk_last_error()) : 0;
+}
+
+/* Set one value; on error writes a message (without location) into err. */
+static int set_target(const target *t, const char *v, char *err, size_t errsz)
+{
+    switch (t->kind) {
     case K_STR:
-        if (strlen(v) >= k->size)
-            return snprintf(err, errsz, "value too long (at most %zu characters)", k->size - 1), -1;
-        memcpy(p, v, strlen(v) + 1);
+        if (strlen(v) >= t->size)
+            return FAIL("value too long (at most %zu characters)", t->size - 1);
+        memcpy(t->p, v, strlen(v) + 1);
         return 0;
     case K_INT:
-    case K_LONG:
-        if (fk_parse_long(v, &l) || l < 0 || (k->kind == K_INT && l > 1000000000L))
-            return snprintf(err, errsz, "'%s' is not a non-negative integer", v), -1;
-        if (k->kind == K_INT)
-            *(int *)p = (int)l;
-        else
-            *(long *)p = l;
-        return 0;
-    case K_U64: {
-        char *end;
-        if (!*v || *v == '-')
-            return snprintf(err, errsz, "'%s' is not a non-negative integer", v), -1;
-        unsigned long long u = strtoull(v, &end, 10);
-        if (*end)
-            return snprintf(err, errsz, "'%s' is not a non-negative integer", v), -1;
-        *(unsigned long long *)p = u;
-        return 0;
-    }
-    case K_DOUBLE:
-        if (fk_parse_double(v, &d) || !isfinite(d) || d < 0)
-            return snprintf(err, errsz, "'%s' is not a non-negative number", v), -1;
-        *(double *)p = d;
-        return 0;
-    case K_BOOL:
-        if (eq_nocase(v, "true") || eq_nocase(v, "yes") || !strcmp(v, "1"))
-            *(bool *)p = true;
-        else if (eq_nocase(v, "false") || eq_nocase(v, "no") || !strcmp(v, "0"))
-            *(bool *)p = false;
-        else
-            return snprintf(err, errsz, "'%s' is not a boolean; valid: true, false", v), -1;
-        return 0;
-    case K_METHOD:
-        for (int m = 0; m < 4; m++)
-            if (eq_nocase(v, fk_method_name((fk_method)m))) {
-                *(fk_method *)p = (fk_method)m;
-                return 0;
-            }
-        return snprintf(err, errsz, "unknown method '%s'; valid: ce, kd, dkd, figkd", v), -1;
-    case K_SCHED:
-        if (eq_nocase(v, "multistep"))
-            *(fk_schedule *)p = FK_SCHED_MULTISTEP;
-        else if (eq_nocase(v, "cosine"))
-            *(fk_schedule *)p = FK_SCHED_COSINE;
-        else
-            return snprintf(err, errsz, "unknown schedule '%s'; valid: multistep, cosine", v), -1;
-        return 0;
-    case K_MILESTONES: {
-        fk_optim_config *o = (fk_optim_config *)base;
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", v);
-        int n = 0, prev = -1;
-        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-            if (fk_parse_long(tok, &l) || l <= prev || l > 1000000)
-                return snprintf(err, errsz, "milestones must be increasing epochs, e.g. 150,180,210; got '%s'", v), -1;
-            if (n == FK_MAX_MILESTONES)
-                return snprintf(err, errsz, "at most %d milestones", FK_MAX_MILESTONES), -1;
-            o->milestones[n++] = (int)l;
-            prev = (int)l;
-        }
-        o->n_milestones = n;
-        return 0;
-    }
-    case K_BANDS: {
-        char buf[128];
-        snprintf(buf, sizeof buf, "%s", v);
-        int mask = 0;
-        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-            int bit = eq_nocase(tok, "LL") ? FK_BAND_LL : eq_nocase(tok, "LH") ? FK_BAND_LH
-                    : eq_nocase(tok, "HL") ? FK_BAND_HL : eq_nocase(tok, "HH") ? FK_BAND_HH : 0;
-            if (!bit)
-                return snprintf(err, errsz, "unknown band '%s'; valid: LL, LH, HL, HH (comma-separated)", tok), -1;
-            mask |= bit;
-        }
-        if (!mask)
-            return snprintf(err, errsz, "bands must name at least one of LL, LH, HL, HH"), -1;
-        *(int *)p = mask;
-        return 0;
-    }
-    case K_LOSS:
-        if (eq_nocase(v, "mse"))
-            *(int *)p = 0;
-        else if (eq_nocase(v, "l1"))
-            *(int *)p = 1;
-        else
-            return snprintf(err, errsz, "unknown loss '%s'; valid: mse, l1", v), -1;
-        return 0;
-    case K_SHAPE: {
-        fk_config *c = (fk_config *)base;
-        if (eq_nocase(v, "auto")) {
-            c->shape_h = c->shape_w = 0;
-            return 0;
-        }
-        int h, w;
-        char tail;
-        if (sscanf(v, "%dx%d%c", &h, &w, &tail) != 2 || h < 1 || w < 1)
-            return snprintf(err, errsz, "shape must be HxW (e.g. 10x10) or auto; got '%s'", v), -1;
-        c->shape_h = h;
-        c->shape_w = w;
-        return 0;
-    }
-    case K_DATA: {
-        fk_config *c = (fk_config *)base;
-        int q = fk_error_quiet(1);
-        fk_status st = fk_data_config_set(&c->data, k->key, v);
-        fk_error_quiet(q);
-        if (st != FK_OK)
-            return snprintf(err, errsz, "%s", fk_last_error()), -1;
-        return 0;
-    }
+    case K_LONG: return set_count(t, v, err, errsz);
+    case K_U64: return set_u64(t, v, err, errsz);
+    case K_DOUBLE: return set_double(t, v, err, errsz);
+    case K_BOOL: return set_bool(t, v, err, errsz);
+    case K_METHOD: return set_method(t, v, err, errsz);
+    case K_SCHED: return set_schedule(t, v, err, errsz);
+    case K_MILESTONES: return set_milestones(t, v, err, errsz);
+    case K_CHOICE: return set_choice(t, v, err, errsz);
+    case K_FLAGS: return set_flags(t, v, err, errsz);
+    case K_GRID: return set_grid(t, v, err, errsz);
+    case K_DATA: return set_data(t, v, err, errsz);
     }
     return -1;
 }
 
-/* Default for a method from "ce=1 kd=0.1 ..." or NULL. */
-static const char *method_default(const char *def, fk_method m, char *buf, size_t n)
+/* A key of the table in base (fk_config, or fk_optim_config for [optim]). */
+static int set_value(const key_spec *k, void *base, const char *v, char *err, size_t errsz)
 {
-    const char *name = fk_method_name(m);
-    size_t nl = strlen(name);
-    for (const char *p = def; p && *p;) {
-        if (!strncmp(p, name, nl) && p[nl] == '=') {
-            const char *e = strchr(p + nl + 1, ' ');
-            size_t len = e ? (size_t)(e - p - nl - 1) : strlen(p + nl + 1);
-            snprintf(buf, n, "%.*s", (int)len, p + nl + 1);
-            return buf;
-        }
-        p = strchr(p, ' ');
-        if (p)
-            p++;
-    }
+    target t = {k->kind, (char *)base + k->off, k->size, k->key, NULL};
+    return set_target(&t, v, err, errsz);
+}
+
+/* A [distill] key of the config's method. */
+static int set_method_key(const fk_method_key *k, fk_config *cfg, const char *v, char *err, size_t errsz)
+{
+    static const enum kind kinds[] = {[FK_KEY_NUMBER] = K_DOUBLE, [FK_KEY_CHOICE] = K_CHOICE,
+                                      [FK_KEY_FLAGS] = K_FLAGS, [FK_KEY_GRID] = K_GRID};
+    target t = {kinds[k->kind], (char *)cfg + k->off, 0, k->name, k->choices};
+    return set_target(&t, v, err, errsz);
+}
+
+/* The key `name` of method m, or NULL. */
+static const fk_method_key *method_key(const fk_method *m, const char *name)
+{
+    for (int i = 0; i < m->n_keys; i++)
+        if (!strcmp(m->keys[i].name, name))
+            return &m->keys[i];
     return NULL;
 }
 
-static int is_method_dependent(const key_spec *k)
+/* Whether some method takes [distill] key `name`. */
+static bool distill_key_known(const char *name)
 {
-    return k->def && strchr(k->def, '=') && k->methods;
+    for (int i = 0; fk_methods[i]; i++)
+        if (method_key(fk_methods[i], name))
+            return true;
+    return false;
 }
 
 /* ---- parsing ---------------------------------------------------------- */
+
+/* A [distill] key as written; applied once the method is known, by the
+ * method's row. */
+typedef struct given {
+    char name[64];
+    char value[512];
+    int line;            /* > 0: file line; -1: --set */
+} given;
+
+#define MAX_GIVEN 32
 
 typedef struct parse_ctx {
     fk_config *cfg;
@@ -265,8 +339,10 @@ typedef struct parse_ctx {
     bool data_only;      /* fk_config_load_data: check [data] only at the end */
     int line;            /* current line (counted by the reader) */
     int section_line;    /* line of the last [section] header */
-    int seen[NKEYS];     /* line where set in [optim]/others, 0 = not */
+    int seen[NKEYS];     /* line where set in [optim]/others, 0 = not, -1 = --set */
     int seen_t[NKEYS];   /* line where set in [teacher_optim] */
+    given distill[MAX_GIVEN];
+    int n_distill;
     char error[4096];
 } parse_ctx;
 
@@ -285,18 +361,79 @@ static char *reader(char *str, int num, void *stream)
     return r;
 }
 
+/* "a, b, c": the keys of a section; for [distill], method and every key of
+ * every method. */
+static void valid_keys(const char *sect, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, sect))
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", KEYS[i].key);
+    if (strcmp(sect, "distill"))
+        return;
+    for (int m = 0; fk_methods[m]; m++)
+        for (int i = 0; i < fk_methods[m]->n_keys && n < size; i++) {
+            const char *key = fk_methods[m]->keys[i].name;
+            bool earlier = false;
+            for (int e = 0; e < m && !earlier; e++)
+                earlier = method_key(fk_methods[e], key) != NULL;
+            if (!earlier)
+                n += (size_t)snprintf(buf + n, size - n, ", %s", key);
+        }
+}
+
+static const given *given_find(const parse_ctx *ctx, const char *name)
+{
+    for (int i = 0; i < ctx->n_distill; i++)
+        if (!strcmp(ctx->distill[i].name, name))
+            return &ctx->distill[i];
+    return NULL;
+}
+
+/* Keep a [distill] key other than method for finish(); the last one wins. */
+static int keep_distill(parse_ctx *ctx, const char *name, const char *value, int line, const char *loc)
+{
+    char valid[1024];
+    if (!distill_key_known(name)) {
+        valid_keys("distill", valid, sizeof valid);
+        snprintf(ctx->error, sizeof ctx->error, "%s: unknown key '%s' in [distill]; valid: %s", loc, name, valid);
+        return 0;
+    }
+    given *g = (given *)given_find(ctx, name);
+    if (!g && ctx->n_distill == MAX_GIVEN) {
+        snprintf(ctx->error, sizeof ctx->error, "%s: too many [distill] keys", loc);
+        return 0;
+    }
+    if (!g)
+        g = &ctx->distill[ctx->n_distill++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    if (strlen(value) >= sizeof g->value) {
+        snprintf(ctx->error, sizeof ctx->error, "%s: distill.%s: value too long", loc, name);
+        return 0;
+    }
+    snprintf(g->value, sizeof g->value, "%s", value);
+    g->line = line > 0 ? line : -1;
+    return 1;
+}
+
+static bool known_section(const char *section)
+{
+    for (size_t s = 0; s < sizeof SECTIONS / sizeof SECTIONS[0]; s++)
+        if (!strcmp(section, SECTIONS[s]))
+            return true;
+    return false;
+}
+
 static int apply(parse_ctx *ctx, const char *section, const char *name, const char *value, int line)
 {
     fk_config *cfg = ctx->cfg;
-    int known_section = 0;
-    for (size_t s = 0; s < sizeof SECTIONS / sizeof SECTIONS[0]; s++)
-        known_section |= !strcmp(section, SECTIONS[s]);
-    char loc[1100];
+    char loc[1100], err[1024];
     if (line > 0)
         snprintf(loc, sizeof loc, "%s:%d", ctx->where, line);
     else
         snprintf(loc, sizeof loc, "--set %s.%s", section, name);
-    if (!known_section) {
+    if (!known_section(section)) {
         if (line > 0 && ctx->section_line > 0)
             snprintf(loc, sizeof loc, "%s:%d", ctx->where, ctx->section_line);
         snprintf(ctx->error, sizeof ctx->error,
@@ -304,6 +441,8 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
                  loc, section);
         return 0;
     }
+    if (!strcmp(section, "distill") && strcmp(name, "method"))
+        return keep_distill(ctx, name, value, line, loc);
     int teacher_optim = !strcmp(section, "teacher_optim");
     const char *sect = teacher_optim ? "optim" : section;
     for (int i = 0; i < NKEYS; i++) {
@@ -312,7 +451,6 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
             continue;
         void *base = !strcmp(sect, "optim") ? (void *)(teacher_optim ? &cfg->teacher_optim : &cfg->optim)
                                             : (void *)cfg;
-        char err[1024];
         if (set_value(k, base, value, err, sizeof err)) {
             snprintf(ctx->error, sizeof ctx->error, "%s: %s.%s: %s", loc, section, name, err);
             return 0;
@@ -320,12 +458,8 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
         (teacher_optim ? ctx->seen_t : ctx->seen)[i] = line > 0 ? line : -1;
         return 1;
     }
-    char valid[1024] = "";
-    size_t n = 0;
-    for (int i = 0; i < NKEYS; i++)
-        if (!strcmp(KEYS[i].section, sect))
-            n += (size_t)snprintf(valid + n, sizeof valid - n, "%s%s", n ? ", " : "", KEYS[i].key);
-    snprintf(ctx->error, sizeof ctx->error, "%s: unknown key '%s' in [%s]; valid: %s", loc, name, section, valid);
+    valid_keys(sect, err, sizeof err);
+    snprintf(ctx->error, sizeof ctx->error, "%s: unknown key '%s' in [%s]; valid: %s", loc, name, section, err);
     return 0;
 }
 
@@ -342,8 +476,7 @@ static void set_defaults(fk_config *cfg)
     char err[256];
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &KEYS[i];
-        if (!k->def || k->kind == K_DATA || is_method_dependent(k) || k->def[0] == '(' ||
-            !strcmp(k->key, "out_dir"))
+        if (!k->def || k->kind == K_DATA || k->def[0] == '(' || !strcmp(k->key, "out_dir"))
             continue;
         void *base = !strcmp(k->section, "optim") ? (void *)&cfg->optim : (void *)cfg;
         set_value(k, base, k->def, err, sizeof err);
@@ -410,38 +543,43 @@ static fk_status finish_data(fk_config *cfg)
     return FK_OK;
 }
 
-static fk_status finish(parse_ctx *ctx)
+/* The [distill] keys given, through the method's row: a key of another
+ * method is an error (not for fk_config_load_data, which reads [data]
+ * only); then the defaults of the method's keys not given. */
+static fk_status apply_distill(parse_ctx *ctx)
 {
     fk_config *cfg = ctx->cfg;
-    char buf[64], err[512];
-    if (ctx->data_only)
-        return finish_data(cfg);
-    /* method-dependent keys: default, and refuse keys of other methods */
-    for (int i = 0; i < NKEYS; i++) {
-        const key_spec *k = &KEYS[i];
-        if (!k->methods)
+    const fk_method *m = cfg->method;
+    char loc[1100], err[1024];
+    for (int i = 0; i < ctx->n_distill; i++) {
+        const given *g = &ctx->distill[i];
+        const fk_method_key *k = method_key(m, g->name);
+        if (g->line > 0)
+            snprintf(loc, sizeof loc, "%s:%d", cfg->path, g->line);
+        else
+            snprintf(loc, sizeof loc, "--set distill.%s", g->name);
+        if (!k && ctx->data_only)
             continue;
-        if (ctx->seen[i] && !(k->methods & (1u << cfg->method))) {
-            char keys[256] = "";
+        if (!k) {
             size_t n = 0;
-            for (int j = 0; j < NKEYS; j++)
-                if (KEYS[j].methods & (1u << cfg->method))
-                    n += (size_t)snprintf(keys + n, sizeof keys - n, "%s%s", n ? ", " : "", KEYS[j].key);
-            char loc[1100];
-            if (ctx->seen[i] > 0)
-                snprintf(loc, sizeof loc, "%s:%d", cfg->path, ctx->seen[i]);
-            else
-                snprintf(loc, sizeof loc, "--set distill.%s", k->key);
-            return fk_error(FK_ERR_ARG, "%s: distill.%s does not apply to method = %s (its keys: %s)", loc, k->key,
-                            fk_method_name(cfg->method), keys);
+            for (int j = 0; j < m->n_keys; j++)
+                n += (size_t)snprintf(err + n, sizeof err - n, "%s%s", j ? ", " : "", m->keys[j].name);
+            return fk_error(FK_ERR_ARG, "%s: distill.%s does not apply to method = %s (its keys: %s)", loc, g->name,
+                            m->name, m->n_keys ? err : "none");
         }
-        if (!ctx->seen[i]) {
-            const char *d = method_default(k->def, cfg->method, buf, sizeof buf);
-            if (d)
-                set_value(k, cfg, d, err, sizeof err);
-        }
+        if (set_method_key(k, cfg, g->value, err, sizeof err))
+            return fk_error(FK_ERR_ARG, "%s: distill.%s: %s", loc, g->name, err);
     }
-    /* [teacher_optim] defaults to [optim], key by key */
+    for (int i = 0; i < m->n_keys; i++)
+        if (!given_find(ctx, m->keys[i].name))
+            set_method_key(&m->keys[i], cfg, m->keys[i].def, err, sizeof err);
+    return FK_OK;
+}
+
+/* [teacher_optim] defaults to [optim], key by key */
+static void teacher_optim_fallback(parse_ctx *ctx)
+{
+    fk_config *cfg = ctx->cfg;
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &KEYS[i];
         if (strcmp(k->section, "optim") || ctx->seen_t[i])
@@ -455,15 +593,24 @@ static fk_status finish(parse_ctx *ctx)
             memcpy((char *)&cfg->teacher_optim + k->off, (char *)&cfg->optim + k->off, sz);
         }
     }
-    /* required keys and conflicts */
+}
+
+static fk_status check_models(const fk_config *cfg)
+{
     if (!cfg->student_model[0])
         return fk_error(FK_ERR_ARG, "%s: [student] model is required (see figkd-cl models)", cfg->path);
-    if (cfg->method != FK_METHOD_CE && !cfg->teacher_model[0])
+    if (cfg->method->needs_teacher && !cfg->teacher_model[0])
         return fk_error(FK_ERR_ARG, "%s: method = %s needs [teacher] model (and checkpoint)", cfg->path,
-                        fk_method_name(cfg->method));
+                        cfg->method->name);
     if (cfg->teacher_model[0] && !cfg->teacher_checkpoint[0])
         return fk_error(FK_ERR_ARG, "%s: [teacher] checkpoint is required with a teacher model: the path of "
                         "its safetensors weights (trained first when the file is missing)", cfg->path);
+    return FK_OK;
+}
+
+static fk_status check_optim(const parse_ctx *ctx)
+{
+    const fk_config *cfg = ctx->cfg;
     for (int pass = 0; pass < 2; pass++) {
         const fk_optim_config *o = pass ? &cfg->teacher_optim : &cfg->optim;
         char loc[1200];
@@ -487,11 +634,22 @@ static fk_status finish(parse_ctx *ctx)
         if (KEYS[i].kind == K_MILESTONES && cfg->optim.schedule == FK_SCHED_COSINE && ctx->seen[i])
             return fk_error(FK_ERR_ARG, "%s:%d: optim.milestones conflicts with schedule = cosine (milestones are "
                             "for multistep)", cfg->path, ctx->seen[i]);
-    if (cfg->method == FK_METHOD_DKD && cfg->temperature <= 0)
-        return fk_error(FK_ERR_ARG, "%s: distill.temperature must be positive", cfg->path);
-    if (cfg->method == FK_METHOD_KD && cfg->temperature <= 0)
-        return fk_error(FK_ERR_ARG, "%s: distill.temperature must be positive", cfg->path);
-    /* [run] name and out_dir */
+    return FK_OK;
+}
+
+/* The method's keys that must be above 0 (a temperature). */
+static fk_status check_positive(const fk_config *cfg)
+{
+    const fk_method *m = cfg->method;
+    for (int i = 0; i < m->n_keys; i++)
+        if (m->keys[i].positive && *(const double *)((const char *)cfg + m->keys[i].off) <= 0)
+            return fk_error(FK_ERR_ARG, "%s: distill.%s must be positive", cfg->path, m->keys[i].name);
+    return FK_OK;
+}
+
+/* [run] name (the file's name without extension) and out_dir (runs/<name>) */
+static void name_run(fk_config *cfg)
+{
     if (!cfg->name[0]) {
         const char *base = strrchr(cfg->path, '/');
         base = base ? base + 1 : cfg->path;
@@ -499,7 +657,44 @@ static fk_status finish(parse_ctx *ctx)
     }
     if (!cfg->out_dir[0])
         snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", cfg->name);
+}
+
+static fk_status finish(parse_ctx *ctx)
+{
+    fk_config *cfg = ctx->cfg;
+    FK_TRY(apply_distill(ctx));
+    if (ctx->data_only)
+        return finish_data(cfg);
+    teacher_optim_fallback(ctx);
+    FK_TRY(check_models(cfg));
+    FK_TRY(check_optim(ctx));
+    FK_TRY(check_positive(cfg));
+    name_run(cfg);
     return finish_data(cfg);
+}
+
+/* One --set section.key=value, recorded at the end of the config text. */
+static fk_status apply_set(parse_ctx *ctx, const char *set)
+{
+    fk_config *cfg = ctx->cfg;
+    char buf[1200];
+    snprintf(buf, sizeof buf, "%s", set);
+    char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
+    if (!dot || !eq || dot > eq)
+        return fk_error(FK_ERR_ARG, "--set %s: expected section.key=value", set);
+    *dot = *eq = '\0';
+    char *val = eq + 1;
+    while (*val == ' ')
+        val++;
+    if (!apply(ctx, buf, dot + 1, val, 0))
+        return fk_error(FK_ERR_ARG, "%s", ctx->error);
+    size_t len = strlen(cfg->text);
+    char *grown = realloc(cfg->text, len + strlen(set) + 32);
+    if (!grown)
+        return fk_error(FK_ERR_NOMEM, "out of memory");
+    cfg->text = grown;
+    sprintf(cfg->text + len, "%s# --set %s\n", (len && cfg->text[len - 1] != '\n') ? "\n" : "", set);
+    return FK_OK;
 }
 
 static fk_status load(fk_config *cfg, const char *path, const char *const *sets, int n_sets, bool data_only)
@@ -529,32 +724,10 @@ static fk_status load(fk_config *cfg, const char *path, const char *const *sets,
         st = fk_error(FK_ERR_ARG, "%s:%d: not an INI line (expected [section] or key = value)", path, r);
         goto out;
     }
-    for (int i = 0; i < n_sets; i++) {
-        char buf[1200];
-        snprintf(buf, sizeof buf, "%s", sets[i]);
-        char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
-        if (!dot || !eq || dot > eq) {
-            st = fk_error(FK_ERR_ARG, "--set %s: expected section.key=value", sets[i]);
-            goto out;
-        }
-        *dot = *eq = '\0';
-        char *val = eq + 1;
-        while (*val == ' ')
-            val++;
-        if (!apply(ctx, buf, dot + 1, val, 0)) {
-            st = fk_error(FK_ERR_ARG, "%s", ctx->error);
-            goto out;
-        }
-        size_t len = strlen(cfg->text);
-        char *grown = realloc(cfg->text, len + strlen(sets[i]) + 32);
-        if (!grown) {
-            st = fk_error(FK_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        cfg->text = grown;
-        sprintf(cfg->text + len, "%s# --set %s\n", (len && cfg->text[len - 1] != '\n') ? "\n" : "", sets[i]);
-    }
-    st = finish(ctx);
+    for (int i = 0; i < n_sets && st == FK_OK; i++)
+        st = apply_set(ctx, sets[i]);
+    if (st == FK_OK)
+        st = finish(ctx);
 out:
     free(ctx);
     if (st != FK_OK) {
@@ -598,17 +771,44 @@ double fk_optim_lr(const fk_optim_config *o, double epoch)
     return lr;
 }
 
+static void write_key_row(FILE *f, const char *key, const char *def, const char *help)
+{
+    fprintf(f, "| `%s` | %s%s%s | %s |\n", key, def ? "`" : "", def ? def : "(required)", def ? "`" : "", help);
+}
+
+/* One table per method, from its row. */
+static void write_method_docs(FILE *f)
+{
+    fprintf(f, "\nThe other [distill] keys belong to the method: each method takes only its own keys, with "
+               "the defaults below.\n");
+    for (int i = 0; fk_methods[i]; i++) {
+        const fk_method *m = fk_methods[i];
+        fprintf(f, "\n#### method = %s\n\n%s. %s; metrics.jsonl logs its term as `%s` beside `ce`.\n\n", m->name,
+                m->help, m->needs_teacher ? "Needs a teacher" : "No teacher", m->term);
+        if (!m->n_keys)
+            continue;
+        fprintf(f, "| key | default | meaning |\n|---|---|---|\n");
+        for (int k = 0; k < m->n_keys; k++)
+            write_key_row(f, m->keys[k].name, m->keys[k].def, m->keys[k].help);
+    }
+}
+
 void fk_config_write_docs(FILE *f)
 {
     const char *last = "";
+    char methods[256];
+    size_t n = 0;
+    for (int i = 0; fk_methods[i]; i++)
+        n += (size_t)snprintf(methods + n, sizeof methods - n, "%s%s", i ? ", " : "", fk_methods[i]->name);
     for (int i = 0; i < NKEYS; i++) {
         const key_spec *k = &KEYS[i];
         if (strcmp(k->section, last)) {
+            if (!strcmp(last, "distill"))
+                write_method_docs(f);
             fprintf(f, "\n### [%s]\n\n| key | default | meaning |\n|---|---|---|\n", k->section);
             last = k->section;
         }
-        fprintf(f, "| `%s` | %s%s%s | %s |\n", k->key, k->def ? "`" : "", k->def ? k->def : "(required)",
-                k->def ? "`" : "", k->help);
+        write_key_row(f, k->key, k->def, k->kind == K_METHOD ? methods : k->help);
     }
     fprintf(f, "\n### [teacher_optim]\n\nThe keys of [optim]; each one not given takes [optim]'s value.\n");
 }

@@ -1,0 +1,86 @@
+/* Command-line parsing shared by the commands. */
+#include "cli/args.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage(const cli_args *a, FILE *f)
+{
+    fprintf(f, "usage: figkd-cl %s\n", a->usage);
+}
+
+static int bad(cli_args *a, const char *fmt, const char *x, const char *y)
+{
+    fprintf(stderr, "figkd-cl %s: ", a->cmd);
+    fprintf(stderr, fmt, x, y);
+    fprintf(stderr, "\n");
+    cli_usage(a, stderr);
+    free(a->sets);
+    a->sets = NULL;
+    return 2;
+}
+
+/* An option of the table at argv[*i]; 1 when it was one, -1 on a bad value. */
+static int take_opt(cli_args *a, int argc, char **argv, int *i, const arg_opt *o)
+{
+    if (strcmp(argv[*i], o->name))
+        return 0;
+    if (o->kind == ARG_FLAG) {
+        *(bool *)o->dst = true;
+        return 1;
+    }
+    if (*i + 1 >= argc)
+        return bad(a, "%s needs a value%s", o->name, ""), -1;
+    const char *v = argv[++*i];
+    if (o->kind == ARG_TEXT) {
+        *(const char **)o->dst = v;
+        return 1;
+    }
+    long n;
+    if (fk_parse_long(v, &n) || n < 1)
+        return bad(a, "%s needs a positive integer, got '%s'", o->name, v), -1;
+    *(long *)o->dst = n;
+    return 1;
+}
+
+int cli_parse(cli_args *a, int argc, char **argv, int first, const arg_opt *opts, int n_opts, int extra_sets)
+{
+    a->sets = calloc((size_t)argc + (size_t)extra_sets, sizeof *a->sets);
+    a->nsets = 0;
+    a->config = NULL;
+    if (!a->sets)
+        return 1;
+    for (int i = first; i < argc; i++) {
+        int took = 0;
+        for (int j = 0; j < n_opts && !took; j++)
+            took = take_opt(a, argc, argv, &i, &opts[j]);
+        if (took < 0)
+            return 2;
+        if (took)
+            continue;
+        if (!strcmp(argv[i], "--set") && i + 1 < argc)
+            a->sets[a->nsets++] = argv[++i];
+        else if (!strncmp(argv[i], "--set=", 6))
+            a->sets[a->nsets++] = argv[i] + 6;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            cli_usage(a, stdout);
+            free(a->sets);
+            return 0;
+        } else if (argv[i][0] != '-' && !a->config)
+            a->config = argv[i];
+        else
+            return bad(a, "unknown option '%s'%s", argv[i], "");
+    }
+    if (!a->config)
+        return bad(a, "no CONFIG given%s%s", "", "");
+    return -1;
+}
+
+int cli_load_config(cli_args *a, fk_config *cfg)
+{
+    fk_status st = fk_config_load(cfg, a->config, a->sets, a->nsets);
+    free(a->sets);
+    a->sets = NULL;
+    return st != FK_OK;
+}

@@ -1,0 +1,39 @@
+/* figkd-cl train CONFIG [--set section.key=value ...] [--resume]: the run
+ * is the library's (fk_train_run, src/train/); this prints its summary.
+ * Exit status: 0, 1 on an error, 2 for a bad command line, 128 + the
+ * signal (130, 143) when SIGINT/SIGTERM stopped the run. */
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "figkd/train.h"
+
+#include <stdio.h>
+
+static void summary(const fk_config *cfg, const fk_train_result *r)
+{
+    printf("\nsummary (%s, %s):\n", cfg->name, fk_dataset_name(cfg->data.dataset));
+    if (cfg->method->needs_teacher)
+        printf("  teacher %-12s test top-1 %.2f%%\n", cfg->teacher_model, 100 * r->teacher_acc);
+    if (r->best_acc >= 0)
+        printf("  student %-12s test top-1 %.2f%% (best, epoch %d), %.2f%% (last)  [%s]\n", cfg->student_model,
+               100 * r->best_acc, r->best_epoch, 100 * r->last_acc, cfg->method->name);
+    printf("  outputs in %s\n", cfg->out_dir);
+}
+
+int fk_cmd_train(int argc, char **argv)
+{
+    bool resume = false;
+    const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume}};
+    cli_args a = {"train", "train CONFIG [--set section.key=value ...] [--resume]", NULL, NULL, 0};
+    int rc = cli_parse(&a, argc, argv, 2, opts, 1, 0);
+    if (rc >= 0)
+        return rc;
+    fk_config cfg;
+    if (cli_load_config(&a, &cfg))
+        return 1;
+    fk_train_result r;
+    fk_status st = fk_train_run(&cfg, resume, &r);
+    if (st == FK_OK)
+        summary(&cfg, &r);
+    fk_config_free(&cfg);
+    return st == FK_OK ? 0 : st == FK_ERR_INTERRUPTED ? 128 + r.signal : 1;
+}
