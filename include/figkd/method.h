@@ -86,6 +86,9 @@ typedef struct fk_method {
     fk_status (*loss)(const fk_method_io *io);
 } fk_method;
 
+/* .keys and .n_keys of a row from its array of keys */
+#define FK_METHOD_KEYS(k) .keys = (k), .n_keys = (int)(sizeof(k) / sizeof((k)[0]))
+
 /* The table, in docs order, ended by NULL (src/loss/methods.c). */
 extern const fk_method *const fk_methods[];
 

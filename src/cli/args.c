@@ -44,17 +44,17 @@ static int take_opt(cli_args *a, int argc, char **argv, int *i, const arg_opt *o
     return 1;
 }
 
-int cli_parse(cli_args *a, int argc, char **argv, int first, const arg_opt *opts, int n_opts, int extra_sets)
+static int parse(cli_args *a, int argc, char **argv)
 {
-    a->sets = calloc((size_t)argc + (size_t)extra_sets, sizeof *a->sets);
+    a->sets = calloc((size_t)argc + (size_t)a->n_more, sizeof *a->sets);
     a->nsets = 0;
     a->config = NULL;
     if (!a->sets)
         return 1;
-    for (int i = first; i < argc; i++) {
+    for (int i = 2; i < argc; i++) {
         int took = 0;
-        for (int j = 0; j < n_opts && !took; j++)
-            took = take_opt(a, argc, argv, &i, &opts[j]);
+        for (int j = 0; j < a->n_opts && !took; j++)
+            took = take_opt(a, argc, argv, &i, &a->opts[j]);
         if (took < 0)
             return 2;
         if (took)
@@ -77,10 +77,15 @@ int cli_parse(cli_args *a, int argc, char **argv, int first, const arg_opt *opts
     return -1;
 }
 
-int cli_load_config(cli_args *a, fk_config *cfg)
+int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg)
 {
+    int rc = parse(a, argc, argv);
+    if (rc >= 0)
+        return rc;
+    for (int i = 0; i < a->n_more; i++)
+        a->sets[a->nsets++] = a->more_sets[i];
     fk_status st = fk_config_load(cfg, a->config, a->sets, a->nsets);
     free(a->sets);
     a->sets = NULL;
-    return st != FK_OK;
+    return st != FK_OK ? 1 : -1;
 }

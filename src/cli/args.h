@@ -19,17 +19,21 @@ typedef struct arg_opt {
 typedef struct cli_args {
     const char *cmd;     /* "bench", for messages */
     const char *usage;   /* the line after "usage: figkd-cl " */
+    const arg_opt *opts; /* the command's own options */
+    int n_opts;
+    const char *const *more_sets; /* applied after the command line's --set */
+    int n_more;
+    /* parsed */
     const char *config;
     const char **sets;
     int nsets;
 } cli_args;
 
-/* Parse argv[first..argc). Returns -1 to go on, else the exit status:
- * 0 after --help, 2 for a bad command line (the error and the usage
- * printed). extra_sets: room kept in sets for the caller's own. */
-int cli_parse(cli_args *a, int argc, char **argv, int first, const arg_opt *opts, int n_opts, int extra_sets);
-/* Load a.config with its --set overrides (and frees them); 0 or 1. */
-int cli_load_config(cli_args *a, fk_config *cfg);
+/* Parse argv[2..argc) and load the config with its --set overrides.
+ * Returns -1 to go on (cfg loaded), else the exit status: 0 after --help,
+ * 2 for a bad command line (the error and the usage printed), 1 for a
+ * config that does not load. */
+int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg);
 void cli_usage(const cli_args *a, FILE *f);
 
 #endif

@@ -32,14 +32,12 @@ int fk_cmd_bench(int argc, char **argv)
     long steps = 20, batch = 0, classes = 0;
     const arg_opt opts[] = {{"--steps", ARG_COUNT, &steps}, {"--batch", ARG_COUNT, &batch},
                             {"--classes", ARG_COUNT, &classes}};
-    cli_args a = {"bench", "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]", NULL,
-                  NULL, 0};
-    int rc = cli_parse(&a, argc, argv, 2, opts, 3, 0);
+    cli_args a = {.cmd = "bench", .opts = opts, .n_opts = 3,
+                  .usage = "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]"};
+    fk_config cfg;
+    int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    fk_config cfg;
-    if (cli_load_config(&a, &cfg))
-        return 1;
     if (!classes)
         classes = fk_bench_default_classes(&cfg);
     fk_bench_result r;

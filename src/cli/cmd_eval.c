@@ -14,13 +14,12 @@ int fk_cmd_eval(int argc, char **argv)
 {
     const char *weights = NULL, *model = NULL;
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights}, {"--model", ARG_TEXT, &model}};
-    cli_args a = {"eval", "eval CONFIG [--weights W] [--model M] [--set section.key=value]", NULL, NULL, 0};
-    int r = cli_parse(&a, argc, argv, 2, opts, 2, 0);
+    cli_args a = {.cmd = "eval", .usage = "eval CONFIG [--weights W] [--model M] [--set section.key=value]",
+                  .opts = opts, .n_opts = 2};
+    fk_config cfg;
+    int r = cli_start(&a, argc, argv, &cfg);
     if (r >= 0)
         return r;
-    fk_config cfg;
-    if (cli_load_config(&a, &cfg))
-        return 1;
     char path[1200];
     if (!weights) {
         snprintf(path, sizeof path, "%s/best.safetensors", cfg.out_dir);

@@ -14,24 +14,23 @@ int fk_cmd_predict(int argc, char **argv)
     const char *weights = NULL, *out = NULL, *model = NULL, *split = "test";
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights}, {"--out", ARG_TEXT, &out},
                             {"--model", ARG_TEXT, &model}, {"--split", ARG_TEXT, &split}};
-    cli_args a = {"predict", "predict CONFIG --weights W.safetensors --out logits.npy [--split test|train] "
-                             "[--model M] [--set section.key=value]", NULL, NULL, 0};
-    int rc = cli_parse(&a, argc, argv, 2, opts, 4, 2);
+    /* evaluation transforms, file order */
+    static const char *const eval_order[] = {"data.augment=none", "data.shuffle=false"};
+    cli_args a = {.cmd = "predict", .usage = "predict CONFIG --weights W.safetensors --out logits.npy "
+                  "[--split test|train] [--model M] [--set section.key=value]", .opts = opts, .n_opts = 4,
+                  .more_sets = eval_order, .n_more = 2};
+    fk_config cfg;
+    int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    if (!weights || !out || (strcmp(split, "test") && strcmp(split, "train"))) {
-        fprintf(stderr, "figkd-cl predict: %s\n", !weights ? "--weights is required" : !out ? "--out is required"
-                                                  : "--split must be test or train");
+    const char *bad = !weights ? "--weights is required" : !out ? "--out is required"
+                    : strcmp(split, "test") && strcmp(split, "train") ? "--split must be test or train" : NULL;
+    if (bad) {
+        fprintf(stderr, "figkd-cl predict: %s\n", bad);
         cli_usage(&a, stderr);
-        free(a.sets);
+        fk_config_free(&cfg);
         return 2;
     }
-    /* evaluation transforms, file order */
-    a.sets[a.nsets++] = "data.augment=none";
-    a.sets[a.nsets++] = "data.shuffle=false";
-    fk_config cfg;
-    if (cli_load_config(&a, &cfg))
-        return 1;
     fk_predict_result r;
     rc = fk_predict_run(&cfg, weights, model, !strcmp(split, "train"), out, &r) ? 1 : 0;
     if (rc == 0)

@@ -23,13 +23,12 @@ int fk_cmd_train(int argc, char **argv)
 {
     bool resume = false;
     const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume}};
-    cli_args a = {"train", "train CONFIG [--set section.key=value ...] [--resume]", NULL, NULL, 0};
-    int rc = cli_parse(&a, argc, argv, 2, opts, 1, 0);
+    cli_args a = {.cmd = "train", .usage = "train CONFIG [--set section.key=value ...] [--resume]", .opts = opts,
+                  .n_opts = 1};
+    fk_config cfg;
+    int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    fk_config cfg;
-    if (cli_load_config(&a, &cfg))
-        return 1;
     fk_train_result r;
     fk_status st = fk_train_run(&cfg, resume, &r);
     if (st == FK_OK)

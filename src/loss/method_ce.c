@@ -21,12 +21,7 @@ static fk_status loss(const fk_method_io *io)
 }
 
 const fk_method fk_method_ce = {
-    .name = "ce",
+    .name = "ce", .term = "none", .needs_teacher = false,
     .help = "Cross-entropy alone",
-    .term = "none",
-    .needs_teacher = false,
-    .keys = keys,
-    .n_keys = sizeof keys / sizeof keys[0],
-    .setup = setup,
-    .loss = loss,
+    FK_METHOD_KEYS(keys), .setup = setup, .loss = loss,
 };

@@ -46,13 +46,7 @@ static fk_status loss(const fk_method_io *io)
 }
 
 const fk_method fk_method_dkd = {
-    .name = "dkd",
+    .name = "dkd", .term = "dkd", .needs_teacher = true,
     .help = "Decoupled KD: target-class and non-target-class KL terms, with a warm-up",
-    .term = "dkd",
-    .needs_teacher = true,
-    .keys = keys,
-    .n_keys = sizeof keys / sizeof keys[0],
-    .setup = setup,
-    .term_scale = term_scale,
-    .loss = loss,
+    FK_METHOD_KEYS(keys), .setup = setup, .term_scale = term_scale, .loss = loss,
 };

@@ -41,12 +41,7 @@ static fk_status loss(const fk_method_io *io)
 }
 
 const fk_method fk_method_figkd = {
-    .name = "figkd",
+    .name = "figkd", .term = "figkd", .needs_teacher = true,
     .help = "FiGKD: Haar-wavelet detail bands of the logits, student against teacher",
-    .term = "figkd",
-    .needs_teacher = true,
-    .keys = keys,
-    .n_keys = sizeof keys / sizeof keys[0],
-    .setup = setup,
-    .loss = loss,
+    FK_METHOD_KEYS(keys), .setup = setup, .loss = loss,
 };

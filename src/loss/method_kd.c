@@ -32,12 +32,7 @@ static fk_status loss(const fk_method_io *io)
 }
 
 const fk_method fk_method_kd = {
-    .name = "kd",
+    .name = "kd", .term = "kd", .needs_teacher = true,
     .help = "Hinton's knowledge distillation: KL of the softened teacher and student outputs",
-    .term = "kd",
-    .needs_teacher = true,
-    .keys = keys,
-    .n_keys = sizeof keys / sizeof keys[0],
-    .setup = setup,
-    .loss = loss,
+    FK_METHOD_KEYS(keys), .setup = setup, .loss = loss,
 };

@@ -173,10 +173,11 @@ static fk_status check_finite(const loop *L, long nlog)
         snprintf(last, sizeof last, "%s/last.safetensors", S->dir);
         bool have = access(last, F_OK) == 0;
         return fk_error(FK_ERR_NUMERIC,
-                        "[%s] the loss is %s at step %ld (epoch %ld, batch %ld of %ld): stopping; %s%s (try a lower lr)",
+                        "[%s] the loss is %s at step %ld (epoch %ld, batch %ld of %ld): stopping; %s%s "
+                        "(try a lower lr)",
                         S->label, isnan(ce) || isnan(term) ? "NaN" : "Inf", L->stepno - nlog + j + 1, L->epoch + 1,
-                        L->logged + j + 1, L->spe, have ? "the last good checkpoint is " : "no checkpoint was written yet",
-                        have ? last : "");
+                        L->logged + j + 1, L->spe,
+                        have ? "the last good checkpoint is " : "no checkpoint was written yet", have ? last : "");
     }
     return FK_OK;
 }
