@@ -21,6 +21,16 @@ static int bad(cli_args *a, const char *fmt, const char *x, const char *y)
     return 2;
 }
 
+/* Whether v is one of the comma-separated choices. */
+static bool one_of(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *c = choices; c; c = strchr(c, ',') ? strchr(c, ',') + 1 : NULL)
+        if (!strncmp(c, v, n) && (c[n] == ',' || c[n] == '\0'))
+            return true;
+    return false;
+}
+
 /* An option of the table at argv[*i]; 1 when it was one, -1 on a bad value. */
 static int take_opt(cli_args *a, int argc, char **argv, int *i, const arg_opt *o)
 {
@@ -33,6 +43,8 @@ static int take_opt(cli_args *a, int argc, char **argv, int *i, const arg_opt *o
     if (*i + 1 >= argc)
         return bad(a, "%s needs a value%s", o->name, ""), -1;
     const char *v = argv[++*i];
+    if (o->kind == ARG_TEXT && o->choices && !one_of(o->choices, v))
+        return bad(a, "%s must be one of %s", o->name, o->choices), -1;
     if (o->kind == ARG_TEXT) {
         *(const char **)o->dst = v;
         return 1;
@@ -74,6 +86,9 @@ static int parse(cli_args *a, int argc, char **argv)
     }
     if (!a->config)
         return bad(a, "no CONFIG given%s%s", "", "");
+    for (int j = 0; j < a->n_opts; j++)
+        if (a->opts[j].required && !*(const char **)a->opts[j].dst)
+            return bad(a, "%s is required%s", a->opts[j].name, "");
     return -1;
 }
 

@@ -11,9 +11,11 @@
 typedef enum { ARG_TEXT, ARG_COUNT, ARG_FLAG } arg_kind;
 
 typedef struct arg_opt {
-    const char *name;   /* "--steps" */
+    const char *name;    /* "--steps" */
     arg_kind kind;
-    void *dst;          /* const char **, long * (a count >= 1) or bool * */
+    void *dst;           /* const char **, long * (a count >= 1) or bool * */
+    bool required;       /* ARG_TEXT: must be given */
+    const char *choices; /* ARG_TEXT: "test,train", NULL = any text */
 } arg_opt;
 
 typedef struct cli_args {

@@ -30,8 +30,9 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
 int fk_cmd_bench(int argc, char **argv)
 {
     long steps = 20, batch = 0, classes = 0;
-    const arg_opt opts[] = {{"--steps", ARG_COUNT, &steps}, {"--batch", ARG_COUNT, &batch},
-                            {"--classes", ARG_COUNT, &classes}};
+    const arg_opt opts[] = {{"--steps", ARG_COUNT, &steps, false, NULL},
+                            {"--batch", ARG_COUNT, &batch, false, NULL},
+                            {"--classes", ARG_COUNT, &classes, false, NULL}};
     cli_args a = {.cmd = "bench", .opts = opts, .n_opts = 3,
                   .usage = "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]"};
     fk_config cfg;

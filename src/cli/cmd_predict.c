@@ -12,8 +12,9 @@
 int fk_cmd_predict(int argc, char **argv)
 {
     const char *weights = NULL, *out = NULL, *model = NULL, *split = "test";
-    const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights}, {"--out", ARG_TEXT, &out},
-                            {"--model", ARG_TEXT, &model}, {"--split", ARG_TEXT, &split}};
+    const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, true, NULL}, {"--out", ARG_TEXT, &out, true, NULL},
+                            {"--model", ARG_TEXT, &model, false, NULL},
+                            {"--split", ARG_TEXT, &split, false, "test,train"}};
     /* evaluation transforms, file order */
     static const char *const eval_order[] = {"data.augment=none", "data.shuffle=false"};
     cli_args a = {.cmd = "predict", .usage = "predict CONFIG --weights W.safetensors --out logits.npy "
@@ -23,14 +24,6 @@ int fk_cmd_predict(int argc, char **argv)
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    const char *bad = !weights ? "--weights is required" : !out ? "--out is required"
-                    : strcmp(split, "test") && strcmp(split, "train") ? "--split must be test or train" : NULL;
-    if (bad) {
-        fprintf(stderr, "figkd-cl predict: %s\n", bad);
-        cli_usage(&a, stderr);
-        fk_config_free(&cfg);
-        return 2;
-    }
     fk_predict_result r;
     rc = fk_predict_run(&cfg, weights, model, !strcmp(split, "train"), out, &r) ? 1 : 0;
     if (rc == 0)

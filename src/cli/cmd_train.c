@@ -22,7 +22,7 @@ static void summary(const fk_config *cfg, const fk_train_result *r)
 int fk_cmd_train(int argc, char **argv)
 {
     bool resume = false;
-    const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume}};
+    const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume, false, NULL}};
     cli_args a = {.cmd = "train", .usage = "train CONFIG [--set section.key=value ...] [--resume]", .opts = opts,
                   .n_opts = 1};
     fk_config cfg;
