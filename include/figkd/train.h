@@ -1,6 +1,7 @@
 /* Whole runs: `figkd-cl train` (the teacher stage when the teacher's
  * checkpoint is missing, then the student stage), `bench` (timed steps on
- * synthetic input) and `predict` (logits of a split). They print their
+ * synthetic input), `eval` (accuracy of a checkpoint) and `predict`
+ * (logits of a split). They print their
  * progress; the caller prints the summary (src/train/, docs/design.md,
  * "Training module"). */
 #ifndef FIGKD_TRAIN_H
@@ -40,6 +41,18 @@ int fk_bench_default_classes(const fk_config *cfg);
 /* `steps` timed training steps of cfg's pair on synthetic input, after 3
  * warm-up steps; batch 0 = the config's. */
 fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes, fk_bench_result *out);
+
+typedef struct fk_eval_result {
+    char model[64];
+    char weights[1200];  /* the weights evaluated */
+    long images;         /* of the test split */
+    double top1, top5, loss;
+} fk_eval_result;
+
+/* Top-1, top-5 and mean CE of `model` (NULL: the student) on the test
+ * split, with `weights` (NULL: out_dir/best.safetensors, else
+ * out_dir/last.safetensors). */
+fk_status fk_eval_run(const fk_config *cfg, const char *weights, const char *model, fk_eval_result *res);
 
 typedef struct fk_predict_result {
     long rows;

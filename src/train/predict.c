@@ -1,11 +1,12 @@
-/* Eval-mode logits of every image of a split, in file order, as a float32
- * N x C .npy. */
+/* A checkpoint on data: its test accuracy (eval), and eval-mode logits of
+ * every image of a split, in file order, as a float32 N x C .npy (predict). */
 #include "figkd/train.h"
 #include "figkd/io.h"
 #include "train/session.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct predict {
     fk_runtime *rt;
@@ -82,6 +83,38 @@ fk_status fk_predict_run(const fk_config *cfg, const char *weights, const char *
     if (P.x)
         clReleaseMemObject(P.x);
     free(P.all);
+    fk_model_free(P.m);
+    fk_dataset_free(P.ds);
+    fk_runtime_free(P.rt);
+    return st;
+}
+
+static fk_status eval_all(predict *P, const fk_config *cfg, const char *model, fk_eval_result *r)
+{
+    FK_TRY(fk_runtime_create(&P->rt));
+    FK_TRY(fk_dataset_open(&cfg->data, 0, &P->ds));
+    FK_TRY(fk_session_model(P->rt, cfg, model ? model : cfg->student_model, fk_dataset_classes(P->ds),
+                            fk_session_channels(cfg, P->ds), 0, &P->m));
+    FK_TRY(fk_session_load_weights(P->rt, P->m, r->weights));
+    FK_TRY(fk_session_evaluate_model(P->rt, P->m, P->ds, cfg, cfg->optim.batch_size, &r->top1, &r->top5, &r->loss));
+    snprintf(r->model, sizeof r->model, "%s", P->m->entry->name);
+    r->images = fk_dataset_count(P->ds);
+    return FK_OK;
+}
+
+fk_status fk_eval_run(const fk_config *cfg, const char *weights, const char *model, fk_eval_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (weights)
+        snprintf(r->weights, sizeof r->weights, "%s", weights);
+    else {
+        snprintf(r->weights, sizeof r->weights, "%s/best.safetensors", cfg->out_dir);
+        if (access(r->weights, F_OK) != 0)
+            snprintf(r->weights, sizeof r->weights, "%s/last.safetensors", cfg->out_dir);
+    }
+    predict P;
+    memset(&P, 0, sizeof P);
+    fk_status st = eval_all(&P, cfg, model, r);
     fk_model_free(P.m);
     fk_dataset_free(P.ds);
     fk_runtime_free(P.rt);
