@@ -95,8 +95,8 @@ int main(int argc, char **argv)
         fprintf(f, "# Configuration keys\n\nRun configs are INI files with the sections below. Every key has the "
                    "default shown; `--set section.key=value` overrides any key on the command line. An unknown "
                    "section or key, a bad value or keys that conflict stop the run before any work with "
-                   "`FILE:LINE: message` and the valid choices. Keys of [distill] apply to some methods only, "
-                   "and their defaults depend on the method (`kd=0.9` is the default with method = kd).\n");
+                   "`FILE:LINE: message` and the valid choices. The [distill] keys other than `method` belong to "
+                   "the method, each with its own defaults (from the method table, src/loss/methods.c).\n");
         fk_config_write_docs(f);
         fclose(f);
         return 0;

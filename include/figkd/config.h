@@ -1,6 +1,7 @@
 /* Run configuration: INI sections [run] [data] [teacher] [student]
  * [distill] [optim] [teacher_optim], every key with its default in one table
- * (src/cli/config.c, documented in docs/config.md). Unknown sections or
+ * (src/train/config.c; the [distill] keys in the method table,
+ * figkd/method.h), documented in docs/config.md. Unknown sections or
  * keys, bad values and conflicting keys are errors "FILE:LINE: message"
  * naming the valid choices, raised before any work starts. */
 #ifndef FIGKD_CONFIG_H
@@ -8,11 +9,11 @@
 
 #include "figkd/common.h"
 #include "figkd/data.h"
+#include "figkd/method.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 
-typedef enum { FK_METHOD_CE, FK_METHOD_KD, FK_METHOD_DKD, FK_METHOD_FIGKD } fk_method;
 typedef enum { FK_SCHED_MULTISTEP, FK_SCHED_COSINE } fk_schedule;
 
 #define FK_MAX_MILESTONES 16
@@ -44,12 +45,20 @@ typedef struct fk_config {
     /* [student] */
     char student_model[64];
     char student_init[1024];
-    /* [distill] */
-    fk_method method;
-    double alpha, beta, temperature, warmup_epochs, ce_weight;
-    int bands;               /* FK_BAND_* mask */
-    int detail_l1;           /* loss = l1 */
-    int shape_h, shape_w;    /* 0 = DESIGN.md's rule */
+    /* [distill]: the method, a row of the method table, and the values of
+     * its keys, each kept where the row's key says: the built-in methods'
+     * in the named fields, a new method's in a struct of its own laid over
+     * distill[] (FK_DISTILL_AT). Keys of other methods stay 0. */
+    const fk_method *method;
+    union {
+        struct {
+            double alpha, beta, temperature, warmup_epochs, ce_weight;
+            int bands;            /* FK_BAND_* mask */
+            int detail_l1;        /* loss = l1 */
+            int shape_h, shape_w; /* 0 = fk_figkd_grid's rule */
+        };
+        double distill[16];
+    };
     /* [optim], [teacher_optim] (defaults to [optim] key by key) */
     fk_optim_config optim, teacher_optim;
 } fk_config;
@@ -61,7 +70,6 @@ fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *se
  * is validated, but only [data] is finished (no model is required). */
 fk_status fk_config_load_data(fk_config *cfg, const char *path);
 void fk_config_free(fk_config *cfg);
-const char *fk_method_name(fk_method m);
 
 /* Learning rate of an epoch (0-based, fractional within the epoch for the
  * warm-up): multistep or cosine, after a linear warm-up. */

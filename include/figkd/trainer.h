@@ -12,29 +12,14 @@
 /* Device accumulators (floats in fk_step.acc) */
 enum { FK_ACC_CE, FK_ACC_TERM, FK_ACC_TOP1, FK_ACC_TOP5, FK_ACC_COUNT };
 
-typedef struct fk_loss_spec {
-    fk_method method;
-    double ce_weight;     /* weight of the cross-entropy */
-    double term_weight;   /* weight of the method's term (before DKD's warm-up) */
-    double alpha, beta;   /* dkd: target / non-target weights */
-    double temperature;   /* kd, dkd */
-    double warmup_epochs; /* dkd */
-    int bands;            /* figkd */
-    int detail_l1;
-    int grid_h, grid_w;
-} fk_loss_spec;
-
-/* The loss of a config's [distill] section; for the teacher stage, CE alone. */
+/* The loss of a config's [distill] section: its method's row sets the
+ * weights and the method's values (fk_loss_spec is in figkd/method.h; for
+ * the teacher stage, {.method = FK_METHOD_CE, .ce_weight = 1}). */
 fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_spec *out);
-
-/* Weight of the method's term in the loss at a 0-based epoch: term_weight,
- * times DKD's warm-up min((epoch + 1) / warmup_epochs, 1). The loss is
- * ce_weight * CE + fk_loss_term_scale(L, epoch) * term. */
-double fk_loss_term_scale(const fk_loss_spec *L, long epoch);
 
 typedef struct fk_step {
     fk_runtime *rt;
-    fk_model *student, *teacher;   /* teacher NULL for ce */
+    fk_model *student, *teacher;   /* teacher NULL when the method needs none */
     fk_loss_spec loss;
     int batch, classes;
     cl_mem dlogits;                /* (N, classes) */
@@ -56,7 +41,7 @@ void fk_step_free(fk_step *s);
 fk_status fk_step_reset_acc(fk_step *s);
 
 /* One SGD step on x (N, C, H, W) and int32 labels y, both at offset 0; epoch
- * is 0-based (DKD's warm-up reads it). */
+ * is 0-based (a method's warm-up rule reads it). */
 fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times);
 
 /* Evaluation forward of n <= batch rows: adds n * CE into acc[FK_ACC_CE]

@@ -1,73 +1,29 @@
 /* figkd-cl eval CONFIG [--weights W] [--model M] [--set ...]: top-1 and
- * top-5 accuracy of the config's student (or --model) on the test split.
- * Without --weights: out_dir/best.safetensors, else out_dir/last.safetensors. */
+ * top-5 accuracy of the config's student (or --model) on the test split
+ * (fk_eval_run). Without --weights: out_dir/best.safetensors, else
+ * out_dir/last.safetensors. */
+#include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "figkd/train.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 int fk_cmd_eval(int argc, char **argv)
 {
-    const char *config = NULL, *weights = NULL, *model = NULL;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int nsets = 0;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--weights") && i + 1 < argc)
-            weights = argv[++i];
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--set") && i + 1 < argc)
-            sets[nsets++] = argv[++i];
-        else if (argv[i][0] != '-' && !config)
-            config = argv[i];
-        else {
-            fprintf(stderr, "figkd-cl eval: unknown option '%s'\nusage: figkd-cl eval CONFIG [--weights W] "
-                            "[--model M] [--set section.key=value]\n", argv[i]);
-            free(sets);
-            return 2;
-        }
-    }
-    if (!config) {
-        fprintf(stderr, "usage: figkd-cl eval CONFIG [--weights W] [--model M] [--set section.key=value]\n");
-        free(sets);
-        return 2;
-    }
+    const char *weights = NULL, *model = NULL;
+    const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, false, NULL},
+                            {"--model", ARG_TEXT, &model, false, NULL}};
+    cli_args a = {.cmd = "eval", .usage = "eval CONFIG [--weights W] [--model M] [--set section.key=value]",
+                  .opts = opts, .n_opts = 2};
     fk_config cfg;
-    fk_status st = fk_config_load(&cfg, config, sets, nsets);
-    free(sets);
-    if (st)
-        return 1;
-    char path[1200];
-    if (!weights) {
-        snprintf(path, sizeof path, "%s/best.safetensors", cfg.out_dir);
-        if (access(path, F_OK) != 0)
-            snprintf(path, sizeof path, "%s/last.safetensors", cfg.out_dir);
-        weights = path;
-    }
-    int rc = 1;
-    fk_runtime *rt = NULL;
-    fk_dataset *test = NULL;
-    fk_model *m = NULL;
-    if (fk_runtime_create(&rt) || fk_dataset_open(&cfg.data, 0, &test))
-        goto out;
-    int classes = fk_dataset_classes(test);
-    if (fk_session_model(rt, &cfg, model ? model : cfg.student_model, classes, fk_session_channels(&cfg, test), 0,
-                         &m) ||
-        fk_session_load_weights(rt, m, weights))
-        goto out;
-    double top1, top5, loss;
-    if (fk_session_evaluate_model(rt, m, test, &cfg, cfg.optim.batch_size, &top1, &top5, &loss))
-        goto out;
-    printf("%s on %s test (%ld images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (weights %s)\n", m->entry->name,
-           fk_dataset_name(cfg.data.dataset), fk_dataset_count(test), 100 * top1, 100 * top5, loss, weights);
-    rc = 0;
-out:
-    fk_model_free(m);
-    fk_dataset_free(test);
-    fk_runtime_free(rt);
+    int r = cli_start(&a, argc, argv, &cfg);
+    if (r >= 0)
+        return r;
+    fk_eval_result res;
+    r = fk_eval_run(&cfg, weights, model, &res) ? 1 : 0;
+    if (r == 0)
+        printf("%s on %s test (%ld images): top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (weights %s)\n", res.model,
+               fk_dataset_name(cfg.data.dataset), res.images, 100 * res.top1, 100 * res.top5, res.loss, res.weights);
     fk_config_free(&cfg);
-    return rc;
+    return r;
 }

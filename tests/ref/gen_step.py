@@ -19,7 +19,7 @@ Files in OUT_DIR:
     f32.loss      the same from PyTorch in float32
 
 Each step: teacher.eval() under no_grad, student.train(),
-loss = ce_weight * CE + term_weight * term, as src/cli/trainer.c combines
+loss = ce_weight * CE + term_weight * term, as src/train/trainer.c combines
 them (fk_loss_spec_from_config, fk_step_run):
   figkd: 1 * CE + 8 * mean over the LH, HL, HH bands (10x10 grid) of the
          squared Haar-band difference;

@@ -1,12 +1,11 @@
 /* The training step: teacher forward (eval mode), student forward (train
- * mode), CE plus the method's term into one logits gradient, backward, SGD,
- * and metrics accumulated on the device. No host sync unless times are
- * asked for. */
+ * mode), CE plus the method's term (its row's loss) into one logits
+ * gradient, backward, SGD, and metrics accumulated on the device. No host
+ * sync unless times are asked for. */
 #include "figkd/trainer.h"
 
 #include "figkd/loss.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,37 +13,7 @@ fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_sp
 {
     memset(out, 0, sizeof *out);
     out->method = cfg->method;
-    out->ce_weight = cfg->alpha;
-    out->term_weight = cfg->beta;
-    out->alpha = cfg->alpha;
-    out->beta = cfg->beta;
-    out->temperature = cfg->temperature;
-    out->warmup_epochs = cfg->warmup_epochs;
-    out->bands = cfg->bands;
-    out->detail_l1 = cfg->detail_l1;
-    if (cfg->method == FK_METHOD_DKD) {
-        out->ce_weight = cfg->ce_weight;
-        out->term_weight = 1.0;
-    }
-    if (cfg->method == FK_METHOD_FIGKD) {
-        if (cfg->shape_h) {
-            if (cfg->shape_h * cfg->shape_w != classes)
-                return fk_error(FK_ERR_ARG, "%s: distill.shape = %dx%d holds %d logits, but the data set has %d classes",
-                                cfg->path, cfg->shape_h, cfg->shape_w, cfg->shape_h * cfg->shape_w, classes);
-            out->grid_h = cfg->shape_h;
-            out->grid_w = cfg->shape_w;
-        } else {
-            fk_figkd_grid(classes, &out->grid_h, &out->grid_w);
-        }
-    }
-    return FK_OK;
-}
-
-double fk_loss_term_scale(const fk_loss_spec *L, long epoch)
-{
-    if (L->method == FK_METHOD_DKD && L->warmup_epochs > 0)
-        return L->term_weight * fmin((epoch + 1) / L->warmup_epochs, 1.0);
-    return L->method == FK_METHOD_CE ? 0.0 : L->term_weight;
+    return cfg->method->setup(cfg, classes, out);
 }
 
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
@@ -53,12 +22,12 @@ fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *
     memset(s, 0, sizeof *s);
     s->rt = rt;
     s->student = student;
-    s->teacher = loss->method == FK_METHOD_CE ? NULL : teacher;
+    s->teacher = loss->method->needs_teacher ? teacher : NULL;
     s->loss = *loss;
     s->batch = batch;
     s->classes = classes;
-    if (loss->method != FK_METHOD_CE && !teacher)
-        return fk_error(FK_ERR_ARG, "method %s needs a teacher", fk_method_name(loss->method));
+    if (loss->method->needs_teacher && !teacher)
+        return fk_error(FK_ERR_ARG, "method %s needs a teacher", loss->method->name);
     s->work_elems = fk_loss_work(batch, classes);
     FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
     FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
@@ -132,7 +101,7 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     int n = s->batch, c = s->classes;
     fk_model *st = s->student;
     fk_tensor input = {x, 0, 4, {n, st->graph.nodes[0].c, st->graph.nodes[0].h, st->graph.nodes[0].w}};
-    fk_tensor tlogits, slogits;
+    fk_tensor tlogits = {0}, slogits;
     double t0 = times ? fk_seconds() : 0;
     if (s->teacher) {
         FK_TRY(fk_model_forward(s->teacher, input, false, &tlogits));
@@ -144,23 +113,9 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     fk_tensor dl = mat(s->dlogits, n, c), work = vec(s->work, 0, (int)s->work_elems);
     FK_TRY(fk_buffer_fill(rt, s->dlogits, 0, (size_t)n * c, 0.0f));
     FK_TRY(fk_ce_loss(rt, vec(s->values, 0, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
-    switch (L->method) {
-    case FK_METHOD_CE:
-        FK_TRY(fk_buffer_fill(rt, s->values, 1, 1, 0.0f));
-        break;
-    case FK_METHOD_KD:
-        FK_TRY(fk_kd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, (float)L->temperature,
-                          (float)L->term_weight, work));
-        break;
-    case FK_METHOD_DKD:
-        FK_TRY(fk_dkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, y, 0, n, c, (float)L->alpha,
-                           (float)L->beta, (float)L->temperature, (float)fk_loss_term_scale(L, epoch), work));
-        break;
-    case FK_METHOD_FIGKD:
-        FK_TRY(fk_figkd_loss(rt, vec(s->values, 1, 1), &dl, slogits, tlogits, n, c, L->grid_h, L->grid_w, L->bands,
-                             L->detail_l1 ? FK_DETAIL_L1 : FK_DETAIL_MSE, (float)L->term_weight, work));
-        break;
-    }
+    fk_method_io io = {rt, L, vec(s->values, 1, 1), &dl, slogits, tlogits, y, n, c,
+                       (float)fk_method_term_scale(L, epoch), work};
+    FK_TRY(L->method->loss(&io));
     FK_TRY(topk(s, slogits, y, n));
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, 1.0f, 2));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));

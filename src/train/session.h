@@ -1,7 +1,7 @@
 /* Shared by the commands that run models on data: device, data sets,
  * models from a config, uploads and evaluation. */
-#ifndef FIGKD_CLI_SESSION_H
-#define FIGKD_CLI_SESSION_H
+#ifndef FIGKD_TRAIN_SESSION_H
+#define FIGKD_TRAIN_SESSION_H
 
 #include "figkd/checkpoint.h"
 #include "figkd/config.h"

@@ -1,5 +1,5 @@
 /* Helpers shared by train, eval, bench and predict. */
-#include "cli/session.h"
+#include "train/session.h"
 
 #include <stdlib.h>
 #include <stdio.h>

@@ -1,0 +1,111 @@
+/* The method table. Each distillation method is one row, a const fk_method
+ * in src/loss/method_<name>.c, and one line in src/loss/methods.c. The row
+ * names the method's [distill] keys with their defaults, its loss term,
+ * whether it needs a teacher, its warm-up rule and its forward/backward.
+ * Config validation, the training step, bench, the progress line, the
+ * metrics.jsonl columns and docs/config.md all read the table; no other
+ * code knows a method by name (docs/design.md, "Adding a method"). */
+#ifndef FIGKD_METHOD_H
+#define FIGKD_METHOD_H
+
+#include "figkd/loss.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct fk_config fk_config; /* figkd/config.h */
+
+/* How a [distill] key's text becomes its value. */
+typedef enum fk_key_kind {
+    FK_KEY_NUMBER, /* double >= 0 */
+    FK_KEY_CHOICE, /* one of `choices` ("mse,l1"): int, its index */
+    FK_KEY_FLAGS,  /* comma-separated names of `choices`: int, bit i for the i-th */
+    FK_KEY_GRID,   /* "HxW" or "auto": two ints, h then w (0, 0 = auto) */
+} fk_key_kind;
+
+typedef struct fk_method_key {
+    const char *name;    /* the key in [distill] */
+    fk_key_kind kind;
+    size_t off;          /* where the value is kept in fk_config (FK_DISTILL_AT) */
+    const char *def;     /* default, as a config would write it */
+    const char *choices; /* FK_KEY_CHOICE, FK_KEY_FLAGS: comma-separated names */
+    bool positive;       /* FK_KEY_NUMBER: must be above 0 (checked after defaults) */
+    const char *help;
+} fk_method_key;
+
+/* Offset in fk_config of field f of a method's own struct of values, laid
+ * over fk_config.distill (the built-in methods use offsetof(fk_config, alpha)
+ * and the other named fields). */
+#define FK_DISTILL_AT(type, f) (offsetof(fk_config, distill) + offsetof(type, f))
+
+/* The loss of a stage: CE weighted by ce_weight plus the method's term. */
+typedef struct fk_loss_spec {
+    const struct fk_method *method;
+    double ce_weight;   /* weight of the cross-entropy */
+    double term_weight; /* weight of the method's term, before its warm-up rule */
+    double params[8];   /* the method's own values: its setup writes them, its loss reads them */
+} fk_loss_spec;
+
+/* A method's own struct of values in fk_loss_spec.params, copied in (its
+ * setup) and out (its loss) by value; a struct too large does not compile. */
+#define FK_PARAMS_FIT(spec, v) (void)sizeof(char[sizeof *(v) <= sizeof (spec)->params ? 1 : -1])
+#define FK_PARAMS_SET(spec, v) \
+    (FK_PARAMS_FIT(spec, v), fk_method_params_copy((spec)->params, sizeof (spec)->params, (v), sizeof *(v)))
+#define FK_PARAMS_GET(v, spec) \
+    (FK_PARAMS_FIT(spec, v), fk_method_params_copy((v), sizeof *(v), (spec)->params, sizeof (spec)->params))
+void fk_method_params_copy(void *dst, size_t dst_size, const void *src, size_t src_size);
+
+/* What a method's loss reads and writes in one step. */
+typedef struct fk_method_io {
+    fk_runtime *rt;
+    const fk_loss_spec *spec;
+    fk_tensor value;          /* 1 float: the term, a mean over the batch (overwritten) */
+    const fk_tensor *dlogits; /* (N, C): weight * d(term)/d(student) is ADDED; NULL = no gradient */
+    fk_tensor student;        /* (N, C) logits */
+    fk_tensor teacher;        /* (N, C) logits; buf NULL when the method needs no teacher */
+    cl_mem labels;            /* (N) int32 */
+    int n, c;
+    float weight;             /* fk_method_term_scale at this epoch */
+    fk_tensor work;           /* fk_loss_work(n, c) floats of scratch */
+} fk_method_io;
+
+typedef struct fk_method {
+    const char *name;          /* distill.method */
+    const char *help;          /* one line for docs/config.md */
+    const char *term;          /* its loss term: metrics.jsonl column beside "ce" */
+    bool needs_teacher;
+    const fk_method_key *keys; /* the [distill] keys it takes, in docs order */
+    int n_keys;
+    /* The loss from a loaded config: ce_weight, term_weight and params;
+     * may check the config against the data (classes). */
+    fk_status (*setup)(const fk_config *cfg, int classes, fk_loss_spec *spec);
+    /* Weight of the term at a 0-based epoch (a warm-up rule); NULL: the
+     * constant spec->term_weight. */
+    double (*term_scale)(const fk_loss_spec *spec, long epoch);
+    /* Forward and backward of the term. */
+    fk_status (*loss)(const fk_method_io *io);
+} fk_method;
+
+/* .keys and .n_keys of a row from its array of keys */
+#define FK_METHOD_KEYS(k) .keys = (k), .n_keys = (int)(sizeof(k) / sizeof((k)[0]))
+
+/* The table, in docs order, ended by NULL (src/loss/methods.c). */
+extern const fk_method *const fk_methods[];
+
+/* The row named name (case-insensitive), or NULL. */
+const fk_method *fk_method_find(const char *name);
+/* "ce, kd, dkd, figkd" (for messages). */
+const char *fk_method_names(void);
+/* Weight of spec's term at a 0-based epoch: the row's rule. The loss that
+ * is trained and logged is ce_weight * CE + fk_method_term_scale * term. */
+double fk_method_term_scale(const fk_loss_spec *spec, long epoch);
+
+/* The built-in rows, for code and tests that name one (the teacher stage
+ * trains with ce). */
+extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figkd;
+#define FK_METHOD_CE (&fk_method_ce)
+#define FK_METHOD_KD (&fk_method_kd)
+#define FK_METHOD_DKD (&fk_method_dkd)
+#define FK_METHOD_FIGKD (&fk_method_figkd)
+
+#endif

@@ -1,0 +1,27 @@
+/* ce: the cross-entropy alone, no teacher (the teacher stage trains with it). */
+#include "figkd/config.h"
+#include "figkd/method.h"
+
+static const fk_method_key keys[] = {
+    {"alpha", FK_KEY_NUMBER, offsetof(fk_config, alpha), "1", NULL, false, "weight of the cross-entropy"},
+};
+
+static fk_status setup(const fk_config *cfg, int classes, fk_loss_spec *spec)
+{
+    (void)classes;
+    spec->ce_weight = cfg->alpha;
+    spec->term_weight = 0.0;
+    return FK_OK;
+}
+
+/* no term: its value is 0 and it adds no gradient */
+static fk_status loss(const fk_method_io *io)
+{
+    return fk_buffer_fill(io->rt, io->value.buf, io->value.off, 1, 0.0f);
+}
+
+const fk_method fk_method_ce = {
+    .name = "ce", .term = "none", .needs_teacher = false,
+    .help = "Cross-entropy alone",
+    FK_METHOD_KEYS(keys), .setup = setup, .loss = loss,
+};

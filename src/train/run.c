@@ -1,0 +1,145 @@
+/* A whole run: open the device and the data, the teacher stage when its
+ * checkpoint is missing (or load it), then the student stage. Each stage
+ * is src/train/stage.c; the logged loss is ce_weight * CE +
+ * fk_method_term_scale() * term, the loss that is trained. */
+#include "figkd/train.h"
+#include "train/stage.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What the stages of a run share. */
+typedef struct run {
+    const fk_config *cfg;
+    bool resume;
+    fk_runtime *rt;
+    fk_dataset *train, *test;
+    fk_model *student, *teacher;
+    int classes, channels;
+} run;
+
+/* Device, data sets, the output folder and its config.ini. */
+static fk_status open_run(run *R)
+{
+    const fk_config *cfg = R->cfg;
+    FK_TRY(fk_runtime_create(&R->rt));
+    FK_TRY(fk_dataset_open(&cfg->data, 1, &R->train));
+    FK_TRY(fk_dataset_open(&cfg->data, 0, &R->test));
+    R->classes = fk_dataset_classes(R->train);
+    R->channels = fk_session_channels(cfg, R->train);
+    printf("figkd-cl train %s: %s, %ld training and %ld test images, %d classes, device %s\n", cfg->path,
+           fk_dataset_name(cfg->data.dataset), fk_dataset_count(R->train), fk_dataset_count(R->test), R->classes,
+           R->rt->dev.name);
+    if (fk_mkdirs(cfg->out_dir) != 0)
+        return fk_error(FK_ERR_IO, "cannot create the output folder %s", cfg->out_dir);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
+    FILE *cf = fopen(path, "w");
+    if (cf) {
+        fputs(cfg->text, cf);
+        fclose(cf);
+    }
+    return FK_OK;
+}
+
+static stage stage_of(const run *R, const char *label, fk_model *net, const fk_optim_config *opt, uint64_t seed)
+{
+    stage S = {.rt = R->rt, .cfg = R->cfg, .label = label, .net = net, .opt = opt, .train = R->train,
+               .test = R->test, .classes = R->classes, .seed = seed, .resume = R->resume};
+    return S;
+}
+
+/* Train the teacher with CE into out_dir/teacher, then save its weights
+ * at [teacher] checkpoint. */
+static fk_status train_teacher(run *R, fk_train_result *res)
+{
+    const fk_config *cfg = R->cfg;
+    printf("[teacher] %s not found: training %s first\n", cfg->teacher_checkpoint, cfg->teacher_model);
+    stage T = stage_of(R, "teacher", R->teacher, &cfg->teacher_optim, cfg->seed + 1);
+    snprintf(T.dir, sizeof T.dir, "%s/teacher", cfg->out_dir);
+    T.loss.method = FK_METHOD_CE;
+    T.loss.ce_weight = 1.0;
+    FK_TRY(fk_stage_run(&T));
+    if (T.interrupted) {
+        res->signal = fk_train_stop_signal();
+        return FK_ERR_INTERRUPTED;
+    }
+    res->teacher_acc = T.last_acc;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", cfg->teacher_checkpoint);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        fk_mkdirs(dir);
+    }
+    const char *k[] = {"figkd.model", "figkd.config"}, *v[] = {cfg->teacher_model, cfg->text};
+    FK_TRY(fk_checkpoint_save(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, k, v, 2));
+    printf("[teacher] saved %s\n", cfg->teacher_checkpoint);
+    return FK_OK;
+}
+
+/* The teacher of a method that needs one: loaded from its checkpoint, or trained. */
+static fk_status teacher_stage(run *R, fk_train_result *res)
+{
+    const fk_config *cfg = R->cfg;
+    if (!cfg->method->needs_teacher)
+        return FK_OK;
+    FK_TRY(fk_session_model(R->rt, cfg, cfg->teacher_model, R->classes, R->channels, cfg->seed + 1, &R->teacher));
+    if (access(cfg->teacher_checkpoint, F_OK) != 0)
+        return train_teacher(R, res);
+    FK_TRY(fk_session_load_weights(R->rt, R->teacher, cfg->teacher_checkpoint));
+    printf("[teacher] %s from %s\n", cfg->teacher_model, cfg->teacher_checkpoint);
+    return FK_OK;
+}
+
+static fk_status student_stage(run *R, fk_train_result *res)
+{
+    const fk_config *cfg = R->cfg;
+    FK_TRY(fk_session_model(R->rt, cfg, cfg->student_model, R->classes, R->channels, cfg->seed, &R->student));
+    if (cfg->student_init[0])
+        FK_TRY(fk_session_load_weights(R->rt, R->student, cfg->student_init));
+    stage S = stage_of(R, "student", R->student, &cfg->optim, cfg->seed);
+    S.teacher = R->teacher;
+    snprintf(S.dir, sizeof S.dir, "%s", cfg->out_dir);
+    FK_TRY(fk_loss_spec_from_config(cfg, R->classes, &S.loss));
+    if (R->teacher && res->teacher_acc < 0) {
+        /* the teacher's own test accuracy, for the summary */
+        double t5, tl;
+        FK_TRY(fk_session_evaluate_model(R->rt, R->teacher, R->test, cfg, cfg->optim.batch_size, &res->teacher_acc,
+                                         &t5, &tl));
+        printf("[teacher] test top-1 %.2f%%\n", 100 * res->teacher_acc);
+    }
+    printf("[student] %s, method %s, %d epochs, batch %d\n", cfg->student_model, cfg->method->name, cfg->optim.epochs,
+           cfg->optim.batch_size);
+    FK_TRY(fk_stage_run(&S));
+    res->best_acc = S.best_acc;
+    res->last_acc = S.last_acc;
+    res->best_epoch = S.best_epoch;
+    if (S.interrupted) {
+        res->signal = fk_train_stop_signal();
+        return FK_ERR_INTERRUPTED;
+    }
+    return FK_OK;
+}
+
+fk_status fk_train_run(const fk_config *cfg, bool resume, fk_train_result *res)
+{
+    run R = {.cfg = cfg, .resume = resume};
+    fk_train_result none = {-1, -1, -1, 0, 0};
+    *res = none;
+    fk_status st = open_run(&R);
+    if (!st)
+        fk_train_catch_signals();
+    if (!st)
+        st = teacher_stage(&R, res);
+    if (!st)
+        st = student_stage(&R, res);
+    fk_model_free(R.student);
+    fk_model_free(R.teacher);
+    fk_dataset_free(R.train);
+    fk_dataset_free(R.test);
+    fk_runtime_free(R.rt);
+    return st;
+}

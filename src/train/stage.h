@@ -1,0 +1,74 @@
+/* One training stage (teacher or student) and the policy around it:
+ * signals, checkpoints and resume, metrics and the progress line. Private
+ * to src/train. */
+#ifndef FIGKD_TRAIN_STAGE_H
+#define FIGKD_TRAIN_STAGE_H
+
+#include "train/session.h"
+
+#include <stdio.h>
+
+typedef struct stage {
+    fk_runtime *rt;
+    const fk_config *cfg;
+    const char *label;          /* "teacher" or "student" */
+    char dir[1100];             /* out_dir or out_dir/teacher */
+    fk_model *net, *teacher;
+    const fk_optim_config *opt;
+    fk_loss_spec loss;
+    fk_dataset *train, *test;
+    int classes;
+    uint64_t seed;
+    bool resume;
+    /* results */
+    double best_acc, last_acc;
+    int best_epoch;
+    bool interrupted;
+} stage;
+
+/* Train a stage from scratch or, with S->resume, from S->dir/last.safetensors. */
+fk_status fk_stage_run(stage *S);
+
+/* ---- signals (signals.c) ---- */
+
+/* Catch SIGINT and SIGTERM: the first asks the run to stop after its step,
+ * a second ends the process at once. */
+void fk_train_catch_signals(void);
+/* The signal that asked for a stop, 0 = none. */
+int fk_train_stop_signal(void);
+
+/* ---- checkpoints and resume (resume.c) ---- */
+
+/* Where a stage starts: from 0, or the position saved in last.safetensors. */
+typedef struct fk_resume_point {
+    long epoch, batch, step;    /* the next batch to run */
+    float acc[FK_ACC_COUNT];    /* accumulators of the epoch so far */
+    bool done;                  /* the stage had finished */
+} fk_resume_point;
+
+/* Save the stage's checkpoint `file` at (epoch, batch): the next batch to run. */
+fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch, long step, const float *acc,
+                        bool done);
+/* Load S->dir/last.safetensors into the model and the results (best, epoch). */
+fk_status fk_stage_load(stage *S, const char *path, fk_resume_point *at);
+/* Keep only the metrics lines of epochs <= last_epoch. */
+void fk_metrics_trim(const char *path, long last_epoch);
+
+/* ---- metrics and progress (progress.c) ---- */
+
+/* One metrics.jsonl line of an epoch. */
+typedef struct fk_epoch_line {
+    long epoch, step;          /* 1-based epoch */
+    double lr;
+    const float *acc;          /* the epoch's accumulators */
+    long steps_per_epoch;
+    double images;             /* training images of the epoch */
+    double top1, top5, test_loss; /* -1: not evaluated */
+    double images_run, seconds;   /* images trained in this run's part of the epoch, and its time */
+} fk_epoch_line;
+
+void fk_metrics_write(FILE *f, const stage *S, const fk_epoch_line *l);
+/* "1h02m03s" */
+void fk_format_eta(double seconds, char *buf, size_t n);
+
+#endif
