@@ -1,11 +1,11 @@
 /* DIST loss (src/loss/dist.c) against PyTorch float64 autograd
  * (tests/ref/gen_dist.py): value and gradient for (N, C) = (8, 10),
  * (64, 100), (5, 67), (3, 200) at T = 1 and 4, logits of +-1e3, a teacher
- * column and rows whose Pearson denominator is eps alone. The gradient is
- * added into a pre-filled dlogits with a weight; guards around every
- * output and the work space; dlogits NULL gives the same value; a second
- * run gives the same bits; a NaN logit gives a NaN value; bad arguments
- * are errors. */
+ * column and rows whose Pearson denominator is eps alone, one row and one
+ * class. The gradient is added into a pre-filled dlogits with a weight;
+ * guards around every output and the work space; dlogits NULL gives the
+ * same value; a second run gives the same bits; a NaN logit gives a NaN
+ * value; bad arguments are errors. */
 #include "common.h"
 
 #include "figkd/loss.h"
@@ -243,7 +243,7 @@ int main(void)
         }
         cases++;
     }
-    CHECK(cases == 11, "%d DIST cases in the fixture, 11 expected", cases);
+    CHECK(cases == 13, "%d DIST cases in the fixture, 13 expected", cases);
     printf("%d DIST cases\n", cases);
     fk_st_free(&f);
     fk_runtime_free(rt);

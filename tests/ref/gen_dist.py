@@ -16,7 +16,8 @@ Tensors per case `<case>/...`: student, teacher (N, C) float32, params
 (random logits), `x_...` (uniform in [-1e3, 1e3]), `eps_col` (one softened
 teacher column exactly constant: its Pearson denominator is eps alone),
 `eps_row` (one teacher row and one student row of equal logits: uniform
-softmax rows, centred to zero).
+softmax rows, centred to zero), `n1c10_t4` and `n4c1_t4` (one row, one
+class: every centred vector is zero).
 """
 
 import os
@@ -103,6 +104,11 @@ def main():
     t[0] = 2.5
     s[1] = -1.0
     add_case(out, "eps_row", s, t, 4.0, 1.0, 1.0)
+
+    # degenerate shapes: one row (every class column centres to 0: intra = 1)
+    # and one class (every softmax row is 1: inter = 1)
+    for n, c in ((1, 10), (4, 1)):
+        add_case(out, "n%dc%d_t4" % (n, c), rng.normal(0, 2, (n, c)), rng.normal(0, 3, (n, c)), 4.0, 1.0, 1.0)
 
     path = os.path.join(OUT, "dist.safetensors")
     fkio.write_safetensors(path, out, metadata={"generator": "tests/ref/gen_dist.py", "torch": torch.__version__})
