@@ -13,7 +13,8 @@
  * cl/loss.cl loss_mean. One work-item per row or per column walks its
  * vector serially: no local memory, no barriers, no atomics, so every run
  * gives the same bits. Column kernels read P[i * C + j] for consecutive j
- * in neighbouring work-items (coalesced on GPUs).
+ * in neighbouring work-items (coalesced on GPUs); the row kernels are not
+ * (N work-items, each walking C floats: tiny next to the model's layers).
  *
  * Gradient of r = A / D, A = <x', y'>, D = |x'| |y'| + eps, with respect
  * to x': y' / D - (r / |x'|) (|y'| / D) x' (0 for the second term when

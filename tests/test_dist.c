@@ -17,7 +17,7 @@
 /* Tolerances, |got - ref| <= atol + rtol * |ref|. The references are float64
  * from the same float32 inputs; the kernels work in float32 and sum
  * serially over C (row correlations) or N (column correlations). Measured
- * worst errors on PoCL (CPU) are given for each; the tolerances sit 5-10x
+ * worst errors on PoCL (CPU) are given for each; the tolerances sit 4-10x
  * above them.
  * - value: N + C terms T^2 w (1 - r) / (N or C), each r a ratio of sums of
  *   C or N products rounded in float32: measured <= 1.2e-7 relative (one to
@@ -27,7 +27,7 @@
  *   it carries the rounding of the centring (a difference of
  *   probabilities, ~6e-8 of the larger), of D and of the row dot product.
  *   Measured: <= 2.1e-7 absolute where |grad| < 1, <= 2.3e-5 relative on
- *   elements above 1e-3, and 2.5e-6 relative on the case where a constant
+ *   compared values above 1e-3, and 2.5e-6 relative on the case where a constant
  *   student row makes |grad| ~ 1e6 (q' / eps). atol 1e-6 covers the
  *   small elements (differences of nearly equal terms), rtol 1e-5 the
  *   large ones (the 2.3e-5 element is 1e-2, inside atol).
