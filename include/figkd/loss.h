@@ -67,4 +67,18 @@ fk_status fk_figkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogit
                         fk_tensor teacher, int n, int c, int h, int w, int band_mask,
                         fk_detail_kind kind, float weight, fk_tensor work);
 
+/* ---- DIST (src/loss/dist.c, cl/dist.cl) ---- */
+
+/* DIST (Huang et al. 2022), as the authors' dist_kd.py: with
+ * p = softmax(s/T), q = softmax(t/T) row by row,
+ * value = T^2 * (beta * (1 - mean over rows of pearson(p[i,:], q[i,:]))
+ *              + gamma * (1 - mean over classes of pearson(p[:,j], q[:,j]))),
+ * pearson(x, y) = <x - mean x, y - mean y> / (|x - mean x| |y - mean y| + 1e-8).
+ * The class term couples the rows: the whole batch goes in one call. work
+ * holds fk_dist_work(n, c) floats (not fk_loss_work's). */
+size_t fk_dist_work(int n, int c);
+fk_status fk_dist_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
+                       fk_tensor teacher, int n, int c, float temperature, float beta, float gamma,
+                       float weight, fk_tensor work);
+
 #endif
