@@ -55,6 +55,9 @@
     X(DWT_FORWARD, "dwt", "dwt_forward", NONE)                                 \
     X(DWT_INVERSE, "dwt", "dwt_inverse", NONE)                                 \
     X(FIGKD_FORWARD, "dwt", "figkd_forward", NONE)                             \
+    X(DIST_ROWS, "dist", "dist_rows", NONE)                                    \
+    X(DIST_COLS, "dist", "dist_cols", NONE)                                    \
+    X(DIST_BACKWARD, "dist", "dist_backward", NONE)                            \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)
 

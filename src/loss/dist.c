@@ -15,52 +15,27 @@ size_t fk_dist_work(int n, int c)
     return 3 * (size_t)n * (size_t)c + (size_t)n + (size_t)c;
 }
 
-static fk_status dist_launch_1d(fk_runtime *rt, cl_kernel k, int count, int line)
-{
-    size_t global = (size_t)count;
-    return fk_launch(rt, k, 1, &global, NULL, __FILE__, line);
-}
-
 /* P, Q, row terms T^2 beta (1 - r_i) / N and G = -T^2 beta / N * d r_i / d P */
 static fk_status dist_rows(fk_runtime *rt, fk_tensor student, fk_tensor teacher, fk_tensor work, int n,
                            int c, float T, float beta, int has_grad)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "dist", "", "dist_rows", &k));
-    cl_ulong s_off = student.off, t_off = teacher.off, w_off = work.off;
-    cl_int nn = n, cc = c, g = has_grad;
-    float term_scale = T * T * beta / (float)n, grad_scale = -term_scale;
-    FK_ARG(k, 0, student.buf);
-    FK_ARG(k, 1, s_off);
-    FK_ARG(k, 2, teacher.buf);
-    FK_ARG(k, 3, t_off);
-    FK_ARG(k, 4, work.buf);
-    FK_ARG(k, 5, w_off);
-    FK_ARG(k, 6, nn);
-    FK_ARG(k, 7, cc);
-    FK_ARG(k, 8, T);
-    FK_ARG(k, 9, term_scale);
-    FK_ARG(k, 10, grad_scale);
-    FK_ARG(k, 11, g);
-    return dist_launch_1d(rt, k, n, __LINE__);
+    FK_TRY(fk_kernel(rt, FK_K_DIST_ROWS, &k));
+    const float term_scale = T * T * beta / (float)n;
+    FK_RUN_1D(rt, k, (size_t)n, FK_T(student), FK_T(teacher), FK_T(work), FK_A(n), FK_A(c), FK_A(T),
+              FK_A(term_scale), FK_A(-term_scale), FK_A(has_grad));
+    return FK_OK;
 }
 
 /* column terms T^2 gamma (1 - r_j) / C; G += -T^2 gamma / C * d r_j / d P */
 static fk_status dist_cols(fk_runtime *rt, fk_tensor work, int n, int c, float T, float gamma, int has_grad)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "dist", "", "dist_cols", &k));
-    cl_ulong w_off = work.off;
-    cl_int nn = n, cc = c, g = has_grad;
-    float term_scale = T * T * gamma / (float)c, grad_scale = -term_scale;
-    FK_ARG(k, 0, work.buf);
-    FK_ARG(k, 1, w_off);
-    FK_ARG(k, 2, nn);
-    FK_ARG(k, 3, cc);
-    FK_ARG(k, 4, term_scale);
-    FK_ARG(k, 5, grad_scale);
-    FK_ARG(k, 6, g);
-    return dist_launch_1d(rt, k, c, __LINE__);
+    FK_TRY(fk_kernel(rt, FK_K_DIST_COLS, &k));
+    const float term_scale = T * T * gamma / (float)c;
+    FK_RUN_1D(rt, k, (size_t)c, FK_T(work), FK_A(n), FK_A(c), FK_A(term_scale), FK_A(-term_scale),
+              FK_A(has_grad));
+    return FK_OK;
 }
 
 /* dlogits += weight / T * P * (G - <P, G>) row by row */
@@ -68,18 +43,9 @@ static fk_status dist_backward(fk_runtime *rt, fk_tensor dlogits, fk_tensor work
                                float weight)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "dist", "", "dist_backward", &k));
-    cl_ulong w_off = work.off, d_off = dlogits.off;
-    cl_int nn = n, cc = c;
-    float gscale = weight / T;
-    FK_ARG(k, 0, work.buf);
-    FK_ARG(k, 1, w_off);
-    FK_ARG(k, 2, dlogits.buf);
-    FK_ARG(k, 3, d_off);
-    FK_ARG(k, 4, nn);
-    FK_ARG(k, 5, cc);
-    FK_ARG(k, 6, gscale);
-    return dist_launch_1d(rt, k, n, __LINE__);
+    FK_TRY(fk_kernel(rt, FK_K_DIST_BACKWARD, &k));
+    FK_RUN_1D(rt, k, (size_t)n, FK_T(work), FK_T(dlogits), FK_A(n), FK_A(c), FK_A(weight / T));
+    return FK_OK;
 }
 
 fk_status fk_dist_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
