@@ -47,13 +47,17 @@ typedef struct fk_loss_spec {
 } fk_loss_spec;
 
 /* A method's own struct of values in fk_loss_spec.params, copied in (its
- * setup) and out (its loss) by value; a struct too large does not compile. */
+ * setup, FK_SPEC_SET) and out (its loss, FK_PARAMS_GET) by value; a struct
+ * too large does not compile. */
 #define FK_PARAMS_FIT(spec, v) (void)sizeof(char[sizeof *(v) <= sizeof (spec)->params ? 1 : -1])
-#define FK_PARAMS_SET(spec, v) \
-    (FK_PARAMS_FIT(spec, v), fk_method_params_copy((spec)->params, sizeof (spec)->params, (v), sizeof *(v)))
+/* A setup's result: the weights and the method's values; returns FK_OK. */
+#define FK_SPEC_SET(spec, ce_weight, term_weight, v) \
+    (FK_PARAMS_FIT(spec, v), fk_method_spec_set((spec), (ce_weight), (term_weight), (v), sizeof *(v)))
 #define FK_PARAMS_GET(v, spec) \
     (FK_PARAMS_FIT(spec, v), fk_method_params_copy((v), sizeof *(v), (spec)->params, sizeof (spec)->params))
 void fk_method_params_copy(void *dst, size_t dst_size, const void *src, size_t src_size);
+fk_status fk_method_spec_set(fk_loss_spec *spec, double ce_weight, double term_weight, const void *params,
+                             size_t size);
 
 /* What a method's loss reads and writes in one step. */
 typedef struct fk_method_io {

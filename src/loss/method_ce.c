@@ -9,9 +9,7 @@ static const fk_method_key keys[] = {
 static fk_status setup(const fk_config *cfg, int classes, fk_loss_spec *spec)
 {
     (void)classes;
-    spec->ce_weight = cfg->alpha;
-    spec->term_weight = 0.0;
-    return FK_OK;
+    return fk_method_spec_set(spec, cfg->alpha, 0.0, NULL, 0);
 }
 
 /* no term: its value is 0 and it adds no gradient */

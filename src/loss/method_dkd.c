@@ -22,10 +22,7 @@ static fk_status setup(const fk_config *cfg, int classes, fk_loss_spec *spec)
 {
     (void)classes;
     params p = {cfg->alpha, cfg->beta, cfg->temperature, cfg->warmup_epochs};
-    spec->ce_weight = cfg->ce_weight;
-    spec->term_weight = 1.0;
-    FK_PARAMS_SET(spec, &p);
-    return FK_OK;
+    return FK_SPEC_SET(spec, cfg->ce_weight, 1.0, &p);
 }
 
 static double term_scale(const fk_loss_spec *spec, long epoch)

@@ -26,10 +26,7 @@ static fk_status setup(const fk_config *cfg, int classes, fk_loss_spec *spec)
     else if (cfg->shape_h * cfg->shape_w != classes)
         return fk_error(FK_ERR_ARG, "%s: distill.shape = %dx%d holds %d logits, but the data set has %d classes",
                         cfg->path, cfg->shape_h, cfg->shape_w, cfg->shape_h * cfg->shape_w, classes);
-    spec->ce_weight = cfg->alpha;
-    spec->term_weight = cfg->beta;
-    FK_PARAMS_SET(spec, &p);
-    return FK_OK;
+    return FK_SPEC_SET(spec, cfg->alpha, cfg->beta, &p);
 }
 
 static fk_status loss(const fk_method_io *io)

@@ -17,10 +17,7 @@ static fk_status setup(const fk_config *cfg, int classes, fk_loss_spec *spec)
 {
     (void)classes;
     params p = {cfg->temperature};
-    spec->ce_weight = cfg->alpha;
-    spec->term_weight = cfg->beta;
-    FK_PARAMS_SET(spec, &p);
-    return FK_OK;
+    return FK_SPEC_SET(spec, cfg->alpha, cfg->beta, &p);
 }
 
 static fk_status loss(const fk_method_io *io)

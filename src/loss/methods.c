@@ -48,5 +48,15 @@ double fk_method_term_scale(const fk_loss_spec *spec, long epoch)
 
 void fk_method_params_copy(void *dst, size_t dst_size, const void *src, size_t src_size)
 {
-    memcpy(dst, src, dst_size < src_size ? dst_size : src_size);
+    if (src)
+        memcpy(dst, src, dst_size < src_size ? dst_size : src_size);
+}
+
+fk_status fk_method_spec_set(fk_loss_spec *spec, double ce_weight, double term_weight, const void *params,
+                             size_t size)
+{
+    spec->ce_weight = ce_weight;
+    spec->term_weight = term_weight;
+    fk_method_params_copy(spec->params, sizeof spec->params, params, size);
+    return FK_OK;
 }

@@ -1,5 +1,5 @@
-/* Shared by the commands that run models on data: device, data sets,
- * models from a config, uploads and evaluation. */
+/* Helpers of src/train shared by runs, bench, eval and predict: models
+ * from a config, weights, evaluation and pinned loader memory. */
 #ifndef FIGKD_TRAIN_SESSION_H
 #define FIGKD_TRAIN_SESSION_H
 
