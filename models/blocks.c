@@ -16,3 +16,18 @@ int fk_conv_bn(fk_graph *g, int x, int c_out, int k, int stride, int pad, int gr
     x = fk_g_bn(g, x, "%s%s%s", prefix, dot, bn);
     return relu ? fk_g_relu(g, x, "%s%s%s", prefix, dot, relu) : x;
 }
+
+int fk_resnet_stages(fk_graph *g, int x, const int blocks[4], int expansion, fk_resnet_block block)
+{
+    int in_planes = 64;
+    for (int s = 0; s < 4; s++) {
+        int planes = 64 << s;
+        for (int i = 0; i < blocks[s]; i++) {
+            char p[32];
+            snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
+            x = block(g, x, in_planes, planes, i == 0 && s > 0 ? 2 : 1, p);
+            in_planes = expansion * planes;
+        }
+    }
+    return x;
+}

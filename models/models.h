@@ -15,6 +15,13 @@ int fk_model_input(fk_graph *g, const fk_model_opts *o, fk_conv_init conv, fk_li
 int fk_conv_bn(fk_graph *g, int x, int c_out, int k, int stride, int pad, int groups, const char *prefix,
                const char *conv, const char *bn, const char *relu);
 
+/* A residual block (in_planes -> planes * its expansion) named p. */
+typedef int (*fk_resnet_block)(fk_graph *g, int x, int in_planes, int planes, int stride, const char *p);
+/* The four stages of an ImageNet-layout ResNet after a 64-channel stem:
+ * blocks[s] blocks layer<s+1>.<i> of 64 << s planes, the first block of
+ * stages 2-4 with stride 2; returns the last layer. */
+int fk_resnet_stages(fk_graph *g, int x, const int blocks[4], int expansion, fk_resnet_block block);
+
 /* The BasicBlock of mdistiller's resnet.py and torchvision's resnet.py (the
  * same module and names): conv1 bn1 relu conv2 bn2, downsample.0/.1 when the
  * stride or width changes, add, relu. Defined in resnet_cifar.c. */

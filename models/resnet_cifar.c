@@ -59,16 +59,7 @@ fk_status fk_build_resnet_v2(fk_graph *g, const fk_model_entry *e, const fk_mode
     static const int blocks[4] = {3, 4, 6, 3};
     int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
     x = fk_conv_bn(g, x, 64, 3, 1, 1, 1, "", "conv1", "bn1", "relu");
-    int in_planes = 64;
-    for (int s = 0; s < 4; s++) {
-        int planes = 64 << s;
-        for (int i = 0; i < blocks[s]; i++) {
-            char p[32];
-            snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
-            x = bottleneck(g, x, in_planes, planes, i == 0 && s > 0 ? 2 : 1, p);
-            in_planes = 4 * planes;
-        }
-    }
+    x = fk_resnet_stages(g, x, blocks, 4, bottleneck);
     x = fk_g_gap(g, x, "avgpool");
     fk_g_linear(g, x, o->num_classes, true, "linear");
     return g->status;

@@ -12,16 +12,7 @@ fk_status fk_build_resnet_imagenet(fk_graph *g, const fk_model_entry *e, const f
     int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
     x = fk_conv_bn(g, x, 64, 7, 2, 3, 1, "", "conv1", "bn1", "relu");
     x = fk_g_maxpool(g, x, 3, 2, 1, "maxpool");
-    int inplanes = 64;
-    for (int s = 0; s < 4; s++) {
-        int planes = 64 << s;
-        for (int i = 0; i < blocks[s]; i++) {
-            char p[32];
-            snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
-            x = fk_resnet_basic_block(g, x, inplanes, planes, i == 0 && s > 0 ? 2 : 1, p);
-            inplanes = planes;
-        }
-    }
+    x = fk_resnet_stages(g, x, blocks, 1, fk_resnet_basic_block);
     x = fk_g_gap(g, x, "avgpool");
     fk_g_linear(g, x, o->num_classes, true, "fc");
     return g->status;

@@ -60,8 +60,8 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
     snprintf(cs, sizeof cs, "c%d bn %s (%d,%d,%d,%d)", c, train ? "train" : "eval", d.n, d.c, d.h, d.w);
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi;
     fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
-                                        {&bb, C, beta, 0}, {&brm, C, rm0, 0}, {&brv, C, rv0, 0},
-                                        {&bnb, 1, nbt0, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN}}, 9);
+                                   {&bb, C, beta, 0}, {&brm, C, rm0, 0}, {&brv, C, rv0, 0},
+                                   {&bnb, 1, nbt0, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN}}, 9);
     if (!train) {
         fk_status st = fk_bn_forward_eval(rt, by.t, bx.t, bg.t, bb.t, brm.t, brv.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -76,11 +76,12 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
                     *dg = fx_get(f, c, "dgamma", NULL), *db = fx_get(f, c, "dbeta", NULL);
         if (!sm || !si || !rm1 || !rv1 || !nbt1 || !dy || !dx || !dg || !db)
             return;
-        float *g0x = fk_test_uniform(nx, 21 + (unsigned)c, -0.5f, 0.5f), *g0g = fk_test_uniform(C, 22 + (unsigned)c, -0.5f, 0.5f),
-              *g0b = fk_test_uniform(C, 23 + (unsigned)c, -0.5f, 0.5f);
+        float *g0x = fk_test_uniform(nx, 21 + (unsigned)c, -0.5f, 0.5f);
+        float *g0g = fk_test_uniform(C, 22 + (unsigned)c, -0.5f, 0.5f);
+        float *g0b = fk_test_uniform(C, 23 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bdy, bdx, bdg, bdb;
         fx_bufs_create(rt, (fx_spec[]){{&bdy, nx, dy, 0}, {&bdx, nx, g0x, 0}, {&bdg, C, g0g, 0},
-                                            {&bdb, C, g0b, 0}}, 4);
+                                       {&bdb, C, g0b, 0}}, 4);
         fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
         st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
         CHECK(st == FK_OK, "%s: %s", cs, fk_last_error());
@@ -159,10 +160,10 @@ static void large_channel(fk_runtime *rt)
     }
     fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi, bdy, bdx, bdg, bdb;
     fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0},
-                                        {&bb, C, beta, 0}, {&brm, C, rm, 0}, {&brv, C, rv, 0},
-                                        {&bnb, 1, &nb, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN},
-                                        {&bdy, nx, dy, 0}, {&bdx, nx, NULL, 0}, {&bdg, C, NULL, 0},
-                                        {&bdb, C, NULL, 0}}, 13);
+                                   {&bb, C, beta, 0}, {&brm, C, rm, 0}, {&brv, C, rv, 0},
+                                   {&bnb, 1, &nb, 0}, {&bsm, C, NULL, NAN}, {&bsi, C, NULL, NAN},
+                                   {&bdy, nx, dy, 0}, {&bdx, nx, NULL, 0}, {&bdg, C, NULL, 0},
+                                   {&bdb, C, NULL, 0}}, 13);
     fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
     st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
     CHECK(st == FK_OK, "large channel: %s", fk_last_error());
@@ -196,9 +197,9 @@ static void finite_difference(fk_runtime *rt)
     fk_test_fill_uniform(w, nx, 32, -1.0f, 1.0f);
     fx_buf bx, by, bp, brm, brv, bnb, bsm, bsi, bw, bgx, bgp;
     fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, 0}, {&bp, 4, par, 0}, {&brm, C, NULL, 0},
-                                        {&brv, C, NULL, 1}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, 0},
-                                        {&bsi, C, NULL, 0}, {&bw, nx, w, 0}, {&bgx, nx, NULL, 0},
-                                        {&bgp, 4, NULL, 0}}, 11);
+                                   {&brv, C, NULL, 1}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, 0},
+                                   {&bsi, C, NULL, 0}, {&bw, nx, w, 0}, {&bgx, nx, NULL, 0},
+                                   {&bgp, 4, NULL, 0}}, 11);
     fk_tensor gamma = bp.t, beta = bp.t, dgamma = bgp.t, dbeta = bgp.t;
     beta.off += 2;
     dbeta.off += 2;

@@ -180,6 +180,7 @@ int main(int argc, char **argv)
     CHECK(fabs(fk_optim_lr(&o, 5) - 0.05) < 1e-12 && fk_optim_lr(&o, 0) == 0.1, "cosine");
 
     char docs[1024];
-    CHECK(docs_match(fk_test_source_path("docs/config.md", docs, sizeof docs)), "docs/config.md is out of date: run build/tests/test_config --write-docs docs/config.md");
+    CHECK(docs_match(fk_test_source_path("docs/config.md", docs, sizeof docs)),
+          "docs/config.md is out of date: run build/tests/test_config --write-docs docs/config.md");
     return fk_test_result("test_config");
 }

@@ -57,8 +57,8 @@ static void run_grid(fk_runtime *rt, const fk_st_file *f, int h, int w)
             continue;
         const float *ref = fk_test_tensor(f, name, NULL);
         cl_mem di = fx_upload(rt, NULL, nx);
-        st = fk_dwt_inverse(rt, fx_tensor2(di, FX_GUARD, n, h * w), fx_tensor2(dpb, FX_GUARD, n, (int)(nbands / (size_t)n)),
-                            n, h, w, mask);
+        st = fk_dwt_inverse(rt, fx_tensor2(di, FX_GUARD, n, h * w),
+                            fx_tensor2(dpb, FX_GUARD, n, (int)(nbands / (size_t)n)), n, h, w, mask);
         snprintf(what, sizeof what, "dwt_inverse %dx%d mask %d", h, w, mask);
         CHECK(st == FK_OK, "%s: %s", what, fk_last_error());
         if (!fx_read(rt, di, nx, got, what))

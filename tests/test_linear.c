@@ -32,8 +32,8 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
     fk_test_fill_uniform(g0b, (size_t)out_f, 13 + (unsigned)c, -0.5f, 0.5f);
     fx_buf bx, bw, bb, by, bdy, bdx, bdw, bdb;
     fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&bw, nw, w, 0}, {&bb, (size_t)out_f, b, 0},
-                                        {&by, ny, NULL, NAN}, {&bdy, ny, dy, 0}, {&bdx, nx, g0x, 0},
-                                        {&bdw, nw, g0w, 0}, {&bdb, (size_t)out_f, g0b, 0}}, 8);
+                                   {&by, ny, NULL, NAN}, {&bdy, ny, dy, 0}, {&bdx, nx, g0x, 0},
+                                   {&bdw, nw, g0w, 0}, {&bdb, (size_t)out_f, g0b, 0}}, 8);
     fk_status st = fk_linear_forward(rt, by.t, bx.t, bw.t, has_bias ? &bb.t : NULL, n, in_f, out_f);
     st = st ? st
             : fk_linear_backward(rt, &bdx.t, &bdw.t, has_bias ? &bdb.t : NULL, bdy.t, bx.t, bw.t, n, in_f, out_f);

@@ -12,8 +12,8 @@
 #define TOL_EXACT 0.0, 0.0
 #define TOL_ADD 0.0, 1e-7   /* g0 + grad rounded once on either side */
 
-
-/* gradient start values: non-zero so that "adds into" is checked */
+/* Gradient buffers start at non-zero values (fk_test_uniform) so that "adds
+ * into" is checked. */
 static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
 {
     long long cfg[6] = {0};
@@ -30,7 +30,7 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
         float *g0 = fk_test_uniform(total, 100 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bx, by, bdy, bdx;
         fx_bufs_create(rt, (fx_spec[]){{&bx, total, x, 0}, {&by, total, NULL, NAN}, {&bdy, total, dy, 0},
-                                            {&bdx, total, g0, 0}}, 4);
+                                       {&bdx, total, g0, 0}}, 4);
         const char *name = kind == 0 ? "relu" : "shuffle";
         if (kind == 0) {
             st = fk_relu_forward(rt, by.t, bx.t, total);
@@ -60,7 +60,7 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
         float *g0 = fk_test_uniform(total, 200 + (unsigned)c, -0.5f, 0.5f);
         fx_buf ba, bb, by, bdy, bda;
         fx_bufs_create(rt, (fx_spec[]){{&ba, total, a, 0}, {&bb, total, b, 0}, {&by, total, NULL, NAN},
-                                            {&bdy, total, dy, 0}, {&bda, total, g0, 0}}, 5);
+                                       {&bdy, total, dy, 0}, {&bda, total, g0, 0}}, 5);
         st = fk_add_forward(rt, by.t, ba.t, bb.t, total);
         /* both inputs' gradients land in one buffer (a tensor used twice) */
         st = st ? st : fk_add_backward(rt, bda.t, bdy.t, total);
@@ -85,12 +85,13 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
         const float *dwhole = fx_get(f, c, kind == 2 ? "dy" : "dx", NULL);
         if (!a || !b || !da || !db || !whole || !dwhole)
             return;
-        float *ga = fk_test_uniform(na, 300 + (unsigned)c, -0.5f, 0.5f), *gb = fk_test_uniform(nb, 400 + (unsigned)c, -0.5f, 0.5f),
-              *gx = fk_test_uniform(total, 500 + (unsigned)c, -0.5f, 0.5f);
+        float *ga = fk_test_uniform(na, 300 + (unsigned)c, -0.5f, 0.5f);
+        float *gb = fk_test_uniform(nb, 400 + (unsigned)c, -0.5f, 0.5f);
+        float *gx = fk_test_uniform(total, 500 + (unsigned)c, -0.5f, 0.5f);
         fx_buf bw, bdw, ba, bb, bda, bdb;
         if (kind == 2) {
             fx_bufs_create(rt, (fx_spec[]){{&ba, na, a, 0}, {&bb, nb, b, 0}, {&bw, total, NULL, NAN},
-                                                {&bdw, total, dwhole, 0}, {&bda, na, ga, 0}, {&bdb, nb, gb, 0}}, 6);
+                                           {&bdw, total, dwhole, 0}, {&bda, na, ga, 0}, {&bdb, nb, gb, 0}}, 6);
             st = fk_concat_forward(rt, bw.t, ba.t, bb.t, n, ca, cb, hw);
             st = st ? st : fk_concat_backward(rt, &bda.t, &bdb.t, bdw.t, n, ca, cb, hw);
             /* NULL gradients are skipped */
@@ -104,7 +105,7 @@ static void run_case(fk_runtime *rt, const fk_st_file *f, int c)
             fx_buf_check_added(&bdb, gb, db, what, TOL_ADD);
         } else {
             fx_bufs_create(rt, (fx_spec[]){{&bw, total, whole, 0}, {&bdw, total, gx, 0}, {&ba, na, NULL, NAN},
-                                                {&bb, nb, NULL, NAN}, {&bda, na, da, 0}, {&bdb, nb, db, 0}}, 6);
+                                           {&bb, nb, NULL, NAN}, {&bda, na, da, 0}, {&bdb, nb, db, 0}}, 6);
             st = fk_split_forward(rt, ba.t, bb.t, bw.t, n, ca, cb, hw);
             st = st ? st : fk_split_backward(rt, bdw.t, &bda.t, &bdb.t, n, ca, cb, hw);
             st = st ? st : fk_split_backward(rt, bdw.t, NULL, NULL, n, ca, cb, hw);

@@ -332,14 +332,15 @@ static fk_status jp_uint(jp *p, uint64_t *out, const char *what, const char *nam
 
 /* What a JSON object's messages call its parts. */
 typedef struct jp_object_ctx {
-    const char *open; /* "to open a tensor entry" */
-    const char *key;  /* "as a key of a tensor entry" */
-    const char *next; /* "or ',' in a tensor entry" */
+    const char *open;  /* "to open a tensor entry" */
+    const char *key;   /* "as a key of a tensor entry" */
+    const char *colon; /* "after a key"; NULL: the member reads the ':' */
+    const char *next;  /* "or ',' in a tensor entry" */
 } jp_object_ctx;
 
-/* Walk the object at p: member(p, key, key_pos, arg) for each key (the
- * member owns key and reads the ':' and the value); stops at the first
- * error. */
+/* Walk the object at p: after each key (and its ':' when c->colon is set)
+ * member(p, key, key_pos, arg), which owns key and reads the value; stops at
+ * the first error. */
 static fk_status jp_object(jp *p, const jp_object_ctx *c,
     fk_status (*member)(jp *p, char *key, size_t key_pos, void *arg), void *arg)
 {
@@ -355,7 +356,13 @@ static fk_status jp_object(jp *p, const jp_object_ctx *c,
         char *key;
         jp_ws(p);
         size_t key_pos = p->pos;
-        if ((s = jp_string(p, &key, c->key)) || (s = member(p, key, key_pos, arg)))
+        if ((s = jp_string(p, &key, c->key)))
+            return s;
+        if (c->colon && (s = jp_expect(p, ':', c->colon))) {
+            free(key);
+            return s;
+        }
+        if ((s = member(p, key, key_pos, arg)))
             return s;
         jp_ws(p);
         if (jp_peek(p) != ',')
@@ -434,11 +441,7 @@ typedef struct tensor_keys {
 static fk_status tensor_member(jp *p, char *key, size_t key_pos, void *arg)
 {
     tensor_keys *k = arg;
-    fk_status s = jp_expect(p, ':', "after a key");
-    if (s) {
-        free(key);
-        return s;
-    }
+    fk_status s;
     int *seen = !strcmp(key, "dtype") ? &k->have_dtype
         : !strcmp(key, "shape") ? &k->have_shape
         : !strcmp(key, "data_offsets") ? &k->have_off : NULL;
@@ -464,7 +467,7 @@ static fk_status tensor_member(jp *p, char *key, size_t key_pos, void *arg)
 /* {"dtype": ..., "shape": [...], "data_offsets": [b, e]} for tensor e->t.name. */
 static fk_status parse_tensor(jp *p, st_entry *e, size_t data_len)
 {
-    static const jp_object_ctx ctx = {"to open a tensor entry", "as a key of a tensor entry",
+    static const jp_object_ctx ctx = {"to open a tensor entry", "as a key of a tensor entry", "after a key",
         "or ',' in a tensor entry"};
     tensor_keys k = {e, 0, 0, 0};
     fk_status s = jp_object(p, &ctx, tensor_member, &k);
@@ -555,7 +558,7 @@ static fk_status meta_member(jp *p, char *key, size_t key_pos, void *arg)
 
 static fk_status parse_meta(jp *p, fk_st_file *f)
 {
-    static const jp_object_ctx ctx = {"to open __metadata__", "as a __metadata__ key",
+    static const jp_object_ctx ctx = {"to open __metadata__", "as a __metadata__ key", NULL,
         "or ',' in __metadata__"};
     meta_keys m = {f, 0};
     return jp_object(p, &ctx, meta_member, &m);
@@ -597,11 +600,6 @@ typedef struct header_keys {
 static fk_status header_member(jp *p, char *key, size_t key_pos, void *arg)
 {
     header_keys *h = arg;
-    fk_status s = jp_expect(p, ':', "after a tensor name");
-    if (s) {
-        free(key);
-        return s;
-    }
     if (!strcmp(key, "__metadata__")) {
         free(key);
         if (h->have_meta) {
@@ -632,7 +630,7 @@ static fk_status header_member(jp *p, char *key, size_t key_pos, void *arg)
 static fk_status parse_header(jp *p, size_t data_len, st_entry **entries, size_t *count,
     fk_st_file *f)
 {
-    static const jp_object_ctx ctx = {"at the start of the header", "as a tensor name",
+    static const jp_object_ctx ctx = {"at the start of the header", "as a tensor name", "after a tensor name",
         "or ',' after a header entry"};
     header_keys h = {f, data_len, 0, NULL, 0, 0};
     *entries = NULL;
