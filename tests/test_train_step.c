@@ -1,6 +1,6 @@
 /* Two whole training steps (teacher forward, student forward, CE plus the
  * method's term, backward, SGD with momentum and weight decay) against
- * PyTorch, for figkd, kd and dkd: resnet8x4 student, resnet32x4 teacher,
+ * PyTorch, for figkd, kd, dkd and dist: resnet8x4 student, resnet32x4 teacher,
  * 100 classes, a batch of 8 at 32x32 (references written at test time by
  * tests/ref/gen_step.py into the folder given as argv[1]).
  *
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
         goto done;
     }
     free(y);
-    static const char *all[] = {"figkd", "kd", "dkd"};
+    static const char *all[] = {"figkd", "kd", "dkd", "dist"};
     if (argc > 2)
         for (int i = 2; i < argc; i++)
             run_method(&U, argv[i]);

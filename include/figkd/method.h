@@ -88,6 +88,9 @@ typedef struct fk_method {
     double (*term_scale)(const fk_loss_spec *spec, long epoch);
     /* Forward and backward of the term. */
     fk_status (*loss)(const fk_method_io *io);
+    /* Floats of scratch its loss needs for n samples of c classes (in
+     * fk_method_io.work); NULL: fk_loss_work(n, c). */
+    size_t (*work)(int n, int c);
 } fk_method;
 
 /* .keys and .n_keys of a row from its array of keys */
@@ -100,16 +103,20 @@ extern const fk_method *const fk_methods[];
 const fk_method *fk_method_find(const char *name);
 /* "ce, kd, dkd, figkd" (for messages). */
 const char *fk_method_names(void);
+/* Scratch floats for n x c logits: the larger of the row's need and the
+ * cross-entropy's (fk_loss_work), so one buffer serves the whole step. */
+size_t fk_method_work(const fk_method *m, int n, int c);
 /* Weight of spec's term at a 0-based epoch: the row's rule. The loss that
  * is trained and logged is ce_weight * CE + fk_method_term_scale * term. */
 double fk_method_term_scale(const fk_loss_spec *spec, long epoch);
 
 /* The built-in rows, for code and tests that name one (the teacher stage
  * trains with ce). */
-extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figkd;
+extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figkd, fk_method_dist;
 #define FK_METHOD_CE (&fk_method_ce)
 #define FK_METHOD_KD (&fk_method_kd)
 #define FK_METHOD_DKD (&fk_method_dkd)
 #define FK_METHOD_FIGKD (&fk_method_figkd)
+#define FK_METHOD_DIST (&fk_method_dist)
 
 #endif

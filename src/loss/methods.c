@@ -10,7 +10,8 @@
     X(ce)          \
     X(kd)          \
     X(dkd)         \
-    X(figkd)
+    X(figkd)       \
+    X(dist)
 
 #define DECLARE(name) extern const fk_method fk_method_##name;
 METHODS(DECLARE)
@@ -59,4 +60,10 @@ fk_status fk_method_spec_set(fk_loss_spec *spec, double ce_weight, double term_w
     spec->term_weight = term_weight;
     fk_method_params_copy(spec->params, sizeof spec->params, params, size);
     return FK_OK;
+}
+
+size_t fk_method_work(const fk_method *m, int n, int c)
+{
+    size_t base = fk_loss_work(n, c), own = m && m->work ? m->work(n, c) : 0;
+    return own > base ? own : base;
 }

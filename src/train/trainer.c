@@ -28,7 +28,7 @@ fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *
     s->classes = classes;
     if (loss->method->needs_teacher && !teacher)
         return fk_error(FK_ERR_ARG, "method %s needs a teacher", loss->method->name);
-    s->work_elems = fk_loss_work(batch, classes);
+    s->work_elems = fk_method_work(loss->method, batch, classes);
     FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
     FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
     FK_TRY(fk_buffer_create(rt, FK_ACC_COUNT * sizeof(float), 0, &s->acc));

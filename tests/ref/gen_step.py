@@ -1,6 +1,6 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
-PyTorch, for the methods figkd, kd and dkd. Written at test time into a
+PyTorch, for the methods figkd, kd, dkd and dist. Written at test time into a
 build folder (the weights are too large to commit).
 
 Files in OUT_DIR:
@@ -25,7 +25,8 @@ them (fk_loss_spec_from_config, fk_step_run):
          squared Haar-band difference;
   kd:    0.1 * CE + 0.9 * T^2 KL (T = 4);
   dkd:   1 * CE + min((epoch + 1) / 20, 1) * (1 * TCKD + 8 * NCKD), T = 4,
-         epoch 0: factor 0.05.
+         epoch 0: factor 0.05;
+  dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref).
 term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
 warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
 momentum=0.9, weight_decay=5e-4), zero_grad before each step.
@@ -52,6 +53,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fkio  # noqa: E402
+import gen_dist  # noqa: E402
 import gen_loss  # noqa: E402
 import torch_models  # noqa: E402
 
@@ -70,6 +72,8 @@ def term_fn(method):
     if method == "dkd":
         warm = min((0 + 1) / 20.0, 1.0)
         return 1.0, warm, lambda s, t, y: gen_loss.dkd_direct(s, t, y, {"T": T, "alpha": 1.0, "beta": 8.0})
+    if method == "dist":
+        return 1.0, 1.0, lambda s, t, y: gen_dist.dist_ref(s, t, T, 2.0, 2.0)
     raise ValueError(method)
 
 
@@ -116,7 +120,7 @@ def main():
     fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": "resnet32x4"})
     fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": "resnet8x4"})
     t64 = copy.deepcopy(teacher).double()
-    methods = ["figkd", "kd", "dkd"]
+    methods = ["figkd", "kd", "dkd", "dist"]
 
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     y = torch.randint(0, CLASSES, (BATCH,), generator=g)
