@@ -295,6 +295,72 @@ static void test_stanford40(void)
                                 "TrainImages.txt", "ImageSplits", NULL});
 }
 
+static uint8_t *slurp(const char *sub, size_t *n)
+{
+    char p[FK_DATA_PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", fx, sub);
+    FILE *f = fopen(p, "rb");
+    uint8_t *b = malloc(1 << 20);
+    *n = f && b ? fread(b, 1, 1 << 20, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(*n > 0, "cannot read %s", p);
+    return b;
+}
+
+/* Every truncation and many single-byte changes of a real pickle and of a
+ * compressed and a plain MAT-file: each parses or fails with FK_ERR_FORMAT,
+ * never anything else (run under valgrind to see reads out of bounds). */
+static void test_fuzz(void)
+{
+    static const char *const mats[] = {"StanfordDogs/lists/train_list.mat",
+                                       "StanfordDogs/lists/test_list.mat"};
+    size_t n;
+    uint8_t *good = slurp("c100py_label/train", &n), *b = malloc(n + 1);
+    long other = 0;
+    fk_error_quiet(1);
+    for (size_t len = 0; b && len < n; len += 1 + len / 64) {
+        fk_pickle *pk = NULL;
+        other += fk_pickle_parse("cut", good, len, &pk) != FK_ERR_FORMAT;
+        fk_pickle_free(pk);
+    }
+    const uint8_t vals[] = {0x00, 0xff, 0x80, '(', 't', 'e', 'u', 'R', 'b', 'h', 'q', 'X', 'T'};
+    for (size_t at = 0; b && at < n; at += 1 + at / 32)
+        for (size_t v = 0; v < sizeof vals; v++) {
+            memcpy(b, good, n);
+            b[at] = vals[v];
+            fk_pickle *pk = NULL;
+            fk_status s = fk_pickle_parse("flip", b, n, &pk);
+            other += s != FK_OK && s != FK_ERR_FORMAT;
+            fk_pickle_free(pk);
+        }
+    free(good);
+    free(b);
+    for (int m = 0; m < 2; m++) {
+        good = slurp(mats[m], &n);
+        b = malloc(n + 1);
+        for (size_t len = 0; b && len < n; len++) {
+            fk_mat_var v;
+            fk_status s = fk_mat_parse("cut", good, len, "labels", &v);
+            other += s != FK_ERR_FORMAT;
+            fk_mat_var_free(&v);
+        }
+        for (size_t at = 128; b && at < n; at++)
+            for (int v = 0; v < 3; v++) {
+                memcpy(b, good, n);
+                b[at] = (uint8_t)(v == 0 ? 0xff : v == 1 ? 0x00 : b[at] ^ 0x10);
+                fk_mat_var var;
+                fk_status s = fk_mat_parse("flip", b, n, "file_list", &var);
+                other += s != FK_OK && s != FK_ERR_FORMAT;
+                fk_mat_var_free(&var);
+            }
+        free(good);
+        free(b);
+    }
+    fk_error_quiet(0);
+    CHECK(other == 0, "%ld mutations gave a status other than FK_OK or FK_ERR_FORMAT", other);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -308,7 +374,7 @@ int main(int argc, char **argv)
     } tests[] = {
         {"cifar100-pickle", test_cifar100_pickle}, {"cifar10-pickle", test_cifar10_pickle},
         {"pickle-errors", test_pickle_errors}, {"cub", test_cub}, {"dogs", test_dogs},
-        {"mit67", test_mit67}, {"stanford40", test_stanford40},
+        {"mit67", test_mit67}, {"stanford40", test_stanford40}, {"fuzz", test_fuzz},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!strcmp(argv[2], tests[i].name)) {

@@ -71,6 +71,9 @@ typedef struct fk_mat_var {
 } fk_mat_var;
 
 fk_status fk_mat_read(const char *path, const char *name, fk_mat_var *out);
+/* The same on a file's bytes (path is only named in messages). */
+fk_status fk_mat_parse(const char *path, const uint8_t *buf, size_t n, const char *name,
+                       fk_mat_var *out);
 void fk_mat_var_free(fk_mat_var *v);
 
 #endif

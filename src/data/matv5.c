@@ -310,6 +310,15 @@ fk_status fk_mat_read(const char *path, const char *name, fk_mat_var *out)
             break;
     }
     fclose(f);
+    fk_status s = fk_mat_parse(path, b, n, name, out);
+    free(b);
+    return s;
+}
+
+fk_status fk_mat_parse(const char *path, const uint8_t *b, size_t n, const char *name,
+                       fk_mat_var *out)
+{
+    memset(out, 0, sizeof *out);
     mat_ctx m = {.path = path, .name = name, .out = out};
     fk_status s;
     if (n >= 8 && !memcmp(b, "\x89HDF", 4))
@@ -323,7 +332,6 @@ fk_status fk_mat_read(const char *path, const char *name, fk_mat_var *out)
                      "read", path);
     else
         s = walk(&m, b, n, 128, 0);
-    free(b);
     if (s == FK_OK && !m.found)
         s = fk_error(FK_ERR_FORMAT, "%s: no variable '%s'", path, name);
     if (s != FK_OK)
