@@ -265,6 +265,10 @@ static void test_dogs(void)
     fk_error_quiet(1);
     CHECK(fk_mat_read(p, "nothing", &v) == FK_ERR_FORMAT, "absent variable");
     HAS(fk_last_error(), "no variable 'nothing'");
+    uint8_t v73[600] = "MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00";
+    memcpy(v73 + 512, "\x89HDF\r\n\x1a\n", 8);
+    CHECK(fk_mat_parse("v73.mat", v73, sizeof v73, "labels", &v) == FK_ERR_FORMAT, "v7.3");
+    HAS(fk_last_error(), "v73.mat: a MATLAB v7.3 (HDF5) file");
     fk_error_quiet(0);
 }
 

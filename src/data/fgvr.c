@@ -442,17 +442,8 @@ static fk_status read_stanford40(layout *L)
 
 static int find_name(char **v, int n, const char *s)
 {
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, r = strcmp(s, v[mid]);
-        if (!r)
-            return mid;
-        if (r < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    return -1;
+    char **hit = n ? bsearch(&s, v, (size_t)n, sizeof *v, cmp_str) : NULL;
+    return hit ? (int)(hit - v) : -1;
 }
 
 /* Length of the first path component of rel (0: none). */
@@ -475,7 +466,7 @@ static fk_status classes_by_folder(layout *L)
             char *name = strndup(e->rel[i], k);
             if (!name)
                 return oom();
-            if (L->n_names && find_name(L->names, L->n_names, name) >= 0) {
+            if (find_name(L->names, L->n_names, name) >= 0) {
                 free(name);
                 continue;
             }
@@ -514,6 +505,11 @@ static fk_status classes_by_label(layout *L)
             if (L->split[sp].label[i] + 1 > k_max)
                 k_max = L->split[sp].label[i] + 1;
     if (L->names) {
+        for (int sp = 0; sp < 2; sp++)
+            for (long i = 0; i < L->split[sp].n; i++)
+                if (L->split[sp].label[i] < 0)
+                    return fk_error(FK_ERR_FORMAT, "%s:%ld: no label",
+                                    L->srcs[L->split[sp].src[i]], L->split[sp].line[i]);
         if (k_max > L->n_names)
             return fk_error(FK_ERR_FORMAT, "%s: label %d beyond the %d classes named",
                             L->srcs[0], k_max, L->n_names);
@@ -528,6 +524,9 @@ static fk_status classes_by_label(layout *L)
             const entries *e = &L->split[sp];
             int y = e->label[i];
             size_t k = folder_len(e->rel[i]);
+            if (y < 0)
+                return fk_error(FK_ERR_FORMAT, "%s:%ld: '%s' has no label while other lines "
+                                "have one", L->srcs[e->src[i]], e->line[i], e->rel[i]);
             if (!L->names[y]) {
                 if (!(L->names[y] = strndup(e->rel[i], k)))
                     return oom();

@@ -176,6 +176,8 @@ static fk_status take_matrix(mat_ctx *m, const uint8_t *b, size_t end, size_t of
     fk_mat_var *v = m->out;
     v->n = count;
     if (cls == MX_CELL) {
+        if ((size_t)count > (end - after) / 8)
+            return corrupt(m, after, "more cells than the array's bytes can hold");
         v->strings = fk_calloc((size_t)count + 1, sizeof *v->strings);
         if (!v->strings)
             return FK_ERR_NOMEM;
@@ -224,6 +226,8 @@ static fk_status inflate_all(const mat_ctx *m, const uint8_t *src, size_t n, siz
     int r = Z_OK;
     while (r == Z_OK) {
         if (len == cap) {
+            if (cap > (size_t)1 << 30)
+                break; /* a list of file names is never this large */
             uint8_t *nb = realloc(buf, cap * 2);
             if (!nb)
                 break;
@@ -321,9 +325,11 @@ fk_status fk_mat_parse(const char *path, const uint8_t *b, size_t n, const char 
     memset(out, 0, sizeof *out);
     mat_ctx m = {.path = path, .name = name, .out = out};
     fk_status s;
-    if (n >= 8 && !memcmp(b, "\x89HDF", 4))
+    if ((n >= 10 && !memcmp(b, "MATLAB 7.3", 10)) || (n >= 4 && !memcmp(b, "\x89HDF", 4)) ||
+        (n >= 516 && !memcmp(b + 512, "\x89HDF", 4)))
         s = fk_error(FK_ERR_FORMAT, "%s: a MATLAB v7.3 (HDF5) file; figkd-cl reads MAT-files "
-                     "of version 5 to 7 (as the data set ships them)", path);
+                     "of version 5 to 7 (as the data set ships them); re-save it in MATLAB "
+                     "or Octave with save(..., '-v7')", path);
     else if (n < 128 || memcmp(b, "MATLAB 5.0 MAT-file", 19))
         s = fk_error(FK_ERR_FORMAT, "%s: not a MATLAB 5.0 MAT-file (no 'MATLAB 5.0 MAT-file' "
                      "header); truncated or corrupt?", path);

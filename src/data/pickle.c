@@ -103,6 +103,8 @@ static fk_status find_mark(walker *w, long *mark)
 
 static fk_status add_items(walker *w, int32_t to, const int32_t *v, long n)
 {
+    if (n == 0)
+        return FK_OK;
     fk_pk_node *t = node(w, to);
     if (grow((void **)&t->items, &t->cap, t->n + n, sizeof *t->items))
         return nomem(w);
