@@ -298,7 +298,7 @@ def layouts(out):
     tr, te = [], []
     for c, cat in enumerate(cats):
         for k in range(3):
-            rel = f"{cat}/{cat[:3]}{k}.jpg"
+            rel = f"{cat}/{cat[:3]} {k}.jpg" if k == 2 else f"{cat}/{cat[:3]}{k}.jpg"
             jpeg(f"{root}/Images/{rel}", 16 + c, 16 + k, 80 * c)
             (te if k == 0 else tr).append(rel)
     write(f"{root}/TrainImages.txt", "\r\n".join(tr).encode())

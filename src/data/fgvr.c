@@ -130,7 +130,9 @@ static fk_status text_open(text *t, const char *path)
     return FK_OK;
 }
 
-/* Next non-empty line, split at blanks into up to max fields; *nf = 0 at the end. */
+/* Next non-empty line, split at blanks into up to max fields (max = 1: the
+ * whole line less its surrounding blanks, so names may hold spaces); *nf = 0
+ * at the end. */
 static fk_status text_next(text *t, char **field, int max, int *nf)
 {
     *nf = 0;
@@ -139,6 +141,16 @@ static fk_status text_next(text *t, char **field, int max, int *nf)
         if (!strchr(t->buf, '\n') && !feof(t->f))
             return fk_error(FK_ERR_FORMAT, "%s:%ld: line longer than %zu characters", t->path,
                             t->ln, sizeof t->buf - 2);
+        if (max == 1) {
+            char *b = t->buf + strspn(t->buf, " \t\r\n"), *e = b + strlen(b);
+            while (e > b && strchr(" \t\r\n", e[-1]))
+                *--e = '\0';
+            if (*b) {
+                field[(*nf)++] = b;
+                return FK_OK;
+            }
+            continue;
+        }
         char *save = NULL, *tok = strtok_r(t->buf, " \t\r\n", &save);
         while (tok && *nf < max) {
             field[(*nf)++] = tok;
