@@ -181,7 +181,8 @@ static long field_num(const text *t, const char *s, long lo, long hi, const char
 /* ---- CUB-200-2011 ---- */
 
 /* "<id> <value>" lines with ids 1..n, each once, all present -> v[id - 1]. */
-static fk_status read_id_values(const char *path, long n, long lo, long hi, long *v)
+static fk_status read_id_values(const char *path, long n, long lo, long hi, const char *what,
+                                long *v)
 {
     text t;
     fk_status s = text_open(&t, path);
@@ -193,11 +194,11 @@ static fk_status read_id_values(const char *path, long n, long lo, long hi, long
     int nf;
     while ((s = text_next(&t, f, 2, &nf)) == FK_OK && nf) {
         if (nf != 2) {
-            s = fk_error(FK_ERR_FORMAT, "%s:%ld: expected '<image id> <value>'", path, t.ln);
+            s = fk_error(FK_ERR_FORMAT, "%s:%ld: expected '<image id> <%s>'", path, t.ln, what);
             break;
         }
         long id = field_num(&t, f[0], 1, n, "image id", &s);
-        long x = id > 0 ? field_num(&t, f[1], lo, hi, "value", &s) : -1;
+        long x = id > 0 ? field_num(&t, f[1], lo, hi, what, &s) : -1;
         if (s != FK_OK)
             break;
         if (v[id - 1] != LONG_MIN) {
@@ -279,9 +280,9 @@ static fk_status read_cub(layout *L)
                        !(tr = fk_malloc((size_t)all.n * sizeof *tr))))
         s = FK_ERR_NOMEM;
     if (s == FK_OK)
-        s = read_id_values(labels, all.n, 1, k_max, lab);
+        s = read_id_values(labels, all.n, 1, k_max, "class id", lab);
     if (s == FK_OK)
-        s = read_id_values(split, all.n, 0, 1, tr);
+        s = read_id_values(split, all.n, 0, 1, "is_training_image", tr);
     for (long i = 0; s == FK_OK && i < all.n; i++)
         s = add(&L->split[tr[i]], all.rel[i], (int32_t)(lab[i] - 1), src, all.line[i]);
     free(lab);
