@@ -287,6 +287,10 @@ def layouts(out):
         # the same lists as text, without labels (classes by folder)
         write(f"{out}/DogsText/lists/{name}_list.txt", ("\n".join(files) + "\n").encode())
     shutil.copytree(f"{root}/Images", f"{out}/DogsText/Images")
+    # lists.tar extracts its .mat files beside Images/ (no lists/ folder)
+    shutil.copytree(f"{root}/Images", f"{out}/DogsFlat/Images")
+    for name in ("train", "test"):
+        shutil.copy(f"{root}/lists/{name}_list.mat", f"{out}/DogsFlat/{name}_list.mat")
     shutil.copytree(root, f"{out}/Dogs_bad")
     with open(f"{root}/lists/train_list.mat", "rb") as f:
         mat = f.read()

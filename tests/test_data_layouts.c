@@ -249,6 +249,9 @@ static void test_dogs(void)
     cfg_for(&c, "imagefolder", "StanfordDogs");
     check_split(&c, 1, 6, (const int[]){0, 0, 1, 1, 2, 2}, 3, names, "Stanford Dogs");
     check_split(&c, 0, 3, (const int[]){0, 1, 2}, 3, names, "Stanford Dogs");
+    /* the .mat files beside Images/, as lists.tar extracts them */
+    cfg_for(&c, "imagefolder", "DogsFlat");
+    check_split(&c, 0, 3, (const int[]){0, 1, 2}, 3, names, "Stanford Dogs");
     /* text lists without labels: classes by breed folder */
     cfg_for(&c, "imagefolder", "DogsText");
     check_split(&c, 1, 6, (const int[]){0, 0, 1, 1, 2, 2}, 3, names, "Stanford Dogs");
