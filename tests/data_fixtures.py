@@ -220,14 +220,19 @@ def layouts(out):
                                    b"coarse_label_names": [b"super%02d" % k for k in range(20)]}))
     # CIFAR-10, Python version: batches 1, 3, 5 as Python 2 wrote them, 2, 4, the
     # test batch and the meta file as Python 3's pickle.dump(..., protocol=2) does
+    # (also with numpy integers for labels, as a re-saved batch may have)
     d = f"{out}/c10py/cifar-10-batches-py"
     for k in range(1, 6):
         obj = {b"batch_label": b"training batch %d of 5" % k,
                b"labels": [(3 * (k - 1) + i) % 10 for i in range(3)],
                b"data": cifar_rows(3, 3 * (k - 1)),
                b"filenames": [b"f%d_%d.png" % (k, i) for i in range(3)]}
+        if k == 4:  # labels as numpy integer scalars, as list(np.array(...)) gives
+            obj[b"labels"] = list(np.array(obj[b"labels"], np.int64))
         write(f"{d}/data_batch_{k}", (py2_pickle if k % 2 else py3_pickle)(obj))
-    write(f"{d}/test_batch", py3_pickle({b"labels": [9, 8], b"data": cifar_rows(2, 50)}))
+    # the test batch's labels as a numpy array
+    write(f"{d}/test_batch", py3_pickle({b"labels": np.array([9, 8], np.int64),
+                                         b"data": cifar_rows(2, 50)}))
     write(f"{d}/batches.meta", py3_pickle({b"label_names": [b"airplane", b"automobile", b"bird",
                                            b"cat", b"deer", b"dog", b"frog", b"horse", b"ship",
                                            b"truck"], b"num_vis": 3072, b"num_cases_per_batch": 3}))

@@ -72,16 +72,16 @@ static fk_status check_labels(const fk_pickle *p, int32_t list, const char *key,
 {
     if (list < 0)
         return fk_error(FK_ERR_FORMAT, "%s: the dict has no b'%s'", p->path, key);
-    const fk_pk_node *l = pk(p, list);
-    if (l->type != FK_PK_LIST || l->n != n)
-        return fk_error(FK_ERR_FORMAT, "%s: b'%s' is not a list of %ld labels (one per row "
-                        "of b'data')", p->path, key, n);
+    if (fk_pickle_len(p, list) != n)
+        return fk_error(FK_ERR_FORMAT, "%s: b'%s' is not a list (or 1-D integer array) of %ld "
+                        "labels, one per row of b'data'", p->path, key, n);
     for (long i = 0; i < n; i++) {
-        const fk_pk_node *v = pk(p, l->items[i]);
-        if (v->type != FK_PK_INT || v->i < 0 || v->i > hi)
-            return fk_error(FK_ERR_FORMAT, "%s: b'%s'[%ld] is %s%lld, out of range 0..%d; "
-                            "corrupt file?", p->path, key, i, v->type == FK_PK_INT ? "" :
-                            "not an int: ", (long long)v->i, hi);
+        int64_t v;
+        if (fk_pickle_int_at(p, list, i, &v) != 0)
+            return fk_error(FK_ERR_FORMAT, "%s: b'%s'[%ld] is not an int", p->path, key, i);
+        if (v < 0 || v > hi)
+            return fk_error(FK_ERR_FORMAT, "%s: b'%s'[%ld] is %lld, out of range 0..%d; "
+                            "corrupt file?", p->path, key, i, (long long)v, hi);
     }
     return FK_OK;
 }
@@ -189,11 +189,13 @@ static fk_status read_pickles(const fk_data_config *c, const char *dir, int trai
     long at = 0;
     for (int f = 0; f < nf && s == FK_OK; f++) {
         const fk_pickle *p = pks[f];
-        const fk_pk_node *l = pk(p, fk_pickle_dict_get(p, p->root, c100 ? "fine_labels" : "labels"));
+        int32_t l = fk_pickle_dict_get(p, p->root, c100 ? "fine_labels" : "labels");
         for (long i = 0; i < counts[f]; i++, at++) {
             const uint8_t *src = data[f] + (size_t)i * 3072;
             uint8_t *dst = ds->pixels + (size_t)at * 3072;
-            ds->labels[at] = (int32_t)pk(p, l->items[i])->i;
+            int64_t y = 0;
+            fk_pickle_int_at(p, l, i, &y); /* checked by check_labels */
+            ds->labels[at] = (int32_t)y;
             for (int q = 0; q < 1024; q++)
                 for (int ch = 0; ch < 3; ch++)
                     dst[3 * q + ch] = src[ch * 1024 + q];

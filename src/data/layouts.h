@@ -21,9 +21,10 @@ fk_status fk_read_image_layout(const fk_data_config *c, int train, fk_dataset *d
  * Walks the opcodes of a protocol 0-2 pickle and builds a tree of plain
  * values; nothing is executed. The only globals accepted are the ones a
  * pickled dict of numpy arrays, lists and (byte) strings uses:
- * numpy.core.multiarray._reconstruct (or numpy._core...), numpy.ndarray,
- * numpy.dtype, and _codecs.encode / __builtin__.bytes (Python 3's way of
- * writing bytes at protocol 2); each is evaluated by the walker itself. */
+ * numpy.core.multiarray._reconstruct and .scalar (or numpy._core...),
+ * numpy.ndarray, numpy.dtype, and _codecs.encode / __builtin__.bytes (Python
+ * 3's way of writing bytes at protocol 2); each is evaluated by the walker
+ * itself (scalar: little-endian integers only). */
 typedef enum fk_pk_type {
     FK_PK_NONE = 0, FK_PK_BOOL, FK_PK_INT, FK_PK_BYTES, FK_PK_STR, FK_PK_TUPLE,
     FK_PK_LIST, FK_PK_DICT, FK_PK_GLOBAL, FK_PK_ARRAY, FK_PK_DTYPE, FK_PK_MARK,
@@ -60,6 +61,11 @@ fk_status fk_pickle_load(const char *path, fk_pickle **out);
 void fk_pickle_free(fk_pickle *p);
 /* Value of key (a byte string or str equal to key) in dict node d; -1 if absent. */
 int32_t fk_pickle_dict_get(const fk_pickle *p, int32_t d, const char *key);
+/* Length of a list or tuple, or of a 1-D integer numpy array; -1 for anything
+ * else (or seq < 0). */
+long fk_pickle_len(const fk_pickle *p, int32_t seq);
+/* Element i (< fk_pickle_len) as an integer: 0, or -1 when it is not one. */
+int fk_pickle_int_at(const fk_pickle *p, int32_t seq, long i, int64_t *v);
 
 /* ---- MATLAB v5 MAT-file (matv5.c) ----
  * Finds one variable by name at the top level (compressed with zlib or not)

@@ -177,7 +177,34 @@ static int is_global(const fk_pk_node *nd, const char *mod_name)
 static const char *const ALLOWED[] = {
     "numpy.core.multiarray _reconstruct", "numpy._core.multiarray _reconstruct",
     "numpy ndarray", "numpy dtype", "_codecs encode", "__builtin__ bytes", "builtins bytes",
+    "numpy.core.multiarray scalar", "numpy._core.multiarray scalar",
 };
+
+/* Bytes per element of a little-endian (or 1-byte) integer dtype; 0 otherwise. */
+static int int_dtype(const fk_pk_node *dt, int *is_signed)
+{
+    const uint8_t *s = dt->s;
+    size_t n = dt->len;
+    if (n == 3 && (s[0] == '<' || s[0] == '|' || s[0] == '=')) {
+        s++;
+        n--;
+    }
+    if (dt->endian == '>' || n != 2 || (s[0] != 'i' && s[0] != 'u'))
+        return 0;
+    *is_signed = s[0] == 'i';
+    int k = s[1] - '0';
+    return k == 1 || k == 2 || k == 4 || k == 8 ? k : 0;
+}
+
+static int64_t int_at(const uint8_t *b, int size, int is_signed)
+{
+    uint64_t u = 0;
+    for (int i = size - 1; i >= 0; i--)
+        u = u << 8 | b[i];
+    if (is_signed && size < 8 && (u >> (8 * size - 1)) & 1)
+        u |= ~0ull << (8 * size);
+    return (int64_t)u;
+}
 
 static fk_status op_global(walker *w)
 {
@@ -274,6 +301,18 @@ static fk_status op_reduce(walker *w)
         if (a->n != 3 || !is_global(node(w, a->items[0]), "numpy ndarray"))
             return bad(w, "_reconstruct of something other than numpy.ndarray");
         r = new_node(w, FK_PK_ARRAY);
+    } else if (is_global(f, "numpy.core.multiarray scalar") ||
+               is_global(f, "numpy._core.multiarray scalar")) {
+        /* numpy integer scalars (e.g. a list of np.int64 labels) */
+        int sign = 0, size = a->n == 2 && node(w, a->items[0])->type == FK_PK_DTYPE &&
+                                     node(w, a->items[1])->type == FK_PK_BYTES
+                                 ? int_dtype(node(w, a->items[0]), &sign) : 0;
+        if (!size || node(w, a->items[1])->len != (size_t)size)
+            return bad(w, "numpy scalar that is not a little-endian integer");
+        int64_t v = int_at(node(w, a->items[1])->s, size, sign);
+        r = new_node(w, FK_PK_INT);
+        if (r >= 0)
+            node(w, r)->i = v;
     } else if (is_global(f, "numpy dtype")) {
         if (a->n < 1 || (node(w, a->items[0])->type != FK_PK_STR &&
                          node(w, a->items[0])->type != FK_PK_BYTES))
@@ -585,4 +624,35 @@ int32_t fk_pickle_dict_get(const fk_pickle *p, int32_t d, const char *key)
             return nd->items[i + 1];
     }
     return -1;
+}
+
+long fk_pickle_len(const fk_pickle *p, int32_t seq)
+{
+    if (seq < 0)
+        return -1;
+    const fk_pk_node *nd = &p->nodes[seq];
+    if (nd->type == FK_PK_LIST || nd->type == FK_PK_TUPLE)
+        return nd->n;
+    int sign;
+    if (nd->type != FK_PK_ARRAY || !nd->built || nd->fortran || p->nodes[nd->shape].n != 1)
+        return -1;
+    const fk_pk_node *dim = &p->nodes[p->nodes[nd->shape].items[0]];
+    int size = int_dtype(&p->nodes[nd->dtype], &sign);
+    if (dim->type != FK_PK_INT || !size || dim->i < 0 ||
+        p->nodes[nd->data].len != (uint64_t)dim->i * (uint64_t)size)
+        return -1;
+    return (long)dim->i;
+}
+
+int fk_pickle_int_at(const fk_pickle *p, int32_t seq, long i, int64_t *v)
+{
+    const fk_pk_node *nd = &p->nodes[seq];
+    if (nd->type == FK_PK_ARRAY) {
+        int sign, size = int_dtype(&p->nodes[nd->dtype], &sign);
+        *v = int_at(p->nodes[nd->data].s + (size_t)i * (size_t)size, size, sign);
+        return 0;
+    }
+    const fk_pk_node *x = &p->nodes[nd->items[i]];
+    *v = x->i;
+    return x->type == FK_PK_INT ? 0 : -1;
 }
