@@ -2,8 +2,13 @@
  * threaded loader that fills a ring of normalised float32 batches.
  *
  * Readers ([data] dataset =):
- *   cifar100      root/train.bin, root/test.bin (CIFAR-100 binary version)
- *   cifar10       root/data_batch_{1..5}.bin, root/test_batch.bin
+ *   cifar100      root/train.bin, root/test.bin (CIFAR-100 binary version), or
+ *                 root/{train,test,meta} (the pickled Python version, as
+ *                 torchvision downloads it); either also in
+ *                 root/cifar-100-binary/ or root/cifar-100-python/
+ *   cifar10       root/data_batch_{1..5}.bin, root/test_batch.bin, or the pickled
+ *                 root/data_batch_{1..5}, root/test_batch, root/batches.meta;
+ *                 also in root/cifar-10-batches-bin/ or root/cifar-10-batches-py/
  *   tinyimagenet  root/wnids.txt, root/train/<wnid>/images/<name>.JPEG,
  *                 root/val/images/<name>.JPEG + root/val/val_annotations.txt (= test)
  *                 class index = position of the wnid in the *sorted* wnid list,
@@ -11,7 +16,10 @@
  *                 to memory, cached in root/figkd-cache-{train,test}.bin
  *   imagefolder   root/{train,test}/<class>/<image> (PNG or JPEG, any size);
  *                 classes = sorted folder names, files sorted by name; decoded
- *                 in the loader threads for every use
+ *                 in the loader threads for every use. Without train/ and
+ *                 test/, root may hold an official FGVR layout as downloaded:
+ *                 CUB-200-2011, Stanford Dogs, MIT Indoor-67, Stanford 40
+ *                 Actions (docs/data.md)
  *   fashion-mnist, mnist  IDX files, gzip'd or plain
  *
  * Standard training augmentation (augment = standard):
@@ -88,6 +96,8 @@ int fk_dataset_height(const fk_dataset *ds);     /* 0 when sizes vary */
 int fk_dataset_width(const fk_dataset *ds);      /* 0 when sizes vary */
 int fk_dataset_label(const fk_dataset *ds, long i);
 const char *fk_dataset_class_name(const fk_dataset *ds, int cls); /* may be "" */
+/* The layout the reader found under root, e.g. "CUB-200-2011 (images.txt, ...)". */
+const char *fk_dataset_layout(const fk_dataset *ds);
 
 /* One decoded image, uint8, interleaved HWC. pixels points into the data set
  * or into *scratch (grown with realloc; free it with free()). */

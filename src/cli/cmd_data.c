@@ -73,6 +73,8 @@ static fk_status report_split(const fk_data_config *c, int train, int batch, lon
     const char *split = train ? "train" : "test";
     int h = fk_dataset_height(ds), w = fk_dataset_width(ds);
     int cout = c->channels ? c->channels : fk_dataset_channels(ds);
+    if (train)
+        printf("layout: %s in %s\n", fk_dataset_layout(ds), c->root);
     printf("%s: %ld images, %d classes, ", split, fk_dataset_count(ds), fk_dataset_classes(ds));
     if (h)
         printf("%dx%dx%d", h, w, fk_dataset_channels(ds));

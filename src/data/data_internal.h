@@ -19,6 +19,7 @@ struct fk_dataset {
     /* imagefolder: decoded on demand */
     char **paths;             /* (n) */
     char **class_names;       /* (classes), may be NULL */
+    const char *layout;       /* the layout found under root (static text), or NULL */
 };
 
 /* Readers (readers.c, tinyimagenet.c, imagefolder.c). */

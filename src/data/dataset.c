@@ -1,5 +1,6 @@
 /* Data set object: open by kind, balanced subset, accessors, sample access. */
 #include "data/data_internal.h"
+#include "data/layouts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +77,11 @@ fk_status fk_dataset_open(const fk_data_config *c, int train, fk_dataset **out)
     fk_status s;
     switch (c->dataset) {
     case FK_DATASET_CIFAR100:
-    case FK_DATASET_CIFAR10: s = fk_read_cifar(c, train, ds); break;
+    case FK_DATASET_CIFAR10: s = fk_read_cifar_layout(c, train, ds); break;
     case FK_DATASET_FASHION_MNIST:
     case FK_DATASET_MNIST: s = fk_read_idx(c, train, ds); break;
     case FK_DATASET_TINYIMAGENET: s = fk_read_tinyimagenet(c, train, ds); break;
-    case FK_DATASET_IMAGEFOLDER: s = fk_read_imagefolder(c, train, ds); break;
+    case FK_DATASET_IMAGEFOLDER: s = fk_read_image_layout(c, train, ds); break;
     default: s = fk_error(FK_ERR_ARG, "[data] dataset: unknown kind %d", (int)c->dataset);
     }
     if (s == FK_OK && c->channels == 1 && ds->channels == 3)
@@ -129,4 +130,16 @@ fk_status fk_dataset_get(const fk_dataset *ds, long i, fk_image *img,
         return s;
     img->pixels = *scratch;
     return FK_OK;
+}
+
+const char *fk_dataset_layout(const fk_dataset *ds)
+{
+    if (ds->layout)
+        return ds->layout;
+    switch (ds->kind) {
+    case FK_DATASET_TINYIMAGENET: return "tiny-imagenet-200 (wnids.txt, train/, val/)";
+    case FK_DATASET_FASHION_MNIST:
+    case FK_DATASET_MNIST: return "IDX files (train-images-idx3-ubyte, ...)";
+    default: return fk_dataset_name(ds->kind);
+    }
 }

@@ -85,8 +85,9 @@ fk_status fk_read_imagefolder(const fk_data_config *c, int train, fk_dataset *ds
         return fk_error(FK_ERR_IO,
             "imagefolder: %s: no such folder. Expected [data] root = %s to hold "
             "train/<class>/<image> and test/<class>/<image> (PNG or JPEG), as torchvision "
-            "ImageFolder reads; CUB-200, Stanford Dogs, MIT-67 and Stanford-40 are "
-            "arranged this way after download", split, c->root);
+            "ImageFolder reads (the official layouts of CUB-200-2011, Stanford Dogs, "
+            "MIT Indoor-67 and Stanford 40 Actions are read without train/ and test/: "
+            "docs/data.md)", split, c->root);
     fk_status s = fk_list_dir(split, 1, &classes);
     if (s != FK_OK)
         goto fail;
