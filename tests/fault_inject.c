@@ -11,6 +11,8 @@
  *   FIGKD_FAULT_STICKY 1: every counted call from the N-th on fails (a disk
  *                      that stays full)
  *   FIGKD_FAULT_ERRNO  ENOSPC (the default) or EIO
+ *   FIGKD_FAULT_KILL   1: the N-th call sends SIGKILL to the process instead
+ *                      (a kill at an exact point, e.g. between two renames)
  *   FIGKD_FAULT_COUNT  file that receives the number of counted calls at exit
  *   FIGKD_FAULT_LOG    file that receives one line per counted call:
  *                      "N CALL PATH ok|ENOSPC|EIO"
@@ -30,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +52,7 @@ static struct {
     unsigned enabled;        /* bit per call kind */
     long at;                 /* 0: no fault */
     int sticky;
+    int kill;
     int err;
     char count_path[PATH_MAX];
     int log_fd;
@@ -113,6 +117,8 @@ static void fi_init(void)
     fi.at = at ? strtol(at, NULL, 10) : 0;
     const char *sticky = getenv("FIGKD_FAULT_STICKY");
     fi.sticky = sticky && !strcmp(sticky, "1");
+    const char *kill_ = getenv("FIGKD_FAULT_KILL");
+    fi.kill = kill_ && !strcmp(kill_, "1");
     const char *err = getenv("FIGKD_FAULT_ERRNO");
     fi.err = err && !strcmp(err, "EIO") ? EIO : ENOSPC;
     const char *count = getenv("FIGKD_FAULT_COUNT");
@@ -190,11 +196,13 @@ static int fi_hit(int call, const char *path)
     if (fi.log_fd >= 0) {
         char line[PATH_MAX + 64];
         int len = snprintf(line, sizeof line, "%ld %s %s %s\n", n, call_names[call], path,
-                           !fail ? "ok" : fi.err == EIO ? "EIO" : "ENOSPC");
+                           !fail ? "ok" : fi.kill ? "SIGKILL" : fi.err == EIO ? "EIO" : "ENOSPC");
         if (len > 0 && real_write(fi.log_fd, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1) < 0) {
             /* the log is best effort */
         }
     }
+    if (fail && fi.kill)
+        kill(getpid(), SIGKILL);
     return fail ? fi.err : 0;
 }
 

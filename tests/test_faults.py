@@ -14,10 +14,15 @@ ImageFolder (16x16 PNGs, 4 classes, 64 training and 16 test images; batch
   `*.tmp*` file; leave checkpoints that load and equal the clean run's at
   the same step, best.safetensors at the epoch last.safetensors calls best;
   and a --resume after a failure must end at the clean run's weights;
-- kill loop: 20 SIGKILLs at seeded random moments of a longer run, each
-  followed by --resume, every checkpoint loads after each kill, and the run
-  that finishes ends bit-identical (weights, BN statistics, momentum,
-  metrics.jsonl) to an uninterrupted one.
+- kills at exact points of a save (the shim's FIGKD_FAULT_KILL): in the
+  middle of a write, before a rename, between last and best; the
+  checkpoints left load and a --resume ends at the clean run's weights;
+- kill loop: 20 SIGKILLs of a 14-epoch run at seeded random moments (in the
+  start-up, or a random fraction of a step after a random progress line, so
+  that each run saves at most one more epoch and all 20 kill a live run),
+  each followed by --resume; every checkpoint loads after each kill, and
+  the run that finishes ends bit-identical (weights, BN statistics,
+  momentum, metrics.jsonl) to an uninterrupted one.
 
 Checks that fail on today's trainer are listed in KNOWN with the defect
 behind each; they still fail the test (they are printed as known, never
@@ -49,7 +54,7 @@ SPE = CLASSES * TRAIN_PER // BATCH   # steps per epoch
 EPOCHS = 3
 CALLS = "write,fsync,fdatasync,rename,open,close"
 SAMPLES = 25          # failure points of a fresh run to try (of ~470)
-KILLS, KILL_EPOCHS, KILL_SEED = 20, 16, 19
+KILLS, KILL_EPOCHS, KILL_SEED = 20, 14, 19
 META = ("figkd.stage", "figkd.model", "figkd.epoch", "figkd.batch", "figkd.step", "figkd.best_acc",
         "figkd.best_epoch", "figkd.acc", "figkd.done")
 
@@ -112,9 +117,10 @@ def out_path(name):
     return os.path.join(WORK, name)
 
 
-def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=None):
+def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=None, kill=False):
     """Run train into out_dir WORK/name under the shim. fault: (n, errno name,
-    sticky) or None. Returns (CompletedProcess, seconds)."""
+    sticky) or None; kill: SIGKILL at call n instead. Returns
+    (CompletedProcess, seconds)."""
     out = out_path(name)
     args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps]
     if epochs:
@@ -125,7 +131,8 @@ def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=N
     env.update(LD_PRELOAD=(SHIM + " " + env.get("LD_PRELOAD", "")).strip(), FIGKD_FAULT_DIR=out,
                FIGKD_FAULT_CALLS=CALLS)
     if fault:
-        env.update(FIGKD_FAULT_AT=str(fault[0]), FIGKD_FAULT_ERRNO=fault[1], FIGKD_FAULT_STICKY="1" if fault[2] else "0")
+        env.update(FIGKD_FAULT_AT=str(fault[0]), FIGKD_FAULT_ERRNO=fault[1], FIGKD_FAULT_STICKY="1" if fault[2] else "0",
+                   FIGKD_FAULT_KILL="1" if kill else "0")
     if log:
         env.update(FIGKD_FAULT_LOG=log, FIGKD_FAULT_COUNT=log + ".count")
     t = time.time()
@@ -214,14 +221,11 @@ def tmp_files(out):
                   if re.search(r"\.tmp(\.[0-9]+)?$", f))
 
 
-def check_outputs(name, clean, what, r, target, sticky=False, metrics_tag="ignored-write"):
-    """The checks after a faulted run (r) whose failing call was on target."""
+def check_ckpts(name, clean, what):
+    """Every checkpoint in out_dir loads and equals the clean run's at its
+    step; best.safetensors is at the epoch last.safetensors calls best."""
     out = out_path(name)
-    ok = check(r.returncode >= 0, "%s: killed by signal %d\n%s" % (what, -r.returncode, r.stderr[-1500:]))
-    left = tmp_files(out)
-    tag = "trim-metrics" if any(f.startswith("metrics.jsonl.tmp") for f in left) else None
-    ok &= check(not left, "%s: temporary files left: %s" % (what, ", ".join(left)), tag)
-    ckpts = {}
+    ok, ckpts = True, {}
     for f in ("last.safetensors", "best.safetensors"):
         p = os.path.join(out, f)
         if not os.path.exists(p):
@@ -245,6 +249,18 @@ def check_outputs(name, clean, what, r, target, sticky=False, metrics_tag="ignor
         got = int(ckpts["best.safetensors"][1].get("figkd.epoch", "-1")) if "best.safetensors" in ckpts else None
         ok &= check(be == 0 or got == be, "%s: last.safetensors says the best epoch is %d, best.safetensors is %s"
                     % (what, be, "missing" if got is None else "of epoch %d" % got), "stale-best")
+    return ok, ckpts
+
+
+def check_outputs(name, clean, what, r, target, sticky=False, metrics_tag="ignored-write"):
+    """The checks after a faulted run (r) whose failing call was on target."""
+    out = out_path(name)
+    ok = check(r.returncode >= 0, "%s: killed by signal %d\n%s" % (what, -r.returncode, r.stderr[-1500:]))
+    left = tmp_files(out)
+    tag = "trim-metrics" if any(f.startswith("metrics.jsonl.tmp") for f in left) else None
+    ok &= check(not left, "%s: temporary files left: %s" % (what, ", ".join(left)), tag)
+    good, ckpts = check_ckpts(name, clean, what)
+    ok &= good
     lines = metrics_lines(name) or []
     if r.returncode == 0:
         cfg = config_text(name)
@@ -331,6 +347,31 @@ def fault_runs(clean):
         check_outputs(name, clean, what, r, target, sticky)
         if r.returncode != 0:
             resume_finishes(name, clean, what)
+    return pts
+
+
+def kill_points(clean, pts):
+    """SIGKILL at exact points of a checkpoint save (through the shim), then
+    --resume: the checkpoints left load, and the run ends at the clean one."""
+    def nth(call, role, k, where=0.0):
+        ns = [p for p in pts if p[1] == call and p[2] == role]
+        per = len(ns) // len([p for p in pts if p[1] == "open" and p[2] == role.replace(".tmp", "") + ".tmp"] or [1])
+        return ns[min(len(ns) - 1, k * per + int(where * (per - 1)))]
+    plan = [("in the middle of writing epoch 2's last.safetensors", nth("write", "last.safetensors.tmp", 1, 0.5)),
+            ("before epoch 2's rename of last.safetensors", nth("rename", "last.safetensors", 1)),
+            ("between epoch 1's last.safetensors and best.safetensors", nth("fsync", ".", 0)),
+            ("before epoch 3's rename of best.safetensors", nth("rename", "best.safetensors", 1)),
+            ("before epoch 2's metrics line", nth("write", "metrics.jsonl", 1))]
+    for i, (where, p) in enumerate(plan):
+        name = "kill%d" % i
+        what = "SIGKILL at call %d (%s %s), %s" % (p[0], p[1], p[2], where)
+        r, secs = train(name, fault=(p[0], "ENOSPC", False), kill=True)
+        left = tmp_files(out_path(name))
+        print("%s: exit %d, %.1f s%s" % (what, r.returncode, secs,
+                                          "; left %s (a killed run cannot remove it)" % ", ".join(left) if left else ""))
+        if check(r.returncode == -signal.SIGKILL, "%s: exit %d, not killed\n%s" % (what, r.returncode, r.stderr)):
+            check_ckpts(name, clean, what)
+            resume_finishes(name, clean, what)
 
 
 def resume_fault_runs(clean):
@@ -375,24 +416,38 @@ def kill_loop():
     check(rc == 0 and t_first is not None, "kill loop: the uninterrupted run failed (exit %d)" % rc)
     t_first = t_first or t_ref / 2
     print("kill loop: uninterrupted run of %d steps %.1f s (first step after %.1f s)" % (steps, t_ref, t_first))
-    t_epoch = (t_ref - t_first) / KILL_EPOCHS
+    t_step = (t_ref - t_first) / steps
     rng = random.Random(KILL_SEED)
     out = out_path("kill")
-    killed, finished, stale_tmp, steps_seen = 0, 0, set(), []
+    killed, finished, stale_tmp, steps_seen, moments = 0, 0, set(), [], []
     for i in range(KILLS):
-        # from half the start-up time to three epochs after it: about 0.7
-        # epochs saved per run, so that the kills fall all along the run
-        delay = rng.uniform(0.5 * t_first, t_first + 3 * t_epoch)
-        p = subprocess.Popen(args + ["--set", "run.out_dir=" + out, "--resume"], cwd=WORK, stdout=subprocess.DEVNULL,
+        # a fifth of the kills at a random moment of the start-up (loading
+        # the checkpoint), the others a random fraction of a step after the
+        # j-th progress line, j <= steps per epoch + 1: at most one epoch
+        # saved per run, so that the kills fall all along the run
+        j = 0 if rng.random() < 0.2 else rng.randint(1, SPE + 1)
+        delay = rng.uniform(0, t_first) if j == 0 else rng.uniform(0, t_step)
+        moments.append("%d+%.2fs" % (j, delay))
+        p = subprocess.Popen(args + ["--set", "run.out_dir=" + out, "--resume"], cwd=WORK, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-        try:
-            _, err = p.communicate(timeout=delay)
+        seen = 0
+        if j:
+            for line in p.stdout:
+                seen += "] epoch " in line and " step " in line
+                if seen == j:
+                    break
+        if seen == j:
+            try:
+                p.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                pass
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            killed += 1
+        _, err = p.communicate()
+        if p.returncode != -signal.SIGKILL:
             finished += 1
             check(p.returncode == 0, "kill loop %d: exit %d before the kill\n%s" % (i, p.returncode, err))
-        except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGKILL)
-            p.communicate()
-            killed += 1
         for f in ("last.safetensors", "best.safetensors"):
             path = os.path.join(out, f)
             if os.path.exists(path):
@@ -404,9 +459,10 @@ def kill_loop():
     r = subprocess.run(args + ["--set", "run.out_dir=" + out, "--resume"], cwd=WORK, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     check(r.returncode == 0, "kill loop: the final --resume failed (exit %d)\n%s" % (r.returncode, r.stderr))
-    print("kill loop: %d killed, %d finished before the kill; last.safetensors at steps %s; %d stale temporary "
-          "files (%s)" % (killed, finished, steps_seen, len(stale_tmp), ", ".join(sorted(stale_tmp)[:4])))
-    check(killed >= KILLS // 2, "kill loop: only %d of %d runs were killed (timing)" % (killed, KILLS))
+    print("kill loop: %d killed (after progress line + delay: %s), %d ended before the kill; last.safetensors at "
+          "steps %s; %d temporary files left by the kills (%s)" % (killed, " ".join(moments), finished, steps_seen,
+                                                                  len(stale_tmp), ", ".join(sorted(stale_tmp)[:4])))
+    check(killed == KILLS, "kill loop: only %d of %d runs were killed" % (killed, KILLS))
     for f in ("last.safetensors", "best.safetensors"):
         a, b = load(os.path.join(out_path("kill_ref"), f)), load(os.path.join(out, f))
         d = a if isinstance(a, str) else b if isinstance(b, str) else same_ckpt(a, b)
@@ -431,7 +487,8 @@ def main():
     with open(os.path.join(WORK, "run.ini"), "w") as f:
         f.write(CONFIG)
     clean = Clean()
-    fault_runs(clean)
+    pts = fault_runs(clean)
+    kill_points(clean, pts)
     resume_fault_runs(clean)
     t1 = time.time()
     kill_loop()
