@@ -94,16 +94,24 @@ static void resolve_all(void)
     RESOLVE(real_fopen64, "fopen64");
 }
 
+static void abs_path(const char *path, char *out, size_t cap);
+
 static void fi_init(void)
 {
     if (__atomic_load_n(&fi.ready, __ATOMIC_ACQUIRE))
         return;
     resolve_all();
     const char *dir = getenv("FIGKD_FAULT_DIR");
-    if (dir && *dir && realpath(dir, fi.dir))
+    if (dir && *dir && strlen(dir) < sizeof fi.dir) {
+        char given[PATH_MAX];
+        strcpy(given, dir);
+        for (size_t n = strlen(given); n > 1 && given[n - 1] == '/'; n--)
+            given[n - 1] = '\0';
+        /* the folder may not exist yet: then its parent through realpath */
+        if (!realpath(given, fi.dir))
+            abs_path(given, fi.dir, sizeof fi.dir);
         fi.dir_len = strlen(fi.dir);
-    else if (dir && *dir && strlen(dir) < sizeof fi.dir) /* not made yet: take it as given */
-        fi.dir_len = strlen(strcpy(fi.dir, dir));
+    }
     const char *calls = getenv("FIGKD_FAULT_CALLS");
     if (!calls || !*calls)
         calls = "write,fsync,rename";

@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
 import fkio  # noqa: E402
 
-BIN, SHIM, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
+BIN, SHIM, WORK = (os.path.realpath(a) for a in sys.argv[1:4])
 CLASSES, TRAIN_PER, TEST_PER, SIDE, BATCH = 4, 16, 4, 16, 16
 SPE = CLASSES * TRAIN_PER // BATCH   # steps per epoch
 EPOCHS = 3
