@@ -15,7 +15,7 @@
  *                      (a kill at an exact point, e.g. between two renames)
  *   FIGKD_FAULT_COUNT  file that receives the number of counted calls at exit
  *   FIGKD_FAULT_LOG    file that receives one line per counted call:
- *                      "N CALL PATH ok|ENOSPC|EIO"
+ *                      "N CALL PATH ok|ENOSPC|EIO|SIGKILL"
  *
  * write, pwrite, fsync, fdatasync, rename, renameat, open, open64, close
  * are interposed. stdio does not call the exported write(), so fopen of a
@@ -325,27 +325,24 @@ static int open_common(int (*real)(const char *, int, ...), const char *path, in
     return real(path, flags, mode);
 }
 
+/* The mode argument that open has only with O_CREAT or O_TMPFILE. */
+static mode_t open_mode(int flags, va_list ap) { return flags & (O_CREAT | O_TMPFILE) ? (mode_t)va_arg(ap, int) : 0; }
+
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = open_mode(flags, ap);
+    va_end(ap);
     return open_common(real_open, path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = open_mode(flags, ap);
+    va_end(ap);
     return open_common(real_open64, path, flags, mode);
 }
 
