@@ -10,9 +10,11 @@ ImageFolder (16x16 PNGs, 4 classes, 64 training and 16 test images; batch
   resumed run the points of the metrics rewrite. Each faulted run must:
   end by exit status, never by a signal; exit 0 only with every output
   (checkpoints' weights and position, metrics.jsonl, config.ini) equal to
-  the clean run's, or else exit non-zero naming the file on stderr; leave no
+  the clean run's, or else exit non-zero naming the file on stderr (for a
+  temporary file, the name it stands for); leave no
   `*.tmp*` file; leave checkpoints that load and equal the clean run's at
-  the same step, best.safetensors at the epoch last.safetensors calls best;
+  the same step, best.safetensors at the epoch last.safetensors calls best
+  (or ahead of last);
   and a --resume after the first failed run of each kind of call on each
   file must end at the clean run's weights, best and metrics;
 - kills at exact points of a save (the shim's FIGKD_FAULT_KILL): in the
@@ -251,10 +253,14 @@ def check_ckpts(name, clean, what):
         else:
             ok = False
     if "last.safetensors" in ckpts:
+        # best is where last says, or ahead of last (saved before a last that
+        # failed: a --resume redoes that epoch and writes the same best)
         be = int(ckpts["last.safetensors"][1].get("figkd.best_epoch", "0"))
+        le = int(ckpts["last.safetensors"][1].get("figkd.epoch", "0"))
         got = int(ckpts["best.safetensors"][1].get("figkd.epoch", "-1")) if "best.safetensors" in ckpts else None
-        ok &= check(be == 0 or got == be, "%s: last.safetensors says the best epoch is %d, best.safetensors is %s"
-                    % (what, be, "missing" if got is None else "of epoch %d" % got), "stale-best")
+        ok &= check(got == be or (be == 0 and got is None) or (got is not None and got > le),
+                    "%s: last.safetensors (epoch %d) says the best epoch is %d, best.safetensors is %s"
+                    % (what, le, be, "missing" if got is None else "of epoch %d" % got), "stale-best")
     return ok, ckpts
 
 
@@ -282,7 +288,7 @@ def check_outputs(name, clean, what, r, target, sticky=False, metrics_tag="ignor
     else:
         ok &= check(lines == clean.metrics[:len(lines)], "%s: metrics.jsonl is not a prefix of the clean run's:\n%s"
                     % (what, lines))
-        base = os.path.basename(re.sub(r"\.tmp\.[0-9]+$", "", target))
+        base = os.path.basename(re.sub(r"\.tmp(\.[0-9]+)?$", "", target))
         named = (out if target == out or sticky else base) in r.stderr
         ok &= check(named and "error" in r.stderr, "%s: exit %d, stderr does not name %s:\n%s"
                     % (what, r.returncode, base, r.stderr.strip()))
