@@ -2,13 +2,16 @@
  * columns are ce and the method's term (its row's name for it). */
 #include "train/stage.h"
 
+#include <errno.h>
+#include <string.h>
+
 void fk_format_eta(double s, char *buf, size_t n)
 {
     long t = s > 0 && s < 1e8 ? (long)s : 0;
     snprintf(buf, n, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
 }
 
-void fk_metrics_write(FILE *f, const stage *S, const fk_epoch_line *l)
+fk_status fk_metrics_write(FILE *f, const char *path, const stage *S, const fk_epoch_line *l)
 {
     const float *acc = l->acc;
     long spe = l->steps_per_epoch;
@@ -22,5 +25,7 @@ void fk_metrics_write(FILE *f, const stage *S, const fk_epoch_line *l)
         fprintf(f, ", \"test_acc\": %.6f, \"test_acc5\": %.6f, \"test_loss\": %.6f", l->top1, l->top5, l->test_loss);
     fprintf(f, ", \"img_per_s\": %.1f, \"seconds\": %.2f}\n", l->images_run / (l->seconds > 0 ? l->seconds : 1),
             l->seconds);
-    fflush(f);
+    if (fflush(f) != 0 || ferror(f))
+        return fk_error(FK_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return FK_OK;
 }

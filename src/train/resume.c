@@ -96,21 +96,24 @@ static long line_epoch(const char *line)
     return end > p + 9 && (*end == ',' || *end == '}') ? e : -1;
 }
 
-void fk_metrics_trim(const char *path, long last_epoch)
+fk_status fk_metrics_trim(const char *path, long last_epoch)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return;
-    char tmp[1300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *o = fopen(tmp, "w");
+        return FK_OK; /* nothing written yet */
+    fk_atomic_file af;
+    fk_status st = fk_atomic_open(&af, path);
     char line[4096];
-    while (o && fgets(line, sizeof line, f)) {
+    while (!st && fgets(line, sizeof line, f)) {
         long e = line_epoch(line);
         if (e >= 0 && e <= last_epoch)
-            fputs(line, o);
+            st = fk_atomic_write(&af, line, strlen(line));
     }
+    if (!st && ferror(f))
+        st = fk_error(FK_ERR_IO, "%s: read failed", path);
     fclose(f);
-    if (o && fclose(o) == 0)
-        rename(tmp, path);
+    if (!st)
+        return fk_atomic_commit(&af);
+    fk_atomic_abort(&af);
+    return st;
 }

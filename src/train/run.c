@@ -36,12 +36,11 @@ static fk_status open_run(run *R)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", cfg->out_dir);
     char path[1200];
     snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
-    FILE *cf = fopen(path, "w");
-    if (cf) {
-        fputs(cfg->text, cf);
-        fclose(cf);
-    }
-    return FK_OK;
+    const char *text = cfg->text ? cfg->text : "";
+    fk_atomic_file af;
+    FK_TRY(fk_atomic_open(&af, path));
+    FK_TRY(fk_atomic_write(&af, text, strlen(text)));
+    return fk_atomic_commit(&af);
 }
 
 static stage stage_of(const run *R, const char *label, fk_model *net, const fk_optim_config *opt, uint64_t seed)

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ typedef struct loop {
     cl_mem steplog;            /* per-step [CE, term] since the last read-back */
     float *vals;
     FILE *metrics;
+    char metrics_path[1200];
     int B, ch, hh, ww, log_every;
     size_t img;                /* floats of a batch */
     long spe, total_steps;     /* steps per epoch, steps of the stage */
@@ -81,12 +83,22 @@ static fk_status build_step(loop *L)
 static fk_status open_metrics(loop *L)
 {
     stage *S = L->S;
-    char path[1200];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", S->dir);
+    char *path = L->metrics_path;
+    snprintf(path, sizeof L->metrics_path, "%s/metrics.jsonl", S->dir);
     if (S->resume)
-        fk_metrics_trim(path, L->at.epoch);
+        FK_TRY(fk_metrics_trim(path, L->at.epoch));
     L->metrics = fopen(path, S->resume ? "a" : "w");
-    return L->metrics ? FK_OK : fk_error(FK_ERR_IO, "cannot write %s", path);
+    return L->metrics ? FK_OK : fk_error(FK_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+}
+
+/* Close metrics.jsonl; a failed flush or close is an error naming it. */
+static fk_status close_metrics(loop *L)
+{
+    if (!L->metrics)
+        return FK_OK;
+    int bad = ferror(L->metrics) | fclose(L->metrics);
+    L->metrics = NULL;
+    return bad ? fk_error(FK_ERR_IO, "%s: write failed: %s", L->metrics_path, strerror(errno)) : FK_OK;
 }
 
 static fk_status open_loader(loop *L)
@@ -248,7 +260,7 @@ static void say_stopped(const loop *L, bool mid_epoch)
 /* ---- save: the end of an epoch ---- */
 
 /* Evaluate (every eval_every epochs and at the last), write the metrics
- * line, save last (and best). */
+ * line, save best (when it is) and last. */
 static fk_status end_epoch(loop *L, const float *acc, double lr, double seconds)
 {
     stage *S = L->S;
@@ -267,15 +279,17 @@ static fk_status end_epoch(loop *L, const float *acc, double lr, double seconds)
         S->best_acc = line.top1;
         S->best_epoch = (int)e + 1;
     }
-    fk_metrics_write(L->metrics, S, &line);
+    FK_TRY(fk_metrics_write(L->metrics, L->metrics_path, S, &line));
     if (do_eval)
         printf("[%s] epoch %ld: test top-1 %.2f%%  top-5 %.2f%%  loss %.4f%s\n", S->label, e + 1, 100 * line.top1,
                100 * line.top5, line.test_loss, best ? "  (best)" : "");
     float zero[FK_ACC_COUNT] = {0};
     bool done = e + 1 == S->opt->epochs;
-    FK_TRY(fk_stage_save(S, "last.safetensors", e + 1, 0, L->stepno, zero, done));
+    /* best before last: last records the best epoch, so a save of best
+     * that fails or is killed leaves a last that does not yet claim it */
     if (best)
         FK_TRY(fk_stage_save(S, "best.safetensors", e + 1, 0, L->stepno, zero, done));
+    FK_TRY(fk_stage_save(S, "last.safetensors", e + 1, 0, L->stepno, zero, done));
     return fk_step_reset_acc(&L->step);
 }
 
@@ -368,6 +382,9 @@ fk_status fk_stage_run(stage *S)
     L->t_run = fk_seconds();
     for (L->epoch = L->at.epoch; !st && go && L->epoch < S->opt->epochs; L->epoch++)
         st = run_epoch(L, &go);
+    fk_status closed = close_metrics(L);
+    if (!st)
+        st = closed;
     loop_free(L);
     free(L);
     return st;

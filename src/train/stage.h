@@ -51,8 +51,9 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
                         bool done);
 /* Load S->dir/last.safetensors into the model and the results (best, epoch). */
 fk_status fk_stage_load(stage *S, const char *path, fk_resume_point *at);
-/* Keep only the metrics lines of epochs <= last_epoch. */
-void fk_metrics_trim(const char *path, long last_epoch);
+/* Keep only the metrics lines of epochs <= last_epoch (the file is
+ * replaced atomically; a missing file is fine, a failed write an error). */
+fk_status fk_metrics_trim(const char *path, long last_epoch);
 
 /* ---- metrics and progress (progress.c) ---- */
 
@@ -67,7 +68,8 @@ typedef struct fk_epoch_line {
     double images_run, seconds;   /* images trained in this run's part of the epoch, and its time */
 } fk_epoch_line;
 
-void fk_metrics_write(FILE *f, const stage *S, const fk_epoch_line *l);
+/* Append the line and flush; a failed write is an error naming path. */
+fk_status fk_metrics_write(FILE *f, const char *path, const stage *S, const fk_epoch_line *l);
 /* "1h02m03s" */
 void fk_format_eta(double seconds, char *buf, size_t n);
 
