@@ -22,8 +22,9 @@ static void make_store(fk_param_store *ps, int out_ch)
     fk_params_add(ps, "bn1.num_batches_tracked", 0, NULL, true);
 }
 
-/* Child: rewrite a large file at path again and again until killed. */
-static void writer_child(const char *path)
+/* Child: rewrite a large file at path again and again until killed; one
+ * byte to `ready` once the first write is complete. */
+static void writer_child(const char *path, int ready)
 {
     size_t n = 4u << 20;
     float *big = malloc(n * sizeof(float));
@@ -35,6 +36,8 @@ static void writer_child(const char *path)
         snprintf(v, sizeof v, "%d", round);
         const char *k[] = {"round"}, *vals[] = {v};
         fk_st_write(path, &t, 1, k, vals, 1);
+        if (round == 0 && (write(ready, "1", 1) != 1 || close(ready) != 0))
+            _exit(1);
     }
 }
 
@@ -43,12 +46,24 @@ static void kill_test(const char *dir)
     char path[512];
     snprintf(path, sizeof path, "%s/big.safetensors", dir);
     for (int trial = 0; trial < 5; trial++) {
+        int ready[2];
+        if (pipe(ready) != 0) {
+            CHECK(0, "pipe");
+            return;
+        }
         pid_t pid = fork();
         if (pid == 0) {
+            close(ready[0]);
             fk_error_quiet(1);
-            writer_child(path);
+            writer_child(path, ready[1]);
             _exit(0);
         }
+        /* kill while it rewrites: after its first complete write (which a
+         * loaded machine may take longer than the delay below to finish) */
+        close(ready[1]);
+        char byte;
+        CHECK(read(ready[0], &byte, 1) == 1, "the writer finished its first write (trial %d)", trial);
+        close(ready[0]);
         struct timespec ts = {0, 150000000L + trial * 37000000L};
         nanosleep(&ts, NULL);
         kill(pid, SIGKILL);
