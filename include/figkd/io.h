@@ -93,6 +93,8 @@ fk_status fk_st_check(const fk_st_file *f, const fk_st_tensor *expected, size_t 
  * header padded so data starts at a multiple of 64 (as NumPy does), atomic.
  * ndim 0..FK_ST_MAX_DIMS; data may be NULL when the array is empty. */
 fk_status fk_npy_write(const char *path, const float *data, int ndim, const int64_t *shape);
+/* The same for int64 data (descr '<i8'): labels. */
+fk_status fk_npy_write_i64(const char *path, const int64_t *data, int ndim, const int64_t *shape);
 /* Read: format 1.0, 2.0 or 3.0 with descr '<f4' and fortran_order False.
  * *data is a fresh allocation (free() it; never NULL on success), *ndim and
  * shape[0..*ndim-1] describe it. */

@@ -54,17 +54,63 @@ typedef struct fk_eval_result {
  * out_dir/last.safetensors). */
 fk_status fk_eval_run(const fk_config *cfg, const char *weights, const char *model, fk_eval_result *res);
 
+/* Eval-mode outputs of every image of a split, in file order, in host
+ * memory: logits, labels and (when asked) the penultimate features (the
+ * classifier's input). */
+typedef struct fk_predictions {
+    long rows;
+    int classes, features; /* features: 0 when not asked */
+    float *logits;         /* rows x classes */
+    int32_t *labels;       /* rows */
+    float *feats;          /* rows x features, or NULL */
+    char model[64];
+} fk_predictions;
+
+/* Run `model` (NULL: the student) with `weights` over a split (load cfg with
+ * data.augment=none and data.shuffle=false for evaluation transforms). */
+fk_status fk_predictions_run(const fk_config *cfg, const char *weights, const char *model, bool train_split,
+                             bool features, fk_predictions *out);
+void fk_predictions_free(fk_predictions *p);
+
 typedef struct fk_predict_result {
     long rows;
     int classes;
     char model[64];
 } fk_predict_result;
 
-/* Eval-mode logits of every image of a split (file order, evaluation
+/* What predict writes: the logits as a float32 rows x classes .npy, and
+ * when named, the labels (int64, rows) and the features (float32, rows x D). */
+typedef struct fk_predict_files {
+    const char *logits, *labels, *features;
+} fk_predict_files;
+
+/* Eval-mode outputs of every image of a split (file order, evaluation
  * transforms: load cfg with data.augment=none, data.shuffle=false) of
- * `model` (NULL: the student) with `weights`, written to `out` as a
- * float32 rows x classes .npy. */
+ * `model` (NULL: the student) with `weights`, written as .npy files. */
 fk_status fk_predict_run(const fk_config *cfg, const char *weights, const char *model, bool train_split,
-                         const char *out, fk_predict_result *res);
+                         const fk_predict_files *out, fk_predict_result *res);
+
+/* One model's figures in `analyze`: top-1 of the full logits and of their
+ * low (LL) and high (LH, HL, HH) reconstructions (FK_RECON_*), and the share
+ * of the logits' energy in each band LL, LH, HL, HH. */
+typedef struct fk_analyze_model {
+    char model[64];
+    double top1[3];
+    double energy[4];
+} fk_analyze_model;
+
+typedef struct fk_analyze_result {
+    long n;
+    int classes, grid_h, grid_w;
+    fk_analyze_model student, teacher;
+    bool has_teacher;
+    double agreement[3]; /* student and teacher arg-max equal, per reconstruction */
+} fk_analyze_result;
+
+/* Frequency analysis (include/figkd/bands.h) of `model` (NULL: the
+ * student) with `weights` over a split, on the FiGKD grid of the class
+ * count; with teacher_weights, of the config's teacher too. */
+fk_status fk_analyze_run(const fk_config *cfg, const char *weights, const char *model, const char *teacher_weights,
+                         bool train_split, fk_analyze_result *r);
 
 #endif

@@ -1,7 +1,9 @@
-/* figkd-cl predict CONFIG --weights W --out logits.npy [--split test|train]
- * [--model M] [--set ...]: eval-mode logits of every image of a split, in
- * file order with evaluation transforms, as a float32 N x C .npy
- * (fk_predict_run). */
+/* figkd-cl predict CONFIG --weights W --out logits.npy [--labels L.npy]
+ * [--features F.npy] [--split test|train] [--model M] [--set ...]: eval-mode
+ * logits of every image of a split, in file order with evaluation
+ * transforms, as a float32 N x C .npy; the labels of the same images (int64)
+ * and their penultimate features (the classifier's input, float32 N x D)
+ * beside them when asked (fk_predict_run). */
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "figkd/train.h"
@@ -11,21 +13,25 @@
 
 int fk_cmd_predict(int argc, char **argv)
 {
-    const char *weights = NULL, *out = NULL, *model = NULL, *split = "test";
+    const char *weights = NULL, *out = NULL, *model = NULL, *split = "test", *labels = NULL, *features = NULL;
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, true, NULL}, {"--out", ARG_TEXT, &out, true, NULL},
                             {"--model", ARG_TEXT, &model, false, NULL},
-                            {"--split", ARG_TEXT, &split, false, "test,train"}};
+                            {"--split", ARG_TEXT, &split, false, "test,train"},
+                            {"--labels", ARG_TEXT, &labels, false, NULL},
+                            {"--features", ARG_TEXT, &features, false, NULL}};
     /* evaluation transforms, file order */
     static const char *const eval_order[] = {"data.augment=none", "data.shuffle=false"};
     cli_args a = {.cmd = "predict", .usage = "predict CONFIG --weights W.safetensors --out logits.npy "
-                  "[--split test|train] [--model M] [--set section.key=value]", .opts = opts, .n_opts = 4,
+                  "[--labels labels.npy] [--features features.npy] [--split test|train] [--model M] "
+                  "[--set section.key=value]", .opts = opts, .n_opts = 6,
                   .more_sets = eval_order, .n_more = 2};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
     fk_predict_result r;
-    rc = fk_predict_run(&cfg, weights, model, !strcmp(split, "train"), out, &r) ? 1 : 0;
+    fk_predict_files files = {out, labels, features};
+    rc = fk_predict_run(&cfg, weights, model, !strcmp(split, "train"), &files, &r) ? 1 : 0;
     if (rc == 0)
         printf("wrote %s: %ld x %d logits of %s (%s split)\n", out, r.rows, r.classes, r.model, split);
     fk_config_free(&cfg);

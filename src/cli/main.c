@@ -24,8 +24,11 @@ static void usage(FILE *f)
         "                     train the teacher when its checkpoint is missing, then the student\n"
         "  eval CONFIG [--weights W] [--model M]\n"
         "                     top-1/top-5 on the test split\n"
-        "  predict CONFIG --weights W --out logits.npy [--split test|train] [--model M]\n"
-        "                     eval-mode logits of a split as a float32 N x C .npy\n"
+        "  predict CONFIG --weights W --out logits.npy [--labels L.npy] [--features F.npy]\n"
+        "          [--split test|train] [--model M]\n"
+        "                     eval-mode logits (and labels, penultimate features) of a split as .npy\n"
+        "  analyze CONFIG --weights W [--split test|train] [--teacher] [--json]\n"
+        "                     top-1 of the logits' low- and high-frequency (Haar) parts, band energy\n"
         "  bench CONFIG [--steps N] [--batch B] [--classes C]\n"
         "                     timed training steps of the config's pair on synthetic input\n"
         "  models             list the model zoo (parameters at 100 classes)\n"
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
         {"eval", fk_cmd_eval},
         {"bench", fk_cmd_bench},
         {"predict", fk_cmd_predict},
+        {"analyze", fk_cmd_analyze},
         {"models", fk_cmd_models},
         {"info", fk_cmd_info},
     };

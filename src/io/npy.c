@@ -15,7 +15,8 @@
 
 #define NPY_MAX_HEADER (1u << 20)
 
-fk_status fk_npy_write(const char *path, const float *data, int ndim, const int64_t *shape)
+static fk_status npy_write(const char *path, const void *data, int ndim, const int64_t *shape, const char *descr,
+                           size_t item)
 {
     if (!path || !*path)
         return fk_error(FK_ERR_ARG, "fk_npy_write: no file name");
@@ -25,7 +26,7 @@ fk_status fk_npy_write(const char *path, const float *data, int ndim, const int6
         return fk_error(FK_ERR_ARG, "%s: %d dimensions (0..%d allowed)", path, ndim,
             FK_ST_MAX_DIMS);
     size_t nbytes;
-    if (fk_io_shape_bytes(ndim, shape, sizeof(float), &nbytes))
+    if (fk_io_shape_bytes(ndim, shape, item, &nbytes))
         return fk_error(FK_ERR_ARG, "%s: invalid shape (negative or too large)", path);
     if (nbytes && !data)
         return fk_error(FK_ERR_ARG, "%s: no data for a non-empty array", path);
@@ -33,7 +34,7 @@ fk_status fk_npy_write(const char *path, const float *data, int ndim, const int6
     char hdr[512];
     size_t len = 10;
     len += (size_t)snprintf(hdr + len, sizeof hdr - len,
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+        "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < ndim; i++)
         len += (size_t)snprintf(hdr + len, sizeof hdr - len, "%s%lld", i ? ", " : "",
             (long long)shape[i]);
@@ -55,6 +56,16 @@ fk_status fk_npy_write(const char *path, const float *data, int ndim, const int6
     if (nbytes && (s = fk_atomic_write(&af, data, nbytes)))
         return s;
     return fk_atomic_commit(&af);
+}
+
+fk_status fk_npy_write(const char *path, const float *data, int ndim, const int64_t *shape)
+{
+    return npy_write(path, data, ndim, shape, "<f4", sizeof(float));
+}
+
+fk_status fk_npy_write_i64(const char *path, const int64_t *data, int ndim, const int64_t *shape)
+{
+    return npy_write(path, data, ndim, shape, "<i8", sizeof(int64_t));
 }
 
 typedef struct np {
