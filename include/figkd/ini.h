@@ -1,0 +1,39 @@
+/* figkd-cl: a small INI reader for run configs, with inih's callback shape
+ * plus the line number.
+ *
+ * Syntax, as inih with Debian's build options: `[section]`, `name = value`
+ * (or `name: value`), whitespace around names and values stripped, `;` and
+ * `#` start a comment at the start of a line, `;` after whitespace starts an
+ * inline comment, a UTF-8 BOM at the start is skipped. Unlike inih:
+ * - lines of any length are read whole, so line numbers are always true;
+ * - an indented line is an ordinary line (inih's multi-line continuation,
+ *   which re-applied the previous key, is off);
+ * - a name given twice in one section is an error naming both lines;
+ * - parsing stops at the first error;
+ * - a file that is not a regular file (a directory, /dev/zero, a FIFO) or
+ *   is over FK_INI_MAX_BYTES is refused before reading, as is a NUL byte. */
+#ifndef FIGKD_INI_H
+#define FIGKD_INI_H
+
+#include <stddef.h>
+
+#define FK_INI_MAX_BYTES ((size_t)1 << 20)
+
+/* Called for each name = value in file order; return non-zero to go on, 0
+ * to stop with an error at lineno (the handler keeps its own message). */
+typedef int (*fk_ini_handler)(void *user, const char *section, const char *name,
+                              const char *value, int lineno);
+
+/* Parse a file. Returns 0, or the line of the first error (>0), or -1 when
+ * the file cannot be read or is refused, -2 when out of memory. For errors
+ * the reader finds itself (-1, -2, a malformed line, a name given twice),
+ * fk_last_error() holds "FILE:LINE: why" (recorded, not printed); when the
+ * handler stopped, the message is the handler's business. */
+int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user);
+
+/* The same on text in memory (len bytes, need not end in NUL); `name` is the
+ * file name for messages. */
+int fk_ini_parse_text(const char *name, const char *text, size_t len, fk_ini_handler handler,
+                      void *user);
+
+#endif
