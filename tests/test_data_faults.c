@@ -223,6 +223,12 @@ static void test_gzip(void)
             if (s != FK_OK)
                 HAS("t10k-images-idx3-ubyte.gz");
         }
+    /* cut short anywhere in the trailer or just before it */
+    for (size_t cut = 1; cut <= 9; cut++) {
+        put_file(gzpath, orig, n - cut);
+        CHECK(open_split("mnist", dir, 0) == FK_ERR_FORMAT, "%zu bytes cut off: loads", cut);
+        HAS("t10k-images-idx3-ubyte.gz");
+    }
     put_file(gzpath, orig, n);
     free(orig);
 

@@ -141,12 +141,16 @@ static int read_be32(gzFile g, uint32_t *v)
     return 0;
 }
 
-/* What zlib says went wrong, or "" when it saw nothing (a short file). */
-static const char *gz_why(gzFile g)
+/* What zlib says went wrong ("unexpected end of file", "incorrect data
+ * check", ...), or "" when it saw nothing wrong (a plain file cut short). */
+static const char *gz_why(gzFile g, const char *path)
 {
     int err;
     const char *m = gzerror(g, &err);
-    return err == Z_OK || err == Z_BUF_ERROR || !m ? "" : m;
+    if (err == Z_OK || !m)
+        return "";
+    size_t n = strlen(path); /* zlib's message starts with "PATH: " */
+    return !strncmp(m, path, n) && !strncmp(m + n, ": ", 2) ? m + n + 2 : m;
 }
 
 /* Read exactly n bytes (in pieces gzread's int can count); the number read. */
@@ -171,7 +175,7 @@ static fk_status gz_check_end(gzFile g, const char *path)
     int r = gzread(g, b, sizeof b);
     if (r < 0)
         return fk_error(FK_ERR_FORMAT, "%s: corrupt: %s (the gzip check of the data "
-                        "failed after the last record)", path, gz_why(g));
+                        "failed after the last record)", path, gz_why(g, path));
     if (r > 0)
         return fk_error(FK_ERR_FORMAT, "%s: corrupt or not an IDX file: data after the "
                         "last record the header counts", path);
@@ -179,7 +183,7 @@ static fk_status gz_check_end(gzFile g, const char *path)
     gzerror(g, &err);
     if (err != Z_OK)
         return fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt gzip stream: %s", path,
-                        gz_why(g));
+                        gz_why(g, path));
     return FK_OK;
 }
 
@@ -236,13 +240,17 @@ fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds)
     uint32_t magic, n, h, w, magic_l, n_l;
     if (read_be32(gi, &magic) || magic != 0x803 || read_be32(gi, &n) ||
         read_be32(gi, &h) || read_be32(gi, &w) || h == 0 || w == 0 || h > 4096 || w > 4096) {
-        s = fk_error(FK_ERR_FORMAT, "%s: not an IDX image file (bad or truncated header; "
-                     "expected magic 0x00000803 and 3 dimensions)", ipath);
+        s = *gz_why(gi, ipath)
+                ? fk_error(FK_ERR_FORMAT, "%s: corrupt gzip data: %s", ipath, gz_why(gi, ipath))
+                : fk_error(FK_ERR_FORMAT, "%s: not an IDX image file (bad or truncated header; "
+                           "expected magic 0x00000803 and 3 dimensions)", ipath);
         goto done;
     }
     if (read_be32(gl, &magic_l) || magic_l != 0x801 || read_be32(gl, &n_l)) {
-        s = fk_error(FK_ERR_FORMAT, "%s: not an IDX label file (bad or truncated header; "
-                     "expected magic 0x00000801)", lpath);
+        s = *gz_why(gl, lpath)
+                ? fk_error(FK_ERR_FORMAT, "%s: corrupt gzip data: %s", lpath, gz_why(gl, lpath))
+                : fk_error(FK_ERR_FORMAT, "%s: not an IDX label file (bad or truncated header; "
+                           "expected magic 0x00000801)", lpath);
         goto done;
     }
     if (n != n_l || n == 0) {
@@ -279,7 +287,7 @@ fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds)
     size_t got = gz_read_all(gl, lab, n);
     if (got != n) {
         s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at label %zu of %u%s%s",
-                     lpath, got, n, *gz_why(gl) ? ": " : "", gz_why(gl));
+                     lpath, got, n, *gz_why(gl, lpath) ? ": " : "", gz_why(gl, lpath));
         goto done;
     }
     if ((s = gz_check_end(gl, lpath)) != FK_OK)
@@ -295,7 +303,7 @@ fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds)
     got = gz_read_all(gi, ds->pixels, pixel_bytes);
     if (got != pixel_bytes) {
         s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at image %zu of %u%s%s",
-                     ipath, got / img, n, *gz_why(gi) ? ": " : "", gz_why(gi));
+                     ipath, got / img, n, *gz_why(gi, ipath) ? ": " : "", gz_why(gi, ipath));
         goto done;
     }
     s = gz_check_end(gi, ipath);
