@@ -23,6 +23,8 @@ typedef struct dump {
 static int record(void *user, const char *section, const char *name, const char *value, int line)
 {
     dump *d = user;
+    if (!name) /* a section header */
+        name = value = "(section)";
     d->n += (size_t)snprintf(d->text + d->n, sizeof d->text - d->n, "%s|%s|%s|%d\n", section, name,
                              value, line);
     return line != d->stop_at;
@@ -55,6 +57,15 @@ static void test_syntax(void)
                        "data|root|/p # not a comment|10\ndata|empty||11\n"
                        " spaced |k|v|13\n spaced ||nameless|14\n";
     CHECK(!strcmp(d.text, want), "calls:\n%s\nwant:\n%s", d.text, want);
+    /* section calls: each header, with its line */
+    memset(&d, 0, sizeof d);
+    const char *p = write_file("s.ini", "[a]\n\n[b]\nk = 1\n", 15);
+    r = fk_ini_parse_flags(p, FK_INI_SECTION_CALLS, record, &d);
+    CHECK(r == 0 && !strcmp(d.text, "a|(section)|(section)|1\nb|(section)|(section)|3\nb|k|1|4\n"),
+          "section calls: %d\n%s", r, d.text);
+    memset(&d, 0, sizeof d);
+    d.stop_at = 3;
+    CHECK(fk_ini_parse_flags(p, FK_INI_SECTION_CALLS, record, &d) == 3, "stop at a section");
     /* keys before any section, no newline at the end */
     r = parse("a = 1\n[s]\nb = 2", &d);
     CHECK(r == 0 && !strcmp(d.text, "|a|1|1\ns|b|2|3\n"), "got %d:\n%s", r, d.text);

@@ -31,9 +31,15 @@ typedef int (*fk_ini_handler)(void *user, const char *section, const char *name,
  * handler stopped, the message is the handler's business. */
 int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user);
 
-/* The same on text in memory (len bytes, need not end in NUL); `name` is the
- * file name for messages. */
-int fk_ini_parse_text(const char *name, const char *text, size_t len, fk_ini_handler handler,
-                      void *user);
+/* Flags of the two functions below. FK_INI_SECTION_CALLS: also call the
+ * handler at each [section] header, with name and value NULL and the
+ * header's line (as inih's INI_CALL_HANDLER_ON_NEW_SECTION), so that it can
+ * check a section's name where it is written. */
+enum { FK_INI_SECTION_CALLS = 1 };
+int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, void *user);
+/* Text in memory (len bytes, need not end in NUL); `name` is the file name
+ * for messages. */
+int fk_ini_parse_text(const char *name, const char *text, size_t len, int flags,
+                      fk_ini_handler handler, void *user);
 
 #endif

@@ -114,8 +114,8 @@ static char *find_chars_or_comment(char *s, const char *chars)
     return s;
 }
 
-int fk_ini_parse_text(const char *file, const char *text, size_t len, fk_ini_handler handler,
-                      void *user)
+int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
+                      fk_ini_handler handler, void *user)
 {
     if (len > FK_INI_MAX_BYTES)
         return quiet_error(-1, "%s: %zu bytes; a config file over %zu bytes (1 MiB) is refused",
@@ -158,6 +158,8 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, fk_ini_han
             *end = '\0';
             section = start + 1;
             section_line = lineno;
+            if ((flags & FK_INI_SECTION_CALLS) && !handler(user, section, NULL, NULL, lineno))
+                error = lineno;
             continue;
         }
         char *end = find_chars_or_comment(start, "=:");
@@ -192,6 +194,11 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, fk_ini_han
 }
 
 int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user)
+{
+    return fk_ini_parse_flags(filename, 0, handler, user);
+}
+
+int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, void *user)
 {
     /* O_NONBLOCK: opening a FIFO must not wait for a writer */
     int fd = open(filename, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -251,7 +258,7 @@ int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user)
         len += (size_t)r;
     }
     close(fd);
-    int ret = fk_ini_parse_text(filename, text, len, handler, user);
+    int ret = fk_ini_parse_text(filename, text, len, flags, handler, user);
     free(text);
     return ret;
 }

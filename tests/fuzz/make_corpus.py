@@ -26,12 +26,16 @@ def put(target, name, data):
         f.write(data)
 
 
-# ---- ini ----
-put("ini", "run.ini", b"; a run\n[run]\nname = quick\nseed = 0\n\n[data]\ndataset = mnist\n"
+# ---- ini (first byte: flags, 1 = FK_INI_SECTION_CALLS) ----
+ini = {}
+ini["run.ini"] = (b"; a run\n[run]\nname = quick\nseed = 0\n\n[data]\ndataset = mnist\n"
     b"subset = 100 ; inline\n\n[optim]\nlr: 0.1\nmilestones = 10, 20\n")
-put("ini", "bom_crlf.ini", b"\xef\xbb\xbf# crlf\r\n[student]\r\nmodel = resnet8\r\n")
-put("ini", "dup.ini", b"[optim]\nlr = 1\n[data]\nx = 2\n[optim]\nlr = 3\n")
-put("ini", "bad.ini", b"[run\nname\n  indented = 1\n= v\n")
+ini["bom_crlf.ini"] = (b"\xef\xbb\xbf# crlf\r\n[student]\r\nmodel = resnet8\r\n")
+ini["dup.ini"] = (b"[optim]\nlr = 1\n[data]\nx = 2\n[optim]\nlr = 3\n")
+ini["bad.ini"] = (b"[run\nname\n  indented = 1\n= v\n")
+for name, text in ini.items():
+    put("ini", name, b"\x00" + text)
+    put("ini", "s_" + name, b"\x01" + text)
 
 
 # ---- safetensors ----
