@@ -156,6 +156,14 @@ static void test_refused(void)
     CHECK(fk_ini_parse(write_file("big.ini", big, n - 1), record, &d) == 0, "1 MiB exactly: %s",
           fk_last_error());
     free(big);
+    /* the text as read for keeping */
+    size_t len = 0;
+    int ret = 0;
+    char *text = fk_ini_read(write_file("k.ini", "[a]\nb = c\n", 10), &len, &ret);
+    CHECK(text && len == 10 && !strcmp(text, "[a]\nb = c\n"), "fk_ini_read");
+    free(text);
+    CHECK(!fk_ini_read("/dev/zero", &len, &ret) && ret == -1, "fk_ini_read /dev/zero");
+    HAS("not a regular file");
 }
 
 int main(void)

@@ -31,6 +31,12 @@ typedef int (*fk_ini_handler)(void *user, const char *section, const char *name,
  * handler stopped, the message is the handler's business. */
 int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user);
 
+/* The text of a config file, refused as fk_ini_parse refuses it: a fresh
+ * NUL-terminated allocation (free() it) of *len bytes, or NULL with *ret
+ * -1 or -2 and the reason in fk_last_error(). For callers that keep the
+ * text (a run saves its config) and parse it with fk_ini_parse_text. */
+char *fk_ini_read(const char *filename, size_t *len, int *ret);
+
 /* Flags of the two functions below. FK_INI_SECTION_CALLS: also call the
  * handler at each [section] header, with name and value NULL and the
  * header's line (as inih's INI_CALL_HANDLER_ON_NEW_SECTION), so that it can

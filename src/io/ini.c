@@ -198,48 +198,50 @@ int fk_ini_parse(const char *filename, fk_ini_handler handler, void *user)
     return fk_ini_parse_flags(filename, 0, handler, user);
 }
 
-int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, void *user)
+char *fk_ini_read(const char *filename, size_t *len_out, int *ret)
 {
     /* O_NONBLOCK: opening a FIFO must not wait for a writer */
     int fd = open(filename, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return quiet_error(-1, "%s: cannot open the config file: %s", filename, strerror(errno));
+    if (fd < 0) {
+        *ret = quiet_error(-1, "%s: cannot open the config file: %s", filename, strerror(errno));
+        return NULL;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return quiet_error(-1, "%s: cannot read the config file: %s", filename, strerror(e));
+        *ret = quiet_error(-1, "%s: cannot read the config file: %s", filename, strerror(e));
+        return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         const char *kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ? "a character device"
                          : S_ISBLK(st.st_mode) ? "a block device" : S_ISFIFO(st.st_mode) ? "a FIFO"
                          : S_ISSOCK(st.st_mode) ? "a socket" : "not a file";
-        return quiet_error(-1, "%s: is %s, not a regular file; a config must be an INI file",
+        *ret = quiet_error(-1, "%s: is %s, not a regular file; a config must be an INI file",
                            filename, kind);
+        return NULL;
     }
     if ((uint64_t)st.st_size > FK_INI_MAX_BYTES) {
         close(fd);
-        return quiet_error(-1, "%s: %lld bytes; a config file over %zu bytes (1 MiB) is refused",
+        *ret = quiet_error(-1, "%s: %lld bytes; a config file over %zu bytes (1 MiB) is refused",
                            filename, (long long)st.st_size, FK_INI_MAX_BYTES);
+        return NULL;
     }
-    /* read at most one byte more than the limit: a file that grew is refused too */
+    /* read up to one byte past the limit: a file that grew is refused too */
     size_t cap = (size_t)st.st_size + 1, len = 0;
-    char *text = malloc(cap);
-    if (!text) {
-        close(fd);
-        return quiet_error(-2, "%s: out of memory reading the file", filename);
-    }
-    for (;;) {
+    char *text = malloc(cap + 1);
+    *ret = 0;
+    while (text) {
         if (len == cap) {
             if (cap > FK_INI_MAX_BYTES)
                 break;
             size_t nc = cap * 2 > FK_INI_MAX_BYTES + 1 ? FK_INI_MAX_BYTES + 1 : cap * 2;
-            char *t = realloc(text, nc);
+            char *t = realloc(text, nc + 1);
             if (!t) {
                 free(text);
-                close(fd);
-                return quiet_error(-2, "%s: out of memory reading the file", filename);
+                text = NULL;
+                break;
             }
             text = t;
             cap = nc;
@@ -248,17 +250,40 @@ int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            int e = errno;
+            *ret = quiet_error(-1, "%s: cannot read the config file: %s", filename, strerror(errno));
             free(text);
-            close(fd);
-            return quiet_error(-1, "%s: cannot read the config file: %s", filename, strerror(e));
+            text = NULL;
+            break;
         }
         if (r == 0)
             break;
         len += (size_t)r;
     }
     close(fd);
-    int ret = fk_ini_parse_text(filename, text, len, flags, handler, user);
+    if (!text) {
+        if (!*ret)
+            *ret = quiet_error(-2, "%s: out of memory reading the file", filename);
+        return NULL;
+    }
+    if (len > FK_INI_MAX_BYTES) {
+        free(text);
+        *ret = quiet_error(-1, "%s: over %zu bytes (1 MiB); a config file that large is refused",
+                           filename, FK_INI_MAX_BYTES);
+        return NULL;
+    }
+    text[len] = '\0';
+    *len_out = len;
+    return text;
+}
+
+int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, void *user)
+{
+    size_t len = 0;
+    int ret;
+    char *text = fk_ini_read(filename, &len, &ret);
+    if (!text)
+        return ret;
+    ret = fk_ini_parse_text(filename, text, len, flags, handler, user);
     free(text);
     return ret;
 }
