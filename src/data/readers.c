@@ -74,7 +74,8 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
     ds->n = (long)total;
     ds->labels = fk_malloc(label_bytes);
     ds->pixels = fk_malloc(pixel_bytes);
-    uint8_t *buf = fk_malloc((size_t)rec * 1024);
+    size_t buf_recs = total < 1024 ? total : 1024; /* records read at a time */
+    uint8_t *buf = fk_malloc((size_t)rec * buf_recs);
     if (!ds->labels || !ds->pixels || !buf) {
         free(buf);
         return FK_ERR_NOMEM;
@@ -87,7 +88,7 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
             return cifar_missing(c, files[f]);
         }
         for (size_t r = 0; r < counts[f];) {
-            size_t chunk = counts[f] - r < 1024 ? counts[f] - r : 1024;
+            size_t chunk = counts[f] - r < buf_recs ? counts[f] - r : buf_recs;
             size_t got = fread(buf, (size_t)rec, chunk, fp);
             if (got != chunk) {
                 fclose(fp);
