@@ -104,7 +104,9 @@ fk_status fk_npy_read(const char *path, float **data, int *ndim, int64_t shape[F
  * (truncating a stale one); fk_atomic_write appends; fk_atomic_commit
  * fsyncs, closes, renames over path and fsyncs the directory;
  * fk_atomic_abort closes and removes the temporary file. A failed write or
- * commit aborts by itself; abort is harmless after commit or a failure. */
+ * commit aborts by itself; abort is harmless after commit or a failure.
+ * fk_atomic_open also removes `path.tmp.<pid>` files of processes that no
+ * longer run (a save that was killed). */
 typedef struct fk_atomic_file {
     int fd;           /* -1 when closed */
     char *path;       /* final name */
@@ -115,5 +117,14 @@ fk_status fk_atomic_open(fk_atomic_file *af, const char *path);
 fk_status fk_atomic_write(fk_atomic_file *af, const void *buf, size_t n);
 fk_status fk_atomic_commit(fk_atomic_file *af);
 void fk_atomic_abort(fk_atomic_file *af);
+
+/* Keep other processes out of a directory (a run's out_dir): an exclusive,
+ * non-blocking flock on DIR/figkd.lock, which then holds this pid. When
+ * another process holds it: FK_ERR_IO, "DIR is already in use by pid N".
+ * *fd_out is the lock's descriptor (-1 on failure); fk_dir_unlock(fd)
+ * releases it (as does the process's end, however it ends). */
+#define FK_DIR_LOCK_NAME "figkd.lock"
+fk_status fk_dir_lock(const char *dir, int *fd_out);
+void fk_dir_unlock(int fd);
 
 #endif

@@ -129,4 +129,16 @@ fk_status fk_split_backward(fk_runtime *rt, fk_tensor din, const fk_tensor *da, 
 fk_status fk_shuffle_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, int n, int c, int groups, int hw);
 fk_status fk_shuffle_backward(fk_runtime *rt, fk_tensor din, fk_tensor dout, int n, int c, int groups, int hw);
 
+/* ---- metrics (src/ops/metrics.c, cl/metrics.cl) ----------------------- */
+
+/* Adds the top-1 and top-5 hits of logits (N, C) against labels (int32, from
+ * labels_off) into acc[acc_off] and acc[acc_off + 1] (floats). A row holding
+ * NaN or Inf never counts as a hit. */
+fk_status fk_topk_hits(fk_runtime *rt, cl_mem acc, size_t acc_off, fk_tensor logits,
+                       cl_mem labels, size_t labels_off, int n, int c);
+/* Adds the number of rows of logits (N, C) holding a NaN or an Inf into
+ * acc[acc_off]: non-zero means the evaluation is not to be trusted. */
+fk_status fk_nonfinite_rows(fk_runtime *rt, cl_mem acc, size_t acc_off, fk_tensor logits,
+                            int n, int c);
+
 #endif

@@ -22,6 +22,15 @@ struct fk_dataset {
     const char *layout;       /* the layout found under root (static text), or NULL */
 };
 
+/* *out = a * b; 1 (and *out untouched) when that overflows size_t. */
+static inline int fk_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (b && a > SIZE_MAX / b)
+        return 1;
+    *out = a * b;
+    return 0;
+}
+
 /* Readers (readers.c, tinyimagenet.c, imagefolder.c). */
 fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds);
 fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds);

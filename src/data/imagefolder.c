@@ -69,8 +69,43 @@ fk_status fk_list_dir(const char *dir, int dirs, strlist *out)
             s = strlist_push(out, e->d_name);
     }
     closedir(d);
-    if (s == FK_OK)
+    if (s == FK_OK && out->n > 1)
         qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    return s;
+}
+
+/* The class folders of the other split, when it exists, must be the same
+ * names in the same order: a label is a folder's position, so a renamed,
+ * missing or extra folder would silently score against the wrong class. */
+static fk_status check_other_split(const char *root, int train, const char *split,
+                                   const strlist *classes)
+{
+    const char *name = train ? "train" : "test", *other_name = train ? "test" : "train";
+    char other[FK_DATA_PATH_MAX + 16];
+    snprintf(other, sizeof other, "%s/%s", root, other_name);
+    struct stat st;
+    if (stat(other, &st) != 0 || !S_ISDIR(st.st_mode))
+        return FK_OK; /* reported when that split is opened */
+    strlist oc = {0};
+    fk_status s = fk_list_dir(other, 1, &oc);
+    if (s != FK_OK)
+        return s;
+    long n = classes->n < oc.n ? classes->n : oc.n;
+    long k = 0;
+    while (k < n && strcmp(classes->v[k], oc.v[k]) == 0)
+        k++;
+    if (k < n)
+        s = fk_error(FK_ERR_FORMAT, "imagefolder: the class folders of %s and %s differ: "
+                     "class %ld is '%s' in %s but '%s' in %s; both splits need the same "
+                     "class folder names", split, other, k, classes->v[k], name, oc.v[k],
+                     other_name);
+    else if (classes->n != oc.n)
+        s = fk_error(FK_ERR_FORMAT, "imagefolder: the class folders of %s and %s differ: "
+                     "%s has %ld class folders, %s has %ld; '%s' is only in %s", split, other,
+                     name, classes->n, other_name, oc.n,
+                     classes->n > oc.n ? classes->v[k] : oc.v[k],
+                     classes->n > oc.n ? name : other_name);
+    strlist_free(&oc);
     return s;
 }
 
@@ -95,6 +130,9 @@ fk_status fk_read_imagefolder(const fk_data_config *c, int train, fk_dataset *ds
         s = fk_error(FK_ERR_FORMAT, "imagefolder: %s has no class folders", split);
         goto fail;
     }
+    s = check_other_split(c->root, train, split, &classes);
+    if (s != FK_OK)
+        goto fail;
     long cap = 0;
     for (long k = 0; k < classes.n; k++) {
         char dir[FK_DATA_PATH_MAX * 2];

@@ -2,6 +2,8 @@
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,7 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
     } else {
         snprintf(files[nfiles++], sizeof files[0], "%s/test_batch.bin", c->root);
     }
-    long counts[5], total = 0;
+    size_t counts[5], total = 0;
     for (int f = 0; f < nfiles; f++) {
         struct stat st;
         if (stat(files[f], &st) != 0)
@@ -58,37 +60,43 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
                             "whole number of %d-byte records (record %lld is incomplete)",
                             files[f], c100 ? "100" : "10", (long long)st.st_size, rec,
                             (long long)(st.st_size / rec));
-        counts[f] = (long)(st.st_size / rec);
+        counts[f] = (size_t)st.st_size / (size_t)rec;
         total += counts[f];
     }
+    size_t label_bytes, pixel_bytes;
+    if (fk_size_mul(total, sizeof *ds->labels, &label_bytes) ||
+        fk_size_mul(total, 3072, &pixel_bytes) || total > (size_t)LONG_MAX)
+        return fk_error(FK_ERR_FORMAT, "%s: %zu records is more than this machine can address",
+                        files[0], total);
     ds->classes = c100 ? 100 : 10;
     ds->channels = 3;
     ds->h = ds->w = 32;
-    ds->n = total;
-    ds->labels = fk_malloc((size_t)total * sizeof *ds->labels);
-    ds->pixels = fk_malloc((size_t)total * 3072);
-    uint8_t *buf = fk_malloc((size_t)rec * 1024);
+    ds->n = (long)total;
+    ds->labels = fk_malloc(label_bytes);
+    ds->pixels = fk_malloc(pixel_bytes);
+    size_t buf_recs = total < 1024 ? total : 1024; /* records read at a time */
+    uint8_t *buf = fk_malloc((size_t)rec * buf_recs);
     if (!ds->labels || !ds->pixels || !buf) {
         free(buf);
         return FK_ERR_NOMEM;
     }
-    long at = 0;
+    size_t at = 0;
     for (int f = 0; f < nfiles; f++) {
         FILE *fp = fopen(files[f], "rb");
         if (!fp) {
             free(buf);
             return cifar_missing(c, files[f]);
         }
-        for (long r = 0; r < counts[f];) {
-            long chunk = counts[f] - r < 1024 ? counts[f] - r : 1024;
-            size_t got = fread(buf, (size_t)rec, (size_t)chunk, fp);
-            if (got != (size_t)chunk) {
+        for (size_t r = 0; r < counts[f];) {
+            size_t chunk = counts[f] - r < buf_recs ? counts[f] - r : buf_recs;
+            size_t got = fread(buf, (size_t)rec, chunk, fp);
+            if (got != chunk) {
                 fclose(fp);
                 free(buf);
-                return fk_error(FK_ERR_FORMAT, "%s: read error at record %ld", files[f],
-                                r + (long)got);
+                return fk_error(FK_ERR_FORMAT, "%s: read error at record %zu", files[f],
+                                r + got);
             }
-            for (long k = 0; k < chunk; k++) {
+            for (size_t k = 0; k < chunk; k++) {
                 const uint8_t *p = buf + (size_t)k * (size_t)rec;
                 int y = p[lab_bytes - 1]; /* the fine label for CIFAR-100 */
                 int coarse_bad = c100 && p[0] >= 20;
@@ -96,7 +104,7 @@ fk_status fk_read_cifar(const fk_data_config *c, int train, fk_dataset *ds)
                     int v = coarse_bad ? p[0] : y, hi = coarse_bad ? 19 : ds->classes - 1;
                     fclose(fp);
                     free(buf);
-                    return fk_error(FK_ERR_FORMAT, "%s: record %ld: %slabel %d out of range "
+                    return fk_error(FK_ERR_FORMAT, "%s: record %zu: %slabel %d out of range "
                                     "0..%d; corrupt file?", files[f], r + k,
                                     coarse_bad ? "coarse " : "", v, hi);
                 }
@@ -134,6 +142,73 @@ static int read_be32(gzFile g, uint32_t *v)
     return 0;
 }
 
+/* What zlib says went wrong ("unexpected end of file", "incorrect data
+ * check", ...), or "" when it saw nothing wrong (a plain file cut short). */
+static const char *gz_why(gzFile g, const char *path)
+{
+    int err;
+    const char *m = gzerror(g, &err);
+    if (err == Z_OK || !m)
+        return "";
+    size_t n = strlen(path); /* zlib's message starts with "PATH: " */
+    return !strncmp(m, path, n) && !strncmp(m + n, ": ", 2) ? m + n + 2 : m;
+}
+
+/* Read exactly n bytes (in pieces gzread's int can count); the number read. */
+static size_t gz_read_all(gzFile g, uint8_t *dst, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < ((size_t)1 << 30) ? n - done : ((size_t)1 << 30);
+        int r = gzread(g, dst + done, (unsigned)k);
+        if (r <= 0)
+            break;
+        done += (size_t)r;
+    }
+    return done;
+}
+
+/* After the last record: read to the end of the file so that zlib checks the
+ * CRC-32 and length of every gzip member; anything left over is an error. */
+static fk_status gz_check_end(gzFile g, const char *path)
+{
+    uint8_t b[256];
+    int r = gzread(g, b, sizeof b);
+    if (r < 0)
+        return fk_error(FK_ERR_FORMAT, "%s: corrupt: %s (the gzip check of the data "
+                        "failed after the last record)", path, gz_why(g, path));
+    if (r > 0)
+        return fk_error(FK_ERR_FORMAT, "%s: corrupt or not an IDX file: data after the "
+                        "last record the header counts", path);
+    int err;
+    gzerror(g, &err);
+    if (err != Z_OK)
+        return fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt gzip stream: %s", path,
+                        gz_why(g, path));
+    return FK_OK;
+}
+
+/* The header's claim of `need` bytes after `hdr` header bytes must fit the
+ * file: exactly, for a plain file; for gzip, within deflate's greatest ratio
+ * (1032:1), so that an absurd count is an error and not a huge allocation. */
+static fk_status idx_size_check(gzFile g, const char *path, size_t hdr, size_t need,
+                                const char *what)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fk_error(FK_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t fsz = (size_t)st.st_size, cap;
+    if (gzdirect(g))
+        cap = fsz > hdr ? fsz - hdr : 0;
+    else if (fk_size_mul(fsz, 1032, &cap))
+        cap = SIZE_MAX;
+    if (need > cap)
+        return fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt: the header claims %s "
+                        "(%zu bytes) but the %s file of %zu bytes cannot hold them", path, what,
+                        need, gzdirect(g) ? "plain" : "gzip", fsz);
+    return FK_OK;
+}
+
 static fk_status idx_missing(const fk_data_config *c, const char *base)
 {
     int fm = c->dataset == FK_DATASET_FASHION_MNIST;
@@ -162,16 +237,21 @@ fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds)
         return idx_missing(c, lbase);
     }
     fk_status s = FK_OK;
+    uint8_t *lab = NULL;
     uint32_t magic, n, h, w, magic_l, n_l;
     if (read_be32(gi, &magic) || magic != 0x803 || read_be32(gi, &n) ||
         read_be32(gi, &h) || read_be32(gi, &w) || h == 0 || w == 0 || h > 4096 || w > 4096) {
-        s = fk_error(FK_ERR_FORMAT, "%s: not an IDX image file (bad or truncated header; "
-                     "expected magic 0x00000803 and 3 dimensions)", ipath);
+        s = *gz_why(gi, ipath)
+                ? fk_error(FK_ERR_FORMAT, "%s: corrupt gzip data: %s", ipath, gz_why(gi, ipath))
+                : fk_error(FK_ERR_FORMAT, "%s: not an IDX image file (bad or truncated header; "
+                           "expected magic 0x00000803 and 3 dimensions)", ipath);
         goto done;
     }
     if (read_be32(gl, &magic_l) || magic_l != 0x801 || read_be32(gl, &n_l)) {
-        s = fk_error(FK_ERR_FORMAT, "%s: not an IDX label file (bad or truncated header; "
-                     "expected magic 0x00000801)", lpath);
+        s = *gz_why(gl, lpath)
+                ? fk_error(FK_ERR_FORMAT, "%s: corrupt gzip data: %s", lpath, gz_why(gl, lpath))
+                : fk_error(FK_ERR_FORMAT, "%s: not an IDX label file (bad or truncated header; "
+                           "expected magic 0x00000801)", lpath);
         goto done;
     }
     if (n != n_l || n == 0) {
@@ -179,48 +259,57 @@ fk_status fk_read_idx(const fk_data_config *c, int train, fk_dataset *ds)
                      lpath, n_l);
         goto done;
     }
+    size_t img = (size_t)h * w, pixel_bytes, label_bytes;
+    char what[96];
+    snprintf(what, sizeof what, "%u images of %ux%u", n, h, w);
+    if (fk_size_mul(n, img, &pixel_bytes) || fk_size_mul(n, sizeof *ds->labels, &label_bytes) ||
+        n > (uint32_t)LONG_MAX) {
+        s = fk_error(FK_ERR_FORMAT, "%s: the header claims %s, more than this machine can "
+                     "address", ipath, what);
+        goto done;
+    }
+    if ((s = idx_size_check(gi, ipath, 16, pixel_bytes, what)) != FK_OK)
+        goto done;
+    snprintf(what, sizeof what, "%u labels", n);
+    if ((s = idx_size_check(gl, lpath, 8, n, what)) != FK_OK)
+        goto done;
     ds->classes = 10;
     ds->channels = 1;
     ds->h = (int)h;
     ds->w = (int)w;
-    ds->n = n;
-    ds->labels = fk_malloc((size_t)n * sizeof *ds->labels);
-    ds->pixels = fk_malloc((size_t)n * h * w);
-    uint8_t *lab = fk_malloc(n);
+    ds->n = (long)n;
+    ds->labels = fk_malloc(label_bytes);
+    ds->pixels = fk_malloc(pixel_bytes);
+    lab = fk_malloc(n);
     if (!ds->labels || !ds->pixels || !lab) {
-        free(lab);
         s = FK_ERR_NOMEM;
         goto done;
     }
-    int got = gzread(gl, lab, n);
-    if (got != (int)n) {
-        free(lab);
-        s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at label %d of %u",
-                     lpath, got < 0 ? 0 : got, n);
+    size_t got = gz_read_all(gl, lab, n);
+    if (got != n) {
+        s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at label %zu of %u%s%s",
+                     lpath, got, n, *gz_why(gl, lpath) ? ": " : "", gz_why(gl, lpath));
         goto done;
     }
+    if ((s = gz_check_end(gl, lpath)) != FK_OK)
+        goto done;
     for (uint32_t i = 0; i < n; i++) {
         if (lab[i] >= 10) {
             s = fk_error(FK_ERR_FORMAT, "%s: label %u: value %d out of range 0..9", lpath, i,
                          lab[i]);
-            free(lab);
             goto done;
         }
         ds->labels[i] = lab[i];
     }
-    free(lab);
-    size_t img = (size_t)h * w, chunk = 4096;
-    for (size_t i = 0; i < n; i += chunk) {
-        size_t k = n - i < chunk ? n - i : chunk;
-        int r = gzread(gi, ds->pixels + i * img, (unsigned)(k * img));
-        if (r != (int)(k * img)) {
-            size_t whole = r < 0 ? 0 : (size_t)r / img;
-            s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at image %zu of %u",
-                         ipath, i + whole, n);
-            goto done;
-        }
+    got = gz_read_all(gi, ds->pixels, pixel_bytes);
+    if (got != pixel_bytes) {
+        s = fk_error(FK_ERR_FORMAT, "%s: truncated or corrupt at image %zu of %u%s%s",
+                     ipath, got / img, n, *gz_why(gi, ipath) ? ": " : "", gz_why(gi, ipath));
+        goto done;
     }
+    s = gz_check_end(gi, ipath);
 done:
+    free(lab);
     gzclose(gi);
     gzclose(gl);
     return s;

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,10 +71,11 @@ static fk_status read_wnids(const fk_data_config *c, char ***out, int *n_out)
     FILE *f = fopen(path, "r");
     if (!f)
         return missing(c, path);
-    char **v = NULL, line[256];
+    char **v = NULL, *line = NULL;
+    size_t line_cap = 0;
     int n = 0, cap = 0;
     fk_status s = FK_OK;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &line_cap, f) >= 0) {
         line[strcspn(line, "\r\n \t")] = '\0';
         if (!line[0])
             continue;
@@ -91,7 +93,12 @@ static fk_status read_wnids(const fk_data_config *c, char ***out, int *n_out)
             break;
         }
         n++;
+        if (n == 1 << 24) {
+            s = fk_error(FK_ERR_FORMAT, "%s: more than %d class ids", path, n - 1);
+            break;
+        }
     }
+    free(line);
     fclose(f);
     if (s == FK_OK && n == 0)
         s = fk_error(FK_ERR_FORMAT, "%s: no class ids", path);
@@ -173,9 +180,10 @@ static fk_status list_files(const fk_data_config *c, int train, char **wnids, in
         FILE *f = fopen(ann, "r");
         if (!f)
             return missing(c, ann);
-        char line[1024];
+        char *line = NULL;
+        size_t line_cap = 0;
         long ln = 0;
-        while (s == FK_OK && fgets(line, sizeof line, f)) {
+        while (s == FK_OK && getline(&line, &line_cap, f) >= 0) {
             ln++;
             char *save = NULL, *file = strtok_r(line, "\t \r\n", &save);
             char *id = file ? strtok_r(NULL, "\t \r\n", &save) : NULL;
@@ -190,6 +198,7 @@ static fk_status list_files(const fk_data_config *c, int train, char **wnids, in
             snprintf(p, sizeof p, "%s/val/images/%s", c->root, file);
             s = push(&paths, &labels, &n, &cap, p, y);
         }
+        free(line);
         fclose(f);
         if (s == FK_OK && n == 0)
             s = fk_error(FK_ERR_FORMAT, "%s: no images listed", ann);
@@ -224,12 +233,13 @@ static uint64_t signature(char **paths, long n)
 static uint32_t crc_of(const int32_t *labels, const uint8_t *pixels, long n)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, (const Bytef *)labels, (uInt)((size_t)n * sizeof *labels));
-    size_t px = (size_t)n * TIN_SIDE * TIN_SIDE * 3;
-    for (size_t off = 0; off < px; off += 1u << 30) {
-        size_t k = px - off < (1u << 30) ? px - off : (1u << 30);
-        crc = crc32(crc, pixels + off, (uInt)k);
-    }
+    const uint8_t *parts[2] = {(const uint8_t *)labels, pixels};
+    size_t sizes[2] = {(size_t)n * sizeof *labels, (size_t)n * TIN_SIDE * TIN_SIDE * 3};
+    for (int p = 0; p < 2; p++)
+        for (size_t off = 0; off < sizes[p]; off += 1u << 30) {
+            size_t k = sizes[p] - off < (1u << 30) ? sizes[p] - off : (1u << 30);
+            crc = crc32(crc, parts[p] + off, (uInt)k);
+        }
     return (uint32_t)crc;
 }
 
@@ -244,9 +254,16 @@ static int load_cache(const char *path, uint64_t sig, long n, int classes, fk_da
              hd.version == CACHE_VERSION && hd.n == (uint32_t)n && hd.h == TIN_SIDE &&
              hd.w == TIN_SIDE && hd.c == 3 && hd.classes == (uint32_t)classes &&
              hd.signature == sig;
+    /* sizes from the listing (n), checked against the file before any allocation */
+    size_t label_bytes = 0, pixel_bytes = 0, total;
+    struct stat st;
+    ok = ok && !fk_size_mul((size_t)n, sizeof *ds->labels, &label_bytes) &&
+         !fk_size_mul((size_t)n, TIN_SIDE * TIN_SIDE * 3, &pixel_bytes) &&
+         label_bytes <= SIZE_MAX - sizeof hd - pixel_bytes && fstat(fileno(f), &st) == 0 &&
+         (total = sizeof hd + label_bytes + pixel_bytes, (size_t)st.st_size == total);
     if (ok) {
-        ds->labels = malloc((size_t)n * sizeof *ds->labels);
-        ds->pixels = malloc((size_t)n * TIN_SIDE * TIN_SIDE * 3);
+        ds->labels = malloc(label_bytes);
+        ds->pixels = malloc(pixel_bytes);
         ok = ds->labels && ds->pixels &&
              fread(ds->labels, sizeof *ds->labels, (size_t)n, f) == (size_t)n &&
              fread(ds->pixels, TIN_SIDE * TIN_SIDE * 3, (size_t)n, f) == (size_t)n &&
