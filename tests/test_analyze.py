@@ -10,6 +10,8 @@ scripts/figures.py on the project's own outputs.
 - predict --labels writes the labels of the same images in the same order
   (int64); --features the classifier's input: features @ fc.weight^T + bias
   gives the logits.
+- eval and analyze of a checkpoint with NaN BatchNorm statistics stop with
+  an error (non-finite logits never count as correct).
 - figures.py draws curves (two real training runs' metrics.jsonl, teacher
   stage included), bands (predict's logits), tsne (two feature files) and
   sensitivity (runs that differ in distill.beta): each PNG exists, decodes
@@ -150,6 +152,21 @@ def analyze_case(classes, per):
     return root
 
 
+def nonfinite(root):
+    """A checkpoint whose BatchNorm statistics hold NaN: eval and analyze
+    stop with an error instead of reporting an accuracy."""
+    tensors, meta = fkio.read_safetensors(os.path.join(root, "student.safetensors"))
+    tensors["bn1.running_var"] = tensors["bn1.running_var"].copy()
+    tensors["bn1.running_var"][0] = np.nan
+    fkio.write_safetensors(os.path.join(root, "nan.safetensors"), tensors, meta)
+    for cmd in (["eval"], ["analyze"]):
+        r = subprocess.run([BIN] + cmd + ["run.ini", "--weights", "nan.safetensors"], cwd=root,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(r.returncode != 0 and "NaN" in r.stderr and "top-1" not in r.stdout,
+              "%s with NaN statistics: exit %d\n%s%s" % (cmd[0], r.returncode, r.stdout, r.stderr))
+        print("%s with a NaN running_var: exit %d: %s" % (cmd[0], r.returncode, r.stderr.strip().splitlines()[-1]))
+
+
 def png_size(path):
     from PIL import Image
     with Image.open(path) as im:
@@ -193,6 +210,7 @@ def main():
     analyze_case(100, 2)
     root = analyze_case(10, 6)
     if root:
+        nonfinite(root)
         figures(root)
     if failures:
         print("%d checks failed" % len(failures))

@@ -59,7 +59,8 @@
     X(DIST_COLS, "dist", "dist_cols", NONE)                                    \
     X(DIST_BACKWARD, "dist", "dist_backward", NONE)                            \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
-    X(TOPK_HITS, "metrics", "topk_hits", NONE)
+    X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
+    X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)
 
 typedef enum fk_kernel_id {
 #define FK_KERNEL_ENUM_(id, file, name, defs) FK_K_##id,

@@ -163,10 +163,6 @@ fk_status fk_launch(fk_runtime *rt, cl_kernel k, cl_uint dims, const size_t *glo
 #define FK_LAUNCH(rt, k, dims, global, local)                                  \
     FK_TRY(fk_launch((rt), (k), (dims), (global), (local), __FILE__, __LINE__))
 
-/* Set kernel argument i to a value, one per line: the old form, kept until
- * its last user moves to FK_RUN. */
-#define FK_ARG(k, i, v)                                                        \
-    FK_CL_CHECK(clSetKernelArg((k), (i), sizeof(v), &(v)))
 
 /* Round n up to a multiple of m. */
 static inline size_t fk_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }

@@ -10,7 +10,10 @@
 #include "figkd/optim.h"
 
 /* Device accumulators (floats in fk_step.acc) */
-enum { FK_ACC_CE, FK_ACC_TERM, FK_ACC_TOP1, FK_ACC_TOP5, FK_ACC_COUNT };
+/* Accumulators of a step on the device: the first FK_ACC_COUNT are kept in
+ * checkpoints; FK_ACC_NONFINITE (rows of NaN/Inf logits in an evaluation)
+ * only lives through one evaluation. */
+enum { FK_ACC_CE, FK_ACC_TERM, FK_ACC_TOP1, FK_ACC_TOP5, FK_ACC_COUNT, FK_ACC_NONFINITE = FK_ACC_COUNT, FK_ACC_SLOTS };
 
 /* The loss of a config's [distill] section: its method's row sets the
  * weights and the method's values (fk_loss_spec is in figkd/method.h; for

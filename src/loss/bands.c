@@ -88,7 +88,8 @@ fk_status fk_band_stats_add(fk_band_stats *s, const float *logits, const int *la
         for (int k = 0; k < c; k++) {
             if (!isfinite(x[k])) {
                 free(buf);
-                return fk_error(FK_ERR_NUMERIC, "band analysis: logit %d of row %ld is %g", k, s->n, (double)x[k]);
+                return fk_error(FK_ERR_NUMERIC, "band analysis: row %ld holds NaN or Inf logits (logit %d is %g)", s->n, k,
+                                (double)x[k]);
             }
             full[k] = x[k];
         }

@@ -5,19 +5,10 @@ fk_status fk_topk_hits(fk_runtime *rt, cl_mem acc, size_t acc_off, fk_tensor log
                        cl_mem labels, size_t labels_off, int n, int c)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "metrics", "", "topk_hits", &k));
-    cl_ulong off = logits.off, l_off = labels_off, a_off = acc_off;
-    cl_int nn = n, cc = c;
-    FK_ARG(k, 0, logits.buf);
-    FK_ARG(k, 1, off);
-    FK_ARG(k, 2, nn);
-    FK_ARG(k, 3, cc);
-    FK_ARG(k, 4, labels);
-    FK_ARG(k, 5, l_off);
-    FK_ARG(k, 6, acc);
-    FK_ARG(k, 7, a_off);
+    FK_TRY(fk_kernel(rt, FK_K_TOPK_HITS, &k));
     size_t global = 1;
-    FK_LAUNCH(rt, k, 1, &global, NULL);
+    FK_RUN(rt, k, 1, &global, NULL, FK_T(logits), FK_A(n), FK_A(c), FK_A(labels), FK_A(labels_off), FK_A(acc),
+           FK_A(acc_off));
     return FK_OK;
 }
 
@@ -25,16 +16,8 @@ fk_status fk_nonfinite_rows(fk_runtime *rt, cl_mem acc, size_t acc_off, fk_tenso
                             int n, int c)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_get(rt, "metrics", "", "nonfinite_rows", &k));
-    cl_ulong off = logits.off, a_off = acc_off;
-    cl_int nn = n, cc = c;
-    FK_ARG(k, 0, logits.buf);
-    FK_ARG(k, 1, off);
-    FK_ARG(k, 2, nn);
-    FK_ARG(k, 3, cc);
-    FK_ARG(k, 4, acc);
-    FK_ARG(k, 5, a_off);
+    FK_TRY(fk_kernel(rt, FK_K_NONFINITE_ROWS, &k));
     size_t global = 1;
-    FK_LAUNCH(rt, k, 1, &global, NULL);
+    FK_RUN(rt, k, 1, &global, NULL, FK_T(logits), FK_A(n), FK_A(c), FK_A(acc), FK_A(acc_off));
     return FK_OK;
 }

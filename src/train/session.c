@@ -133,9 +133,12 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
     fk_loader_free(l);
     fk_pinned_free(&pinned);
     FK_TRY(st);
-    float acc[FK_ACC_COUNT];
+    float acc[FK_ACC_SLOTS];
     FK_TRY(fk_buffer_read(s->rt, s->acc, 0, sizeof acc, acc));
     FK_TRY(fk_step_reset_acc(s));
+    if (acc[FK_ACC_NONFINITE] > 0)
+        return fk_error(FK_ERR_NUMERIC, "evaluation: %.0f of %ld images give NaN or Inf logits: the weights "
+                        "(or their BatchNorm statistics) hold NaN or Inf", (double)acc[FK_ACC_NONFINITE], seen);
     double n = seen ? (double)seen : 1.0;
     *top1 = acc[FK_ACC_TOP1] / n;
     *top5 = acc[FK_ACC_TOP5] / n;

@@ -2,6 +2,7 @@
  * mode), CE plus the method's term (its row's loss) into one logits
  * gradient, backward, SGD, and metrics accumulated on the device. No host
  * sync unless times are asked for. */
+#include "figkd/ops.h"
 #include "figkd/trainer.h"
 
 #include "figkd/loss.h"
@@ -31,7 +32,7 @@ fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *
     s->work_elems = fk_method_work(loss->method, batch, classes);
     FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
     FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
-    FK_TRY(fk_buffer_create(rt, FK_ACC_COUNT * sizeof(float), 0, &s->acc));
+    FK_TRY(fk_buffer_create(rt, FK_ACC_SLOTS * sizeof(float), 0, &s->acc));
     FK_TRY(fk_buffer_create(rt, (s->work_elems + 1) * sizeof(float), 0, &s->work));
     FK_TRY(fk_buffer_fill(rt, s->values, 0, 4, 0.0f));
     return fk_step_reset_acc(s);
@@ -48,7 +49,7 @@ void fk_step_free(fk_step *s)
 
 fk_status fk_step_reset_acc(fk_step *s)
 {
-    return fk_buffer_fill(s->rt, s->acc, 0, FK_ACC_COUNT, 0.0f);
+    return fk_buffer_fill(s->rt, s->acc, 0, FK_ACC_SLOTS, 0.0f);
 }
 
 static fk_tensor vec(cl_mem buf, size_t off, int n)
@@ -65,21 +66,7 @@ static fk_tensor mat(cl_mem buf, int n, int c)
 
 static fk_status topk(fk_step *s, fk_tensor logits, cl_mem y, int n)
 {
-    cl_kernel k;
-    FK_TRY(fk_kernel_get(s->rt, "metrics", "", "topk_hits", &k));
-    cl_ulong off = logits.off, zero = 0, acc_off = FK_ACC_TOP1;
-    cl_int nn = n, c = s->classes;
-    FK_ARG(k, 0, logits.buf);
-    FK_ARG(k, 1, off);
-    FK_ARG(k, 2, nn);
-    FK_ARG(k, 3, c);
-    FK_ARG(k, 4, y);
-    FK_ARG(k, 5, zero);
-    FK_ARG(k, 6, s->acc);
-    FK_ARG(k, 7, acc_off);
-    size_t global = 1;
-    FK_LAUNCH(s->rt, k, 1, &global, NULL);
-    return FK_OK;
+    return fk_topk_hits(s->rt, s->acc, FK_ACC_TOP1, logits, y, 0, n, s->classes);
 }
 
 /* Mark a part's end: with times, finish the queue and add the elapsed time. */
@@ -134,5 +121,6 @@ fk_status fk_step_eval(fk_step *s, fk_model *m, cl_mem x, cl_mem y, int n)
     fk_tensor work = vec(s->work, 0, (int)s->work_elems);
     FK_TRY(fk_ce_loss(s->rt, vec(s->values, 2, 1), NULL, logits, y, 0, n, s->classes, 1.0f, work));
     FK_TRY(fk_buffer_axpy(s->rt, s->acc, FK_ACC_CE, s->values, 2, (float)n, 1));
+    FK_TRY(fk_nonfinite_rows(s->rt, s->acc, FK_ACC_NONFINITE, logits, n, s->classes));
     return topk(s, logits, y, n);
 }
