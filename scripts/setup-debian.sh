@@ -11,7 +11,7 @@ builddir=${1:-build}
 
 packages="build-essential meson ninja-build pkg-config python3
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-  libclblast-dev libpng-dev libinih-dev libjpeg-dev zlib1g-dev openmpi-bin libopenmpi-dev
+  libclblast-dev libpng-dev libjpeg-dev zlib1g-dev openmpi-bin libopenmpi-dev
   python3-numpy python3-torch python3-pywt python3-pil python3-matplotlib python3-sklearn
   dataset-fashion-mnist"
 

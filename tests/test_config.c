@@ -146,7 +146,11 @@ int main(int argc, char **argv)
     expect_error("[optim]\nschedule = cosine\nmilestones = 10,20\n", NULL, 0, "c.ini:17: optim.milestones conflicts",
                  NULL);
     expect_error("[optim]\nmilestones = 20,10\n", NULL, 0, "c.ini:16", "increasing");
-    expect_error("[data]\ndataset = imagenet22k\n", NULL, 0, "c.ini:16", "cifar100");
+    /* BASE names the data set: a bad one through --set (in the file it would be given twice) */
+    expect_error("", (const char *[]){"data.dataset=imagenet22k"}, 1, "--set data.dataset", "cifar100");
+    /* a key given twice is an error naming both lines, also across two [data] sections */
+    expect_error("[data]\ndataset = cifar100\n", NULL, 0, "c.ini:16: [data] dataset is given twice; first at",
+                 "c.ini:5");
     expect_error("[data]\nsubset = -3\n", NULL, 0, "c.ini:16", "subset");
     expect_error("[distill]\nshape = 10by10\n", NULL, 0, "c.ini:16", "HxW");
     const char *bad_set[] = {"optim.lr"};

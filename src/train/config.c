@@ -6,7 +6,7 @@
 #include "figkd/loss.h"
 
 #include <ctype.h>
-#include <ini.h>
+#include "figkd/ini.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -335,9 +335,7 @@ typedef struct given {
 typedef struct parse_ctx {
     fk_config *cfg;
     const char *where;   /* file path, or "--set" */
-    FILE *file;
     bool data_only;      /* fk_config_load_data: check [data] only at the end */
-    int line;            /* current line (counted by the reader) */
     int section_line;    /* line of the last [section] header */
     int seen[NKEYS];     /* line where set in [optim]/others, 0 = not, -1 = --set */
     int seen_t[NKEYS];   /* line where set in [teacher_optim] */
@@ -345,21 +343,6 @@ typedef struct parse_ctx {
     int n_distill;
     char error[4096];
 } parse_ctx;
-
-static char *reader(char *str, int num, void *stream)
-{
-    parse_ctx *ctx = stream;
-    char *r = fgets(str, num, ctx->file);
-    if (r) {
-        ctx->line++;
-        const char *p = r;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '[')
-            ctx->section_line = ctx->line;
-    }
-    return r;
-}
 
 /* "a, b, c": the keys of a section; for [distill], method and every key of
  * every method. */
@@ -463,10 +446,15 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
     return 0;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+/* fk_ini_parse_text's handler; a [section] header comes with name NULL */
+static int handler(void *user, const char *section, const char *name, const char *value, int lineno)
 {
     parse_ctx *ctx = user;
-    return apply(ctx, section, name, value, ctx->line);
+    if (!name) {
+        ctx->section_line = lineno;
+        return 1;
+    }
+    return apply(ctx, section, name, value, lineno);
 }
 
 static void set_defaults(fk_config *cfg)
@@ -481,33 +469,6 @@ static void set_defaults(fk_config *cfg)
         void *base = !strcmp(k->section, "optim") ? (void *)&cfg->optim : (void *)cfg;
         set_value(k, base, k->def, err, sizeof err);
     }
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            char *g = realloc(buf, cap * 2);
-            if (!g) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = g;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
 }
 
 /* Where an [optim] key of pass (0: [optim], 1: [teacher_optim]) was set:
@@ -708,20 +669,19 @@ static fk_status load(fk_config *cfg, const char *path, const char *const *sets,
     ctx->where = path;
     ctx->data_only = data_only;
     fk_status st = FK_OK;
-    cfg->text = read_text(path);
-    ctx->file = cfg->text ? fopen(path, "r") : NULL;
-    if (!ctx->file) {
-        st = fk_error(FK_ERR_IO, "%s: cannot read the config file", path);
+    size_t len;
+    int r;
+    cfg->text = fk_ini_read(path, &len, &r);
+    if (!cfg->text) {
+        snprintf(ctx->error, sizeof ctx->error, "%s", fk_last_error()); /* recorded, not printed */
+        st = fk_error(r == -2 ? FK_ERR_NOMEM : FK_ERR_IO, "%s", ctx->error);
         goto out;
     }
-    int r = ini_parse_stream(reader, ctx, handler, ctx);
-    fclose(ctx->file);
+    r = fk_ini_parse_text(path, cfg->text, len, FK_INI_SECTION_CALLS, handler, ctx);
+    if (r != 0 && !ctx->error[0])
+        snprintf(ctx->error, sizeof ctx->error, "%s", fk_last_error()); /* the reader's own error */
     if (ctx->error[0]) {
-        st = fk_error(FK_ERR_ARG, "%s", ctx->error);
-        goto out;
-    }
-    if (r > 0) {
-        st = fk_error(FK_ERR_ARG, "%s:%d: not an INI line (expected [section] or key = value)", path, r);
+        st = fk_error(r == -2 ? FK_ERR_NOMEM : FK_ERR_ARG, "%s", ctx->error);
         goto out;
     }
     for (int i = 0; i < n_sets && st == FK_OK; i++)
