@@ -18,6 +18,7 @@ typedef struct run {
     fk_dataset *train, *test;
     fk_model *student, *teacher;
     int classes, channels;
+    int lock;            /* out_dir/figkd.lock, held for the run (-1: none) */
 } run;
 
 /* Device, data sets, the output folder and its config.ini. */
@@ -34,6 +35,8 @@ static fk_status open_run(run *R)
            R->rt->dev.name);
     if (fk_mkdirs(cfg->out_dir) != 0)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", cfg->out_dir);
+    /* one run per out_dir: a second one stops here, before writing anything */
+    FK_TRY(fk_dir_lock(cfg->out_dir, &R->lock));
     char path[1200];
     snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
     const char *text = cfg->text ? cfg->text : "";
@@ -125,7 +128,7 @@ static fk_status student_stage(run *R, fk_train_result *res)
 
 fk_status fk_train_run(const fk_config *cfg, bool resume, fk_train_result *res)
 {
-    run R = {.cfg = cfg, .resume = resume};
+    run R = {.cfg = cfg, .resume = resume, .lock = -1};
     fk_train_result none = {-1, -1, -1, 0, 0};
     *res = none;
     fk_status st = open_run(&R);
@@ -140,5 +143,7 @@ fk_status fk_train_run(const fk_config *cfg, bool resume, fk_train_result *res)
     fk_dataset_free(R.train);
     fk_dataset_free(R.test);
     fk_runtime_free(R.rt);
+    if (R.lock >= 0)
+        fk_dir_unlock(R.lock);
     return st;
 }

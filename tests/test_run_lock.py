@@ -1,0 +1,81 @@
+"""One run per out_dir: while `figkd-cl train` runs, a second train into
+the same out_dir stops at once with "already in use by pid N" and writes
+nothing; once the first has ended (here by SIGTERM, which saves), the lock
+is free and --resume continues.
+
+usage: test_run_lock.py FIGKD_CL WORKDIR   (Debian's python3 with numpy, PIL)
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+    return cond
+
+
+def main():
+    from PIL import Image
+    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        print("no OpenCL device: skipped")
+        sys.exit(77)
+    if os.path.exists(WORK):
+        shutil.rmtree(WORK)
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for c in range(4):
+            d = os.path.join(WORK, "data", split, "c%d" % c)
+            os.makedirs(d)
+            for k in range(8):
+                Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(os.path.join(d, "%d.png" % k))
+    with open(os.path.join(WORK, "run.ini"), "w") as f:
+        f.write("[run]\nout_dir = out\nlog_every = 1\n[data]\ndataset = imagefolder\nroot = data\ninput_size = 16\n"
+                "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n[optim]\nbatch_size = 8\nepochs = 1000\n")
+    first = subprocess.Popen([BIN, "train", "run.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    cfg = os.path.join(WORK, "out", "config.ini")
+    t0 = time.time()
+    while not os.path.exists(cfg) and first.poll() is None and time.time() - t0 < 120:
+        time.sleep(0.05)
+    if not check(first.poll() is None and os.path.exists(cfg), "the first run did not start"):
+        first.kill()
+        sys.exit(1)
+    before = {n: os.stat(os.path.join(WORK, "out", n)).st_mtime_ns for n in os.listdir(os.path.join(WORK, "out"))}
+    t1 = time.time()
+    second = subprocess.run([BIN, "train", "run.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    took = time.time() - t1
+    msg = "already in use by pid %d" % first.pid
+    check(second.returncode != 0 and msg in second.stderr,
+          "second run: exit %d, expected '%s':\n%s" % (second.returncode, msg, second.stderr))
+    check(took < 30, "second run took %.1f s to refuse" % took)
+    after = {n: os.stat(os.path.join(WORK, "out", n)).st_mtime_ns for n in before}
+    check(before == after, "the second run touched the first run's files")
+    print("second run: exit %d in %.2f s: %s" % (second.returncode, took, second.stderr.strip().splitlines()[-1]))
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=300)
+    check(first.returncode != 0 and os.path.exists(os.path.join(WORK, "out", "last.safetensors")),
+          "first run after SIGTERM: exit %d\n%s" % (first.returncode, err[-1000:]))
+    third = subprocess.run([BIN, "train", "run.ini", "--resume", "--set", "optim.max_steps=1"], cwd=WORK,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(third.returncode == 0, "after the first run ended, --resume: exit %d\n%s" % (third.returncode, third.stderr))
+    if failures:
+        print("%d checks failed" % len(failures))
+        sys.exit(1)
+    print("run_lock: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
