@@ -20,6 +20,7 @@ checkpoint written here) to a resnet8 student, augment standard, shuffle on:
 usage: /usr/bin/python3 test_train_resume.py FIGKD_CL WORK_DIR
 """
 
+import json
 import os
 import re
 import shutil
@@ -166,10 +167,12 @@ def bad_configs():
         ("lr = fast", "bad1.ini:23: optim.lr: 'fast' is not a non-negative number", []),
         ("lr = 0", "bad2.ini:23: [optim] lr: must be positive", []),
         ("learning_rate = 0.1", "bad3.ini:23: unknown key 'learning_rate' in [optim]", []),
-        ("epochs = 0", "bad4.ini:23: [optim] epochs: must be at least 1", []),
+        # CONFIG sets epochs already: a second one is an error naming both lines
+        ("epochs = 0", "bad4.ini:23: [optim] epochs is given twice; first at bad4.ini:21", []),
         ("momentum = 1.5", "bad5.ini:23: [optim] momentum: must be below 1", []),
         ("", "--set optim.batch_size: must be at least 1", ["--set", "optim.batch_size=0"]),
         ("", "--set distill.method: distill.method: unknown method 'fitnet'", ["--set", "distill.method=fitnet"]),
+        ("", "--set optim.epochs: must be at least 1", ["--set", "optim.epochs=0"]),
     ]
     for i, (line, want, sets) in enumerate(cases, 1):
         name = "bad%d.ini" % i
@@ -261,6 +264,12 @@ def main():
     r = train("split10", STEPS, "--resume")
     check("already reached" in r.stdout and open(last("split10"), "rb").read() == before,
           "--resume at max_steps ran more steps:\n" + r.stdout[-1500:])
+    # its summary gives the last evaluation's accuracy (kept in the checkpoint), not a placeholder
+    m = re.search(r"([-0-9.]+)% \(last\)", r.stdout)
+    with open(os.path.join(WORK, "split10", "metrics.jsonl")) as f:
+        evals = [json.loads(x)["test_acc"] for x in f if "test_acc" in x]
+    check(m and evals and abs(float(m.group(1)) - 100 * evals[-1]) < 0.01,
+          "summary after --resume: %s, metrics.jsonl's last test_acc %s" % (m and m.group(0), evals[-1:]))
 
     interrupted_run("sigint", signal.SIGINT)
     interrupted_run("sigterm", signal.SIGTERM)

@@ -8,14 +8,24 @@
 
 #include <stdio.h>
 
+/* "79.40%", or "not evaluated" for a run that has no such accuracy (-1) */
+static const char *pct(double acc, char *buf, size_t n)
+{
+    if (acc < 0)
+        return "not evaluated";
+    snprintf(buf, n, "%.2f%%", 100 * acc);
+    return buf;
+}
+
 static void summary(const fk_config *cfg, const fk_train_result *r)
 {
+    char a[32], b[32];
     printf("\nsummary (%s, %s):\n", cfg->name, fk_dataset_name(cfg->data.dataset));
     if (cfg->method->needs_teacher)
-        printf("  teacher %-12s test top-1 %.2f%%\n", cfg->teacher_model, 100 * r->teacher_acc);
+        printf("  teacher %-12s test top-1 %s\n", cfg->teacher_model, pct(r->teacher_acc, a, sizeof a));
     if (r->best_acc >= 0)
-        printf("  student %-12s test top-1 %.2f%% (best, epoch %d), %.2f%% (last)  [%s]\n", cfg->student_model,
-               100 * r->best_acc, r->best_epoch, 100 * r->last_acc, cfg->method->name);
+        printf("  student %-12s test top-1 %s (best, epoch %d), %s (last)  [%s]\n", cfg->student_model,
+               pct(r->best_acc, a, sizeof a), r->best_epoch, pct(r->last_acc, b, sizeof b), cfg->method->name);
     printf("  outputs in %s\n", cfg->out_dir);
 }
 

@@ -11,20 +11,21 @@
 fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch, long step, const float *acc,
                         bool done)
 {
-    char path[1200], e[32], b[32], s[32], best[64], be[32], a[160], seed[32];
+    char path[1200], e[32], b[32], s[32], best[64], be[32], a[160], seed[32], last[64];
     snprintf(path, sizeof path, "%s/%s", S->dir, file);
     snprintf(e, sizeof e, "%ld", epoch);
     snprintf(b, sizeof b, "%ld", batch);
     snprintf(s, sizeof s, "%ld", step);
     snprintf(best, sizeof best, "%.17g", S->best_acc);
     snprintf(be, sizeof be, "%d", S->best_epoch);
+    snprintf(last, sizeof last, "%.17g", S->last_acc);
     snprintf(a, sizeof a, "%.9g,%.9g,%.9g,%.9g", acc[0], acc[1], acc[2], acc[3]);
     snprintf(seed, sizeof seed, "%" PRIu64, S->seed);
     const char *keys[] = {"figkd.stage", "figkd.model", "figkd.epoch", "figkd.batch", "figkd.step",
                           "figkd.best_acc", "figkd.best_epoch", "figkd.acc", "figkd.seed", "figkd.done",
-                          "figkd.config"};
+                          "figkd.config", "figkd.last_acc"};
     const char *vals[] = {S->label, S->net->entry->name, e, b, s, best, be, a, seed, done ? "1" : "0",
-                          S->cfg->text ? S->cfg->text : ""};
+                          S->cfg->text ? S->cfg->text : "", last};
     return fk_checkpoint_save(S->rt, &S->net->graph.params, path, true, keys, vals, sizeof keys / sizeof keys[0]);
 }
 
@@ -72,6 +73,8 @@ fk_status fk_stage_load(stage *S, const char *path, fk_resume_point *at)
         st = meta_number(&meta, path, "figkd.best_epoch", 0, &best_epoch);
     if (!st)
         st = meta_number(&meta, path, "figkd.best_acc", -1, &S->best_acc);
+    if (!st) /* the last evaluation's accuracy; absent in older checkpoints */
+        st = meta_number(&meta, path, "figkd.last_acc", -1, &S->last_acc);
     if (!st)
         st = meta_number(&meta, path, "figkd.done", 0, &done);
     if (!st)

@@ -52,7 +52,6 @@ static fk_status stage_load(loop *L, bool *go)
         printf("[%s] resuming from %s at epoch %ld, batch %ld (step %ld)\n", S->label, path, L->at.epoch + 1,
                L->at.batch, L->at.step);
         if (L->at.done) {
-            S->last_acc = S->best_acc;
             *go = false;
             return FK_OK;
         }
