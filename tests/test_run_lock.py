@@ -1,4 +1,8 @@
-"""One run per out_dir: while `figkd-cl train` runs, a second train into
+"""A batch too large for the device's memory is an error naming the sizes
+and a batch size that fits, before any allocation (not an abort inside
+the OpenCL implementation).
+
+One run per out_dir: while `figkd-cl train` runs, a second train into
 the same out_dir stops at once with "already in use by pid N" and writes
 nothing; once the first has ended (here by SIGTERM, which saves), the lock
 is free and --resume continues.
@@ -43,6 +47,12 @@ def main():
     with open(os.path.join(WORK, "run.ini"), "w") as f:
         f.write("[run]\nout_dir = out\nlog_every = 1\n[data]\ndataset = imagefolder\nroot = data\ninput_size = 16\n"
                 "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n[optim]\nbatch_size = 8\nepochs = 1000\n")
+    t0 = time.time()
+    big = subprocess.run([BIN, "train", "run.ini", "--set", "run.out_dir=big", "--set", "optim.batch_size=2000000"],
+                         cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(big.returncode == 1 and "GiB of device memory" in big.stderr and "batch_size = " in big.stderr
+          and time.time() - t0 < 60, "batch 2000000: exit %d\n%s" % (big.returncode, big.stderr[-1500:]))
+    print("batch 2000000: exit %d: %s" % (big.returncode, big.stderr.strip().splitlines()[-1]))
     first = subprocess.Popen([BIN, "train", "run.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     cfg = os.path.join(WORK, "out", "config.ini")

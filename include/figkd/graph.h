@@ -159,6 +159,9 @@ fk_status fk_graph_finish(fk_graph *g);
  * tensors). Frees an earlier plan. Needs the runtime for the device's
  * maximum allocation. */
 fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train);
+/* Bytes the plan for batch n would allocate (activations, saved tensors,
+ * gradients, work space), without allocating: for a memory check first. */
+size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train);
 /* input (N, C, H, W) as the plan's batch; returns the last node's output. */
 fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool train, fk_tensor *out);
 /* Zero the activation gradients (one fill per arena chunk) and the

@@ -52,6 +52,9 @@ fk_status fk_model_to_device(fk_runtime *rt, fk_model *m, uint64_t seed);
 
 /* Memory plan for a batch size (train: gradients and saved tensors too). */
 fk_status fk_model_plan(fk_model *m, int batch, bool train);
+/* Device bytes of the model: its parameter store (parameters, gradients,
+ * momentum, buffers) and the plan fk_model_plan(m, batch, train) makes. */
+size_t fk_model_bytes(fk_model *m, int batch, bool train);
 /* input (N, C, S, S) -> *logits (N, num_classes), a view into the arena
  * valid until the next forward. */
 fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *logits);

@@ -186,6 +186,28 @@ static size_t node_elems(const fk_node *nd, int n)
     return (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
 }
 
+size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train)
+{
+    size_t elems = 0, work = 0;
+    for (int i = 0; i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        if (nd->op->plan) {
+            size_t w = nd->op->plan(g, nd, n);
+            if (w > work)
+                work = w;
+        }
+        if (nd->op->kind != FK_OP_INPUT && nd->alias < 0)
+            elems += node_elems(nd, n);
+        if (!train)
+            continue;
+        for (int s = 0; s < nd->nsaved; s++)
+            elems += nd->saved_elems[s];
+        if (nd->has_grad && !nd->grad_alias)
+            elems += node_elems(nd, n);
+    }
+    return (elems + work) * sizeof(float);
+}
+
 fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
 {
     if (!g->finished)

@@ -113,6 +113,12 @@ fk_status fk_model_plan(fk_model *m, int batch, bool train)
     return fk_graph_plan(m->rt, &m->graph, batch, train);
 }
 
+size_t fk_model_bytes(fk_model *m, int batch, bool train)
+{
+    const fk_param_store *ps = &m->graph.params;
+    return (3 * ps->param_count + ps->buffer_count) * sizeof(float) + fk_graph_plan_bytes(&m->graph, batch, train);
+}
+
 fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *logits)
 {
     return fk_graph_forward(m->rt, &m->graph, input, train, logits);

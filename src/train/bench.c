@@ -34,11 +34,14 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
     fk_loss_spec loss;
     FK_TRY(fk_runtime_create(&b->rt));
     FK_TRY(fk_loss_spec_from_config(cfg, classes, &loss));
-    if (cfg->method->needs_teacher) {
+    if (cfg->method->needs_teacher)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));
-        FK_TRY(fk_model_plan(b->teacher, B, false));
-    }
     FK_TRY(fk_session_model(b->rt, cfg, cfg->student_model, classes, r->channels, cfg->seed, &b->student));
+    const fk_node *in = &b->student->graph.nodes[0];
+    FK_TRY(fk_session_check_memory(b->rt, b->student, true, b->teacher, B,
+                                   (size_t)in->c * in->h * in->w * sizeof(float) + 4 * (size_t)classes * sizeof(float)));
+    if (b->teacher)
+        FK_TRY(fk_model_plan(b->teacher, B, false));
     FK_TRY(fk_model_plan(b->student, B, true));
     FK_TRY(fk_step_init(&b->step, b->rt, b->student, b->teacher, &loss, B, classes));
     r->size = b->student->graph.nodes[0].h;

@@ -154,7 +154,9 @@ fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds,
     memset(&s, 0, sizeof s);
     const fk_node *in = &m->graph.nodes[0];
     size_t img = (size_t)batch * in->c * in->h * in->w;
-    fk_status st = fk_model_plan(m, batch, false);
+    fk_status st = fk_session_check_memory(rt, m, false, NULL, batch, img / (size_t)batch * sizeof(float));
+    if (!st)
+        st = fk_model_plan(m, batch, false);
     if (!st)
         st = fk_step_init(&s, rt, m, NULL, &(fk_loss_spec){.method = FK_METHOD_CE}, batch, fk_dataset_classes(ds));
     if (!st)
@@ -169,4 +171,32 @@ fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds,
     if (y)
         clReleaseMemObject(y);
     return st;
+}
+
+static double gib(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
+
+fk_status fk_session_check_memory(fk_runtime *rt, fk_model *student, bool train, fk_model *teacher, int batch,
+                                  size_t per_image)
+{
+    /* the plans grow with the batch: their bytes at batch 1 are the fixed
+     * part (parameters) plus one image's share */
+    double at1 = (double)fk_model_bytes(student, 1, train) + (teacher ? (double)fk_model_bytes(teacher, 1, false) : 0);
+    double atb = (double)fk_model_bytes(student, batch, train) +
+                 (teacher ? (double)fk_model_bytes(teacher, batch, false) : 0);
+    double image = (atb - at1) / (batch > 1 ? batch - 1 : 1) + (double)per_image;
+    double fixed = at1 - (atb - at1) / (batch > 1 ? batch - 1 : 1);
+    double need = fixed + image * batch, have = (double)rt->dev.global_mem;
+    if (need <= have)
+        return FK_OK;
+    long fits = image > 0 ? (long)((have * 0.9 - fixed) / image) : 0;
+    if (fits >= 8)
+        fits -= fits % 8;
+    char hint[96];
+    if (fits >= 1)
+        snprintf(hint, sizeof hint, "batch_size = %ld fits", fits);
+    else
+        snprintf(hint, sizeof hint, "even batch size 1 does not fit: a smaller model or a larger device");
+    return fk_error(FK_ERR_NOMEM, "batch size %d needs about %.2f GiB of device memory (%.2f GiB of weights and "
+                    "optimizer state, %.3f MiB per image), the device (%s) has %.2f GiB: %s", batch, gib(need),
+                    gib(fixed), image / (1024.0 * 1024.0), rt->dev.name, gib(have), hint);
 }

@@ -73,6 +73,10 @@ static fk_status build_step(loop *L)
     stage *S = L->S;
     if (fk_mkdirs(S->dir) != 0)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", S->dir);
+    /* inputs (two upload slots) and the step's per-image buffers */
+    const fk_node *in = &S->net->graph.nodes[0];
+    size_t per_image = 2 * (size_t)in->c * in->h * in->w * sizeof(float) + 4 * (size_t)S->classes * sizeof(float);
+    FK_TRY(fk_session_check_memory(S->rt, S->net, true, S->teacher, L->B, per_image));
     FK_TRY(fk_model_plan(S->net, L->B, true));
     if (S->teacher)
         FK_TRY(fk_model_plan(S->teacher, L->B, false));
