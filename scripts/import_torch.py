@@ -175,7 +175,7 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         if not isinstance(pid, tuple) or not pid or pid[0] != "storage" or len(pid) < 5:
             raise ImportError_("unexpected persistent id %r" % (pid[:1] if isinstance(pid, tuple) else pid,))
-        stype, key, _location, numel = pid[1], str(pid[2]), pid[3], pid[4]
+        stype, key, numel = pid[1], str(pid[2]), pid[4]  # pid[3]: the device it was saved from
         if not isinstance(stype, _StorageType):
             raise ImportError_("storage of unknown type %r" % (stype,))
         st = self.storages.setdefault(key, _Storage(stype, key, numel))

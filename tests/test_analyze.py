@@ -32,18 +32,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
 import fkio  # noqa: E402
+from e2e import check, finish, make_imagefolder, need_device  # noqa: E402
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 FIGURES = os.path.join(HERE, "..", "scripts", "figures.py")
 SIDE = 16
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def run(args, cwd):
@@ -52,20 +45,6 @@ def run(args, cwd):
                                                            r.stderr[-1500:])):
         return None
     return r.stdout
-
-
-def make_set(root, classes, per):
-    """An ImageFolder whose class c is brighter with c, so that a little
-    training learns something."""
-    from PIL import Image
-    rng = np.random.default_rng(classes)
-    for split in ("train", "test"):
-        for c in range(classes):
-            d = os.path.join(root, "data", split, "c%03d" % c)
-            os.makedirs(d)
-            for k in range(per):
-                img = np.clip(255.0 * c / classes + rng.normal(0, 30, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(os.path.join(d, "%d.png" % k))
 
 
 def make_weights(root, name, model, classes, seed):
@@ -108,7 +87,7 @@ def pywt_top1(logits, labels):
 def analyze_case(classes, per):
     root = os.path.join(WORK, "c%d" % classes)
     os.makedirs(root)
-    make_set(root, classes, per)
+    make_imagefolder(root, classes, per, per, SIDE, step=255.0 / classes, noise=30.0, seed=classes)
     student = make_weights(root, "student.safetensors", "resnet8", classes, 1)
     make_weights(root, "teacher.safetensors", "resnet14", classes, 2)
     config(root, classes)
@@ -201,9 +180,7 @@ def figures(root):
 
 
 def main():
-    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("no OpenCL device: skipped")
-        sys.exit(77)
+    need_device(BIN)
     if os.path.exists(WORK):
         shutil.rmtree(WORK)
     os.makedirs(WORK)
@@ -212,10 +189,7 @@ def main():
     if root:
         nonfinite(root)
         figures(root)
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("analyze: all checks passed")
+    finish("analyze")
 
 
 if __name__ == "__main__":

@@ -20,18 +20,11 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
 import fkio  # noqa: E402
+from e2e import check, finish, make_imagefolder, need_device  # noqa: E402
 
 SCRIPT = os.path.join(HERE, "..", "scripts", "import_torch.py")
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 CLASSES, SIDE, PER = 10, 16, 2
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def run_import(*args):
@@ -65,15 +58,7 @@ def layouts(torch, model):
 
 
 def make_data():
-    from PIL import Image
-    rng = np.random.default_rng(3)
-    for c in range(CLASSES):
-        for split in ("train", "test"):
-            d = os.path.join(WORK, "data", split, "class%d" % c)
-            os.makedirs(d)
-            for k in range(PER):
-                img = rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)
-                Image.fromarray(img).save(os.path.join(d, "%d.png" % k))
+    make_imagefolder(WORK, CLASSES, PER, PER, SIDE, seed=3)
     with open(os.path.join(WORK, "run.ini"), "w") as f:
         f.write("[data]\ndataset = imagefolder\nroot = data\ninput_size = %d\n"
                 "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n" % SIDE)
@@ -89,7 +74,7 @@ def predict_matches_torch(torch, model, weights):
     mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
     xs = []
     for c in range(CLASSES):
-        d = os.path.join(WORK, "data", "test", "class%d" % c)
+        d = os.path.join(WORK, "data", "test", "class%03d" % c)
         for name in sorted(os.listdir(d)):
             img = np.asarray(Image.open(os.path.join(d, name)).convert("RGB"), dtype=np.float64) / 255.0
             xs.append(((img - mean) / std).transpose(2, 0, 1))
@@ -177,14 +162,9 @@ def main():
     rc, out = run_import("nothing.pth", "x.safetensors", "--model", "resnet8")
     check(rc == 1 and "nothing.pth" in out, "missing file: exit %d\n%s" % (rc, out))
 
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("import_torch: all checks passed")
+    finish("import_torch")
 
 
 if __name__ == "__main__":
-    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("no OpenCL device: skipped")
-        sys.exit(77)
+    need_device(BIN)
     main()

@@ -17,33 +17,16 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+from e2e import check, finish, make_imagefolder, need_device
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def main():
-    from PIL import Image
-    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("no OpenCL device: skipped")
-        sys.exit(77)
+    need_device(BIN)
     if os.path.exists(WORK):
         shutil.rmtree(WORK)
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        for c in range(4):
-            d = os.path.join(WORK, "data", split, "c%d" % c)
-            os.makedirs(d)
-            for k in range(8):
-                Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(os.path.join(d, "%d.png" % k))
+    make_imagefolder(WORK, 4, 8, 8, 16)
     with open(os.path.join(WORK, "run.ini"), "w") as f:
         f.write("[run]\nout_dir = out\nlog_every = 1\n[data]\ndataset = imagefolder\nroot = data\ninput_size = 16\n"
                 "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n[optim]\nbatch_size = 8\nepochs = 1000\n")
@@ -61,7 +44,7 @@ def main():
         time.sleep(0.05)
     if not check(first.poll() is None and os.path.exists(cfg), "the first run did not start"):
         first.kill()
-        sys.exit(1)
+        finish("run_lock")
     before = {n: os.stat(os.path.join(WORK, "out", n)).st_mtime_ns for n in os.listdir(os.path.join(WORK, "out"))}
     t1 = time.time()
     second = subprocess.run([BIN, "train", "run.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -81,10 +64,7 @@ def main():
     third = subprocess.run([BIN, "train", "run.ini", "--resume", "--set", "optim.max_steps=1"], cwd=WORK,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(third.returncode == 0, "after the first run ended, --resume: exit %d\n%s" % (third.returncode, third.stderr))
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("run_lock: all checks passed")
+    finish("run_lock")
 
 
 if __name__ == "__main__":
