@@ -1,6 +1,6 @@
 /* One-level 2D Haar DWT of logit rows viewed as H x W grids (row-major),
  * zero padding on an odd side, and the FiGKD detail loss (src/loss/dwt.c,
- * src/loss/figkd.c; DESIGN.md section 4).
+ * src/loss/figkd.c; docs/design.md, "FiGKD loss").
  *
  * Bands (N, 4, HH2, WH2) with HH2 = ceil(H/2), WH2 = ceil(W/2), in the order
  * LL, LH, HL, HH (pywt's cA, cH, cV, cD). On the 2x2 block [[a, b], [c, d]]

@@ -1,5 +1,5 @@
 /* fk_figkd_grid: h = the largest divisor of C with h <= sqrt(C), w = C / h
- * (DESIGN.md section 4), for the class counts users train with and a sweep
+ * (docs/design.md, "FiGKD loss"), for the class counts users train with and a sweep
  * checked against the definition. */
 #include "common.h"
 

@@ -41,7 +41,7 @@ fk_status fk_dkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits,
                       fk_tensor teacher, cl_mem labels, size_t labels_off, int n, int c, float alpha,
                       float beta, float temperature, float weight, fk_tensor work);
 
-/* ---- FiGKD (src/loss/figkd.c, src/loss/dwt.c; DESIGN.md section 4) ---- */
+/* ---- FiGKD (src/loss/figkd.c, src/loss/dwt.c; docs/design.md) ---- */
 
 enum { FK_BAND_LL = 1, FK_BAND_LH = 2, FK_BAND_HL = 4, FK_BAND_HH = 8 };
 #define FK_BANDS_DETAIL (FK_BAND_LH | FK_BAND_HL | FK_BAND_HH)

@@ -1,6 +1,6 @@
 /* Layer ops, forward and backward, on device tensors (NCHW, float32).
  *
- * Conventions (STYLE.md):
+ * Conventions (docs/design.md):
  * - outputs first, then inputs, then weights, then sizes;
  * - forward overwrites its output; backward ADDS into every gradient it
  *   produces (input, weight and bias gradients alike): the caller zeroes

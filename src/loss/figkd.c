@@ -1,6 +1,6 @@
 /* FiGKD detail loss: Haar DWT of the logits viewed as an h x w grid, MSE or
  * L1 between the student's and the teacher's chosen bands (cl/dwt.cl
- * figkd_forward; DESIGN.md section 4). */
+ * figkd_forward; docs/design.md, "FiGKD loss"). */
 #include "loss/loss_internal.h"
 
 void fk_figkd_grid(int c, int *h, int *w)
