@@ -160,3 +160,75 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
         }
     }
 }
+
+/* Devices that run work-items as SIMD lanes (Mesa's llvmpipe) or that end
+ * long loops early (llvmpipe silently leaves any loop after 65535
+ * iterations; src/runtime/probe.c detects it): scalar accumulators, one
+ * column per work-item with work-items along the columns (consecutive B
+ * and C elements across lanes, the A element the same for all), and no
+ * loop longer than the K slice the host passes (at most a few thousand
+ * iterations; it adds the slices with accumulate). */
+#define WI_TM 8
+
+#define WI_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/* As gemm_nn16 (b_len unused), WI_TM rows of one column per work-item;
+ * global (N rounded up, ceil(M / WI_TM), batch). */
+__kernel void gemm_nn_wi(__global float *c, const ulong c_off, __global const float *a,
+                         const ulong a_off, __global const float *b, const ulong b_off,
+                         const int m, const int n, const int k, const int a_rs, const int a_cs,
+                         const int ldb, const ulong b_stride, const int ldc, const ulong c_stride,
+                         const int accumulate, const ulong b_len)
+{
+    const int j = (int)get_global_id(0), i0 = (int)get_global_id(1) * WI_TM;
+    const size_t bi = get_global_id(2);
+    (void)b_len;
+    if (j >= n || i0 >= m)
+        return;
+    __global const float *bb = b + b_off + bi * b_stride + j;
+#define WI_DECL(t)                                                                                 \
+    __global const float *a##t = a + a_off + (size_t)min(i0 + t, m - 1) * a_rs;                   \
+    float s##t = 0.0f;
+    WI_ROWS(WI_DECL)
+    for (int p = 0; p < k; p++) {
+        const float bv = bb[(size_t)p * ldb];
+        const int ap = p * a_cs;
+#define WI_FMA(t) s##t = fma(a##t[ap], bv, s##t);
+        WI_ROWS(WI_FMA)
+    }
+    __global float *cc = c + c_off + bi * c_stride + (size_t)i0 * ldc + j;
+#define WI_STORE(t)                                                                                \
+    if (i0 + t < m)                                                                                \
+        cc[(size_t)t * ldc] = accumulate ? cc[(size_t)t * ldc] + s##t : s##t;
+    WI_ROWS(WI_STORE)
+}
+
+/* As gemm_nt16 (a_len, b_len unused), WI_TM rows of one column per
+ * work-item; global (N rounded up, ceil(M / WI_TM)). */
+__kernel void gemm_nt_wi(__global float *c, const ulong c_off, __global const float *a,
+                         const ulong a_off, __global const float *b, const ulong b_off,
+                         const int m, const int n, const int k, const int lda, const ulong a_stride,
+                         const int ldb, const ulong b_stride, const int ldc, const int batch,
+                         const int accumulate, const ulong a_len, const ulong b_len)
+{
+    const int j = (int)get_global_id(0), i0 = (int)get_global_id(1) * WI_TM;
+    (void)a_len;
+    (void)b_len;
+    if (j >= n || i0 >= m)
+        return;
+#define WI_DECL_NT(t)                                                                              \
+    const size_t a##t = a_off + (size_t)min(i0 + t, m - 1) * lda;                                  \
+    float s##t = 0.0f;
+    WI_ROWS(WI_DECL_NT)
+    const size_t brow = b_off + (size_t)j * ldb;
+    for (int s = 0; s < batch; s++) {
+        const size_t ao = (size_t)s * a_stride, bo = brow + (size_t)s * b_stride;
+        for (int p = 0; p < k; p++) {
+            const float bv = b[bo + p];
+#define WI_FMA_NT(t) s##t = fma(a[a##t + ao + p], bv, s##t);
+            WI_ROWS(WI_FMA_NT)
+        }
+    }
+    __global float *cc = c + c_off + (size_t)i0 * ldc + j;
+    WI_ROWS(WI_STORE)
+}

@@ -175,11 +175,27 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
 static bool use_own_gemm(const fk_runtime *rt)
 {
     const char *e = getenv("FIGKD_CONV_GEMM");
-    if (e && !strcmp(e, "own"))
+    if (e && (!strcmp(e, "own") || !strcmp(e, "wi")))
         return true;
     if (e && !strcmp(e, "clblast"))
         return false;
     return rt->dev.is_cpu;
+}
+
+/* The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi of
+ * cl/conv_gemm.cl) on devices that leave long loops early (Mesa's
+ * llvmpipe; see src/runtime/probe.c): gemm_nn16 loops over all of K with
+ * 16 rows inside and would be cut short. FIGKD_CONV_GEMM=wi forces it. */
+#define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
+#define WI_COLS 32       /* columns rounded up to this */
+#define WI_K_SLICE 2048u /* longest loop of a work-item */
+static fk_status use_wi_gemm(fk_runtime *rt, bool *wi)
+{
+    const char *e = getenv("FIGKD_CONV_GEMM");
+    long limit;
+    FK_TRY(fk_device_loop_limit(rt, &limit));
+    *wi = limit != 0 || (e && !strcmp(e, "wi"));
+    return FK_OK;
 }
 
 /* size of a buffer in floats (the own GEMMs read whole vectors up to it) */
@@ -201,8 +217,10 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
         return fk_gemm_strided_batched(rt, trans_w, false, m, n, k, 1.0f, w.buf, w.off, trans_w ? m : k, 0,
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nn16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", wi ? "gemm_nn_wi" : "gemm_nn16", &kn));
     cl_ulong c_o = c_off, a_o = w.off, b_o = b_off, bs = b_stride, cs = c_stride, b_len;
     FK_TRY(buffer_floats(b, &b_len));
     int v[8] = {(int)m, (int)n, (int)k, trans_w ? 1 : (int)k, trans_w ? (int)m : 1, (int)ldb, (int)ldc,
@@ -219,6 +237,21 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
     FK_ARG(kn, 14, cs);
     FK_ARG(kn, 15, v[7]);
     FK_ARG(kn, 16, b_len);
+    if (wi) {
+        /* K in slices of at most WI_K_SLICE, added into C after the first */
+        size_t global[3] = {fk_round_up(n, WI_COLS), (m + WI_TM - 1) / WI_TM, batch};
+        for (size_t k0 = 0; k0 < k; k0 += WI_K_SLICE) {
+            int kc = (int)(k - k0 < WI_K_SLICE ? k - k0 : WI_K_SLICE);
+            cl_ulong a_k = w.off + k0 * (size_t)v[4], b_k = b_off + k0 * ldb;
+            int acc = accumulate || k0 > 0;
+            FK_ARG(kn, 3, a_k);
+            FK_ARG(kn, 5, b_k);
+            FK_ARG(kn, 8, kc);
+            FK_ARG(kn, 15, acc);
+            FK_LAUNCH(rt, kn, 3, global, NULL);
+        }
+        return FK_OK;
+    }
     /* 16 columns x NN_TM = 16 rows per work-item */
     size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
     FK_LAUNCH(rt, kn, 3, global, local);
@@ -231,8 +264,10 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
                                   size_t a_stride, cl_mem b, size_t b_off, size_t b_stride, fk_tensor dw,
                                   size_t batch)
 {
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
     cl_kernel kn;
-    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", "gemm_nt16", &kn));
+    FK_TRY(fk_kernel_get(rt, "conv_gemm", "", wi ? "gemm_nt_wi" : "gemm_nt16", &kn));
     cl_ulong c_o = dw.off, a_o = a_off, b_o = b_off, as = a_stride, bs = b_stride, a_len, b_len;
     FK_TRY(buffer_floats(a, &a_len));
     FK_TRY(buffer_floats(b, &b_len));
@@ -253,6 +288,24 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     FK_ARG(kn, 15, acc);
     FK_ARG(kn, 16, a_len);
     FK_ARG(kn, 17, b_len);
+    if (wi) {
+        /* at most WI_K_SLICE products per work-item and launch: slices of
+         * the samples, and of K when one sample's K is longer */
+        size_t global[2] = {fk_round_up(n, WI_COLS), (m + WI_TM - 1) / WI_TM};
+        size_t kslice = k < WI_K_SLICE ? k : WI_K_SLICE, per = WI_K_SLICE / kslice;
+        for (size_t s0 = 0; s0 < batch; s0 += per)
+            for (size_t k0 = 0; k0 < k; k0 += kslice) {
+                int sb = (int)(batch - s0 < per ? batch - s0 : per);
+                int kc = (int)(k - k0 < kslice ? k - k0 : kslice);
+                cl_ulong a_s = a_off + s0 * a_stride + k0, b_s = b_off + s0 * b_stride + k0;
+                FK_ARG(kn, 3, a_s);
+                FK_ARG(kn, 5, b_s);
+                FK_ARG(kn, 8, kc);
+                FK_ARG(kn, 14, sb);
+                FK_LAUNCH(rt, kn, 2, global, NULL);
+            }
+        return FK_OK;
+    }
     /* NT_TM x NT_TN = 4 x 4 outputs per work-item */
     size_t global[2] = {(n + 3) / 4, (m + 3) / 4}, local[2] = {1, 1};
     FK_LAUNCH(rt, kn, 2, global, local);
