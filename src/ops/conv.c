@@ -187,7 +187,8 @@ static bool use_own_gemm(const fk_runtime *rt)
  * llvmpipe; see src/runtime/probe.c): gemm_nn16 loops over all of K with
  * 16 rows inside and would be cut short. FIGKD_CONV_GEMM=wi forces it. */
 #define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
-#define WI_COLS 32       /* columns rounded up to this */
+#define WI_TN 4          /* columns per work-item (WI_TN) */
+#define WI_COLS 32       /* work-items along the columns rounded up to this */
 #define WI_K_SLICE 2048u /* longest loop of a work-item */
 static fk_status use_wi_gemm(fk_runtime *rt, bool *wi)
 {
@@ -239,7 +240,7 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
     FK_ARG(kn, 16, b_len);
     if (wi) {
         /* K in slices of at most WI_K_SLICE, added into C after the first */
-        size_t global[3] = {fk_round_up(n, WI_COLS), (m + WI_TM - 1) / WI_TM, batch};
+        size_t global[3] = {fk_round_up((n + WI_TN - 1) / WI_TN, WI_COLS), (m + WI_TM - 1) / WI_TM, batch};
         for (size_t k0 = 0; k0 < k; k0 += WI_K_SLICE) {
             int kc = (int)(k - k0 < WI_K_SLICE ? k - k0 : WI_K_SLICE);
             cl_ulong a_k = w.off + k0 * (size_t)v[4], b_k = b_off + k0 * ldb;
@@ -291,7 +292,7 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     if (wi) {
         /* at most WI_K_SLICE products per work-item and launch: slices of
          * the samples, and of K when one sample's K is longer */
-        size_t global[2] = {fk_round_up(n, WI_COLS), (m + WI_TM - 1) / WI_TM};
+        size_t global[2] = {fk_round_up((n + WI_TN - 1) / WI_TN, WI_COLS), (m + WI_TM - 1) / WI_TM};
         size_t kslice = k < WI_K_SLICE ? k : WI_K_SLICE, per = WI_K_SLICE / kslice;
         for (size_t s0 = 0; s0 < batch; s0 += per)
             for (size_t k0 = 0; k0 < k; k0 += kslice) {
