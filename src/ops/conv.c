@@ -187,7 +187,7 @@ static bool use_own_gemm(const fk_runtime *rt)
  * llvmpipe; see src/runtime/probe.c): gemm_nn16 loops over all of K with
  * 16 rows inside and would be cut short. FIGKD_CONV_GEMM=wi forces it. */
 #define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
-#define WI_TN 4          /* columns per work-item (WI_TN) */
+#define WI_TN 8          /* columns per work-item (WI_TN) */
 #define WI_COLS 32       /* work-items along the columns rounded up to this */
 #define WI_K_SLICE 2048u /* longest loop of a work-item */
 static fk_status use_wi_gemm(fk_runtime *rt, bool *wi)
