@@ -160,3 +160,89 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
         }
     }
 }
+
+/* Devices that run work-items as SIMD lanes (Mesa's llvmpipe) or that end
+ * long loops early (llvmpipe silently leaves any loop after 65535
+ * iterations; src/runtime/probe.c detects it): a WI_TM x WI_TN tile in
+ * scalar accumulators per work-item (llvmpipe loads global memory one lane
+ * at a time, so the tile keeps loads per multiply-add low: 8x8 ran the
+ * quickstart's convs 1.5x faster than 8x4; plain multiply-adds, as fma()
+ * is a software routine there, 5x slower), work-items
+ * along the columns, and no loop longer than the K slice the host passes
+ * (at most a few thousand iterations; it adds the slices with accumulate). */
+#define WI_TM 8
+#define WI_TN 8
+
+#define WI_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define WI_COLS(X, t) X(t, 0) X(t, 1) X(t, 2) X(t, 3) X(t, 4) X(t, 5) X(t, 6) X(t, 7)
+#define WI_TILE(X) WI_COLS(X, 0) WI_COLS(X, 1) WI_COLS(X, 2) WI_COLS(X, 3) \
+    WI_COLS(X, 4) WI_COLS(X, 5) WI_COLS(X, 6) WI_COLS(X, 7)
+#define WI_ACC(t, u) float s##t##u = 0.0f;
+#define WI_FMA(t, u) s##t##u += a##t##v * b##u##v;
+#define WI_STORE(t, u)                                                                             \
+    if (i0 + t < m && j0 + u < n)                                                                  \
+        cc[(size_t)t * ldc + u] = accumulate ? cc[(size_t)t * ldc + u] + s##t##u : s##t##u;
+
+/* As gemm_nn16 (b_len unused); global (ceil(N / WI_TN) rounded up,
+ * ceil(M / WI_TM), batch). */
+__kernel void gemm_nn_wi(__global float *c, const ulong c_off, __global const float *a,
+                         const ulong a_off, __global const float *b, const ulong b_off,
+                         const int m, const int n, const int k, const int a_rs, const int a_cs,
+                         const int ldb, const ulong b_stride, const int ldc, const ulong c_stride,
+                         const int accumulate, const ulong b_len)
+{
+    const int j0 = (int)get_global_id(0) * WI_TN, i0 = (int)get_global_id(1) * WI_TM;
+    const size_t bi = get_global_id(2);
+    (void)b_len;
+    if (j0 >= n || i0 >= m)
+        return;
+    __global const float *bb = b + b_off + bi * b_stride;
+#define WI_AROW(t) __global const float *a##t = a + a_off + (size_t)min(i0 + t, m - 1) * a_rs;
+    WI_ROWS(WI_AROW)
+#define WI_BCOL(u) const int jc##u = min(j0 + u, n - 1);
+    WI_BCOL(0) WI_BCOL(1) WI_BCOL(2) WI_BCOL(3) WI_BCOL(4) WI_BCOL(5) WI_BCOL(6) WI_BCOL(7)
+    WI_TILE(WI_ACC)
+    for (int p = 0; p < k; p++) {
+        const size_t bp = (size_t)p * ldb;
+        const int ap = p * a_cs;
+#define WI_BLOAD(u) const float b##u##v = bb[bp + jc##u];
+        WI_BLOAD(0) WI_BLOAD(1) WI_BLOAD(2) WI_BLOAD(3) WI_BLOAD(4) WI_BLOAD(5) WI_BLOAD(6) WI_BLOAD(7)
+#define WI_ALOAD(t) const float a##t##v = a##t[ap];
+        WI_ROWS(WI_ALOAD)
+        WI_TILE(WI_FMA)
+    }
+    __global float *cc = c + c_off + bi * c_stride + (size_t)i0 * ldc + j0;
+    WI_TILE(WI_STORE)
+}
+
+/* As gemm_nt16 (a_len, b_len unused); global (ceil(N / WI_TN) rounded up,
+ * ceil(M / WI_TM)). */
+__kernel void gemm_nt_wi(__global float *c, const ulong c_off, __global const float *a,
+                         const ulong a_off, __global const float *b, const ulong b_off,
+                         const int m, const int n, const int k, const int lda, const ulong a_stride,
+                         const int ldb, const ulong b_stride, const int ldc, const int batch,
+                         const int accumulate, const ulong a_len, const ulong b_len)
+{
+    const int j0 = (int)get_global_id(0) * WI_TN, i0 = (int)get_global_id(1) * WI_TM;
+    (void)a_len;
+    (void)b_len;
+    if (j0 >= n || i0 >= m)
+        return;
+#define WI_AROW_NT(t) const size_t a##t = a_off + (size_t)min(i0 + t, m - 1) * lda;
+    WI_ROWS(WI_AROW_NT)
+#define WI_BROW_NT(u) const size_t b##u = b_off + (size_t)min(j0 + u, n - 1) * ldb;
+    WI_BROW_NT(0) WI_BROW_NT(1) WI_BROW_NT(2) WI_BROW_NT(3) WI_BROW_NT(4) WI_BROW_NT(5) WI_BROW_NT(6) WI_BROW_NT(7)
+    WI_TILE(WI_ACC)
+    for (int s = 0; s < batch; s++) {
+        const size_t ao = (size_t)s * a_stride, bo = (size_t)s * b_stride;
+        for (int p = 0; p < k; p++) {
+#define WI_BLOAD_NT(u) const float b##u##v = b[b##u + bo + p];
+            WI_BLOAD_NT(0) WI_BLOAD_NT(1) WI_BLOAD_NT(2) WI_BLOAD_NT(3) WI_BLOAD_NT(4) WI_BLOAD_NT(5) WI_BLOAD_NT(6) WI_BLOAD_NT(7)
+#define WI_ALOAD_NT(t) const float a##t##v = a[a##t + ao + p];
+            WI_ROWS(WI_ALOAD_NT)
+            WI_TILE(WI_FMA)
+        }
+    }
+    __global float *cc = c + c_off + (size_t)i0 * ldc + j0;
+    WI_TILE(WI_STORE)
+}

@@ -24,6 +24,7 @@ typedef enum fk_conv_gemm {
     FK_CONV_GEMM_DEFAULT, /* unset: own kernels on CPUs, CLBlast elsewhere */
     FK_CONV_GEMM_OWN,
     FK_CONV_GEMM_CLBLAST,
+    FK_CONV_GEMM_WI,      /* the own GEMMs' per-work-item variant (src/runtime/probe.c) */
 } fk_conv_gemm;
 
 /* Everything the environment sets, read once when a runtime starts. */
@@ -58,6 +59,8 @@ typedef struct fk_runtime {
     int nvariants, capvariants;
     /* statistics, for tests and `figkd-cl devices -v` */
     int builds, disk_hits, memory_hits, cache_rejects;
+    bool loops_probed;       /* fk_device_loop_limit has run */
+    long loop_limit;         /* its result */
 } fk_runtime;
 
 /* Create with the options of the environment (fk_runtime_options_from_env). */
@@ -68,6 +71,11 @@ fk_status fk_runtime_create_spec(const char *spec, fk_runtime **out);
 fk_status fk_runtime_create_opts(const fk_runtime_options *opts, fk_runtime **out);
 void fk_runtime_free(fk_runtime *rt);
 fk_status fk_runtime_finish(fk_runtime *rt);
+
+/* Iterations after which the device silently leaves a loop (measured once
+ * with a kernel of cl/probe.cl; Mesa's llvmpipe: 65535), 0 when it ran
+ * the probe's 2^20 in full. */
+fk_status fk_device_loop_limit(fk_runtime *rt, long *limit);
 
 /* FIGKD_PROFILE=1: fk_profile_begin finishes the queue and returns a time;
  * fk_profile_end finishes it again and adds the elapsed time under label.

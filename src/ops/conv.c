@@ -141,8 +141,25 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
 static bool use_own_gemm(const fk_runtime *rt)
 {
     if (rt->opts.conv_gemm != FK_CONV_GEMM_DEFAULT)
-        return rt->opts.conv_gemm == FK_CONV_GEMM_OWN;
+        return rt->opts.conv_gemm != FK_CONV_GEMM_CLBLAST;
     return rt->dev.is_cpu;
+}
+
+/* The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi of
+ * cl/conv_gemm.cl) on devices that leave long loops early (Mesa's
+ * llvmpipe; see src/runtime/probe.c): gemm_nn16 loops over all of K with
+ * 16 rows inside and would be cut short. FIGKD_CONV_GEMM=wi forces it. */
+#define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
+#define WI_TN 8          /* columns per work-item (WI_TN) */
+#define WI_COLS 32       /* work-items along the columns rounded up to this */
+#define WI_K_SLICE 2048u /* longest loop of a work-item */
+
+static fk_status use_wi_gemm(fk_runtime *rt, bool *wi)
+{
+    long limit;
+    FK_TRY(fk_device_loop_limit(rt, &limit));
+    *wi = limit != 0 || rt->opts.conv_gemm == FK_CONV_GEMM_WI;
+    return FK_OK;
 }
 
 /* size of a buffer in floats (the own GEMMs read whole vectors up to it) */
@@ -164,14 +181,29 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
         return fk_gemm_strided_batched(rt, trans_w, false, m, n, k, 1.0f, w.buf, w.off, trans_w ? m : k, 0,
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
     cl_kernel kn;
-    FK_TRY(fk_kernel(rt, FK_K_GEMM_NN16, &kn));
+    FK_TRY(fk_kernel(rt, wi ? FK_K_GEMM_NN_WI : FK_K_GEMM_NN16, &kn));
     cl_ulong b_len;
     FK_TRY(buffer_floats(b, &b_len));
+    const int lda_r = trans_w ? 1 : (int)k, lda_c = trans_w ? (int)m : 1;
+    if (wi) {
+        /* K in slices of at most WI_K_SLICE, added into C after the first */
+        size_t global[3] = {fk_round_up((n + WI_TN - 1) / WI_TN, WI_COLS), (m + WI_TM - 1) / WI_TM, batch};
+        for (size_t k0 = 0; k0 < k; k0 += WI_K_SLICE) {
+            int kc = (int)(k - k0 < WI_K_SLICE ? k - k0 : WI_K_SLICE);
+            FK_RUN(rt, kn, 3, global, NULL, FK_A(c), FK_A(c_off), FK_A(w.buf), FK_A(w.off + k0 * (size_t)lda_c),
+                   FK_A(b), FK_A(b_off + k0 * ldb), FK_A((int)m), FK_A((int)n), FK_A(kc), FK_A(lda_r), FK_A(lda_c),
+                   FK_A((int)ldb), FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate || k0 > 0 ? 1 : 0),
+                   FK_A(b_len));
+        }
+        return FK_OK;
+    }
     /* 16 columns x NN_TM = 16 rows per work-item */
     size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
     FK_RUN(rt, kn, 3, global, local, FK_A(c), FK_A(c_off), FK_T(w), FK_A(b), FK_A(b_off), FK_A((int)m),
-           FK_A((int)n), FK_A((int)k), FK_A(trans_w ? 1 : (int)k), FK_A(trans_w ? (int)m : 1), FK_A((int)ldb),
+           FK_A((int)n), FK_A((int)k), FK_A(lda_r), FK_A(lda_c), FK_A((int)ldb),
            FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate ? 1 : 0), FK_A(b_len));
     return FK_OK;
 }
@@ -182,11 +214,29 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
                                   size_t a_stride, cl_mem b, size_t b_off, size_t b_stride, fk_tensor dw,
                                   size_t batch)
 {
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
     cl_kernel kn;
-    FK_TRY(fk_kernel(rt, FK_K_GEMM_NT16, &kn));
+    FK_TRY(fk_kernel(rt, wi ? FK_K_GEMM_NT_WI : FK_K_GEMM_NT16, &kn));
     cl_ulong a_len, b_len;
     FK_TRY(buffer_floats(a, &a_len));
     FK_TRY(buffer_floats(b, &b_len));
+    if (wi) {
+        /* at most WI_K_SLICE products per work-item and launch: slices of
+         * the samples, and of K when one sample's K is longer */
+        size_t global[2] = {fk_round_up((n + WI_TN - 1) / WI_TN, WI_COLS), (m + WI_TM - 1) / WI_TM};
+        size_t kslice = k < WI_K_SLICE ? k : WI_K_SLICE, per = WI_K_SLICE / kslice;
+        for (size_t s0 = 0; s0 < batch; s0 += per)
+            for (size_t k0 = 0; k0 < k; k0 += kslice) {
+                int sb = (int)(batch - s0 < per ? batch - s0 : per);
+                int kc = (int)(k - k0 < kslice ? k - k0 : kslice);
+                FK_RUN(rt, kn, 2, global, NULL, FK_T(dw), FK_A(a), FK_A(a_off + s0 * a_stride + k0), FK_A(b),
+                       FK_A(b_off + s0 * b_stride + k0), FK_A((int)m), FK_A((int)n), FK_A(kc), FK_A((int)k),
+                       FK_A(a_stride), FK_A((int)k), FK_A(b_stride), FK_A((int)n), FK_A(sb), FK_A(1), FK_A(a_len),
+                       FK_A(b_len));
+            }
+        return FK_OK;
+    }
     /* NT_TM x NT_TN = 4 x 4 outputs per work-item */
     size_t global[2] = {(n + 3) / 4, (m + 3) / 4}, local[2] = {1, 1};
     FK_RUN(rt, kn, 2, global, local, FK_T(dw), FK_A(a), FK_A(a_off), FK_A(b), FK_A(b_off), FK_A((int)m),
