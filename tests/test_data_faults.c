@@ -1,7 +1,7 @@
 /* Data readers against broken inputs made here: ImageFolder train and test
  * class folders that differ, gzip'd IDX files with a bit flipped near the end
  * of the deflate stream, in the CRC-32 and in the length, and IDX headers that
- * claim absurd counts. */
+ * claim absurd counts, images whose header claims 81 M pixels. */
 #include "common.h"
 #include "data/data_internal.h"
 #include "figkd/data.h"
@@ -297,6 +297,62 @@ static void test_sizes(void)
     HAS("after the last record");
 }
 
+/* A valid small PNG / JPEG of the fuzz corpus with its header's size set to
+ * 9000 x 9000 (81 M pixels, over the limit): refused from the header. */
+static void test_image_size(void)
+{
+    const char *src = getenv("FIGKD_SOURCE_ROOT");
+    char p[1024];
+    size_t n;
+    snprintf(p, sizeof p, "%s/tests/fuzz/corpus/image/rgb.jpg", src ? src : ".");
+    uint8_t *b = get_file(p, &n);
+    CHECK(b != NULL, "read %s", p);
+    size_t i = 2;
+    while (b && i + 9 < n && !(b[i] == 0xFF && b[i + 1] == 0xC0))
+        i++;
+    CHECK(b && i + 9 < n, "SOF0 marker");
+    if (!b || i + 9 >= n) {
+        free(b);
+        return;
+    }
+    b[i + 5] = b[i + 7] = 9000 >> 8; /* height, width (big-endian) */
+    b[i + 6] = b[i + 8] = 9000 & 0xFF;
+    snprintf(p, sizeof p, "%s/big.jpg", root);
+    put_file(p, b, n);
+    free(b);
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int h = 0, w = 0;
+    CHECK(fk_image_decode_rgb(p, &buf, &cap, &h, &w) == FK_ERR_FORMAT, "huge JPEG");
+    HAS("JPEG image of 9000x9000 pixels is over the limit");
+    CHECK(cap == 0, "a buffer of %zu bytes was allocated", cap);
+
+    snprintf(p, sizeof p, "%s/tests/fuzz/corpus/image/rgb.png", src ? src : ".");
+    b = get_file(p, &n);
+    CHECK(b && n > 33, "read %s", p);
+    if (!b || n <= 33) {
+        free(b);
+        return;
+    }
+    /* IHDR: length(4) "IHDR"(4) width(4) height(4) ... crc over type+data */
+    for (int k = 0; k < 2; k++) {
+        b[16 + 4 * k] = 0;
+        b[17 + 4 * k] = 0;
+        b[18 + 4 * k] = 9000 >> 8;
+        b[19 + 4 * k] = 9000 & 0xFF;
+    }
+    uint32_t crc = (uint32_t)crc32(0, b + 12, 17);
+    for (int k = 0; k < 4; k++)
+        b[29 + k] = (uint8_t)(crc >> (24 - 8 * k));
+    snprintf(p, sizeof p, "%s/big.png", root);
+    put_file(p, b, n);
+    free(b);
+    CHECK(fk_image_decode_rgb(p, &buf, &cap, &h, &w) == FK_ERR_FORMAT, "huge PNG");
+    HAS("PNG image of 9000x9000 pixels is over the limit");
+    CHECK(cap == 0, "a buffer of %zu bytes was allocated", cap);
+    free(buf);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -309,6 +365,7 @@ int main(void)
     test_imagefolder_classes();
     test_gzip();
     test_sizes();
+    test_image_size();
     fk_error_quiet(0);
     if (!fk_test_failures) {
         char cmd[600];

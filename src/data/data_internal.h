@@ -44,7 +44,10 @@ typedef struct strlist {
 /* Sorted names in dir (dirs = 1: sub-folders; 0: .png/.jpg/.jpeg files). */
 fk_status fk_list_dir(const char *dir, int dirs, strlist *out);
 
-/* Decode a PNG or JPEG file to 8-bit RGB, HWC, into *buf (realloc'd). */
+/* Decode a PNG or JPEG file to 8-bit RGB, HWC, into *buf (realloc'd).
+ * Images over FK_IMAGE_MAX_PIXELS are refused from their header (a few
+ * corrupt bytes could otherwise ask for gigabytes). */
+#define FK_IMAGE_MAX_PIXELS ((uint64_t)1 << 26)
 fk_status fk_image_decode_rgb(const char *path, uint8_t **buf, size_t *size,
                               int *h, int *w);
 

@@ -23,6 +23,14 @@ static fk_status grow(uint8_t **buf, size_t *size, size_t need)
     return FK_OK;
 }
 
+/* A header's size over the limit: refused before any allocation for it. */
+static fk_status too_large(const char *path, const char *kind, unsigned w, unsigned h)
+{
+    return fk_error(FK_ERR_FORMAT, "%s: %s image of %ux%u pixels is over the limit of %llu "
+                    "pixels (8192x8192); corrupt, or to be resized first", path, kind, w, h,
+                    (unsigned long long)FK_IMAGE_MAX_PIXELS);
+}
+
 struct jerr {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
@@ -61,6 +69,11 @@ static fk_status decode_jpeg(const char *path, FILE *f, uint8_t **buf, size_t *s
     jpeg_create_decompress(&ci);
     jpeg_stdio_src(&ci, f);
     jpeg_read_header(&ci, TRUE);
+    if ((uint64_t)ci.image_width * ci.image_height > FK_IMAGE_MAX_PIXELS) {
+        s = too_large(path, "JPEG", ci.image_width, ci.image_height);
+        jpeg_destroy_decompress(&ci);
+        return s;
+    }
     ci.out_color_space = JCS_RGB;
     jpeg_start_decompress(&ci);
     int W = (int)ci.output_width, H = (int)ci.output_height;
@@ -98,6 +111,10 @@ static fk_status decode_png(const char *path, uint8_t **buf, size_t *size, int *
                                im.message);
         png_image_free(&im);
         return s;
+    }
+    if ((uint64_t)im.width * im.height > FK_IMAGE_MAX_PIXELS) {
+        png_image_free(&im);
+        return too_large(path, "PNG", im.width, im.height);
     }
     im.format = PNG_FORMAT_RGB;
     size_t need = PNG_IMAGE_SIZE(im);
