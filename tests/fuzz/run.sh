@@ -28,7 +28,8 @@ flags="-g -O1 -std=c11 -fno-omit-frame-pointer -fsanitize=address,undefined
 libs="$(pkg-config --libs libpng libjpeg zlib) -lm -lpthread"
 lib_src="src/runtime/error.c src/io/atomic.c src/io/ini.c src/io/npy.c src/io/safetensors.c
   src/data/config.c src/data/dataset.c src/data/readers.c src/data/image.c
-  src/data/imagefolder.c src/data/tinyimagenet.c tests/fuzz/fuzz_common.c"
+  src/data/imagefolder.c src/data/tinyimagenet.c src/data/pickle.c src/data/cifar_pickle.c
+  src/data/fgvr.c src/data/matv5.c tests/fuzz/fuzz_common.c"
 objs=
 for s in $lib_src; do
     o="$out/obj/$(echo "$s" | tr / _).o"
