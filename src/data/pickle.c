@@ -134,7 +134,7 @@ static fk_status make_tuple(walker *w, long n)
     int32_t t = new_node(w, FK_PK_TUPLE);
     if (t < 0)
         return nomem(w);
-    fk_status s = add_items(w, t, w->stack + w->sp - n, n);
+    fk_status s = add_items(w, t, n ? w->stack + w->sp - n : NULL, n); /* no stack yet for an empty tuple */
     if (s != FK_OK)
         return s;
     w->sp = mark ? from : w->sp - n;

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${FUZZ_BUILD:-$root/build-fuzz}
 cc=${CC:-clang-14}
-targets=${*:-ini safetensors npy idx cifar tinyimagenet image}
+targets=${*:-ini safetensors npy idx cifar tinyimagenet image pickle mat}
 mkdir -p "$out/obj" "$out/work" "$out/findings"
 
 flags="-g -O1 -std=c11 -fno-omit-frame-pointer -fsanitize=address,undefined
