@@ -12,6 +12,8 @@ scripts/figures.py on the project's own outputs.
   gives the logits.
 - eval and analyze of a checkpoint with NaN BatchNorm statistics stop with
   an error (non-finite logits never count as correct).
+- eval, predict and analyze run a student's checkpoint from a config with
+  no [teacher] and no [student] model (the checkpoint names its model).
 - figures.py draws curves (two real training runs' metrics.jsonl, teacher
   stage included), bands (predict's logits), tsne (two feature files) and
   sensitivity (runs that differ in distill.beta): each PNG exists, decodes
@@ -146,6 +148,28 @@ def nonfinite(root):
         print("%s with a NaN running_var: exit %d: %s" % (cmd[0], r.returncode, r.stderr.strip().splitlines()[-1]))
 
 
+def weights_only(root, run_dir):
+    """eval, predict and analyze of a trained student need its weights only:
+    a config with neither [teacher] nor [student] model (the method is
+    FiGKD, the default), the model named by the checkpoint."""
+    with open(os.path.join(root, "bare.ini"), "w") as f:
+        f.write("[data]\ndataset = imagefolder\nroot = data\ninput_size = %d\n" % SIDE)
+    w = os.path.join(run_dir, "best.safetensors")
+    for cmd in (["eval"], ["predict", "--out", "bare.npy", "--labels", "bare_y.npy"], ["analyze", "--json"]):
+        r = subprocess.run([BIN] + cmd[:1] + ["bare.ini", "--weights", w] + cmd[1:], cwd=root,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        check(r.returncode == 0, "%s with a bare config: exit %d\n%s" % (cmd[0], r.returncode, r.stderr[-800:]))
+    r = subprocess.run([BIN, "eval", "bare.ini", "--weights", "teacher.safetensors"], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode != 0 and "--model" in r.stderr,
+          "weights without a model name and no model given: exit %d\n%s" % (r.returncode, r.stderr))
+    r = subprocess.run([BIN, "eval", "bare.ini", "--weights", "teacher.safetensors", "--model", "resnet14"], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0 and "resnet14" in r.stdout, "eval --model resnet14: exit %d\n%s%s" %
+          (r.returncode, r.stdout, r.stderr))
+    print("eval, predict, analyze with weights only: ok")
+
+
 def png_size(path):
     from PIL import Image
     with Image.open(path) as im:
@@ -161,6 +185,7 @@ def figures(root):
         run([BIN, "train", "run.ini", "--set", "run.out_dir=" + d, "--set", "distill.beta=" + beta,
              "--set", "teacher.checkpoint=" + d + "/teacher.safetensors", "--set", "teacher_optim.epochs=1"], root)
         runs.append(os.path.join(root, d))
+    weights_only(root, runs[0])
     cases = [
         ("curves.png", ["curves"] + runs + ["--names", "beta1,beta2"], (4.2 * 3, 3.2 * 2)),
         ("bands.png", ["bands", "--logits", "s.npy", "t.npy", "--names", "student,teacher", "--samples", "0,5"],

@@ -69,6 +69,10 @@ fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *se
 /* The same file checks, for commands that only read the data: every key
  * is validated, but only [data] is finished (no model is required). */
 fk_status fk_config_load_data(fk_config *cfg, const char *path);
+/* For commands that run a checkpoint (eval, predict, analyze): the same
+ * checks, but no [teacher] is needed whatever the method, and [student]
+ * model may be absent (the checkpoint's metadata names its model). */
+fk_status fk_config_load_eval(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
 void fk_config_free(fk_config *cfg);
 
 /* Learning rate of an epoch (0-based, fractional within the epoch for the

@@ -25,6 +25,7 @@ typedef struct cli_args {
     int n_opts;
     const char *const *more_sets; /* applied after the command line's --set */
     int n_more;
+    bool weights_only;   /* runs a checkpoint: fk_config_load_eval */
     /* parsed */
     const char *config;
     const char **sets;

@@ -71,7 +71,7 @@ int fk_cmd_analyze(int argc, char **argv)
     static const char *const eval_order[] = {"data.augment=none", "data.shuffle=false"};
     cli_args a = {.cmd = "analyze", .usage = "analyze CONFIG --weights W.safetensors [--split test|train] "
                   "[--model M] [--teacher [--teacher-weights T.safetensors]] [--json] [--set section.key=value]",
-                  .opts = opts, .n_opts = 6, .more_sets = eval_order, .n_more = 2};
+                  .opts = opts, .n_opts = 6, .more_sets = eval_order, .n_more = 2, .weights_only = true};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)

@@ -13,7 +13,7 @@ int fk_cmd_eval(int argc, char **argv)
     const char *weights = NULL, *model = NULL;
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, false, NULL},
                             {"--model", ARG_TEXT, &model, false, NULL}};
-    cli_args a = {.cmd = "eval", .opts = opts, .n_opts = 2,
+    cli_args a = {.cmd = "eval", .opts = opts, .n_opts = 2, .weights_only = true,
                   .usage = "eval CONFIG [--weights W] [--model M] [--set section.key=value]"};
     fk_config cfg;
     int r = cli_start(&a, argc, argv, &cfg);

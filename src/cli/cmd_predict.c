@@ -24,7 +24,7 @@ int fk_cmd_predict(int argc, char **argv)
     cli_args a = {.cmd = "predict", .usage = "predict CONFIG --weights W.safetensors --out logits.npy "
                   "[--labels labels.npy] [--features features.npy] [--split test|train] [--model M] "
                   "[--set section.key=value]", .opts = opts, .n_opts = 6,
-                  .more_sets = eval_order, .n_more = 2};
+                  .more_sets = eval_order, .n_more = 2, .weights_only = true};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)

@@ -336,6 +336,7 @@ typedef struct parse_ctx {
     fk_config *cfg;
     const char *where;   /* file path, or "--set" */
     bool data_only;      /* fk_config_load_data: check [data] only at the end */
+    bool weights_only;   /* fk_config_load_eval: no teacher, the student's model may come later */
     int section_line;    /* line of the last [section] header */
     int seen[NKEYS];     /* line where set in [optim]/others, 0 = not, -1 = --set */
     int seen_t[NKEYS];   /* line where set in [teacher_optim] */
@@ -627,7 +628,8 @@ static fk_status finish(parse_ctx *ctx)
     if (ctx->data_only)
         return finish_data(cfg);
     teacher_optim_fallback(ctx);
-    FK_TRY(check_models(cfg));
+    if (!ctx->weights_only)
+        FK_TRY(check_models(cfg));
     FK_TRY(check_optim(ctx));
     FK_TRY(check_positive(cfg));
     name_run(cfg);
@@ -658,7 +660,8 @@ static fk_status apply_set(parse_ctx *ctx, const char *set)
     return FK_OK;
 }
 
-static fk_status load(fk_config *cfg, const char *path, const char *const *sets, int n_sets, bool data_only)
+static fk_status load(fk_config *cfg, const char *path, const char *const *sets, int n_sets, bool data_only,
+                      bool weights_only)
 {
     set_defaults(cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
@@ -668,6 +671,7 @@ static fk_status load(fk_config *cfg, const char *path, const char *const *sets,
     ctx->cfg = cfg;
     ctx->where = path;
     ctx->data_only = data_only;
+    ctx->weights_only = weights_only;
     fk_status st = FK_OK;
     size_t len;
     int r;
@@ -699,12 +703,17 @@ out:
 
 fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets)
 {
-    return load(cfg, path, sets, n_sets, false);
+    return load(cfg, path, sets, n_sets, false, false);
+}
+
+fk_status fk_config_load_eval(fk_config *cfg, const char *path, const char *const *sets, int n_sets)
+{
+    return load(cfg, path, sets, n_sets, false, true);
 }
 
 fk_status fk_config_load_data(fk_config *cfg, const char *path)
 {
-    return load(cfg, path, NULL, 0, true);
+    return load(cfg, path, NULL, 0, true, false);
 }
 
 void fk_config_free(fk_config *cfg)

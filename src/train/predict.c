@@ -60,7 +60,9 @@ static fk_status predict_all(predict *P, const fk_config *cfg, const char *weigh
     FK_TRY(fk_runtime_create(&P->rt));
     FK_TRY(fk_dataset_open(&cfg->data, train_split, &P->ds));
     r->classes = fk_dataset_classes(P->ds);
-    FK_TRY(fk_session_model(P->rt, cfg, model ? model : cfg->student_model, r->classes,
+    char name[64];
+    FK_TRY(fk_session_weights_model(cfg, weights, model, name, sizeof name));
+    FK_TRY(fk_session_model(P->rt, cfg, name, r->classes,
                             fk_session_channels(cfg, P->ds), 0, &P->m));
     FK_TRY(fk_session_load_weights(P->rt, P->m, weights));
     const fk_node *in0 = &P->m->graph.nodes[0];
@@ -154,7 +156,9 @@ static fk_status eval_all(predict *P, const fk_config *cfg, const char *model, f
 {
     FK_TRY(fk_runtime_create(&P->rt));
     FK_TRY(fk_dataset_open(&cfg->data, 0, &P->ds));
-    FK_TRY(fk_session_model(P->rt, cfg, model ? model : cfg->student_model, fk_dataset_classes(P->ds),
+    char name[64];
+    FK_TRY(fk_session_weights_model(cfg, r->weights, model, name, sizeof name));
+    FK_TRY(fk_session_model(P->rt, cfg, name, fk_dataset_classes(P->ds),
                             fk_session_channels(cfg, P->ds), 0, &P->m));
     FK_TRY(fk_session_load_weights(P->rt, P->m, r->weights));
     FK_TRY(fk_session_evaluate_model(P->rt, P->m, P->ds, cfg, cfg->optim.batch_size, &r->top1, &r->top5, &r->loss));

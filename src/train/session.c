@@ -88,6 +88,24 @@ fk_status fk_session_model(fk_runtime *rt, const fk_config *cfg, const char *nam
     return st;
 }
 
+fk_status fk_session_weights_model(const fk_config *cfg, const char *weights, const char *model, char *out,
+                                   size_t n)
+{
+    if (model && *model) {
+        snprintf(out, n, "%s", model);
+        return FK_OK;
+    }
+    fk_st_file f;
+    FK_TRY(fk_st_read(weights, &f));
+    const char *named = fk_st_meta(&f, "figkd.model");
+    snprintf(out, n, "%s", named && *named ? named : cfg->student_model);
+    fk_st_free(&f);
+    if (!out[0])
+        return fk_error(FK_ERR_ARG, "%s: no model named (figkd.model metadata), none in %s ([student] model) "
+                        "and no --model: say which model these weights are for", weights, cfg->path);
+    return FK_OK;
+}
+
 fk_status fk_session_load_weights(fk_runtime *rt, fk_model *m, const char *path)
 {
     return fk_checkpoint_load(rt, &m->graph.params, path, false, NULL);

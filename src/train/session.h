@@ -15,6 +15,10 @@ fk_status fk_session_model(fk_runtime *rt, const fk_config *cfg, const char *nam
                            uint64_t seed, fk_model **out);
 /* Channels the loader produces for this config and data set. */
 int fk_session_channels(const fk_config *cfg, const fk_dataset *ds);
+/* The model a checkpoint is run as: `model` when given, else the one its
+ * metadata names (figkd.model), else the config's student. */
+fk_status fk_session_weights_model(const fk_config *cfg, const char *weights, const char *model, char *out,
+                                   size_t n);
 /* Load weights (parameters and buffers; optimizer state ignored). */
 fk_status fk_session_load_weights(fk_runtime *rt, fk_model *m, const char *path);
 
