@@ -73,11 +73,21 @@ def main():
           pair_config("tinyimagenet", "resnet32x4", "resnet8x4", "I", "TinyImageNet"))
     fg = {"cub200": "CUB-200-2011", "dogs": "Stanford Dogs", "mit67": "MIT Indoor-67",
           "stanford40": "Stanford-40 Actions"}
+    # the layouts as downloaded, read as they are (docs/data.md)
+    layout = {
+        "cub200": "data/cub200 is CUB_200_2011/ as extracted (images.txt, image_class_labels.txt,\n"
+                  "# train_test_split.txt, images/),\n",
+        "dogs": "data/dogs is Stanford Dogs as extracted (Images/, and lists.tar's\n"
+                "# train_list.mat, test_list.mat in lists/ or beside Images/),\n",
+        "mit67": "data/mit67 holds Images/ (indoorCVPR_09.tar), TrainImages.txt, TestImages.txt,\n",
+        "stanford40": "data/stanford40 holds JPEGImages/ and ImageSplits/ as extracted,\n",
+    }
     for key, title in fg.items():
         for teacher in ("ResNet34", "MobileNetV1"):
             t = (f"# FiGKD, {teacher} -> ResNet18 on {title} (paper Table V), 224x224.\n"
-                 f"# Data: {title} arranged as an ImageFolder tree: data/{key}/train/<class>/*.jpg\n"
-                 f"# and data/{key}/test/<class>/*.jpg (class = sorted folder names).\n"
+                 f"# Data: {layout[key]}"
+                 "# or an ImageFolder tree {train,test}/<class>/*.jpg (class = sorted folder names);\n"
+                 "# docs/data.md.\n"
                  "# Augmentation: RandomResizedCrop(224) + flip; evaluation: resize 256,\n"
                  "# center crop 224; ImageNet mean/std. The schedule follows the CIFAR\n"
                  "# recipe; the paper's own FGVR schedule is not in our copy of it.\n"
@@ -85,6 +95,11 @@ def main():
                  f"\n[data]\ndataset = imagefolder\nroot = data/{key}\ninput_size = 224\n"
                  f"\n[teacher]\nmodel = {teacher}\ncheckpoint = teachers/{key}/{teacher}.safetensors\n"
                  "\n[student]\nmodel = ResNet18\n"
+                 "# torchvision's ImageNet resnet18 weights (1000 classes), made with\n"
+                 "#   python3 scripts/import_torch.py resnet18-f37072fd.pth"
+                 " pretrained/ResNet18-imagenet.safetensors --model ResNet18\n"
+                 "# (docs/io.md); the classifier is the student's own for this data set.\n"
+                 "init = pretrained/ResNet18-imagenet.safetensors\ninit_exclude = fc.*\n"
                  "\n[distill]\nmethod = figkd\n"
                  "\n[optim]\nlr = 0.05\nbatch_size = 64\nepochs = 240\nmilestones = 150,180,210\n")
             write(f"configs/fgvr/figkd_{key}_{teacher.lower()}_resnet18.ini", t)

@@ -88,6 +88,31 @@ def predict_matches_torch(torch, model, weights):
     print("predict: imported weights give PyTorch's logits (max |diff| %.2g)" % err)
 
 
+def init_from_bigger(big):
+    """[student] init from a 1000-class file: refused as it is (the
+    classifier's shape), taken with init_exclude = fc.*, which keeps the
+    student's own classifier and reports it by name."""
+    with open(os.path.join(WORK, "init.ini"), "w") as f:
+        f.write(open(os.path.join(WORK, "run.ini")).read().replace("model = resnet8\n", "model = resnet8\n"
+                "init = init1000.safetensors\n") +
+                "[optim]\nlr = 1e-12\nbatch_size = 4\nmax_steps = 1\n[run]\nout_dir = init-run\n")
+    r = subprocess.run([BIN, "train", "init.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode != 0 and "fc.weight" in r.stderr, "init without init_exclude: exit %d\n%s" %
+          (r.returncode, r.stderr[-500:]))
+    r = subprocess.run([BIN, "train", "init.ini", "--set", "student.init_exclude=fc.*", "--set",
+                        "run.out_dir=init-run2"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ok = check(r.returncode == 0 and "fc.weight" in r.stdout and "fc.bias" in r.stdout,
+               "init_exclude = fc.*: exit %d\n%s%s" % (r.returncode, r.stdout[-800:], r.stderr[-800:]))
+    if ok:
+        got = fkio.read_safetensors(os.path.join(WORK, "init-run2", "last.safetensors"))[0]
+        w0 = big["conv1.weight"].numpy()
+        err = np.abs(got["conv1.weight"] - w0).max()
+        check(err < 1e-6 and got["fc.weight"].shape == (CLASSES, 64),
+              "init_exclude: conv1 off the file by %.3g, fc %s" % (err, got["fc.weight"].shape))
+        print("init_exclude = fc.*: conv1 from the 1000-class file (max |diff| %.2g after one step at lr 1e-12), "
+              "fc the student's own %s" % (err, got["fc.weight"].shape))
+
+
 class Hostile:
     def __reduce__(self):
         return (os.system, ("touch %s" % os.path.join(WORK, "pwned"),))
@@ -144,6 +169,11 @@ def main():
     got = fkio.read_safetensors(os.path.join(WORK, "init.safetensors"))[0] if rc == 0 else {}
     check(rc == 0 and "excluded: fc.weight" in out and "fc.weight" not in got and len(got) == len(big) - 2,
           "--exclude fc.*: exit %d\n%s" % (rc, out))
+
+    # a student started from those 1000-class weights: [student] init_exclude = fc.*
+    rc, out = run_import("imagenet.pth", "init1000.safetensors", "--model", "resnet8", "--classes", "1000")
+    check(rc == 0, "1000 classes: exit %d\n%s" % (rc, out))
+    init_from_bigger(big)
 
     # a pickle that would run a command: nothing runs, the import is refused
     with zipfile.ZipFile(os.path.join(WORK, "hostile.pth"), "w") as z:

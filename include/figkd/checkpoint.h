@@ -26,4 +26,12 @@ fk_status fk_checkpoint_save(fk_runtime *rt, const fk_param_store *ps, const cha
 fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *path, bool with_momentum,
                              fk_st_file *meta);
 
+/* The same without momentum, leaving out the tensors whose names match one
+ * of the comma-separated shell globs of exclude ("fc.*"): they keep the
+ * values the store holds (its initialisation), may be absent from the file
+ * or of another shape there; every other mismatch is an error. */
+fk_status fk_checkpoint_load_except(fk_runtime *rt, fk_param_store *ps, const char *path, const char *exclude);
+/* Whether name matches one of the comma-separated globs. */
+bool fk_checkpoint_excluded(const char *name, const char *globs);
+
 #endif

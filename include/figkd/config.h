@@ -45,6 +45,7 @@ typedef struct fk_config {
     /* [student] */
     char student_model[64];
     char student_init[1024];
+    char student_init_exclude[512]; /* globs of tensors not taken from student_init */
     /* [distill]: the method, a row of the method table, and the values of
      * its keys, each kept where the row's key says: the built-in methods'
      * in the named fields, a new method's in a struct of its own laid over

@@ -1,6 +1,7 @@
 /* Parameter stores to and from safetensors files. */
 #include "figkd/checkpoint.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,28 @@ static fk_status check_tensor(const fk_st_file *f, const char *path, const char 
     return FK_OK;
 }
 
-fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *path, bool with_momentum,
-                             fk_st_file *meta)
+bool fk_checkpoint_excluded(const char *name, const char *globs)
+{
+    if (!globs || !*globs)
+        return false;
+    char pat[256];
+    for (const char *g = globs; *g;) {
+        size_t n = strcspn(g, ",");
+        while (n && (*g == ' ' || *g == '\t'))
+            g++, n--;
+        size_t len = n;
+        while (len && (g[len - 1] == ' ' || g[len - 1] == '\t'))
+            len--;
+        snprintf(pat, sizeof pat, "%.*s", (int)len, g);
+        if (len && fnmatch(pat, name, 0) == 0)
+            return true;
+        g += n + (g[n] == ',');
+    }
+    return false;
+}
+
+static fk_status load(fk_runtime *rt, fk_param_store *ps, const char *path, bool with_momentum, const char *exclude,
+                      fk_st_file *meta)
 {
     fk_st_file f;
     FK_TRY(fk_st_read(path, &f));
@@ -124,9 +145,15 @@ fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *pat
         st = FK_ERR_NOMEM;
         goto out;
     }
+    /* the excluded tensors keep the values the store holds */
+    if (exclude && ((st = fk_buffer_read(rt, ps->params, 0, ps->param_count * sizeof(float), params)) ||
+                    (st = fk_buffer_read(rt, ps->buffers, 0, ps->buffer_count * sizeof(float), bufs))))
+        goto out;
     size_t expected = 0;
     for (int i = 0; i < ps->count && st == FK_OK; i++) {
         const fk_param *p = &ps->items[i];
+        if (fk_checkpoint_excluded(p->name, exclude))
+            continue;
         bool integer = p->is_buffer && is_int64(p);
         const fk_st_tensor *t;
         if ((st = check_tensor(&f, path, p->name, p, integer ? FK_DT_I64 : FK_DT_F32, &t)))
@@ -150,7 +177,7 @@ fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *pat
     /* anything else is unexpected, except optimizer state we did not ask for */
     for (size_t i = 0; i < f.count; i++) {
         const char *name = f.tensors[i].name;
-        if (!with_momentum && !strncmp(name, "optimizer.", 10))
+        if ((!with_momentum && !strncmp(name, "optimizer.", 10)) || fk_checkpoint_excluded(name, exclude))
             continue;
         if (fk_params_find(ps, name) < 0 &&
             !(with_momentum && !strncmp(name, FK_CKPT_MOMENTUM_PREFIX, strlen(FK_CKPT_MOMENTUM_PREFIX)) &&
@@ -174,4 +201,15 @@ out:
     else
         fk_st_free(&f);
     return st;
+}
+
+fk_status fk_checkpoint_load(fk_runtime *rt, fk_param_store *ps, const char *path, bool with_momentum,
+                             fk_st_file *meta)
+{
+    return load(rt, ps, path, with_momentum, NULL, meta);
+}
+
+fk_status fk_checkpoint_load_except(fk_runtime *rt, fk_param_store *ps, const char *path, const char *exclude)
+{
+    return load(rt, ps, path, false, exclude, NULL);
 }

@@ -54,6 +54,8 @@ static const key_spec KEYS[] = {
      "teacher weights (safetensors); trained first and saved there when missing"},
     {"student", "model", K_STR, C(student_model), NULL, "student architecture (required)"},
     {"student", "init", K_STR, C(student_init), "", "optional safetensors to start the student from"},
+    {"student", "init_exclude", K_STR, C(student_init_exclude), "",
+     "comma-separated globs of tensors not taken from init (e.g. fc.* for another class count)"},
 
     {"distill", "method", K_METHOD, C(method), "figkd", NULL},
     /* the other [distill] keys: the method's row */

@@ -46,6 +46,20 @@ static fk_status open_run(run *R)
     return fk_atomic_commit(&af);
 }
 
+/* [student] init, less init_exclude: the names left out are said first */
+static fk_status load_init(fk_model *m, const fk_config *cfg)
+{
+    const fk_param_store *ps = &m->graph.params;
+    for (int i = 0, said = 0; i < ps->count; i++)
+        if (fk_checkpoint_excluded(ps->items[i].name, cfg->student_init_exclude))
+            printf("%s %s", said++ ? "," : "[student] init: not taken from the file (init_exclude):",
+                   ps->items[i].name);
+    if (cfg->student_init_exclude[0])
+        printf("\n");
+    printf("[student] starts from %s\n", cfg->student_init);
+    return fk_checkpoint_load_except(m->rt, &m->graph.params, cfg->student_init, cfg->student_init_exclude);
+}
+
 static stage stage_of(const run *R, const char *label, fk_model *net, const fk_optim_config *opt, uint64_t seed)
 {
     stage S = {.rt = R->rt, .cfg = R->cfg, .label = label, .net = net, .opt = opt, .train = R->train,
@@ -101,7 +115,7 @@ static fk_status student_stage(run *R, fk_train_result *res)
     const fk_config *cfg = R->cfg;
     FK_TRY(fk_session_model(R->rt, cfg, cfg->student_model, R->classes, R->channels, cfg->seed, &R->student));
     if (cfg->student_init[0])
-        FK_TRY(fk_session_load_weights(R->rt, R->student, cfg->student_init));
+        FK_TRY(load_init(R->student, cfg));
     stage S = stage_of(R, "student", R->student, &cfg->optim, cfg->seed);
     S.teacher = R->teacher;
     snprintf(S.dir, sizeof S.dir, "%s", cfg->out_dir);
