@@ -69,7 +69,7 @@ typedef struct fk_config {
 fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
 /* The same file checks, for commands that only read the data: every key
  * is validated, but only [data] is finished (no model is required). */
-fk_status fk_config_load_data(fk_config *cfg, const char *path);
+fk_status fk_config_load_data(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
 /* For commands that run a checkpoint (eval, predict, analyze): the same
  * checks, but no [teacher] is needed whatever the method, and [student]
  * model may be absent (the checkpoint's metadata names its model). */

@@ -99,8 +99,9 @@ int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg)
         return rc;
     for (int i = 0; i < a->n_more; i++)
         a->sets[a->nsets++] = a->more_sets[i];
-    fk_status st = a->weights_only ? fk_config_load_eval(cfg, a->config, a->sets, a->nsets)
-                                   : fk_config_load(cfg, a->config, a->sets, a->nsets);
+    fk_status st = a->data_only      ? fk_config_load_data(cfg, a->config, a->sets, a->nsets)
+                   : a->weights_only ? fk_config_load_eval(cfg, a->config, a->sets, a->nsets)
+                                     : fk_config_load(cfg, a->config, a->sets, a->nsets);
     free(a->sets);
     a->sets = NULL;
     return st != FK_OK ? 1 : -1;

@@ -26,6 +26,7 @@ typedef struct cli_args {
     const char *const *more_sets; /* applied after the command line's --set */
     int n_more;
     bool weights_only;   /* runs a checkpoint: fk_config_load_eval */
+    bool data_only;      /* reads the data only: fk_config_load_data */
     /* parsed */
     const char *config;
     const char **sets;

@@ -1,6 +1,7 @@
 /* figkd-cl data CONFIG [--grid out.png] [--batches N]: open both splits of the
  * [data] section, print what was found and the loader's throughput, and
  * optionally write a PNG grid of augmented training samples. */
+#include "cli/args.h"
 #include "figkd/config.h"
 #include "figkd/data.h"
 
@@ -129,31 +130,15 @@ static fk_status report_split(const fk_data_config *c, int train, int batch, lon
 
 int fk_cmd_data(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *grid = NULL;
+    const char *grid = NULL;
     long batches = 300;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--grid") && i + 1 < argc) {
-            grid = argv[++i];
-        } else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
-            if (fk_parse_long(argv[++i], &batches) || batches < 1) {
-                fprintf(stderr, "figkd-cl data: --batches %s: expected a count >= 1\n",
-                        argv[i]);
-                return 2;
-            }
-        } else if (argv[i][0] == '-' || cfg_path) {
-            fprintf(stderr, "usage: figkd-cl data CONFIG [--grid out.png] [--batches N]\n");
-            return 2;
-        } else {
-            cfg_path = argv[i];
-        }
-    }
-    if (!cfg_path) {
-        fprintf(stderr, "usage: figkd-cl data CONFIG [--grid out.png] [--batches N]\n");
-        return 2;
-    }
+    const arg_opt opts[] = {{"--grid", ARG_TEXT, &grid, false, NULL}, {"--batches", ARG_COUNT, &batches, false, NULL}};
+    cli_args a = {.cmd = "data", .usage = "data CONFIG [--grid out.png] [--batches N] [--set section.key=value]",
+                  .opts = opts, .n_opts = 2, .data_only = true};
     fk_config full;
-    if (fk_config_load_data(&full, cfg_path) != FK_OK)
-        return 1;
+    int rc = cli_start(&a, argc, argv, &full);
+    if (rc >= 0)
+        return rc;
     fk_data_config cfg = full.data;
     int batch = full.optim.batch_size;
     fk_config_free(&full);

@@ -3,15 +3,17 @@
 #include "cli/commands.h"
 #include "figkd/model.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 int fk_cmd_models(int argc, char **argv)
 {
-    (void)argv;
     if (argc > 2) {
-        fprintf(stderr, "usage: figkd-cl models\n");
-        return 2;
+        bool help = !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help");
+        fprintf(help ? stdout : stderr, "usage: figkd-cl models\n\nThe model zoo: name, family, native input "
+                "size, parameters at 100 classes, source.\n");
+        return help && argc == 3 ? 0 : 2;
     }
     int count;
     const fk_model_entry *list = fk_model_registry(&count);
@@ -62,6 +64,11 @@ int fk_cmd_info(int argc, char **argv)
     long classes = 100, input = 0;
     int json = 0;
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: figkd-cl info MODEL [--classes N] [--input S] [--json]\n\nA model's layers, output "
+                   "shapes, parameters and multiply-adds; --json adds its tensors (state_dict names, shapes).\n");
+            return 0;
+        }
         if (!strcmp(argv[i], "--json"))
             json = 1;
         else if ((!strcmp(argv[i], "--classes") || !strcmp(argv[i], "--input")) && i + 1 < argc) {

@@ -6,10 +6,6 @@
 #include <string.h>
 
 
-static int run_data(int argc, char **argv)
-{
-    return fk_cmd_data(argc - 2, argv + 2);
-}
 
 static void usage(FILE *f)
 {
@@ -18,7 +14,7 @@ static void usage(FILE *f)
         "\n"
         "commands:\n"
         "  devices            list OpenCL devices and mark the one FIGKD_DEVICE selects\n"
-        "  data CONFIG [--grid out.png] [--batches N]\n"
+        "  data CONFIG [--grid out.png] [--batches N] [--set section.key=value]\n"
         "                     open the [data] splits, print sizes and loader img/s\n"
         "  train CONFIG [--set section.key=value ...] [--resume]\n"
         "                     train the teacher when its checkpoint is missing, then the student\n"
@@ -62,7 +58,7 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"devices", fk_cmd_devices},
-        {"data", run_data},
+        {"data", fk_cmd_data},
         {"train", fk_cmd_train},
         {"eval", fk_cmd_eval},
         {"bench", fk_cmd_bench},

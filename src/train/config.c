@@ -713,9 +713,9 @@ fk_status fk_config_load_eval(fk_config *cfg, const char *path, const char *cons
     return load(cfg, path, sets, n_sets, false, true);
 }
 
-fk_status fk_config_load_data(fk_config *cfg, const char *path)
+fk_status fk_config_load_data(fk_config *cfg, const char *path, const char *const *sets, int n_sets)
 {
-    return load(cfg, path, NULL, 0, true, false);
+    return load(cfg, path, sets, n_sets, true, false);
 }
 
 void fk_config_free(fk_config *cfg)
