@@ -120,6 +120,13 @@ def out_path(name):
     return os.path.join(WORK, name)
 
 
+def resume_args(out):
+    """--resume when out holds a checkpoint to resume, as a user would do;
+    a run stopped before its first checkpoint starts again."""
+    has = any(os.path.exists(os.path.join(out, f)) for f in ("last.safetensors", "teacher/last.safetensors"))
+    return ["--resume"] if has else []
+
+
 def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=None, kill=False, shim=True):
     """Run train into out_dir WORK/name, under the shim unless shim is
     False. fault: (n, errno name, sticky) or None; kill: SIGKILL at call n
@@ -129,7 +136,7 @@ def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=N
     if epochs:
         args += ["--set", "optim.epochs=%d" % epochs]
     if resume:
-        args.append("--resume")
+        args += resume_args(out)
     env = dict(os.environ)
     if shim:
         env.update(LD_PRELOAD=(SHIM + " " + env.get("LD_PRELOAD", "")).strip(), FIGKD_FAULT_DIR=out,
@@ -438,7 +445,7 @@ def kill_loop():
         j = 0 if rng.random() < 0.2 else rng.randint(1, SPE + 1)
         delay = rng.uniform(0, t_first) if j == 0 else rng.uniform(0, t_step)
         moments.append("%d+%.2fs" % (j, delay))
-        p = subprocess.Popen(args + ["--set", "run.out_dir=" + out, "--resume"], cwd=WORK, stdout=subprocess.PIPE,
+        p = subprocess.Popen(args + ["--set", "run.out_dir=" + out] + resume_args(out), cwd=WORK, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         seen = 0
         if j:
@@ -466,7 +473,7 @@ def kill_loop():
                         and f == "last.safetensors":
                     steps_seen.append(int(c[1].get("figkd.step", "0")))
         stale_tmp.update(tmp_files(out))
-    r = subprocess.run(args + ["--set", "run.out_dir=" + out, "--resume"], cwd=WORK, stdout=subprocess.PIPE,
+    r = subprocess.run(args + ["--set", "run.out_dir=" + out] + resume_args(out), cwd=WORK, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
     check(r.returncode == 0, "kill loop: the final --resume failed (exit %d)\n%s" % (r.returncode, r.stderr))
     print("kill loop: %d killed (after progress line + delay: %s), %d ended before the kill; last.safetensors at "

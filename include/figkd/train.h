@@ -25,8 +25,11 @@ typedef struct fk_train_result {
  * resume continues to the numbers an uninterrupted run gives. The first
  * SIGINT/SIGTERM finishes the step, saves and returns FK_ERR_INTERRUPTED
  * with out->signal set; a NaN or Inf loss stops the run naming the step
- * and keeps the last good checkpoint. */
-fk_status fk_train_run(const fk_config *cfg, bool resume, fk_train_result *out);
+ * and keeps the last good checkpoint. An out_dir that holds a run needs
+ * resume (continue it; the keys that shape the run unchanged) or force (its
+ * files move to out_dir/previous-<date>/); a teacher checkpoint made for
+ * another model, class count, input size or data set is refused. */
+fk_status fk_train_run(const fk_config *cfg, bool resume, bool force, fk_train_result *out);
 
 typedef struct fk_bench_result {
     char device[256], platform[256];

@@ -31,16 +31,21 @@ static void summary(const fk_config *cfg, const fk_train_result *r)
 
 int fk_cmd_train(int argc, char **argv)
 {
-    bool resume = false;
-    const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume, false, NULL}};
-    cli_args a = {.cmd = "train", .usage = "train CONFIG [--set section.key=value ...] [--resume]", .opts = opts,
-                  .n_opts = 1};
+    bool resume = false, force = false;
+    const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume, false, NULL}, {"--force", ARG_FLAG, &force, false, NULL}};
+    cli_args a = {.cmd = "train", .usage = "train CONFIG [--set section.key=value ...] [--resume | --force]",
+                  .opts = opts, .n_opts = 2};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
+    if (resume && force) {
+        fprintf(stderr, "figkd-cl train: --resume and --force exclude each other\n");
+        fk_config_free(&cfg);
+        return 2;
+    }
     fk_train_result r;
-    fk_status st = fk_train_run(&cfg, resume, &r);
+    fk_status st = fk_train_run(&cfg, resume, force, &r);
     if (st == FK_OK)
         summary(&cfg, &r);
     fk_config_free(&cfg);

@@ -3,10 +3,11 @@
  * knows line numbers, --set overrides and the checks that stop a bad run
  * before any work. */
 #include "figkd/config.h"
+#include "figkd/ini.h"
 #include "figkd/loss.h"
+#include "figkd/model.h"
 
 #include <ctype.h>
-#include "figkd/ini.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -559,8 +560,35 @@ static void teacher_optim_fallback(parse_ctx *ctx)
     }
 }
 
-static fk_status check_models(const fk_config *cfg)
+/* "FILE:LINE: section.key" (or "--set section.key") of a key other than [optim]'s */
+static void key_loc(const parse_ctx *ctx, const char *section, const char *key, char *buf, size_t n)
 {
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) {
+            if (ctx->seen[i] > 0)
+                snprintf(buf, n, "%s:%d: %s.%s", ctx->cfg->path, ctx->seen[i], section, key);
+            else
+                snprintf(buf, n, "--set %s.%s", section, key);
+            return;
+        }
+    snprintf(buf, n, "%s", ctx->cfg->path);
+}
+
+/* A model name of the zoo, or an error at its key naming the nearest ones */
+static fk_status check_zoo(const parse_ctx *ctx, const char *section, const char *name)
+{
+    if (!name[0] || fk_model_find(name))
+        return FK_OK;
+    char loc[1200];
+    key_loc(ctx, section, "model", loc, sizeof loc);
+    return fk_error(FK_ERR_ARG, "%s: unknown model '%s' (figkd-cl models lists the zoo)", loc, name);
+}
+
+static fk_status check_models(const parse_ctx *ctx)
+{
+    const fk_config *cfg = ctx->cfg;
+    FK_TRY(check_zoo(ctx, "student", cfg->student_model));
+    FK_TRY(check_zoo(ctx, "teacher", cfg->teacher_model));
     if (!cfg->student_model[0])
         return fk_error(FK_ERR_ARG, "%s: [student] model is required (see figkd-cl models)", cfg->path);
     if (cfg->method->needs_teacher && !cfg->teacher_model[0])
@@ -631,7 +659,7 @@ static fk_status finish(parse_ctx *ctx)
         return finish_data(cfg);
     teacher_optim_fallback(ctx);
     if (!ctx->weights_only)
-        FK_TRY(check_models(cfg));
+        FK_TRY(check_models(ctx));
     FK_TRY(check_optim(ctx));
     FK_TRY(check_positive(cfg));
     name_run(cfg);

@@ -12,6 +12,8 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
                         bool done)
 {
     char path[1200], e[32], b[32], s[32], best[64], be[32], a[160], seed[32], last[64];
+    fk_provenance pv;
+    fk_provenance_keys(S->cfg, S->classes, &pv);
     snprintf(path, sizeof path, "%s/%s", S->dir, file);
     snprintf(e, sizeof e, "%ld", epoch);
     snprintf(b, sizeof b, "%ld", batch);
@@ -23,9 +25,10 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
     snprintf(seed, sizeof seed, "%" PRIu64, S->seed);
     const char *keys[] = {"figkd.stage", "figkd.model", "figkd.epoch", "figkd.batch", "figkd.step",
                           "figkd.best_acc", "figkd.best_epoch", "figkd.acc", "figkd.seed", "figkd.done",
-                          "figkd.config", "figkd.last_acc"};
+                          "figkd.config", "figkd.last_acc", "figkd.classes", "figkd.input", "figkd.dataset",
+                          "figkd.config_hash"};
     const char *vals[] = {S->label, S->net->entry->name, e, b, s, best, be, a, seed, done ? "1" : "0",
-                          S->cfg->text ? S->cfg->text : "", last};
+                          S->cfg->text ? S->cfg->text : "", last, pv.classes, pv.input, pv.dataset, pv.hash};
     return fk_checkpoint_save(S->rt, &S->net->graph.params, path, true, keys, vals, sizeof keys / sizeof keys[0]);
 }
 

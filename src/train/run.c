@@ -13,7 +13,7 @@
 /* What the stages of a run share. */
 typedef struct run {
     const fk_config *cfg;
-    bool resume;
+    bool resume, force;
     fk_runtime *rt;
     fk_dataset *train, *test;
     fk_model *student, *teacher;
@@ -37,6 +37,7 @@ static fk_status open_run(run *R)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", cfg->out_dir);
     /* one run per out_dir: a second one stops here, before writing anything */
     FK_TRY(fk_dir_lock(cfg->out_dir, &R->lock));
+    FK_TRY(fk_provenance_prepare_dir(cfg, R->resume, R->force));
     char path[1200];
     snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
     const char *text = cfg->text ? cfg->text : "";
@@ -90,10 +91,40 @@ static fk_status train_teacher(run *R, fk_train_result *res)
         *slash = '\0';
         fk_mkdirs(dir);
     }
-    const char *k[] = {"figkd.model", "figkd.config"}, *v[] = {cfg->teacher_model, cfg->text};
-    FK_TRY(fk_checkpoint_save(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, k, v, 2));
+    fk_provenance pv;
+    fk_provenance_keys(cfg, R->classes, &pv);
+    char acc[32];
+    snprintf(acc, sizeof acc, "%.9g", T.last_acc);
+    const char *k[] = {"figkd.model", "figkd.config", "figkd.classes", "figkd.input", "figkd.dataset",
+                       "figkd.config_hash", "figkd.test_acc"};
+    const char *v[] = {cfg->teacher_model, cfg->text, pv.classes, pv.input, pv.dataset, pv.hash, acc};
+    FK_TRY(fk_checkpoint_save(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, k, v, 7));
     printf("[teacher] saved %s\n", cfg->teacher_checkpoint);
     return FK_OK;
+}
+
+/* A teacher checkpoint that matches the config (provenance.c), announced
+ * with what it records; its accuracy is measured again when it records none. */
+static fk_status load_teacher(run *R, fk_train_result *res)
+{
+    const fk_config *cfg = R->cfg;
+    fk_st_file meta;
+    fk_status st = fk_checkpoint_load(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, &meta);
+    if (st)
+        return st;
+    st = fk_provenance_check_teacher(cfg, R->classes, &meta);
+    const char *ds = fk_st_meta(&meta, "figkd.dataset"), *acc = fk_st_meta(&meta, "figkd.test_acc");
+    double a;
+    if (!st && acc && !fk_parse_double(acc, &a) && a >= 0)
+        res->teacher_acc = a;
+    if (!st && res->teacher_acc >= 0)
+        printf("[teacher] %s, %s, top-1 %.2f%%, from %s\n", cfg->teacher_model, ds ? ds : "data set not recorded",
+               100 * res->teacher_acc, cfg->teacher_checkpoint);
+    else if (!st)
+        printf("[teacher] %s from %s (%s)\n", cfg->teacher_model, cfg->teacher_checkpoint,
+               ds ? ds : "no provenance recorded");
+    fk_st_free(&meta);
+    return st;
 }
 
 /* The teacher of a method that needs one: loaded from its checkpoint, or trained. */
@@ -105,9 +136,7 @@ static fk_status teacher_stage(run *R, fk_train_result *res)
     FK_TRY(fk_session_model(R->rt, cfg, cfg->teacher_model, R->classes, R->channels, cfg->seed + 1, &R->teacher));
     if (access(cfg->teacher_checkpoint, F_OK) != 0)
         return train_teacher(R, res);
-    FK_TRY(fk_session_load_weights(R->rt, R->teacher, cfg->teacher_checkpoint));
-    printf("[teacher] %s from %s\n", cfg->teacher_model, cfg->teacher_checkpoint);
-    return FK_OK;
+    return load_teacher(R, res);
 }
 
 static fk_status student_stage(run *R, fk_train_result *res)
@@ -140,9 +169,9 @@ static fk_status student_stage(run *R, fk_train_result *res)
     return FK_OK;
 }
 
-fk_status fk_train_run(const fk_config *cfg, bool resume, fk_train_result *res)
+fk_status fk_train_run(const fk_config *cfg, bool resume, bool force, fk_train_result *res)
 {
-    run R = {.cfg = cfg, .resume = resume, .lock = -1};
+    run R = {.cfg = cfg, .resume = resume, .force = force, .lock = -1};
     fk_train_result none = {-1, -1, -1, 0, 0};
     *res = none;
     fk_status st = open_run(&R);

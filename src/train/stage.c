@@ -51,10 +51,13 @@ static fk_status stage_load(loop *L, bool *go)
         FK_TRY(fk_stage_load(S, path, &L->at));
         printf("[%s] resuming from %s at epoch %ld, batch %ld (step %ld)\n", S->label, path, L->at.epoch + 1,
                L->at.batch, L->at.step);
-        if (L->at.done) {
+        if (L->at.done && L->at.epoch >= S->opt->epochs) {
             *go = false;
             return FK_OK;
         }
+        if (L->at.done) /* a finished run given more epochs goes on */
+            printf("[%s] the run had finished at epoch %ld; continuing to epoch %d\n", S->label, L->at.epoch,
+                   S->opt->epochs);
         FK_TRY(fk_buffer_write(S->rt, L->step.acc, 0, sizeof L->at.acc, L->at.acc));
     }
     L->stepno = L->at.step;

@@ -37,6 +37,23 @@ void fk_train_catch_signals(void);
 /* The signal that asked for a stop, 0 = none. */
 int fk_train_stop_signal(void);
 
+/* ---- provenance and the out_dir (provenance.c) ---- */
+
+/* Metadata every checkpoint carries beside the model's name. */
+typedef struct fk_provenance {
+    char classes[16], input[16], dataset[32], hash[17];
+} fk_provenance;
+
+void fk_provenance_keys(const fk_config *cfg, int classes, fk_provenance *p);
+/* A teacher checkpoint's metadata against the config: another model, class
+ * count, input size or data set is an error saying what differs (a file
+ * without such metadata passes: nothing to compare). */
+fk_status fk_provenance_check_teacher(const fk_config *cfg, int classes, fk_st_file *meta);
+/* Before a run writes into out_dir: a run already there needs resume (and
+ * an unchanged config) or force (its files move aside); resume needs a
+ * checkpoint. */
+fk_status fk_provenance_prepare_dir(const fk_config *cfg, bool resume, bool force);
+
 /* ---- checkpoints and resume (resume.c) ---- */
 
 /* Where a stage starts: from 0, or the position saved in last.safetensors. */
