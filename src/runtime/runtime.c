@@ -4,6 +4,8 @@
  * and kernels.c (programs and kernels of a runtime). */
 #include "figkd/runtime.h"
 
+#include <clblast_c.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -73,6 +75,12 @@ void fk_runtime_free(fk_runtime *rt)
         clFinish(rt->queue);
         clReleaseCommandQueue(rt->queue);
     }
+    /* CLBlast keeps its programs in a process-wide cache that it would
+     * release from a static destructor at exit, after the OpenCL
+     * implementation may be gone (Oclgrind then corrupts the heap): release
+     * them here, while the implementation is alive (the cache fills again
+     * for a runtime still in use) */
+    CLBlastClearCache();
     free(rt->variants); /* the kernels are the program cache's */
     fk_program_cache_free(rt);
     if (rt->ctx)
