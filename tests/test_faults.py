@@ -44,12 +44,11 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
 import fkio  # noqa: E402
+from e2e import make_imagefolder  # noqa: E402
 
 BIN, SHIM, WORK = (os.path.realpath(a) for a in sys.argv[1:4])
 CLASSES, TRAIN_PER, TEST_PER, SIDE, BATCH = 4, 16, 4, 16, 16
@@ -81,18 +80,6 @@ def check(cond, msg, tag=None):
         failures.append((tag, msg))
         print("FAIL%s: %s" % (" [known: %s]" % tag if tag else "", msg))
     return cond
-
-
-def make_data():
-    """Class c: mean grey level 60 c plus noise, each image its own."""
-    rng = np.random.default_rng(5)
-    for split, per in (("train", TRAIN_PER), ("test", TEST_PER)):
-        for c in range(CLASSES):
-            d = os.path.join(WORK, "data", split, "class%d" % c)
-            os.makedirs(d)
-            for k in range(per):
-                img = np.clip(60 * c + rng.normal(0, 40, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(os.path.join(d, "%03d.png" % k))
 
 
 CONFIG = """[run]
@@ -500,7 +487,7 @@ def main():
     if os.path.exists(WORK):
         shutil.rmtree(WORK)
     os.makedirs(WORK)
-    make_data()
+    make_imagefolder(WORK, CLASSES, TRAIN_PER, TEST_PER, SIDE, step=60.0)
     with open(os.path.join(WORK, "run.ini"), "w") as f:
         f.write(CONFIG)
     clean = Clean()
