@@ -64,6 +64,21 @@ def main():
     third = subprocess.run([BIN, "train", "run.ini", "--resume", "--set", "optim.max_steps=1"], cwd=WORK,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(third.returncode == 0, "after the first run ended, --resume: exit %d\n%s" % (third.returncode, third.stderr))
+    # SIGINT as timeout(1) sends it: to the process and to its process group
+    # at once; one request: the run saves and exits 130
+    p = subprocess.Popen([BIN, "train", "run.ini", "--set", "run.out_dir=timeout"], cwd=WORK, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in p.stdout:
+        if " step " in line:
+            break
+    os.kill(p.pid, signal.SIGINT)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=300)
+    last = os.path.join(WORK, "timeout", "last.safetensors")
+    check(p.returncode == 130 and "second signal" not in err and os.path.exists(last),
+          "SIGINT to the process and its group: exit %d, last.safetensors %s\n%s" % (p.returncode,
+                                                                                    os.path.exists(last), err))
+    print("SIGINT twice as timeout sends it: exit %d, %s" % (p.returncode, err.strip().splitlines()[-1:]))
     finish("run_lock")
 
 

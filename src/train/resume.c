@@ -29,7 +29,11 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
                           "figkd.config_hash"};
     const char *vals[] = {S->label, S->net->entry->name, e, b, s, best, be, a, seed, done ? "1" : "0",
                           S->cfg->text ? S->cfg->text : "", last, pv.classes, pv.input, pv.dataset, pv.hash};
-    return fk_checkpoint_save(S->rt, &S->net->graph.params, path, true, keys, vals, sizeof keys / sizeof keys[0]);
+    fk_train_saving(true);
+    fk_status st = fk_checkpoint_save(S->rt, &S->net->graph.params, path, true, keys, vals,
+                                      sizeof keys / sizeof keys[0]);
+    fk_train_saving(false);
+    return st;
 }
 
 /* A number of the checkpoint's metadata: def when absent, an error naming

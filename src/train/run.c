@@ -98,7 +98,10 @@ static fk_status train_teacher(run *R, fk_train_result *res)
     const char *k[] = {"figkd.model", "figkd.config", "figkd.classes", "figkd.input", "figkd.dataset",
                        "figkd.config_hash", "figkd.test_acc"};
     const char *v[] = {cfg->teacher_model, cfg->text, pv.classes, pv.input, pv.dataset, pv.hash, acc};
-    FK_TRY(fk_checkpoint_save(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, k, v, 7));
+    fk_train_saving(true);
+    fk_status st = fk_checkpoint_save(R->rt, &R->teacher->graph.params, cfg->teacher_checkpoint, false, k, v, 7);
+    fk_train_saving(false);
+    FK_TRY(st);
     printf("[teacher] saved %s\n", cfg->teacher_checkpoint);
     return FK_OK;
 }

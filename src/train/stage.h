@@ -32,10 +32,14 @@ fk_status fk_stage_run(stage *S);
 /* ---- signals (signals.c) ---- */
 
 /* Catch SIGINT and SIGTERM: the first asks the run to stop after its step,
- * a second ends the process at once. */
+ * a second ends the process at once (after the checkpoint being written);
+ * the same signal twice within half a second counts once. */
 void fk_train_catch_signals(void);
 /* The signal that asked for a stop, 0 = none. */
 int fk_train_stop_signal(void);
+/* Around a checkpoint write: a second signal during it stops the process
+ * only once the write has completed (when on goes false). */
+void fk_train_saving(bool on);
 
 /* ---- provenance and the out_dir (provenance.c) ---- */
 
