@@ -40,6 +40,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* progress and summaries reach a pipe or a log file line by line
+     * (`tail -f` shows them as they come), not in 4 KiB blocks */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {
         usage(stderr);
         return 2;
