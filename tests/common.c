@@ -1,6 +1,8 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "common.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -240,14 +242,13 @@ int fk_test_count_files(const char *dir, const char *sub)
     return n;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
 void fk_test_rmdir(void)
 {
-    DIR *d = opendir(test_dir);
-    if (d) {
-        for (struct dirent *e; (e = readdir(d));)
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                unlink(fk_test_path(e->d_name));
-        closedir(d);
-    }
-    rmdir(test_dir);
+    nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

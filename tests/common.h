@@ -110,7 +110,7 @@ void fk_test_write(const char *path, const void *buf, size_t n);
 unsigned char *fk_test_read(const char *path, size_t *n);
 /* Number of entries in dir whose name contains sub (-1 if dir is unreadable). */
 int fk_test_count_files(const char *dir, const char *sub);
-/* Remove the test directory and the plain files in it. */
+/* Remove the test directory and everything in it. */
 void fk_test_rmdir(void);
 
 #endif

@@ -161,21 +161,13 @@ static void test_dir_lock(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/figkd-atomic-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    fk_test_mkdir("atomic");
+    snprintf(root, sizeof root, "%s", fk_test_dir());
     fk_error_quiet(1);
     test_failed_writes();
     test_dir_lock();
     fk_error_quiet(0);
-    if (!fk_test_failures) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", root);
-    }
+    if (!fk_test_failures)
+        fk_test_rmdir();
     return fk_test_result("atomic");
 }

@@ -16,32 +16,6 @@ static char root[512];
 #define HAS(sub) CHECK(strstr(fk_last_error(), (sub)) != NULL, "message '%s' lacks '%s'", \
                        fk_last_error(), (sub))
 
-static void put_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
-    }
-}
-
-static uint8_t *get_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*n ? *n : 1);
-    if (b && fread(b, 1, *n, f) != *n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 static void touch_dirs(const char *base, const char *split, const char *const *cls, int n)
 {
     for (int k = 0; k < n; k++) {
@@ -49,7 +23,7 @@ static void touch_dirs(const char *base, const char *split, const char *const *c
         snprintf(p, sizeof p, "%s/%s/%s", base, split, cls[k]);
         fk_mkdirs(p);
         snprintf(p, sizeof p, "%s/%s/%s/x.png", base, split, cls[k]);
-        put_file(p, "", 0); /* listing only: never decoded here */
+        fk_test_write(p, "", 0); /* listing only: never decoded here */
     }
 }
 
@@ -143,7 +117,7 @@ static void write_gz_straddle(const char *path, const uint8_t *data, size_t n)
         b[total - 8 + i] = (uint8_t)(crc >> (8 * i));
         b[total - 4 + i] = (uint8_t)(len >> (8 * i));
     }
-    put_file(path, b, total);
+    fk_test_write(path, b, total);
     free(b);
     free(def);
 }
@@ -167,10 +141,10 @@ static void write_idx(const char *dir, int gz, int members)
         lab[8 + i] = (uint8_t)(i % 10);
     char p[1024];
     snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", dir);
-    put_file(p, lab, nl);
+    fk_test_write(p, lab, nl);
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte%s", dir, gz ? ".gz" : "");
     if (!gz) {
-        put_file(p, img, ni);
+        fk_test_write(p, img, ni);
     } else if (members == 1) {
         write_gz_straddle(p, img, ni);
     } else {
@@ -196,7 +170,7 @@ static void flip(const char *path, long at, int bit, const uint8_t *orig, size_t
     memcpy(b, orig, n);
     size_t i = at < 0 ? n - (size_t)(-at) : (size_t)at;
     b[i] ^= (uint8_t)(1u << bit);
-    put_file(path, b, n);
+    fk_test_write(path, b, n);
     free(b);
 }
 
@@ -208,7 +182,7 @@ static void test_gzip(void)
     CHECK(open_split("mnist", dir, 0) == FK_OK, "good gz: %s", fk_last_error());
     snprintf(gzpath, sizeof gzpath, "%s/t10k-images-idx3-ubyte.gz", dir);
     size_t n;
-    uint8_t *orig = get_file(gzpath, &n);
+    uint8_t *orig = fk_test_read(gzpath, &n);
     CHECK(orig && n > 64, "read back %s", gzpath);
     if (!orig)
         return;
@@ -225,11 +199,11 @@ static void test_gzip(void)
         }
     /* cut short anywhere in the trailer or just before it */
     for (size_t cut = 1; cut <= 9; cut++) {
-        put_file(gzpath, orig, n - cut);
+        fk_test_write(gzpath, orig, n - cut);
         CHECK(open_split("mnist", dir, 0) == FK_ERR_FORMAT, "%zu bytes cut off: loads", cut);
         HAS("t10k-images-idx3-ubyte.gz");
     }
-    put_file(gzpath, orig, n);
+    fk_test_write(gzpath, orig, n);
     free(orig);
 
     /* two gzip members: the first member's CRC checked too */
@@ -237,7 +211,7 @@ static void test_gzip(void)
     write_idx(dir, 1, 2);
     CHECK(open_split("mnist", dir, 0) == FK_OK, "two members: %s", fk_last_error());
     snprintf(gzpath, sizeof gzpath, "%s/t10k-images-idx3-ubyte.gz", dir);
-    orig = get_file(gzpath, &n);
+    orig = fk_test_read(gzpath, &n);
     if (!orig)
         return;
     /* find the second member's magic: the first member's trailer is just before */
@@ -265,9 +239,9 @@ static void write_header(const char *dir, uint32_t n, uint32_t side, uint32_t nl
     }
     char p[1024];
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", dir);
-    put_file(p, ih, 16);
+    fk_test_write(p, ih, 16);
     snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte", dir);
-    put_file(p, lh, 8);
+    fk_test_write(p, lh, 8);
 }
 
 static void test_sizes(void)
@@ -305,7 +279,7 @@ static void test_image_size(void)
     char p[1024];
     size_t n;
     snprintf(p, sizeof p, "%s/tests/fuzz/corpus/image/rgb.jpg", src ? src : ".");
-    uint8_t *b = get_file(p, &n);
+    uint8_t *b = fk_test_read(p, &n);
     CHECK(b != NULL, "read %s", p);
     size_t i = 2;
     while (b && i + 9 < n && !(b[i] == 0xFF && b[i + 1] == 0xC0))
@@ -318,7 +292,7 @@ static void test_image_size(void)
     b[i + 5] = b[i + 7] = 9000 >> 8; /* height, width (big-endian) */
     b[i + 6] = b[i + 8] = 9000 & 0xFF;
     snprintf(p, sizeof p, "%s/big.jpg", root);
-    put_file(p, b, n);
+    fk_test_write(p, b, n);
     free(b);
     uint8_t *buf = NULL;
     size_t cap = 0;
@@ -328,7 +302,7 @@ static void test_image_size(void)
     CHECK(cap == 0, "a buffer of %zu bytes was allocated", cap);
 
     snprintf(p, sizeof p, "%s/tests/fuzz/corpus/image/rgb.png", src ? src : ".");
-    b = get_file(p, &n);
+    b = fk_test_read(p, &n);
     CHECK(b && n > 33, "read %s", p);
     if (!b || n <= 33) {
         free(b);
@@ -345,7 +319,7 @@ static void test_image_size(void)
     for (int k = 0; k < 4; k++)
         b[29 + k] = (uint8_t)(crc >> (24 - 8 * k));
     snprintf(p, sizeof p, "%s/big.png", root);
-    put_file(p, b, n);
+    fk_test_write(p, b, n);
     free(b);
     CHECK(fk_image_decode_rgb(p, &buf, &cap, &h, &w) == FK_ERR_FORMAT, "huge PNG");
     HAS("PNG image of 9000x9000 pixels is over the limit");
@@ -355,23 +329,15 @@ static void test_image_size(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(root, sizeof root, "%s/figkd-data-faults-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    fk_test_mkdir("data-faults");
+    snprintf(root, sizeof root, "%s", fk_test_dir());
     fk_error_quiet(1);
     test_imagefolder_classes();
     test_gzip();
     test_sizes();
     test_image_size();
     fk_error_quiet(0);
-    if (!fk_test_failures) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", root);
-    }
+    if (!fk_test_failures)
+        fk_test_rmdir();
     return fk_test_result("data_faults");
 }

@@ -168,21 +168,13 @@ static void test_refused(void)
 
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/figkd-ini-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    fk_test_mkdir("ini");
+    snprintf(dir, sizeof dir, "%s", fk_test_dir());
     test_syntax();
     test_long_lines();
     test_errors();
     test_refused();
-    if (!fk_test_failures) {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
+    if (!fk_test_failures)
+        fk_test_rmdir();
     return fk_test_result("ini");
 }

@@ -64,6 +64,10 @@ typedef struct fk_st_file {
  * without gaps (as the reference implementation requires); unique names.
  * "\u0000" in a string is rejected (names are C strings). */
 fk_status fk_st_read(const char *path, fk_st_file *out);
+/* The header alone (checked as fk_st_read checks it): the metadata for
+ * fk_st_meta, no tensors (count 0). For a model's name without reading its
+ * weights. */
+fk_status fk_st_read_meta(const char *path, fk_st_file *out);
 /* The tensor called name, or NULL (binary search). */
 const fk_st_tensor *fk_st_find(const fk_st_file *f, const char *name);
 /* The metadata value for key, or NULL. */

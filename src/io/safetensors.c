@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -789,7 +790,9 @@ static fk_status take_tensors(st_entry *ents, size_t n, fk_st_file *f)
     return FK_OK;
 }
 
-fk_status fk_st_read(const char *path, fk_st_file *out)
+/* The whole file, or with data false its header alone: the metadata, and
+ * the tensors checked but not read (count 0). */
+static fk_status st_read(const char *path, bool data, fk_st_file *out)
 {
     memset(out, 0, sizeof *out);
     if (!path)
@@ -808,9 +811,9 @@ fk_status fk_st_read(const char *path, fk_st_file *out)
     s = read_header_len(fp, path, fsize, &hlen);
     if (!s)
         s = read_header(fp, path, hlen, (size_t)(fsize - 8 - hlen), &ents, &n, &order, &f);
-    if (!s)
+    if (!s && data)
         s = read_data(fp, path, order, n);
-    if (!s)
+    if (!s && data)
         s = take_tensors(ents, n, &f);
     fclose(fp);
     free(order);
@@ -820,6 +823,16 @@ fk_status fk_st_read(const char *path, fk_st_file *out)
     else
         *out = f;
     return s;
+}
+
+fk_status fk_st_read(const char *path, fk_st_file *out)
+{
+    return st_read(path, true, out);
+}
+
+fk_status fk_st_read_meta(const char *path, fk_st_file *out)
+{
+    return st_read(path, false, out);
 }
 
 const fk_st_tensor *fk_st_find(const fk_st_file *f, const char *name)

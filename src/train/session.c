@@ -96,7 +96,7 @@ fk_status fk_session_weights_model(const fk_config *cfg, const char *weights, co
         return FK_OK;
     }
     fk_st_file f;
-    FK_TRY(fk_st_read(weights, &f));
+    FK_TRY(fk_st_read_meta(weights, &f));
     const char *named = fk_st_meta(&f, "figkd.model");
     snprintf(out, n, "%s", named && *named ? named : cfg->student_model);
     fk_st_free(&f);
