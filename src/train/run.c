@@ -68,6 +68,27 @@ static stage stage_of(const run *R, const char *label, fk_model *net, const fk_o
     return S;
 }
 
+/* The student stage's work in teacher-stage images, for the teacher
+ * stage's whole-run ETA: its images times the cost of a student step per
+ * image (student forward and backward, about 3 forwards, plus the teacher's
+ * forward) over a teacher step's (3 teacher forwards). */
+static double student_work(const run *R)
+{
+    const fk_config *cfg = R->cfg;
+    fk_model_opts o = {R->classes, cfg->data.input_size, R->channels};
+    fk_model *s = NULL;
+    double ft = fk_model_macs(R->teacher), fs = ft;
+    int q = fk_error_quiet(1);
+    if (fk_model_build(cfg->student_model, &o, &s) == FK_OK)
+        fs = fk_model_macs(s);
+    fk_error_quiet(q);
+    fk_model_free(s);
+    long B = cfg->optim.batch_size, steps = (long)cfg->optim.epochs * (fk_dataset_count(R->train) / B);
+    if (cfg->optim.max_steps > 0 && cfg->optim.max_steps < steps)
+        steps = cfg->optim.max_steps;
+    return (double)steps * B * (ft > 0 ? (3 * fs + ft) / (3 * ft) : 1);
+}
+
 /* Train the teacher with CE into out_dir/teacher, then save its weights
  * at [teacher] checkpoint. */
 static fk_status train_teacher(run *R, fk_train_result *res)
@@ -78,6 +99,7 @@ static fk_status train_teacher(run *R, fk_train_result *res)
     snprintf(T.dir, sizeof T.dir, "%s/teacher", cfg->out_dir);
     T.loss.method = FK_METHOD_CE;
     T.loss.ce_weight = 1.0;
+    T.later_work = student_work(R);
     FK_TRY(fk_stage_run(&T));
     if (T.interrupted) {
         res->signal = fk_train_stop_signal();

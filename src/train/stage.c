@@ -3,6 +3,7 @@
  * double-buffered uploads and steps, losses read back every log_every
  * steps), save (a checkpoint every epoch and on a stop). */
 #include "train/stage.h"
+#include "figkd/progress.h"
 
 #include <math.h>
 #include <signal.h>
@@ -33,6 +34,9 @@ typedef struct loop {
     long stepno, steps_this_run;
     double t_run;
     bool tty;
+    double t_line;             /* when the progress line was last printed */
+    double sum[2];             /* CE and term read back since the last printed line */
+    long nsum;
     /* the epoch under way */
     long epoch, first, logged, index;
     bool stop;
@@ -200,9 +204,39 @@ static fk_status check_finite(const loop *L, long nlog)
     return FK_OK;
 }
 
+/* The progress line after batch `index` (figkd/progress.h): running means
+ * since the last line when piped, since the epoch's start on a terminal
+ * (acc: the epoch's sums); ETA over this stage and the ones after it. */
+static void print_progress(loop *L, long index, const float *acc)
+{
+    stage *S = L->S;
+    double ce = L->sum[0] / (L->nsum ? L->nsum : 1), term = L->sum[1] / (L->nsum ? L->nsum : 1);
+    if (L->tty) {
+        ce = acc[FK_ACC_CE] / (index + 1);
+        term = acc[FK_ACC_TERM] / (index + 1);
+    }
+    double el = fk_seconds() - L->t_run, rate = L->steps_this_run * L->B / (el > 0 ? el : 1);
+    double left = (double)(L->total_steps - L->stepno) * L->B + S->later_work;
+    fk_progress p = {S->label, L->epoch + 1, S->opt->epochs, index + 1, L->spe, 1, {"ce"}, {ce}, rate,
+                     rate > 0 ? left / rate : -1};
+    if (S->loss.method != FK_METHOD_CE) {
+        p.n_terms = 3;
+        p.names[0] = "loss", p.names[1] = "ce", p.names[2] = S->loss.method->term;
+        p.values[0] = S->loss.ce_weight * ce + fk_method_term_scale(&S->loss, L->epoch) * term;
+        p.values[1] = ce, p.values[2] = term;
+    }
+    char line[FK_PROGRESS_COLUMNS + 1];
+    fk_progress_format(&p, line, sizeof line);
+    printf(L->tty ? "\r\033[K%s" : "%s\n", line);
+    fflush(stdout);
+    L->t_line = fk_seconds();
+    L->sum[0] = L->sum[1] = 0;
+    L->nsum = 0;
+}
+
 /* Read the per-step losses since the last read (the only sync), check them
- * and print the progress line after batch `index`. */
-static fk_status report(loop *L, long index)
+ * and, when `show`, print the progress line after batch `index`. */
+static fk_status report(loop *L, long index, bool show)
 {
     stage *S = L->S;
     long nlog = index + 1 - L->logged;
@@ -211,16 +245,11 @@ static fk_status report(loop *L, long index)
     FK_TRY(fk_buffer_read(S->rt, L->step.acc, 0, sizeof acc, acc));
     FK_TRY(check_finite(L, nlog));
     L->logged = index + 1;
-    double seen = (double)(index + 1) * L->B;
-    double el = fk_seconds() - L->t_run, rate = L->steps_this_run * L->B / (el > 0 ? el : 1);
-    char eta[32];
-    fk_format_eta((L->total_steps - L->stepno) * L->B / (rate > 0 ? rate : 1), eta, sizeof eta);
-    const float *v = &L->vals[2 * (nlog - 1)];
-    float loss = (float)(S->loss.ce_weight * v[0] + fk_method_term_scale(&S->loss, L->epoch) * v[1]);
-    printf("%s[%s] epoch %ld/%d  step %ld/%ld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s%s", L->tty ? "\r\033[K" : "",
-           S->label, L->epoch + 1, S->opt->epochs, index + 1, L->spe, loss, 100.0 * acc[FK_ACC_TOP1] / seen, rate, eta,
-           L->tty ? "" : "\n");
-    fflush(stdout);
+    for (long j = 0; j < nlog; j++)
+        L->sum[0] += L->vals[2 * j], L->sum[1] += L->vals[2 * j + 1];
+    L->nsum += nlog;
+    if (show)
+        print_progress(L, index, acc);
     return FK_OK;
 }
 
@@ -242,8 +271,12 @@ static fk_status run_batches(loop *L, const fk_sgd *sgd)
         L->stepno++;
         L->steps_this_run++;
         L->stop = fk_train_stop_signal() || (opt->max_steps > 0 && L->stepno >= opt->max_steps);
-        if (b.index + 1 - L->logged == L->log_every || b.index + 1 == L->spe || L->stop)
-            FK_TRY(report(L, b.index));
+        /* piped: a line every log_every steps; on a terminal, the line
+         * rewritten twice a second (a read-back of the few losses since) */
+        bool full = b.index + 1 - L->logged == L->log_every, last = b.index + 1 == L->spe || L->stop;
+        bool due = L->tty && fk_seconds() - L->t_line >= 0.5;
+        if (full || last || due)
+            FK_TRY(report(L, b.index, last || due || (full && !L->tty)));
         if (L->stop)
             return FK_OK;
     }
@@ -309,6 +342,8 @@ static fk_status run_epoch(loop *L, bool *more)
     double t_epoch = fk_seconds();
     L->first = L->epoch == L->at.epoch ? L->at.batch : 0;
     L->logged = L->index = L->first;
+    L->sum[0] = L->sum[1] = 0;
+    L->nsum = 0;
     L->stop = false;
     FK_TRY(run_batches(L, &sgd));
     if (L->tty)

@@ -20,6 +20,7 @@ typedef struct stage {
     int classes;
     uint64_t seed;
     bool resume;
+    double later_work;          /* the stages after this one, in this stage's images (for the ETA) */
     /* results */
     double best_acc, last_acc;
     int best_epoch;
