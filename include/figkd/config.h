@@ -62,10 +62,21 @@ typedef struct fk_config {
     };
     /* [optim], [teacher_optim] (defaults to [optim] key by key) */
     fk_optim_config optim, teacher_optim;
+    /* what the load found wrong: how many errors (each one reported as it
+     * was found), and the parts too broken for the checks that build on
+     * them (the data, the models, the method), FK_BROKEN_* */
+    int errors;
+    unsigned broken;
 } fk_config;
 
+enum { FK_BROKEN_DATA = 1, FK_BROKEN_MODELS = 2, FK_BROKEN_METHOD = 4, FK_BROKEN_ALL = 7 };
+
 /* Load a config file, then apply overrides "section.key=value" in order.
- * On error the message is "FILE:LINE: ..." (or "--set section.key: ..."). */
+ * Every error is reported (printed unless fk_error_quiet), each as
+ * "FILE:LINE: ..." (or "--set section.key: ..."), and counted in
+ * cfg->errors; the status and fk_last_error() are the first one's. After
+ * FK_ERR_ARG the config holds every value that was good (a command can go
+ * on checking what does not depend on the broken parts, cfg->broken). */
 fk_status fk_config_load(fk_config *cfg, const char *path, const char *const *sets, int n_sets);
 /* The same file checks, for commands that only read the data: every key
  * is validated, but only [data] is finished (no model is required). */

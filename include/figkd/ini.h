@@ -9,7 +9,7 @@
  * - an indented line is an ordinary line (inih's multi-line continuation,
  *   which re-applied the previous key, is off);
  * - a name given twice in one section is an error naming both lines;
- * - parsing stops at the first error;
+ * - parsing stops at the first error (unless FK_INI_KEEP_GOING);
  * - a file that is not a regular file (a directory, /dev/zero, a FIFO) or
  *   is over FK_INI_MAX_BYTES is refused before reading, as is a NUL byte. */
 #ifndef FIGKD_INI_H
@@ -41,7 +41,11 @@ char *fk_ini_read(const char *filename, size_t *len, int *ret);
  * handler at each [section] header, with name and value NULL and the
  * header's line (as inih's INI_CALL_HANDLER_ON_NEW_SECTION), so that it can
  * check a section's name where it is written. */
-enum { FK_INI_SECTION_CALLS = 1 };
+/* FK_INI_KEEP_GOING: report every error, not only the first: the errors
+ * the reader finds itself go to the handler (section and name NULL, value
+ * "FILE:LINE: why") and, like a handler's 0, do not stop the reading; the
+ * return value is still the first error's line. */
+enum { FK_INI_SECTION_CALLS = 1, FK_INI_KEEP_GOING = 2 };
 int fk_ini_parse_flags(const char *filename, int flags, fk_ini_handler handler, void *user);
 /* Text in memory (len bytes, need not end in NUL); `name` is the file name
  * for messages. */

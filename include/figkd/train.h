@@ -17,6 +17,7 @@ typedef struct fk_train_result {
     double best_acc, last_acc; /* the student's test top-1, -1 = not evaluated */
     int best_epoch;
     int signal;                /* SIGINT or SIGTERM that stopped the run, 0 = none */
+    int errors;                /* found before work (fk_check_train, the config's included): none ran */
 } fk_train_result;
 
 /* Train per cfg. Every epoch: evaluation, one line in metrics.jsonl,
@@ -28,7 +29,9 @@ typedef struct fk_train_result {
  * and keeps the last good checkpoint. An out_dir that holds a run needs
  * resume (continue it; the keys that shape the run unchanged) or force (its
  * files move to out_dir/previous-<date>/); a teacher checkpoint made for
- * another model, class count, input size or data set is refused. */
+ * another model, class count, input size or data set is refused. Before
+ * any of it, fk_check_train reports every error it can find (and cfg's
+ * own, for a cfg whose load failed with FK_ERR_ARG); then nothing runs. */
 fk_status fk_train_run(const fk_config *cfg, bool resume, bool force, fk_train_result *out);
 
 typedef struct fk_bench_result {

@@ -104,5 +104,13 @@ int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg)
                                      : fk_config_load(cfg, a->config, a->sets, a->nsets);
     free(a->sets);
     a->sets = NULL;
-    return st != FK_OK ? 1 : -1;
+    if (st == FK_OK || (st == FK_ERR_ARG && a->keep_going && !(cfg->broken == FK_BROKEN_ALL)))
+        return -1;
+    return cli_errors(a, cfg->errors ? cfg->errors : 1);
+}
+
+int cli_errors(const cli_args *a, int errors)
+{
+    fprintf(stderr, "figkd-cl %s: %d error%s in %s\n", a->cmd, errors, errors == 1 ? "" : "s", a->config);
+    return 1;
 }

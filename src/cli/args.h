@@ -27,6 +27,7 @@ typedef struct cli_args {
     int n_more;
     bool weights_only;   /* runs a checkpoint: fk_config_load_eval */
     bool data_only;      /* reads the data only: fk_config_load_data */
+    bool keep_going;     /* a config with errors is handed on (cfg->errors) for the command's own checks */
     /* parsed */
     const char *config;
     const char **sets;
@@ -39,5 +40,8 @@ typedef struct cli_args {
  * config that does not load. */
 int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg);
 void cli_usage(const cli_args *a, FILE *f);
+/* After errors found before work (each reported): "figkd-cl CMD: N errors
+ * in CONFIG" on stderr; returns the exit status, 1. */
+int cli_errors(const cli_args *a, int errors);
 
 #endif

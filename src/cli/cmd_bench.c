@@ -34,11 +34,16 @@ int fk_cmd_bench(int argc, char **argv)
                             {"--batch", ARG_COUNT, &batch, false, NULL},
                             {"--classes", ARG_COUNT, &classes, false, NULL}};
     cli_args a = {.cmd = "bench", .opts = opts, .n_opts = 3,
-                  .usage = "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]"};
+                  .usage = "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]",
+                  .keep_going = true};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
+    if (cfg.errors) { /* synthetic input: the config is all there is to check */
+        fk_config_free(&cfg);
+        return cli_errors(&a, cfg.errors);
+    }
     if (!classes)
         classes = fk_bench_default_classes(&cfg);
     fk_bench_result r;

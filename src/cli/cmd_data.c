@@ -2,6 +2,7 @@
  * [data] section, print what was found and the loader's throughput, and
  * optionally write a PNG grid of augmented training samples. */
 #include "cli/args.h"
+#include "figkd/check.h"
 #include "figkd/config.h"
 #include "figkd/data.h"
 
@@ -62,15 +63,13 @@ static fk_status write_grid(const char *path, fk_loader *l, const fk_data_config
     return s;
 }
 
-static fk_status report_split(const fk_data_config *c, int train, int batch, long batches,
-                              const char *grid)
+/* A split opened (fk_check_data, in t_open seconds): its sizes, the
+ * loader's throughput and the grid; ds is freed. */
+static fk_status report_split(const fk_data_config *c, fk_dataset *ds, double t_open, int train, int batch,
+                              long batches, const char *grid)
 {
-    fk_dataset *ds;
-    double t0 = fk_seconds();
-    fk_status s = fk_dataset_open(c, train, &ds);
-    if (s != FK_OK)
-        return s;
-    double t_open = fk_seconds() - t0;
+    fk_status s;
+    double t0;
     const char *split = train ? "train" : "test";
     int h = fk_dataset_height(ds), w = fk_dataset_width(ds);
     int cout = c->channels ? c->channels : fk_dataset_channels(ds);
@@ -134,14 +133,31 @@ int fk_cmd_data(int argc, char **argv)
     long batches = 300;
     const arg_opt opts[] = {{"--grid", ARG_TEXT, &grid, false, NULL}, {"--batches", ARG_COUNT, &batches, false, NULL}};
     cli_args a = {.cmd = "data", .usage = "data CONFIG [--grid out.png] [--batches N] [--set section.key=value]",
-                  .opts = opts, .n_opts = 2, .data_only = true};
+                  .opts = opts, .n_opts = 2, .data_only = true, .keep_going = true};
     fk_config full;
     int rc = cli_start(&a, argc, argv, &full);
     if (rc >= 0)
         return rc;
+    /* before work: the config, both splits, the grid's folder */
+    int errors = full.errors;
+    fk_dataset *train, *test;
+    double t0 = fk_seconds();
+    fk_check_data(&full, &train, NULL, &errors);
+    double t_train = fk_seconds() - t0;
+    t0 = fk_seconds();
+    fk_check_data(&full, NULL, &test, &errors);
+    double t_test = fk_seconds() - t0;
+    fk_check_classes(&full, train, test, &errors);
+    if (grid)
+        fk_check_output(&full, "--grid", grid, &errors);
     fk_data_config cfg = full.data;
     int batch = full.optim.batch_size;
     fk_config_free(&full);
+    if (errors) {
+        fk_dataset_free(train);
+        fk_dataset_free(test);
+        return cli_errors(&a, errors);
+    }
     printf("dataset %s, root %s\n", fk_dataset_name(cfg.dataset), cfg.root);
     int nm = cfg.n_mean, ns = cfg.n_std;
     printf("mean %.4f%s", cfg.mean[0], nm == 3 ? "," : "");
@@ -151,9 +167,9 @@ int fk_cmd_data(int argc, char **argv)
     if (ns == 3)
         printf(" %.4f, %.4f", cfg.std[1], cfg.std[2]);
     printf("\n");
-    if (report_split(&cfg, 1, batch, batches, grid) != FK_OK)
-        return 1;
-    if (report_split(&cfg, 0, batch, batches, NULL) != FK_OK)
-        return 1;
-    return 0;
+    fk_status st = report_split(&cfg, train, t_train, 1, batch, batches, grid);
+    if (st == FK_OK)
+        return report_split(&cfg, test, t_test, 0, batch, batches, NULL) != FK_OK;
+    fk_dataset_free(test);
+    return 1;
 }

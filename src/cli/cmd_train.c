@@ -34,7 +34,7 @@ int fk_cmd_train(int argc, char **argv)
     bool resume = false, force = false;
     const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume, false, NULL}, {"--force", ARG_FLAG, &force, false, NULL}};
     cli_args a = {.cmd = "train", .usage = "train CONFIG [--set section.key=value ...] [--resume | --force]",
-                  .opts = opts, .n_opts = 2};
+                  .opts = opts, .n_opts = 2, .keep_going = true};
     fk_config cfg;
     int rc = cli_start(&a, argc, argv, &cfg);
     if (rc >= 0)
@@ -49,5 +49,7 @@ int fk_cmd_train(int argc, char **argv)
     if (st == FK_OK)
         summary(&cfg, &r);
     fk_config_free(&cfg);
+    if (r.errors) /* found before work, each reported: nothing ran */
+        return cli_errors(&a, r.errors);
     return st == FK_OK ? 0 : st == FK_ERR_INTERRUPTED ? 128 + r.signal : 1;
 }

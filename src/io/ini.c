@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,26 @@ static char *find_chars_or_comment(char *s, const char *chars)
     return s;
 }
 
+/* An error in a line: recorded (the first one's line in *error); with
+ * keep, the handler hears of it, section and name NULL and value the
+ * message, and the reading goes on. */
+static void line_error(int *error, bool keep, fk_ini_handler handler, void *user, int lineno, const char *fmt, ...)
+    FK_PRINTF(6, 7);
+static void line_error(int *error, bool keep, fk_ini_handler handler, void *user, int lineno, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!*error || !keep)
+        quiet_error(lineno, "%s", msg);
+    if (!*error)
+        *error = lineno;
+    if (keep)
+        handler(user, NULL, NULL, msg, lineno);
+}
+
 int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
                       fk_ini_handler handler, void *user)
 {
@@ -128,8 +149,9 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
     seen_set seen = {0};
     const char *section = "";
     int section_line = 0, error = 0, lineno = 0;
+    bool keep = flags & FK_INI_KEEP_GOING, skip = false; /* skip: the keys under a broken header */
     char *next = buf, *end_of_text = buf + len;
-    while (!error && next < end_of_text) {
+    while ((keep || !error) && next < end_of_text) {
         char *line = next, *nl = memchr(line, '\n', (size_t)(end_of_text - line));
         lineno++;
         if (nl) {
@@ -139,7 +161,7 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
             next = end_of_text;
         }
         if (strlen(line) != (size_t)((nl ? nl : end_of_text) - line)) {
-            error = quiet_error(lineno, "%s:%d: a NUL byte; not a text file", file, lineno);
+            line_error(&error, keep, handler, user, lineno, "%s:%d: a NUL byte; not a text file", file, lineno);
             break;
         }
         char *start = line;
@@ -152,22 +174,27 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
         if (*start == '[') {
             char *end = find_chars_or_comment(start + 1, "]");
             if (*end != ']') {
-                error = quiet_error(lineno, "%s:%d: a section header without ']'", file, lineno);
-                break;
+                line_error(&error, keep, handler, user, lineno, "%s:%d: a section header without ']'", file,
+                           lineno);
+                skip = true;
+                continue;
             }
             *end = '\0';
             section = start + 1;
             section_line = lineno;
-            if ((flags & FK_INI_SECTION_CALLS) && !handler(user, section, NULL, NULL, lineno))
+            skip = false;
+            if ((flags & FK_INI_SECTION_CALLS) && !handler(user, section, NULL, NULL, lineno) && !error)
                 error = lineno;
             continue;
         }
         char *end = find_chars_or_comment(start, "=:");
         if (*end != '=' && *end != ':') {
-            error = quiet_error(lineno, "%s:%d: not an INI line (expected [section] or key = value)",
-                                file, lineno);
-            break;
+            line_error(&error, keep, handler, user, lineno,
+                       "%s:%d: not an INI line (expected [section] or key = value)", file, lineno);
+            continue;
         }
+        if (skip)
+            continue;
         *end = '\0';
         char *name = rstrip(start), *value = end + 1;
         end = find_chars_or_comment(value, NULL);
@@ -179,13 +206,13 @@ int fk_ini_parse_text(const char *file, const char *text, size_t len, int flags,
             break;
         }
         if (e->line) {
-            error = quiet_error(lineno, "%s:%d: [%s] %s is given twice; first at %s:%d%s", file,
-                                lineno, section, name, file, e->line,
-                                section_line > e->line ? " (the section is given twice)" : "");
-            break;
+            line_error(&error, keep, handler, user, lineno, "%s:%d: [%s] %s is given twice; first at %s:%d%s",
+                       file, lineno, section, name, file, e->line,
+                       section_line > e->line ? " (the section is given twice)" : "");
+            continue;
         }
         e->line = lineno;
-        if (!handler(user, section, name, value, lineno))
+        if (!handler(user, section, name, value, lineno) && !error)
             error = lineno;
     }
     free(seen.v);

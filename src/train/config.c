@@ -8,7 +8,9 @@
 #include "figkd/model.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +336,7 @@ typedef struct given {
 } given;
 
 #define MAX_GIVEN 32
+#define MAX_NOTED 64
 
 typedef struct parse_ctx {
     fk_config *cfg;
@@ -341,12 +344,82 @@ typedef struct parse_ctx {
     bool data_only;      /* fk_config_load_data: check [data] only at the end */
     bool weights_only;   /* fk_config_load_eval: no teacher, the student's model may come later */
     int section_line;    /* line of the last [section] header */
+    int bad_section_line; /* line of the last unknown [section] reported */
     int seen[NKEYS];     /* line where set in [optim]/others, 0 = not, -1 = --set */
     int seen_t[NKEYS];   /* line where set in [teacher_optim] */
     given distill[MAX_GIVEN];
     int n_distill;
-    char error[4096];
+    /* every error is kept and counted, then reported in the order of the
+     * file's lines (those of --set and of the whole file last); the first
+     * one is the load's status and, at the end, its last error */
+    int errors;
+    struct noted {
+        int line;
+        fk_status status;
+        char *msg;
+    } noted[MAX_NOTED];
+    unsigned broken;     /* FK_BROKEN_*: parts too broken for the checks built on them */
 } parse_ctx;
+
+/* Report an error of the config and count it. */
+static void note(parse_ctx *ctx, fk_status st, const char *fmt, ...) FK_PRINTF(3, 4);
+static void note(parse_ctx *ctx, fk_status st, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* "FILE:LINE: ..." sorts by LINE */
+    size_t n = strlen(ctx->where);
+    long line = INT_MAX;
+    if (!strncmp(msg, ctx->where, n) && msg[n] == ':' && isdigit((unsigned char)msg[n + 1]))
+        line = strtol(msg + n + 1, NULL, 10);
+    if (ctx->errors < MAX_NOTED) {
+        struct noted *e = &ctx->noted[ctx->errors];
+        e->line = line < INT_MAX ? (int)line : INT_MAX;
+        e->status = st;
+        e->msg = strdup(msg);
+    }
+    ctx->errors++;
+}
+
+/* Report the errors kept, in line order; the first of them is the load's. */
+static fk_status report_noted(parse_ctx *ctx)
+{
+    int n = ctx->errors < MAX_NOTED ? ctx->errors : MAX_NOTED;
+    for (int i = 1; i < n; i++) /* insertion sort: stable, a handful of entries */
+        for (int j = i; j > 0 && ctx->noted[j - 1].line > ctx->noted[j].line; j--) {
+            struct noted t = ctx->noted[j];
+            ctx->noted[j] = ctx->noted[j - 1];
+            ctx->noted[j - 1] = t;
+        }
+    for (int i = 0; i < n; i++)
+        fk_error(ctx->noted[i].status, "%s", ctx->noted[i].msg ? ctx->noted[i].msg : "out of memory");
+    if (ctx->errors > n)
+        fk_error(FK_ERR_ARG, "%s: %d more errors", ctx->where, ctx->errors - n);
+    fk_status st = n ? ctx->noted[0].status : FK_OK;
+    if (n) {
+        int q = fk_error_quiet(1);
+        fk_error(st, "%s", ctx->noted[0].msg ? ctx->noted[0].msg : "out of memory");
+        fk_error_quiet(q);
+    }
+    for (int i = 0; i < n; i++)
+        free(ctx->noted[i].msg);
+    return st;
+}
+
+/* The parts of the config that a bad [section] key breaks. */
+static unsigned broken_by(const char *section, const char *key)
+{
+    if (!strcmp(section, "data"))
+        return FK_BROKEN_DATA;
+    if (!strcmp(key, "model") && (!strcmp(section, "student") || !strcmp(section, "teacher")))
+        return FK_BROKEN_MODELS;
+    if (!strcmp(section, "distill") && !strcmp(key, "method"))
+        return FK_BROKEN_METHOD;
+    return 0;
+}
 
 /* "a, b, c": the keys of a section; for [distill], method and every key of
  * every method. */
@@ -384,20 +457,20 @@ static int keep_distill(parse_ctx *ctx, const char *name, const char *value, int
     char valid[1024];
     if (!distill_key_known(name)) {
         valid_keys("distill", valid, sizeof valid);
-        snprintf(ctx->error, sizeof ctx->error, "%s: unknown key '%s' in [distill]; valid: %s", loc, name, valid);
-        return 0;
+        note(ctx, FK_ERR_ARG, "%s: unknown key '%s' in [distill]; valid: %s", loc, name, valid);
+        return 1;
     }
     given *g = (given *)given_find(ctx, name);
     if (!g && ctx->n_distill == MAX_GIVEN) {
-        snprintf(ctx->error, sizeof ctx->error, "%s: too many [distill] keys", loc);
-        return 0;
+        note(ctx, FK_ERR_ARG, "%s: too many [distill] keys", loc);
+        return 1;
     }
     if (!g)
         g = &ctx->distill[ctx->n_distill++];
     snprintf(g->name, sizeof g->name, "%s", name);
     if (strlen(value) >= sizeof g->value) {
-        snprintf(ctx->error, sizeof ctx->error, "%s: distill.%s: value too long", loc, name);
-        return 0;
+        note(ctx, FK_ERR_ARG, "%s: distill.%s: value too long", loc, name);
+        return 1;
     }
     snprintf(g->value, sizeof g->value, "%s", value);
     g->line = line > 0 ? line : -1;
@@ -423,10 +496,13 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
     if (!known_section(section)) {
         if (line > 0 && ctx->section_line > 0)
             snprintf(loc, sizeof loc, "%s:%d", ctx->where, ctx->section_line);
-        snprintf(ctx->error, sizeof ctx->error,
-                 "%s: unknown section [%s]; valid: [run] [data] [teacher] [student] [distill] [optim] [teacher_optim]",
-                 loc, section);
-        return 0;
+        /* once per section header, not for each of its keys */
+        if (line <= 0 || ctx->section_line != ctx->bad_section_line)
+            note(ctx, FK_ERR_ARG, "%s: unknown section [%s]; valid: [run] [data] [teacher] [student] [distill] "
+                 "[optim] [teacher_optim]", loc, section);
+        if (line > 0)
+            ctx->bad_section_line = ctx->section_line;
+        return 1;
     }
     if (!strcmp(section, "distill") && strcmp(name, "method"))
         return keep_distill(ctx, name, value, line, loc);
@@ -439,21 +515,26 @@ static int apply(parse_ctx *ctx, const char *section, const char *name, const ch
         void *base = !strcmp(sect, "optim") ? (void *)(teacher_optim ? &cfg->teacher_optim : &cfg->optim)
                                             : (void *)cfg;
         if (set_value(k, base, value, err, sizeof err)) {
-            snprintf(ctx->error, sizeof ctx->error, "%s: %s.%s: %s", loc, section, name, err);
-            return 0;
+            note(ctx, FK_ERR_ARG, "%s: %s.%s: %s", loc, section, name, err);
+            ctx->broken |= broken_by(section, name);
+            return 1;
         }
         (teacher_optim ? ctx->seen_t : ctx->seen)[i] = line > 0 ? line : -1;
         return 1;
     }
     valid_keys(sect, err, sizeof err);
-    snprintf(ctx->error, sizeof ctx->error, "%s: unknown key '%s' in [%s]; valid: %s", loc, name, section, err);
-    return 0;
+    note(ctx, FK_ERR_ARG, "%s: unknown key '%s' in [%s]; valid: %s", loc, name, section, err);
+    return 1;
 }
 
 /* fk_ini_parse_text's handler; a [section] header comes with name NULL */
 static int handler(void *user, const char *section, const char *name, const char *value, int lineno)
 {
     parse_ctx *ctx = user;
+    if (!section) { /* the reader's own error (FK_INI_KEEP_GOING) */
+        note(ctx, FK_ERR_ARG, "%s", value);
+        return 1;
+    }
     if (!name) {
         ctx->section_line = lineno;
         return 1;
@@ -498,20 +579,22 @@ static void optim_loc(const parse_ctx *ctx, int teacher, const char *key, char *
     snprintf(buf, n, "%s", cfg->path);
 }
 
-static fk_status finish_data(fk_config *cfg)
+static void finish_data(parse_ctx *ctx)
 {
+    fk_config *cfg = ctx->cfg;
     int q = fk_error_quiet(1);
     fk_status st = fk_data_config_finish(&cfg->data);
     fk_error_quiet(q);
-    if (st != FK_OK)
-        return fk_error(st, "%s: [data] %s", cfg->path, fk_last_error());
-    return FK_OK;
+    if (st != FK_OK) {
+        note(ctx, st, "%s: [data] %s", cfg->path, fk_last_error());
+        ctx->broken |= FK_BROKEN_DATA;
+    }
 }
 
 /* The [distill] keys given, through the method's row: a key of another
  * method is an error (not for fk_config_load_data, which reads [data]
  * only); then the defaults of the method's keys not given. */
-static fk_status apply_distill(parse_ctx *ctx)
+static void apply_distill(parse_ctx *ctx)
 {
     fk_config *cfg = ctx->cfg;
     const fk_method *m = cfg->method;
@@ -523,22 +606,25 @@ static fk_status apply_distill(parse_ctx *ctx)
             snprintf(loc, sizeof loc, "%s:%d", cfg->path, g->line);
         else
             snprintf(loc, sizeof loc, "--set distill.%s", g->name);
-        if (!k && ctx->data_only)
+        /* a method that did not parse says nothing of which keys apply */
+        if (!k && (ctx->data_only || (ctx->broken & FK_BROKEN_METHOD)))
             continue;
         if (!k) {
             size_t n = 0;
             for (int j = 0; j < m->n_keys; j++)
                 n += (size_t)snprintf(err + n, sizeof err - n, "%s%s", j ? ", " : "", m->keys[j].name);
-            return fk_error(FK_ERR_ARG, "%s: distill.%s does not apply to method = %s (its keys: %s)", loc, g->name,
-                            m->name, m->n_keys ? err : "none");
+            note(ctx, FK_ERR_ARG, "%s: distill.%s does not apply to method = %s (its keys: %s)", loc, g->name,
+                 m->name, m->n_keys ? err : "none");
+            continue;
         }
-        if (set_method_key(k, cfg, g->value, err, sizeof err))
-            return fk_error(FK_ERR_ARG, "%s: distill.%s: %s", loc, g->name, err);
+        if (set_method_key(k, cfg, g->value, err, sizeof err)) {
+            note(ctx, FK_ERR_ARG, "%s: distill.%s: %s", loc, g->name, err);
+            set_method_key(k, cfg, k->def, err, sizeof err);
+        }
     }
     for (int i = 0; i < m->n_keys; i++)
         if (!given_find(ctx, m->keys[i].name))
             set_method_key(&m->keys[i], cfg, m->keys[i].def, err, sizeof err);
-    return FK_OK;
 }
 
 /* [teacher_optim] defaults to [optim], key by key */
@@ -574,69 +660,84 @@ static void key_loc(const parse_ctx *ctx, const char *section, const char *key, 
     snprintf(buf, n, "%s", ctx->cfg->path);
 }
 
-/* A model name of the zoo, or an error at its key naming the nearest ones */
-static fk_status check_zoo(const parse_ctx *ctx, const char *section, const char *name)
+/* A model name of the zoo, or an error at its key */
+static void check_zoo(parse_ctx *ctx, const char *section, const char *name)
 {
     if (!name[0] || fk_model_find(name))
-        return FK_OK;
+        return;
     char loc[1200];
     key_loc(ctx, section, "model", loc, sizeof loc);
-    return fk_error(FK_ERR_ARG, "%s: unknown model '%s' (figkd-cl models lists the zoo)", loc, name);
+    note(ctx, FK_ERR_ARG, "%s: unknown model '%s' (figkd-cl models lists the zoo)", loc, name);
+    ctx->broken |= FK_BROKEN_MODELS;
 }
 
-static fk_status check_models(const parse_ctx *ctx)
+static void check_models(parse_ctx *ctx)
 {
     const fk_config *cfg = ctx->cfg;
-    FK_TRY(check_zoo(ctx, "student", cfg->student_model));
-    FK_TRY(check_zoo(ctx, "teacher", cfg->teacher_model));
-    if (!cfg->student_model[0])
-        return fk_error(FK_ERR_ARG, "%s: [student] model is required (see figkd-cl models)", cfg->path);
-    if (cfg->method->needs_teacher && !cfg->teacher_model[0])
-        return fk_error(FK_ERR_ARG, "%s: method = %s needs [teacher] model (and checkpoint)", cfg->path,
-                        cfg->method->name);
+    check_zoo(ctx, "student", cfg->student_model);
+    check_zoo(ctx, "teacher", cfg->teacher_model);
+    if (ctx->weights_only)
+        return;
+    if (!cfg->student_model[0]) {
+        note(ctx, FK_ERR_ARG, "%s: [student] model is required (see figkd-cl models)", cfg->path);
+        ctx->broken |= FK_BROKEN_MODELS;
+    }
+    if (cfg->method->needs_teacher && !cfg->teacher_model[0] && !(ctx->broken & FK_BROKEN_METHOD)) {
+        note(ctx, FK_ERR_ARG, "%s: method = %s needs [teacher] model (and checkpoint)", cfg->path, cfg->method->name);
+        ctx->broken |= FK_BROKEN_MODELS;
+    }
     if (cfg->teacher_model[0] && !cfg->teacher_checkpoint[0])
-        return fk_error(FK_ERR_ARG, "%s: [teacher] checkpoint is required with a teacher model: the path of "
-                        "its safetensors weights (trained first when the file is missing)", cfg->path);
-    return FK_OK;
+        note(ctx, FK_ERR_ARG, "%s: [teacher] checkpoint is required with a teacher model: the path of its "
+             "safetensors weights (trained first when the file is missing)", cfg->path);
 }
 
-static fk_status check_optim(const parse_ctx *ctx)
+/* An [optim] key of pass (0: [optim], 1: [teacher_optim]) that fails its
+ * rule: reported once, at the place it was set (a [teacher_optim] key not
+ * given is [optim]'s, reported there). */
+static void optim_rule(parse_ctx *ctx, int pass, const char *key, bool bad, const char *why)
+{
+    if (!bad)
+        return;
+    for (int i = 0; pass && i < NKEYS; i++)
+        if (!strcmp(KEYS[i].section, "optim") && !strcmp(KEYS[i].key, key) && !ctx->seen_t[i])
+            return; /* [optim]'s value, reported for [optim] */
+    char loc[1200];
+    optim_loc(ctx, pass, key, loc, sizeof loc);
+    note(ctx, FK_ERR_ARG, "%s: %s", loc, why);
+}
+
+static void check_optim(parse_ctx *ctx)
 {
     const fk_config *cfg = ctx->cfg;
     for (int pass = 0; pass < 2; pass++) {
         const fk_optim_config *o = pass ? &cfg->teacher_optim : &cfg->optim;
-        char loc[1200];
-        if (o->batch_size < 1)
-            return optim_loc(ctx, pass, "batch_size", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
+        optim_rule(ctx, pass, "batch_size", o->batch_size < 1, "must be at least 1");
         /* the epoch loop and the cosine schedule need epochs >= 1 (max_steps only shortens a run) */
-        if (o->epochs < 1)
-            return optim_loc(ctx, pass, "epochs", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: must be at least 1", loc);
-        if (o->lr <= 0)
-            return optim_loc(ctx, pass, "lr", loc, sizeof loc), fk_error(FK_ERR_ARG, "%s: must be positive", loc);
-        if (o->momentum >= 1)
-            return optim_loc(ctx, pass, "momentum", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: must be below 1", loc);
-        if (o->nesterov && o->momentum <= 0)
-            return optim_loc(ctx, pass, "nesterov", loc, sizeof loc),
-                   fk_error(FK_ERR_ARG, "%s: needs a momentum above 0", loc);
+        optim_rule(ctx, pass, "epochs", o->epochs < 1, "must be at least 1");
+        optim_rule(ctx, pass, "lr", o->lr <= 0, "must be positive");
+        optim_rule(ctx, pass, "momentum", o->momentum >= 1, "must be below 1");
+        optim_rule(ctx, pass, "nesterov", o->nesterov && o->momentum <= 0,
+                   "needs a momentum above 0");
     }
     for (int i = 0; i < NKEYS; i++)
         if (KEYS[i].kind == K_MILESTONES && cfg->optim.schedule == FK_SCHED_COSINE && ctx->seen[i])
-            return fk_error(FK_ERR_ARG, "%s:%d: optim.milestones conflicts with schedule = cosine (milestones are "
-                            "for multistep)", cfg->path, ctx->seen[i]);
-    return FK_OK;
+            note(ctx, FK_ERR_ARG, "%s:%d: optim.milestones conflicts with schedule = cosine (milestones are for "
+                 "multistep)", cfg->path, ctx->seen[i]);
 }
 
 /* The method's keys that must be above 0 (a temperature). */
-static fk_status check_positive(const fk_config *cfg)
+static void check_positive(parse_ctx *ctx)
 {
+    const fk_config *cfg = ctx->cfg;
     const fk_method *m = cfg->method;
     for (int i = 0; i < m->n_keys; i++)
-        if (m->keys[i].positive && *(const double *)((const char *)cfg + m->keys[i].off) <= 0)
-            return fk_error(FK_ERR_ARG, "%s: distill.%s must be positive", cfg->path, m->keys[i].name);
-    return FK_OK;
+        if (m->keys[i].positive && *(const double *)((const char *)cfg + m->keys[i].off) <= 0) {
+            const given *g = given_find(ctx, m->keys[i].name);
+            if (g && g->line > 0)
+                note(ctx, FK_ERR_ARG, "%s:%d: distill.%s must be positive", cfg->path, g->line, m->keys[i].name);
+            else
+                note(ctx, FK_ERR_ARG, "%s: distill.%s must be positive", cfg->path, m->keys[i].name);
+        }
 }
 
 /* [run] name (the file's name without extension) and out_dir (runs/<name>) */
@@ -651,19 +752,21 @@ static void name_run(fk_config *cfg)
         snprintf(cfg->out_dir, sizeof cfg->out_dir, "runs/%s", cfg->name);
 }
 
-static fk_status finish(parse_ctx *ctx)
+/* Every check of the whole config, each error reported. */
+static void finish(parse_ctx *ctx)
 {
     fk_config *cfg = ctx->cfg;
-    FK_TRY(apply_distill(ctx));
-    if (ctx->data_only)
-        return finish_data(cfg);
-    teacher_optim_fallback(ctx);
-    if (!ctx->weights_only)
-        FK_TRY(check_models(ctx));
-    FK_TRY(check_optim(ctx));
-    FK_TRY(check_positive(cfg));
+    apply_distill(ctx);
     name_run(cfg);
-    return finish_data(cfg);
+    if (ctx->data_only) {
+        finish_data(ctx);
+        return;
+    }
+    teacher_optim_fallback(ctx);
+    check_models(ctx);
+    check_optim(ctx);
+    check_positive(ctx);
+    finish_data(ctx);
 }
 
 /* One --set section.key=value, recorded at the end of the config text. */
@@ -673,14 +776,15 @@ static fk_status apply_set(parse_ctx *ctx, const char *set)
     char buf[1200];
     snprintf(buf, sizeof buf, "%s", set);
     char *dot = strchr(buf, '.'), *eq = strchr(buf, '=');
-    if (!dot || !eq || dot > eq)
-        return fk_error(FK_ERR_ARG, "--set %s: expected section.key=value", set);
+    if (!dot || !eq || dot > eq) {
+        note(ctx, FK_ERR_ARG, "--set %s: expected section.key=value", set);
+        return FK_OK;
+    }
     *dot = *eq = '\0';
     char *val = eq + 1;
     while (*val == ' ')
         val++;
-    if (!apply(ctx, buf, dot + 1, val, 0))
-        return fk_error(FK_ERR_ARG, "%s", ctx->error);
+    apply(ctx, buf, dot + 1, val, 0);
     size_t len = strlen(cfg->text);
     char *grown = realloc(cfg->text, len + strlen(set) + 32);
     if (!grown)
@@ -707,22 +811,27 @@ static fk_status load(fk_config *cfg, const char *path, const char *const *sets,
     int r;
     cfg->text = fk_ini_read(path, &len, &r);
     if (!cfg->text) {
-        snprintf(ctx->error, sizeof ctx->error, "%s", fk_last_error()); /* recorded, not printed */
-        st = fk_error(r == -2 ? FK_ERR_NOMEM : FK_ERR_IO, "%s", ctx->error);
+        note(ctx, r == -2 ? FK_ERR_NOMEM : FK_ERR_IO, "%s", fk_last_error()); /* the reader's, not printed yet */
+        ctx->broken = FK_BROKEN_ALL;
         goto out;
     }
-    r = fk_ini_parse_text(path, cfg->text, len, FK_INI_SECTION_CALLS, handler, ctx);
-    if (r != 0 && !ctx->error[0])
-        snprintf(ctx->error, sizeof ctx->error, "%s", fk_last_error()); /* the reader's own error */
-    if (ctx->error[0]) {
-        st = fk_error(r == -2 ? FK_ERR_NOMEM : FK_ERR_ARG, "%s", ctx->error);
+    r = fk_ini_parse_text(path, cfg->text, len, FK_INI_SECTION_CALLS | FK_INI_KEEP_GOING, handler, ctx);
+    if (r < 0 && !ctx->errors) {
+        note(ctx, r == -2 ? FK_ERR_NOMEM : FK_ERR_ARG, "%s", fk_last_error());
+        ctx->broken = FK_BROKEN_ALL;
         goto out;
     }
     for (int i = 0; i < n_sets && st == FK_OK; i++)
         st = apply_set(ctx, sets[i]);
     if (st == FK_OK)
-        st = finish(ctx);
+        finish(ctx);
 out:
+    cfg->errors = ctx->errors;
+    cfg->broken = ctx->broken;
+    if (ctx->errors) {
+        fk_status first = report_noted(ctx);
+        st = st ? st : first;
+    }
     free(ctx);
     if (st != FK_OK) {
         free(cfg->text);

@@ -1,6 +1,7 @@
 /* A checkpoint on data: its test accuracy (eval), and eval-mode outputs of
  * every image of a split, in file order: logits, labels and penultimate
  * features in memory (fk_predictions_run) or as .npy files (predict). */
+#include "figkd/check.h"
 #include "figkd/train.h"
 #include "figkd/io.h"
 #include "train/session.h"
@@ -172,11 +173,8 @@ fk_status fk_eval_run(const fk_config *cfg, const char *weights, const char *mod
     memset(r, 0, sizeof *r);
     if (weights)
         snprintf(r->weights, sizeof r->weights, "%s", weights);
-    else {
-        snprintf(r->weights, sizeof r->weights, "%s/best.safetensors", cfg->out_dir);
-        if (access(r->weights, F_OK) != 0)
-            snprintf(r->weights, sizeof r->weights, "%s/last.safetensors", cfg->out_dir);
-    }
+    else
+        fk_check_default_weights(cfg, r->weights, sizeof r->weights);
     predict P;
     memset(&P, 0, sizeof P);
     fk_status st = eval_all(&P, cfg, model, r);

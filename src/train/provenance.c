@@ -194,7 +194,7 @@ static fk_status check_unchanged(const fk_config *cfg)
     return FK_OK;
 }
 
-fk_status fk_provenance_prepare_dir(const fk_config *cfg, bool resume, bool force)
+fk_status fk_provenance_check_dir(const fk_config *cfg, bool resume, bool force)
 {
     char list[256];
     int held = run_files(cfg->out_dir, list, sizeof list);
@@ -204,11 +204,18 @@ fk_status fk_provenance_prepare_dir(const fk_config *cfg, bool resume, bool forc
                             cfg->out_dir);
         return check_unchanged(cfg);
     }
-    if (!held)
+    if (!held || force)
         return FK_OK;
-    if (force)
-        return move_aside(cfg);
     return fk_error(FK_ERR_ARG, "%s already holds a run (%s): --resume continues it, --force starts afresh "
                     "(its files move to %s/previous-<date>/, nothing is deleted)", cfg->out_dir, list,
                     cfg->out_dir);
+}
+
+fk_status fk_provenance_prepare_dir(const fk_config *cfg, bool resume, bool force)
+{
+    FK_TRY(fk_provenance_check_dir(cfg, resume, force));
+    char list[256];
+    if (!resume && force && run_files(cfg->out_dir, list, sizeof list))
+        return move_aside(cfg);
+    return FK_OK;
 }

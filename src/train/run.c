@@ -2,6 +2,7 @@
  * checkpoint is missing (or load it), then the student stage. Each stage
  * is src/train/stage.c; the logged loss is ce_weight * CE +
  * fk_method_term_scale() * term, the loss that is trained. */
+#include "figkd/check.h"
 #include "figkd/train.h"
 #include "train/stage.h"
 
@@ -21,13 +22,12 @@ typedef struct run {
     int lock;            /* out_dir/figkd.lock, held for the run (-1: none) */
 } run;
 
-/* Device, data sets, the output folder and its config.ini. */
+/* Device, the output folder and its config.ini (the data sets are open:
+ * fk_check_train). */
 static fk_status open_run(run *R)
 {
     const fk_config *cfg = R->cfg;
     FK_TRY(fk_runtime_create(&R->rt));
-    FK_TRY(fk_dataset_open(&cfg->data, 1, &R->train));
-    FK_TRY(fk_dataset_open(&cfg->data, 0, &R->test));
     R->classes = fk_dataset_classes(R->train);
     R->channels = fk_session_channels(cfg, R->train);
     printf("figkd-cl train %s: %s, %ld training and %ld test images, %d classes, device %s\n", cfg->path,
@@ -197,9 +197,11 @@ static fk_status student_stage(run *R, fk_train_result *res)
 fk_status fk_train_run(const fk_config *cfg, bool resume, bool force, fk_train_result *res)
 {
     run R = {.cfg = cfg, .resume = resume, .force = force, .lock = -1};
-    fk_train_result none = {-1, -1, -1, 0, 0};
+    fk_train_result none = {-1, -1, -1, 0, 0, 0};
     *res = none;
-    fk_status st = open_run(&R);
+    /* every check that needs no device, before any work: all errors at once */
+    res->errors = fk_check_train(cfg, resume, force, &R.train, &R.test);
+    fk_status st = res->errors ? FK_ERR_ARG : open_run(&R);
     if (!st)
         fk_train_catch_signals();
     if (!st)

@@ -58,6 +58,8 @@ fk_status fk_provenance_check_teacher(const fk_config *cfg, int classes, fk_st_f
  * an unchanged config) or force (its files move aside); resume needs a
  * checkpoint. */
 fk_status fk_provenance_prepare_dir(const fk_config *cfg, bool resume, bool force);
+/* The checks of fk_provenance_prepare_dir alone: nothing is moved. */
+fk_status fk_provenance_check_dir(const fk_config *cfg, bool resume, bool force);
 
 /* ---- checkpoints and resume (resume.c) ---- */
 
