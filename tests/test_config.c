@@ -164,6 +164,23 @@ int main(int argc, char **argv)
     const char *bad_set3[] = {"nosection.key=1"};
     expect_error("", bad_set3, 1, "--set nosection.key: unknown section", NULL);
     expect_error("this line is not ini\n", NULL, 0, "c.ini:15: not an INI line", NULL);
+    /* every error at once, in line order, the first one the status and the last error */
+    const char *two_sets[] = {"student.model=resnet8y", "optim.momentum=2"};
+    CHECK(load("[optim]\nepochs = 0\nlr = fast\n", two_sets, 2, &cfg) == FK_ERR_ARG &&
+              cfg.errors == 4 && strstr(fk_last_error(), "c.ini:16: [optim] epochs") &&
+              cfg.broken == FK_BROKEN_STUDENT,
+          "four errors: %d, broken %u, first: %s", cfg.errors, cfg.broken, fk_last_error());
+    /* the reader goes on past a bad line and a key given twice; an unknown
+     * section is one error however many keys it has */
+    CHECK(load("not ini\n[optim]\nlr = 0.1\nlr = 0.2\n[optimizer]\na = 1\nb = 2\n", NULL, 0, &cfg) == FK_ERR_ARG &&
+              cfg.errors == 3 && strstr(fk_last_error(), "c.ini:15: not an INI line"),
+          "reader errors: %d, first: %s", cfg.errors, fk_last_error());
+    /* a method that does not parse says nothing of its keys; a bad [data] key breaks the data */
+    CHECK(load("[distill]\nmethod = mlkd\ntemperature = 4\n[data]\nsubset = -1\n", NULL, 0, &cfg) == FK_ERR_ARG &&
+              cfg.errors == 2 && (cfg.broken & FK_BROKEN_METHOD) && (cfg.broken & FK_BROKEN_DATA),
+          "method and data: %d errors, broken %u: %s", cfg.errors, cfg.broken, fk_last_error());
+    CHECK(load("[optim]\nlr = 0.1\n", NULL, 0, &cfg) == FK_OK && cfg.errors == 0 && cfg.broken == 0, "no errors");
+    fk_config_free(&cfg);
     CHECK(fk_config_load(&cfg, "/nonexistent/x.ini", NULL, 0) == FK_ERR_IO &&
               strstr(fk_last_error(), "/nonexistent/x.ini"), "missing file named");
     /* a teacher is needed for distillation, not for ce */

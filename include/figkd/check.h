@@ -12,19 +12,20 @@
 #include <stdbool.h>
 
 /* Open the splits asked for (train and/or test not NULL; each one opened
- * is the caller's to free, NULL when it failed): a missing path, an
- * unrecognised layout, or splits with different class counts are errors
- * at [data]. Nothing is opened when cfg's [data] did not load. */
-void fk_check_data(const fk_config *cfg, fk_dataset **train, fk_dataset **test, int *errors);
-/* The class counts of the two splits (either NULL: nothing to compare). */
-void fk_check_classes(const fk_config *cfg, const fk_dataset *train, const fk_dataset *test, int *errors);
+ * is the caller's to free, NULL when it failed), in seconds[0] and [1]
+ * seconds when seconds is not NULL: a missing path, an unrecognised
+ * layout, or splits with different class counts are errors at [data] (one
+ * message when both splits fail alike). Nothing is opened when cfg's
+ * [data] did not load. */
+void fk_check_data(const fk_config *cfg, fk_dataset **train, fk_dataset **test, double *seconds, int *errors);
 
 /* A folder that will be written (created when missing): it, or the
  * nearest folder above it that exists, must be a folder we can write in.
  * `what` names it in messages ("[run] out_dir"). */
 void fk_check_dir(const fk_config *cfg, const char *what, const char *dir, int *errors);
-/* A file that will be written: not a folder, in a folder that can be written. */
-void fk_check_output(const fk_config *cfg, const char *what, const char *path, int *errors);
+/* A file that will be written: not a folder, in a folder that can be
+ * written; messages start "what path: " (what: "--out"). */
+void fk_check_output(const char *what, const char *path, int *errors);
 
 /* Weights that will be read (eval, predict): the file's header reads, the
  * model (--model, else the file's figkd.model, else [student] model) is

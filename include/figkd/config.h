@@ -69,7 +69,8 @@ typedef struct fk_config {
     unsigned broken;
 } fk_config;
 
-enum { FK_BROKEN_DATA = 1, FK_BROKEN_MODELS = 2, FK_BROKEN_METHOD = 4, FK_BROKEN_ALL = 7 };
+enum { FK_BROKEN_DATA = 1, FK_BROKEN_STUDENT = 2, FK_BROKEN_METHOD = 4, FK_BROKEN_TEACHER = 8,
+       FK_BROKEN_MODELS = FK_BROKEN_STUDENT | FK_BROKEN_TEACHER, FK_BROKEN_ALL = 15 };
 
 /* Load a config file, then apply overrides "section.key=value" in order.
  * Every error is reported (printed unless fk_error_quiet), each as

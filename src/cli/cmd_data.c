@@ -141,15 +141,10 @@ int fk_cmd_data(int argc, char **argv)
     /* before work: the config, both splits, the grid's folder */
     int errors = full.errors;
     fk_dataset *train, *test;
-    double t0 = fk_seconds();
-    fk_check_data(&full, &train, NULL, &errors);
-    double t_train = fk_seconds() - t0;
-    t0 = fk_seconds();
-    fk_check_data(&full, NULL, &test, &errors);
-    double t_test = fk_seconds() - t0;
-    fk_check_classes(&full, train, test, &errors);
+    double open_s[2] = {0, 0};
+    fk_check_data(&full, &train, &test, open_s, &errors);
     if (grid)
-        fk_check_output(&full, "--grid", grid, &errors);
+        fk_check_output("--grid", grid, &errors);
     fk_data_config cfg = full.data;
     int batch = full.optim.batch_size;
     fk_config_free(&full);
@@ -167,9 +162,9 @@ int fk_cmd_data(int argc, char **argv)
     if (ns == 3)
         printf(" %.4f, %.4f", cfg.std[1], cfg.std[2]);
     printf("\n");
-    fk_status st = report_split(&cfg, train, t_train, 1, batch, batches, grid);
+    fk_status st = report_split(&cfg, train, open_s[0], 1, batch, batches, grid);
     if (st == FK_OK)
-        return report_split(&cfg, test, t_test, 0, batch, batches, NULL) != FK_OK;
+        return report_split(&cfg, test, open_s[1], 0, batch, batches, NULL) != FK_OK;
     fk_dataset_free(test);
     return 1;
 }

@@ -23,13 +23,13 @@ int fk_cmd_eval(int argc, char **argv)
     /* before work: the config, the test split, the weights and their model */
     int errors = cfg.errors;
     fk_dataset *test;
-    fk_check_data(&cfg, NULL, &test, &errors);
+    fk_check_data(&cfg, NULL, &test, NULL, &errors);
     char path[1200];
     if (weights)
         snprintf(path, sizeof path, "%s", weights);
     else
         fk_check_default_weights(&cfg, path, sizeof path);
-    if (!(cfg.broken & FK_BROKEN_MODELS))
+    if (model || !(cfg.broken & FK_BROKEN_STUDENT))
         fk_check_weights(&cfg, path, model, test ? fk_dataset_classes(test) : 0, &errors);
     fk_dataset_free(test);
     if (errors) {

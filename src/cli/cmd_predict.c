@@ -34,14 +34,14 @@ int fk_cmd_predict(int argc, char **argv)
     int errors = cfg.errors;
     bool train = !strcmp(split, "train");
     fk_dataset *ds;
-    fk_check_data(&cfg, train ? &ds : NULL, train ? NULL : &ds, &errors);
-    if (!(cfg.broken & FK_BROKEN_MODELS))
+    fk_check_data(&cfg, train ? &ds : NULL, train ? NULL : &ds, NULL, &errors);
+    if (model || !(cfg.broken & FK_BROKEN_STUDENT))
         fk_check_weights(&cfg, weights, model, ds ? fk_dataset_classes(ds) : 0, &errors);
     fk_dataset_free(ds);
     const char *outs[] = {out, labels, features}, *names[] = {"--out", "--labels", "--features"};
     for (int i = 0; i < 3; i++)
         if (outs[i])
-            fk_check_output(&cfg, names[i], outs[i], &errors);
+            fk_check_output(names[i], outs[i], &errors);
     if (errors) {
         fk_config_free(&cfg);
         return cli_errors(&a, errors);

@@ -31,7 +31,7 @@ static void report(int *errors, const char *fmt, ...)
         fk_error_quiet(q_);                                                                                         \
     } while (0)
 
-void fk_check_data(const fk_config *cfg, fk_dataset **train, fk_dataset **test, int *errors)
+void fk_check_data(const fk_config *cfg, fk_dataset **train, fk_dataset **test, double *seconds, int *errors)
 {
     fk_dataset **split[2] = {train, test};
     for (int i = 0; i < 2; i++)
@@ -44,23 +44,22 @@ void fk_check_data(const fk_config *cfg, fk_dataset **train, fk_dataset **test, 
         if (!split[i])
             continue;
         fk_status st;
+        double t0 = fk_seconds();
         QUIET(st, fk_dataset_open(&cfg->data, i == 0, split[i]));
+        if (seconds)
+            seconds[i] = fk_seconds() - t0;
         char msg[2048];
         snprintf(msg, sizeof msg, "%s", fk_last_error());
-        if (st && strcmp(msg, said)) /* both splits missing: said once */
+        /* the test split failing as the training split did (the same
+         * message, or the class folders of the two that differ): said once */
+        if (st && strcmp(msg, said) && !(said[0] && strstr(said, "differ") && strstr(msg, "differ")))
             report(errors, "%s: %s%s", cfg->path, strstr(msg, "[data]") ? "" : "[data] ", msg);
         if (st)
             snprintf(said, sizeof said, "%s", msg);
     }
-    if (train && test)
-        fk_check_classes(cfg, *train, *test, errors);
-}
-
-void fk_check_classes(const fk_config *cfg, const fk_dataset *train, const fk_dataset *test, int *errors)
-{
-    if (train && test && fk_dataset_classes(train) != fk_dataset_classes(test))
+    if (train && test && *train && *test && fk_dataset_classes(*train) != fk_dataset_classes(*test))
         report(errors, "%s: [data] root %s: the training split has %d classes, the test split %d: both must have "
-               "the same classes", cfg->path, cfg->data.root, fk_dataset_classes(train), fk_dataset_classes(test));
+               "the same classes", cfg->path, cfg->data.root, fk_dataset_classes(*train), fk_dataset_classes(*test));
 }
 
 void fk_check_default_weights(const fk_config *cfg, char *path, size_t n)
@@ -70,7 +69,9 @@ void fk_check_default_weights(const fk_config *cfg, char *path, size_t n)
         snprintf(path, n, "%s/last.safetensors", cfg->out_dir);
 }
 
-void fk_check_dir(const fk_config *cfg, const char *what, const char *dir, int *errors)
+/* dir, or the nearest folder above it that exists, is a folder we can
+ * write in; messages start "label: " */
+static void writable(const char *label, const char *dir, int *errors)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s", dir[0] ? dir : ".");
@@ -80,16 +81,14 @@ void fk_check_dir(const fk_config *cfg, const char *what, const char *dir, int *
             p[--n] = '\0';
         struct stat st;
         if (stat(p, &st) == 0) {
-            bool self = !strcmp(p, dir);
             if (!S_ISDIR(st.st_mode))
-                report(errors, "%s: %s %s: %s is not a folder", cfg->path, what, dir,
-                       self ? "it exists and" : p);
+                report(errors, "%s: %s is not a folder", label, p);
             else if (access(p, W_OK | X_OK) != 0)
-                report(errors, "%s: %s %s: cannot write in %s: %s", cfg->path, what, dir, p, strerror(errno));
+                report(errors, "%s: cannot write in %s: %s", label, p, strerror(errno));
             return;
         }
         if (errno != ENOENT && errno != ENOTDIR) {
-            report(errors, "%s: %s %s: %s: %s", cfg->path, what, dir, p, strerror(errno));
+            report(errors, "%s: %s: %s", label, p, strerror(errno));
             return;
         }
         char *slash = strrchr(p, '/');
@@ -102,7 +101,14 @@ void fk_check_dir(const fk_config *cfg, const char *what, const char *dir, int *
     }
 }
 
-void fk_check_output(const fk_config *cfg, const char *what, const char *path, int *errors)
+void fk_check_dir(const fk_config *cfg, const char *what, const char *dir, int *errors)
+{
+    char label[2400];
+    snprintf(label, sizeof label, "%s: %s %s", cfg->path, what, dir);
+    writable(label, dir, errors);
+}
+
+void fk_check_output(const char *what, const char *path, int *errors)
 {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -116,7 +122,9 @@ void fk_check_output(const fk_config *cfg, const char *what, const char *path, i
         snprintf(dir, sizeof dir, ".");
     else
         slash[slash == dir] = '\0';
-    fk_check_dir(cfg, what, dir, errors);
+    char label[2400];
+    snprintf(label, sizeof label, "%s %s", what, path);
+    writable(label, dir, errors);
 }
 
 /* The header of a safetensors file that will be read: *meta, or an error. */
@@ -156,10 +164,12 @@ void fk_check_weights(const fk_config *cfg, const char *path, const char *model,
 static void check_teacher(const fk_config *cfg, int classes, int *errors)
 {
     const char *path = cfg->teacher_checkpoint;
-    if (!cfg->method->needs_teacher || !path[0] || (cfg->broken & (FK_BROKEN_MODELS | FK_BROKEN_METHOD)))
+    if (!cfg->method->needs_teacher || !path[0] || (cfg->broken & (FK_BROKEN_TEACHER | FK_BROKEN_METHOD)))
         return;
     if (access(path, F_OK) != 0) {
-        fk_check_output(cfg, "[teacher] checkpoint", path, errors);
+        char what[1200];
+        snprintf(what, sizeof what, "%s: [teacher] checkpoint", cfg->path);
+        fk_check_output(what, path, errors);
         return;
     }
     fk_st_file meta;
@@ -176,7 +186,7 @@ static void check_teacher(const fk_config *cfg, int classes, int *errors)
 int fk_check_train(const fk_config *cfg, bool resume, bool force, fk_dataset **train, fk_dataset **test)
 {
     int errors = cfg->errors;
-    fk_check_data(cfg, train, test, &errors);
+    fk_check_data(cfg, train, test, NULL, &errors);
     int classes = *train ? fk_dataset_classes(*train) : 0;
     int before = errors;
     fk_check_dir(cfg, "[run] out_dir", cfg->out_dir, &errors);

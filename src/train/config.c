@@ -414,8 +414,10 @@ static unsigned broken_by(const char *section, const char *key)
 {
     if (!strcmp(section, "data"))
         return FK_BROKEN_DATA;
-    if (!strcmp(key, "model") && (!strcmp(section, "student") || !strcmp(section, "teacher")))
-        return FK_BROKEN_MODELS;
+    if (!strcmp(key, "model") && !strcmp(section, "student"))
+        return FK_BROKEN_STUDENT;
+    if (!strcmp(key, "model") && !strcmp(section, "teacher"))
+        return FK_BROKEN_TEACHER;
     if (!strcmp(section, "distill") && !strcmp(key, "method"))
         return FK_BROKEN_METHOD;
     return 0;
@@ -668,7 +670,7 @@ static void check_zoo(parse_ctx *ctx, const char *section, const char *name)
     char loc[1200];
     key_loc(ctx, section, "model", loc, sizeof loc);
     note(ctx, FK_ERR_ARG, "%s: unknown model '%s' (figkd-cl models lists the zoo)", loc, name);
-    ctx->broken |= FK_BROKEN_MODELS;
+    ctx->broken |= broken_by(section, "model");
 }
 
 static void check_models(parse_ctx *ctx)
@@ -680,11 +682,11 @@ static void check_models(parse_ctx *ctx)
         return;
     if (!cfg->student_model[0]) {
         note(ctx, FK_ERR_ARG, "%s: [student] model is required (see figkd-cl models)", cfg->path);
-        ctx->broken |= FK_BROKEN_MODELS;
+        ctx->broken |= FK_BROKEN_STUDENT;
     }
     if (cfg->method->needs_teacher && !cfg->teacher_model[0] && !(ctx->broken & FK_BROKEN_METHOD)) {
         note(ctx, FK_ERR_ARG, "%s: method = %s needs [teacher] model (and checkpoint)", cfg->path, cfg->method->name);
-        ctx->broken |= FK_BROKEN_MODELS;
+        ctx->broken |= FK_BROKEN_TEACHER;
     }
     if (cfg->teacher_model[0] && !cfg->teacher_checkpoint[0])
         note(ctx, FK_ERR_ARG, "%s: [teacher] checkpoint is required with a teacher model: the path of its "
