@@ -113,6 +113,13 @@ def main():
         ["method.ini:14: distill.bands does not apply to method = kd", "method.ini:15: distill.temperature:",
          "--resume: run holds no checkpoint to resume"], 3)
 
+    # train: a teacher checkpoint that is not a safetensors file, a missing [student] init
+    bad = GOOD.replace("teacher.safetensors", "a-file").replace("model = resnet8\n[distill]",
+                                                                 "model = resnet8\ninit = nowhere.safetensors\n[distill]")
+    run("train, unusable files", ["train", config("files.ini", bad)],
+        ["files.ini: [teacher] checkpoint a-file cannot be used", "files.ini: [student] init nowhere.safetensors "
+         "cannot be used"], 2)
+
     # train: the training and test splits with different classes
     shutil.copytree(os.path.join(WORK, "data"), os.path.join(WORK, "data5"))
     shutil.copytree(os.path.join(WORK, "data5", "train", "class000"), os.path.join(WORK, "data5", "train", "class009"))
