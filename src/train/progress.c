@@ -9,12 +9,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-void fk_format_eta(double s, char *buf, size_t n)
-{
-    long t = s > 0 && s < 1e8 ? (long)s : 0;
-    snprintf(buf, n, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
-}
-
 void fk_progress_number(double v, char *buf, size_t n)
 {
     double a = fabs(v);

@@ -1,7 +1,8 @@
 /* One training stage: load (resume point), validate (batches fit the
  * model), build (plans, step and batch buffers, loader), loop (epochs of
  * double-buffered uploads and steps, losses read back every log_every
- * steps), save (a checkpoint every epoch and on a stop). */
+ * steps, and twice a second on a terminal for the progress line), save
+ * (a checkpoint every epoch and on a stop). */
 #include "train/stage.h"
 #include "figkd/progress.h"
 

@@ -94,7 +94,5 @@ typedef struct fk_epoch_line {
 
 /* Append the line and flush; a failed write is an error naming path. */
 fk_status fk_metrics_write(FILE *f, const char *path, const stage *S, const fk_epoch_line *l);
-/* "1h02m03s" */
-void fk_format_eta(double seconds, char *buf, size_t n);
 
 #endif
