@@ -166,6 +166,34 @@ static void test_refused(void)
     HAS("not a regular file");
 }
 
+/* FK_INI_KEEP_GOING: the reader's errors reach the handler and the reading
+ * goes on; the keys under a broken header are skipped; the return value
+ * is the first error's line. */
+static int keep_record(void *user, const char *section, const char *name, const char *value, int line)
+{
+    dump *d = user;
+    d->n += (size_t)snprintf(d->text + d->n, sizeof d->text - d->n, "%s|%s|%.30s|%d\n", section ? section : "ERR",
+                             name ? name : "-", value ? value : "-", line);
+    return line != d->stop_at;
+}
+
+static void test_keep_going(void)
+{
+    const char *text = "[a]\nk = 1\nnot ini\nk = 2\n[b\nskipped = 1\n[c]\nj = 3\n";
+    dump d;
+    memset(&d, 0, sizeof d);
+    d.stop_at = 8; /* the handler refuses j: the reading goes on all the same */
+    int r = fk_ini_parse_text("t.ini", text, strlen(text), FK_INI_KEEP_GOING, keep_record, &d);
+    const char *want = "a|k|1|2\nERR|-|t.ini:3: not an INI line (expe|3\nERR|-|t.ini:4: [a] k is given twice;|4\n"
+                       "ERR|-|t.ini:5: a section header with|5\nc|j|3|8\n";
+    CHECK(r == 3, "first error at line 3, got %d", r);
+    CHECK(!strcmp(d.text, want), "calls:\n%s\nwant:\n%s", d.text, want);
+    /* without the flag: the first error stops the reading */
+    memset(&d, 0, sizeof d);
+    r = fk_ini_parse_text("t.ini", text, strlen(text), 0, keep_record, &d);
+    CHECK(r == 3 && !strcmp(d.text, "a|k|1|2\n"), "stops at line 3: %d\n%s", r, d.text);
+}
+
 int main(void)
 {
     fk_test_mkdir("ini");
@@ -174,6 +202,7 @@ int main(void)
     test_long_lines();
     test_errors();
     test_refused();
+    test_keep_going();
     if (!fk_test_failures)
         fk_test_rmdir();
     return fk_test_result("ini");
