@@ -138,6 +138,11 @@ struct fk_graph {
     fk_arena grad;              /* activation gradients (zeroed per step) */
     int work_req;
     size_t work_elems;
+
+    /* data parallelism (include/figkd/parallel_cl.h); NULL: one process */
+    fk_status (*after_backward)(void *ctx, fk_graph *g, int node); /* after node's backward is enqueued */
+    void *after_backward_ctx;
+    const struct fk_par *sync_bn; /* train-mode BN statistics over every process's batch */
 };
 
 void fk_graph_init(fk_graph *g);

@@ -340,6 +340,8 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
             snprintf(label, sizeof label, "%s bwd", nd->op->name);
             fk_profile_end(rt, label, t0);
         }
+        if (g->after_backward && nd->nparam > 0)
+            FK_TRY(g->after_backward(g->after_backward_ctx, g, i));
     }
     return FK_OK;
 }

@@ -3,6 +3,7 @@
  * gradient, backward, SGD, and metrics accumulated on the device. No host
  * sync unless times are asked for. */
 #include "figkd/ops.h"
+#include "figkd/parallel_cl.h"
 #include "figkd/trainer.h"
 
 #include "figkd/loss.h"
@@ -106,7 +107,11 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     FK_TRY(topk(s, slogits, y, n));
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, 1.0f, 2));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
+    if (s->sync)
+        fk_grad_sync_begin(s->sync);
     FK_TRY(fk_model_backward(st, dl));
+    if (s->sync)
+        FK_TRY(fk_grad_sync_end(s->sync));
     FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     FK_TRY(fk_sgd_step(rt, &st->graph.params, sgd));
     FK_TRY(lap(s, times, times ? &times->update : NULL, &t0));
