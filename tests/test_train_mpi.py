@@ -133,7 +133,9 @@ def same_run(a, b, what):
             n, norm = within(tb[k], ta[k], u, 2e-3, 1e-2, 2.0 ** -22)
         if n and (n > 1e-3 * ta[k].size or norm > 1e-2):
             bad.append("%s (%d of %d out, norm %.2g)" % (k, n, ta[k].size, norm))
-    check(not bad, "%s: %d of %d tensors out of tolerance: %s" % (what, len(bad), len(ta), "; ".join(bad[:5])))
+    if not check(not bad, "%s: %d of %d tensors out of tolerance: %s" % (what, len(bad), len(ta),
+                                                                          "; ".join(bad[:5]))):
+        return
     for k in ("figkd.step", "figkd.epoch", "figkd.batch", "figkd.best_epoch"):
         check(ma.get(k) == mb.get(k), "%s: metadata %s %s vs %s" % (what, k, ma.get(k), mb.get(k)))
     print("%s: %d tensors within tolerance, step %s" % (what, len(ta), mb.get("figkd.step")))
