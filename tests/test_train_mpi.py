@@ -15,6 +15,8 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   1-process run's weights (same tolerances), position and test accuracy.
   Few steps: a difference of 3e-6 in the weights at step 3 grows to 1e-3
   by step 6 in a single process too (this small run is that chaotic);
+- the teacher stage (CE, when the teacher's checkpoint is missing) in 2
+  processes equals the 1-process one (same tolerances);
 - killing one process (SIGKILL) ends the job within seconds; a process
   that fails (its FIGKD_DEVICE list entry matches nothing) ends the job with
   its error printed.
@@ -97,10 +99,6 @@ def train(out, steps, ranks, *extra, env=None, timeout=300):
     return r
 
 
-def tensors(out):
-    return fkio.read_safetensors(os.path.join(WORK, out, "last.safetensors"))
-
-
 def within(got, ref, base, scale, rtol, vrel=0.0):
     """Elements out of |got - ref| <= scale * max|base| + rtol * |base| + vrel * |ref|."""
     got, ref, base = (np.asarray(a, np.float64).ravel() for a in (got, ref, base))
@@ -111,11 +109,11 @@ def within(got, ref, base, scale, rtol, vrel=0.0):
     return int(bad.sum()), norm
 
 
-def same_run(a, b, what):
+def same_run(a, b, what, file="last.safetensors", init="student0.safetensors"):
     """b's weights, momentum and statistics against a's, the update from p0."""
-    ta, ma = tensors(a)
-    tb, mb = tensors(b)
-    p0, _ = fkio.read_safetensors(os.path.join(WORK, "student0.safetensors"))
+    ta, ma = fkio.read_safetensors(os.path.join(WORK, a, file))
+    tb, mb = fkio.read_safetensors(os.path.join(WORK, b, file))
+    p0, _ = fkio.read_safetensors(os.path.join(WORK, init))
     if not check(sorted(ta) == sorted(tb), "%s: different tensor names" % what):
         return
     bad = []
@@ -181,6 +179,21 @@ def test_resume():
             check(got[0].get(k) == ref[0].get(k), "%s: metrics %s %s vs %s" % (out, k, got[0].get(k), ref[0].get(k)))
         check(abs(got[0]["test_loss"] - ref[0]["test_loss"]) <= 1e-3 * abs(ref[0]["test_loss"]),
               "%s: test_loss %s vs %s" % (out, got[0]["test_loss"], ref[0]["test_loss"]))
+
+
+def test_teacher_stage():
+    """The teacher trained first (CE, 2 steps at 16 on the subset) in 2
+    processes equals the 1-process teacher; its init p0 comes from a run
+    with lr 1e-30 (a positive lr that leaves every weight as it is)."""
+    def teacher(out, ranks, *extra):
+        return train(out, 1, ranks, "--set", "teacher.checkpoint=%s/teacher.safetensors" % out, "--set",
+                     "teacher_optim.epochs=1", "--set", "teacher_optim.max_steps=2", "--set", "data.subset=40",
+                     *extra)
+    runs = [teacher("t0", 1, "--set", "teacher_optim.lr=1e-30"), teacher("t1", 1), teacher("t2", 2)]
+    if any(r.returncode for r in runs):
+        return
+    check(runs[2].stdout.count("[teacher] saved") == 1, "teacher saved %d times" % runs[2].stdout.count("[teacher] saved"))
+    same_run("t1", "t2", "teacher stage: 2 processes x 8 vs 1 x 16", "teacher.safetensors", "t0/teacher.safetensors")
 
 
 def rank_pids(mpirun_pid):
@@ -263,6 +276,7 @@ def main():
     setup()
     test_two_steps()
     test_resume()
+    test_teacher_stage()
     test_kill()
     test_failing_rank()
     finish("train_mpi")
