@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-fk_status fk_grad_sync_init(fk_grad_sync *s, const fk_par *par, fk_runtime *rt, fk_graph *g, size_t bucket)
+fk_status fk_grad_sync_init(fk_grad_sync *s, const fk_par *par, fk_runtime *rt, fk_param_store *ps, size_t bucket)
 {
     memset(s, 0, sizeof *s);
     s->par = par;
     s->rt = rt;
-    s->g = g;
+    s->ps = ps;
     s->next = -1;
     if (!fk_par_many(par))
         return FK_OK;
-    s->count = g->params.param_count;
+    s->count = ps->param_count;
     s->bucket = bucket > 0 ? bucket : FK_GRAD_BUCKET;
     s->nb = (int)((s->count + s->bucket - 1) / s->bucket);
     s->host = fk_malloc((s->count ? s->count : 1) * sizeof(float));
@@ -25,13 +25,15 @@ fk_status fk_grad_sync_init(fk_grad_sync *s, const fk_par *par, fk_runtime *rt, 
         size_t lo = (size_t)k * s->bucket, hi = lo + s->bucket < s->count ? lo + s->bucket : s->count;
         s->b[k] = (fk_par_bucket){s->host + lo, hi - lo, NULL};
     }
+    s->next = s->nb - 1;
+    s->done_lo = s->count;
     return FK_OK;
 }
 
 void fk_grad_sync_free(fk_grad_sync *s)
 {
     if (s->rt && s->host)
-        clFinish(s->rt->queue); /* writes from host may still be in flight */
+        clFinish(s->rt->queue); /* reads into and writes from host may be in flight */
     for (int k = 0; s->ev && k < s->nb; k++)
         if (s->ev[k])
             clReleaseEvent(s->ev[k]);
@@ -41,10 +43,6 @@ void fk_grad_sync_free(fk_grad_sync *s)
     free(s->host);
     free(s->b);
     free(s->ev);
-    if (s->g && s->g->after_backward_ctx == s) {
-        s->g->after_backward = NULL;
-        s->g->after_backward_ctx = NULL;
-    }
     memset(s, 0, sizeof *s);
 }
 
@@ -54,46 +52,30 @@ static fk_status issue_ready(fk_grad_sync *s)
     for (; s->next >= 0 && (size_t)s->next * s->bucket >= s->done_lo; s->next--) {
         fk_par_bucket *b = &s->b[s->next];
         size_t off = (size_t)(b->data - s->host);
-        FK_CL_CHECK(clEnqueueReadBuffer(s->rt->queue, s->g->params.grads, CL_FALSE, off * sizeof(float),
+        FK_CL_CHECK(clEnqueueReadBuffer(s->rt->queue, s->ps->grads, CL_FALSE, off * sizeof(float),
                                         b->count * sizeof(float), b->data, 0, NULL, &s->ev[s->next]));
     }
     return FK_OK;
 }
 
-/* After node's backward: its parameters' gradients, and those of every
- * later layer (registered after it, at higher offsets), are complete. */
-static fk_status after_backward(void *ctx, fk_graph *g, int node)
+fk_status fk_grad_sync_ready(void *ctx, size_t grads_from)
 {
     fk_grad_sync *s = ctx;
-    const fk_node *nd = &g->nodes[node];
-    for (int j = 0; j < nd->nparam; j++) {
-        const fk_param *p = &g->params.items[nd->param[j]];
-        if (!p->is_buffer && p->off < s->done_lo)
-            s->done_lo = p->off;
-    }
-    size_t before = (size_t)(s->next + 1);
+    if (!s->host)
+        return FK_OK;
+    if (grads_from < s->done_lo)
+        s->done_lo = grads_from;
+    int before = s->next;
     FK_TRY(issue_ready(s));
-    if ((size_t)(s->next + 1) != before)
+    if (s->next != before)
         clFlush(s->rt->queue); /* start the device on what is queued */
     return FK_OK;
-}
-
-void fk_grad_sync_begin(fk_grad_sync *s)
-{
-    if (!s->host)
-        return;
-    s->next = s->nb - 1;
-    s->done_lo = s->count;
-    s->g->after_backward = after_backward;
-    s->g->after_backward_ctx = s;
 }
 
 fk_status fk_grad_sync_end(fk_grad_sync *s)
 {
     if (!s->host)
         return FK_OK;
-    s->g->after_backward = NULL;
-    s->g->after_backward_ctx = NULL;
     s->done_lo = 0;
     FK_TRY(issue_ready(s));
     clFlush(s->rt->queue);
@@ -109,12 +91,22 @@ fk_status fk_grad_sync_end(fk_grad_sync *s)
         fk_par_bucket *b = &s->b[k];
         FK_TRY(fk_par_bucket_finish(s->par, b));
         size_t off = (size_t)(b->data - s->host);
-        /* in order before the optimizer step; the host copy is not touched
+        /* queued before the optimizer step; the host copy is not touched
          * again before the next step's reads, queued after this write */
-        FK_CL_CHECK(clEnqueueWriteBuffer(s->rt->queue, s->g->params.grads, CL_FALSE, off * sizeof(float),
+        FK_CL_CHECK(clEnqueueWriteBuffer(s->rt->queue, s->ps->grads, CL_FALSE, off * sizeof(float),
                                          b->count * sizeof(float), b->data, 0, NULL, NULL));
     }
+    s->next = s->nb - 1;
+    s->done_lo = s->count;
     return FK_OK;
+}
+
+static fk_status sum_f64(void *ctx, double *x, size_t n) { return fk_par_sum_f64(ctx, x, n); }
+
+fk_replicas fk_par_replicas(const fk_par *par)
+{
+    fk_replicas r = {sum_f64, (void *)par};
+    return r;
 }
 
 /* Rank 0's n floats of buf to every rank. */

@@ -45,20 +45,29 @@ fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at)
 
 fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step)
 {
+    static fk_replicas replicas;
     const fk_par *par = fk_par_world();
-    FK_TRY(fk_grad_sync_init(sync, par, S->rt, &S->net->graph, FK_GRAD_BUCKET));
+    fk_graph *g = &S->net->graph;
+    FK_TRY(fk_grad_sync_init(sync, par, S->rt, &g->params, FK_GRAD_BUCKET));
     if (!fk_par_many(par))
         return FK_OK;
     step->sync = sync;
-    if (S->opt->sync_bn)
-        S->net->graph.sync_bn = par;
-    return fk_par_bcast_params(par, S->rt, &S->net->graph.params, true);
+    g->after_backward = fk_grad_sync_ready;
+    g->after_backward_ctx = sync;
+    if (S->opt->sync_bn) {
+        replicas = fk_par_replicas(par);
+        g->bn_replicas = &replicas;
+    }
+    return fk_par_bcast_params(par, S->rt, &g->params, true);
 }
 
 void fk_ranks_end(stage *S, fk_grad_sync *sync)
 {
+    fk_graph *g = &S->net->graph;
+    g->after_backward = NULL;
+    g->after_backward_ctx = NULL;
+    g->bn_replicas = NULL;
     fk_grad_sync_free(sync);
-    S->net->graph.sync_bn = NULL;
 }
 
 fk_status fk_ranks_agree_stop(bool *stop)

@@ -107,10 +107,8 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     FK_TRY(topk(s, slogits, y, n));
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, 1.0f, 2));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
-    if (s->sync)
-        fk_grad_sync_begin(s->sync);
     FK_TRY(fk_model_backward(st, dl));
-    if (s->sync)
+    if (s->sync) /* data parallel: the gradients' means over the ranks */
         FK_TRY(fk_grad_sync_end(s->sync));
     FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     FK_TRY(fk_sgd_step(rt, &st->graph.params, sgd));

@@ -1,8 +1,8 @@
-/* Batch norm with the statistics of every rank's batch (SyncBatchNorm),
- * include/figkd/parallel_cl.h. The per-channel sums are taken on the host
- * in double precision and summed over the ranks; the output is applied on
- * the device by the eval-mode kernel with the global mean and variance. */
-#include "figkd/parallel_cl.h"
+/* Batch norm with the statistics of every replica's batch (SyncBatchNorm),
+ * include/figkd/ops.h. The per-channel sums are taken on the host in double
+ * precision and summed over the replicas; the output is applied on the
+ * device by the eval-mode kernel with the global mean and variance. */
+#include "figkd/ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,10 +21,10 @@ static fk_status store(fk_runtime *rt, fk_tensor t, size_t n, const float *h)
     return fk_buffer_write(rt, t.buf, t.off * sizeof(float), n * sizeof(float), h);
 }
 
-fk_status fk_sync_bn_forward(const fk_par *par, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
-                             fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
-                             fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
-                             const fk_bn_dims *d)
+fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                                   fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                                   fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
+                                   const fk_bn_dims *d)
 {
     const int C = d->c;
     const size_t hw = (size_t)d->h * d->w, n = (size_t)d->n * C * hw;
@@ -46,7 +46,7 @@ fk_status fk_sync_bn_forward(const fk_par *par, fk_runtime *rt, fk_tensor out, f
             s[c] += a;
         }
     s[2 * C] = (double)d->n * (double)hw;
-    if ((st = fk_par_sum_f64(par, s, 2 * (size_t)C + 1)))
+    if ((st = r->sum(r->ctx, s, 2 * (size_t)C + 1)))
         goto out;
     double m = s[2 * C];
     if (m < 2) {
@@ -63,7 +63,7 @@ fk_status fk_sync_bn_forward(const fk_par *par, fk_runtime *rt, fk_tensor out, f
                 a += ((double)p[k] - s[c]) * ((double)p[k] - s[c]);
             s[C + c] += a;
         }
-    if ((st = fk_par_sum_f64(par, s + C, (size_t)C)))
+    if ((st = r->sum(r->ctx, s + C, (size_t)C)))
         goto out;
     float *mean = h, *var = h + C, *rm = h + 2 * C, *rv = h + 3 * C, *nb = h + 4 * C;
     for (int c = 0; c < C; c++) {
@@ -97,7 +97,7 @@ out:
     return st;
 }
 
-fk_status fk_sync_bn_backward(const fk_par *par, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
                               const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
                               fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
 {
@@ -134,7 +134,7 @@ fk_status fk_sync_bn_backward(const fk_par *par, fk_runtime *rt, const fk_tensor
     for (int c = 0; c < 2 * C; c++)
         s[2 * C + c] = s[c];
     s[4 * C] = (double)d->n * (double)hw;
-    if ((st = fk_par_sum_f64(par, s + 2 * C, 2 * (size_t)C + 1)))
+    if ((st = r->sum(r->ctx, s + 2 * C, 2 * (size_t)C + 1)))
         goto out;
     double m = s[4 * C];
     const fk_tensor *pt[2] = {dgamma, dbeta};
