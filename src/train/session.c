@@ -132,7 +132,8 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
     fk_pinned_init(&pinned, s->rt);
     o.allocator = &pinned.allocator;
     FK_TRY(fk_step_reset_acc(s));
-    fk_status cs = end > begin ? fk_loader_create(ds, &cfg->data, &o, &l) : FK_OK;
+    /* a rank whose share is empty (fewer test images than ranks) adds nothing */
+    fk_status cs = end > begin || !fk_par_many(par) ? fk_loader_create(ds, &cfg->data, &o, &l) : FK_OK;
     if (cs != FK_OK) {
         fk_pinned_free(&pinned);
         return cs;
