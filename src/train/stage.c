@@ -341,9 +341,11 @@ static fk_status run_epoch(loop *L, bool *more)
         return FK_OK;
     }
     FK_TRY(end_epoch(L, acc, lr, fk_seconds() - t_epoch));
-    if (fk_train_stop_signal())
+    bool sig = fk_train_stop_signal() != 0;
+    FK_TRY(fk_ranks_agree_stop(&sig)); /* every rank of a job goes on, or none */
+    if (sig)
         S->interrupted = true;
-    if (L->stop || fk_train_stop_signal()) {
+    if (L->stop || sig) {
         *more = false;
         say_stopped(L, false);
     }
@@ -408,6 +410,8 @@ fk_status fk_stage_run(stage *S)
     L->t_run = fk_seconds();
     for (L->epoch = L->at.epoch; !st && go && L->epoch < S->opt->epochs; L->epoch++)
         st = run_epoch(L, &go);
+    if (!st) /* a signal one rank took late stops the run on all */
+        st = fk_ranks_agree_stop(&S->interrupted);
     fk_status closed = close_metrics(L);
     if (!st)
         st = closed;
