@@ -232,8 +232,84 @@ static void finite_difference(fk_runtime *rt)
     fx_bufs_free(all, sizeof all / sizeof *all);
 }
 
+/* Simulated replicas for fk_bn_*_sync: `copies` identical ones, so the
+ * sums over them are the sums times copies. */
+static fk_status times_copies(void *ctx, double *x, size_t n)
+{
+    double k = *(const double *)ctx;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= k;
+    return FK_OK;
+}
+
+/* SyncBatchNorm (fk_bn_*_sync) on (3, 4, 5, 5) as one of `copies`
+ * identical replicas equals the single-device BN of the batch repeated
+ * copies times (6 or 3 images): output, saved statistics, running
+ * statistics (unbiased over every replica's values), dx; dgamma and dbeta
+ * are this replica's sums (1/copies of the whole batch's), added to g0.
+ * Tolerances of the table above (host double sums against the device's
+ * compensated float sums). */
+static void sync_replicas(fk_runtime *rt, int copies)
+{
+    fk_bn_dims d = {.n = 3, .c = 4, .h = 5, .w = 5, .eps = 1e-5f, .momentum = 0.1f}, dd = d;
+    dd.n = 3 * copies;
+    size_t nx = 300, C = 4, nw = nx * (size_t)copies;
+    float *x = malloc(nw * 4), *dy = malloc(nw * 4), *y = malloc(nw * 4), *dx = malloc(nw * 4);
+    float gamma[4] = {1.2f, 0.8f, -0.5f, 1.0f}, beta[4] = {0.1f, 0.0f, -0.3f, 0.2f}, rv1[4] = {1, 1, 1, 1};
+    float sm[4], si[4], rm[4], rv[4], nb, dg[4], db[4], g0[4] = {0.5f, -0.25f, 0.125f, 1.0f};
+    fk_test_fill_uniform(x, nx, 41, -2.0f, 3.0f);
+    fk_test_fill_uniform(dy, nx, 42, -1.0f, 1.0f);
+    for (int k = 1; k < copies; k++) {
+        memcpy(x + k * nx, x, nx * 4);
+        memcpy(dy + k * nx, dy, nx * 4);
+    }
+    /* the reference: one device, the whole batch */
+    fx_buf bx, by, bg, bb, brm, brv, bnb, bsm, bsi, bdy, bdx, bdg, bdb;
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nw, x, 0}, {&by, nw, NULL, 0}, {&bg, C, gamma, 0}, {&bb, C, beta, 0},
+                                   {&brm, C, NULL, 0}, {&brv, C, rv1, 0}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, 0},
+                                   {&bsi, C, NULL, 0}, {&bdy, nw, dy, 0}, {&bdx, nw, NULL, 0}, {&bdg, C, NULL, 0},
+                                   {&bdb, C, NULL, 0}}, 13);
+    fk_status st = fk_bn_forward_train(rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &dd);
+    st = st ? st : fk_bn_backward(rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &dd);
+    CHECK(st == FK_OK, "sync reference: %s", fk_last_error());
+    fx_buf_read(&by, y, "y"), fx_buf_read(&bdx, dx, "dx"), fx_buf_read(&bsm, sm, "mean");
+    fx_buf_read(&bsi, si, "invstd"), fx_buf_read(&brm, rm, "rm"), fx_buf_read(&brv, rv, "rv");
+    fx_buf_read(&bnb, &nb, "nb"), fx_buf_read(&bdg, dg, "dg"), fx_buf_read(&bdb, db, "db");
+    fx_buf *all[] = {&bx, &by, &bg, &bb, &brm, &brv, &bnb, &bsm, &bsi, &bdy, &bdx, &bdg, &bdb};
+    fx_bufs_free(all, sizeof all / sizeof *all);
+    for (size_t c = 0; c < C; c++) {
+        dg[c] /= (float)copies;
+        db[c] /= (float)copies;
+    }
+    /* this replica: the first 3 images */
+    double k = copies;
+    fk_replicas r = {times_copies, &k};
+    fx_bufs_create(rt, (fx_spec[]){{&bx, nx, x, 0}, {&by, nx, NULL, NAN}, {&bg, C, gamma, 0}, {&bb, C, beta, 0},
+                                   {&brm, C, NULL, 0}, {&brv, C, rv1, 0}, {&bnb, 1, NULL, 0}, {&bsm, C, NULL, NAN},
+                                   {&bsi, C, NULL, NAN}, {&bdy, nx, dy, 0}, {&bdx, nx, NULL, 0}, {&bdg, C, g0, 0},
+                                   {&bdb, C, g0, 0}}, 13);
+    st = fk_bn_forward_train_sync(&r, rt, by.t, bsm.t, bsi.t, bx.t, bg.t, bb.t, brm.t, brv.t, bnb.t, &d);
+    st = st ? st : fk_bn_backward_sync(&r, rt, &bdx.t, &bdg.t, &bdb.t, bdy.t, bx.t, bg.t, bsm.t, bsi.t, &d);
+    CHECK(st == FK_OK, "sync bn: %s", fk_last_error());
+    char cs[64];
+    snprintf(cs, sizeof cs, "sync bn, 1 of %d replicas", copies);
+    check(&by, y, cs, "y", TOL_Y);
+    check(&bsm, sm, cs, "save_mean", TOL_MEAN);
+    check(&bsi, si, cs, "save_invstd", TOL_INVSTD);
+    check(&brm, rm, cs, "running_mean", TOL_RMEAN);
+    check(&brv, rv, cs, "running_var", TOL_RVAR);
+    check(&bnb, &nb, cs, "num_batches_tracked", (tol){0, 0});
+    check(&bdx, dx, cs, "dx", TOL_DX);
+    check_grad(&bdg, g0, dg, cs, "dgamma", TOL_DPARAM);
+    check_grad(&bdb, g0, db, cs, "dbeta", TOL_DPARAM);
+    fx_bufs_free(all, sizeof all / sizeof *all);
+    free(x), free(dy), free(y), free(dx);
+}
+
 static void run(fk_runtime *rt, const fk_st_file *f)
 {
+    sync_replicas(rt, 1);
+    sync_replicas(rt, 2);
     fx_run_cases(rt, f, 7, run_case);
     large_channel(rt);
     finite_difference(rt);

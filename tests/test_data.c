@@ -478,6 +478,8 @@ typedef struct run {
     long n_batches, floats;
 } run;
 
+static fk_status collect_opts(fk_dataset *ds, fk_data_config *c, const fk_loader_opts *o, int epochs, run *out);
+
 /* All batches of `epochs` epochs from (epoch, start), flattened. */
 static fk_status collect(fk_dataset *ds, fk_data_config *c, int train, int batch, int workers,
                          long epoch, long start, int epochs, run *out)
@@ -490,8 +492,15 @@ static fk_status collect(fk_dataset *ds, fk_data_config *c, int train, int batch
     o.seed = 1234;
     o.epoch = epoch;
     o.start_batch = start;
+    return collect_opts(ds, c, &o, epochs, out);
+}
+
+/* The same with every loader option given. */
+static fk_status collect_opts(fk_dataset *ds, fk_data_config *c, const fk_loader_opts *o, int epochs, run *out)
+{
+    const int batch = o->batch;
     fk_loader *l;
-    fk_status s = fk_loader_create(ds, c, &o, &l);
+    fk_status s = fk_loader_create(ds, c, o, &l);
     if (s != FK_OK)
         return s;
     memset(out, 0, sizeof *out);
@@ -636,6 +645,71 @@ static void test_loader(void)
     fk_error_quiet(0);
 }
 
+/* Data-parallel shards: in training, shard k of 2 at batch 3 reads rows
+ * [3k, 3k + 3) of every global batch of 6 (the 1-process batches at 6,
+ * same permutation and augmentation); in evaluation, contiguous halves. */
+static void test_loader_shards(void)
+{
+    fk_data_config c;
+    fk_dataset *ds;
+    CHECK(open_as(&c, "cifar100", "cifar100", 1, &ds) == FK_OK, "open");
+    if (!ds)
+        return;
+    run whole, part[2];
+    CHECK(collect(ds, &c, 1, 6, 2, 0, 0, 2, &whole) == FK_OK, "1 shard");
+    fk_loader_opts o;
+    fk_loader_opts_default(&o);
+    o.batch = 3;
+    o.seed = 1234;
+    o.shards = 2;
+    for (int k = 0; k < 2; k++) {
+        o.shard = k;
+        CHECK(collect_opts(ds, &c, &o, 2, &part[k]) == FK_OK, "shard %d", k);
+    }
+    long img = 3L * 32 * 32, bad = 0;
+    CHECK(part[0].n_batches == whole.n_batches && part[1].n_batches == whole.n_batches, "batches %ld, %ld of %ld",
+          part[0].n_batches, part[1].n_batches, whole.n_batches);
+    for (long b = 0; b < whole.n_batches && part[1].n_batches == whole.n_batches; b++)
+        for (int k = 0; k < 2; k++) {
+            bad += memcmp(part[k].img + b * 3 * img, whole.img + (b * 6 + 3 * k) * img, (size_t)(3 * img) * 4) != 0;
+            bad += memcmp(part[k].lab + b * 3, whole.lab + b * 6 + 3 * k, 3 * 4) != 0;
+        }
+    CHECK(bad == 0, "%ld shard batches differ from their half of the global batch", bad);
+    for (int k = 0; k < 2; k++)
+        run_free(&part[k]);
+    run_free(&whole);
+    o.shard = 2;
+    fk_loader *l;
+    fk_error_quiet(1);
+    CHECK(fk_loader_create(ds, &c, &o, &l) == FK_ERR_ARG, "shard 2 of 2");
+    fk_error_quiet(0);
+    fk_dataset_free(ds);
+
+    /* evaluation: 10 test images, rows 0-4 and 5-9 (labels 99 - i) */
+    CHECK(fk_dataset_open(&c, 0, &ds) == FK_OK, "open test");
+    o.train = 0;
+    o.batch = 4;
+    int rows[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        o.shard = k;
+        CHECK(fk_loader_create(ds, &c, &o, &l) == FK_OK, "eval shard %d", k);
+        CHECK(fk_loader_batches_per_epoch(l) == 2, "eval shard %d: %ld batches", k, fk_loader_batches_per_epoch(l));
+        for (;;) {
+            fk_batch b;
+            if (fk_loader_next(l, &b) != FK_OK || b.end_of_epoch)
+                break;
+            for (int s = 0; s < b.count; s++)
+                CHECK(b.labels[s] == 99 - (5 * k + rows[k] + s), "eval shard %d row %d: label %d", k, rows[k] + s,
+                      b.labels[s]);
+            rows[k] += b.count;
+            fk_loader_release(l, &b);
+        }
+        fk_loader_free(l);
+    }
+    CHECK(rows[0] == 5 && rows[1] == 5, "eval shards: %d and %d rows", rows[0], rows[1]);
+    fk_dataset_free(ds);
+}
+
 static void test_subset(void)
 {
     fk_data_config c;
@@ -776,7 +850,8 @@ int main(int argc, char **argv)
     } tests[] = {
         {"config", test_config}, {"cifar", test_cifar}, {"idx", test_idx},
         {"imagefolder", test_imagefolder}, {"tinyimagenet", test_tinyimagenet},
-        {"augment", test_augment}, {"loader", test_loader}, {"subset", test_subset},
+        {"augment", test_augment}, {"loader", test_loader}, {"loader_shards", test_loader_shards},
+        {"subset", test_subset},
         {"allocator", test_allocator}, {"fashion-mnist", test_fashion_mnist},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)

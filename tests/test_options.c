@@ -63,5 +63,26 @@ int main(void)
     fk_runtime *rt = NULL;
     setenv("FIGKD_CONV_PATH", "sample ", 1);
     CHECK(fk_runtime_create(&rt) == FK_ERR_ARG && !rt, "a runtime is not created with a bad option");
+
+    /* MPI launchers and FIGKD_DEVICE lists: local rank r takes entry r */
+    unsetenv("OMPI_COMM_WORLD_SIZE");
+    unsetenv("PMI_SIZE");
+    unsetenv("PMIX_RANK");
+    CHECK(!fk_env_mpi_launched(), "not launched");
+    setenv("PMI_SIZE", "4", 1);
+    CHECK(fk_env_mpi_launched(), "PMI_SIZE: launched");
+    unsetenv("PMI_SIZE");
+    char spec[64];
+    CHECK(fk_device_spec_for_rank("gpu", 3, spec, sizeof spec) == FK_OK && !strcmp(spec, "gpu"), "one entry: %s",
+          spec);
+    CHECK(fk_device_spec_for_rank("", 1, spec, sizeof spec) == FK_OK && !spec[0], "none: %s", spec);
+    CHECK(fk_device_spec_for_rank("0:1,cpu,NVIDIA:2", 0, spec, sizeof spec) == FK_OK && !strcmp(spec, "0:1"),
+          "entry 0: %s", spec);
+    CHECK(fk_device_spec_for_rank("0:1,cpu,NVIDIA:2", 2, spec, sizeof spec) == FK_OK && !strcmp(spec, "NVIDIA:2"),
+          "entry 2: %s", spec);
+    fk_error_quiet(1);
+    CHECK(fk_device_spec_for_rank("0:1,cpu", 2, spec, sizeof spec) == FK_ERR_ARG &&
+              strstr(fk_last_error(), "local rank 2"), "too few entries: %s", fk_last_error());
+    fk_error_quiet(0);
     return fk_test_result("options");
 }

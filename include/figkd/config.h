@@ -21,6 +21,7 @@ typedef enum { FK_SCHED_MULTISTEP, FK_SCHED_COSINE } fk_schedule;
 typedef struct fk_optim_config {
     double lr, momentum, weight_decay, gamma, warmup_epochs;
     bool nesterov;
+    bool sync_bn;            /* under mpirun: batch norm statistics over the global batch */
     int batch_size;
     int epochs;
     long max_steps;          /* 0 = no limit */

@@ -126,6 +126,12 @@ typedef struct fk_loader_opts {
     long start_batch;    /* first batch index within that epoch (resume) */
     int ring;            /* batches in flight; 0 = 2 * workers + 1 */
     const fk_allocator *allocator; /* NULL = 64-byte aligned malloc */
+    /* Data parallelism: this process's part of the data when `shards` > 1.
+     * Training: rows [shard * batch, (shard + 1) * batch) of every global
+     * batch of shards * batch images of the epoch's order (the same seed
+     * in every process); evaluation: the shard-th of `shards` contiguous
+     * parts of the split (the first n % shards one image longer). */
+    int shard, shards;
 } fk_loader_opts;
 
 void fk_loader_opts_default(fk_loader_opts *o);

@@ -138,6 +138,13 @@ struct fk_graph {
     fk_arena grad;              /* activation gradients (zeroed per step) */
     int work_req;
     size_t work_elems;
+
+    /* data parallelism (set by src/train/ranks.c); NULL: one process */
+    /* after the backward of a node with parameters is enqueued: grads_from
+     * is the lowest gradient offset of its parameters (include/figkd/parallel_cl.h) */
+    fk_status (*after_backward)(void *ctx, size_t grads_from);
+    void *after_backward_ctx;
+    const struct fk_replicas *bn_replicas; /* train-mode BN over every replica's batch (fk_bn_*_sync) */
 };
 
 void fk_graph_init(fk_graph *g);

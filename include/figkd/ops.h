@@ -73,6 +73,28 @@ fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *
                          const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
                          fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
 
+/* The replicas of a data-parallel job (include/figkd/parallel.h): sum
+ * (in place, over every replica, each calling it in the same order). */
+typedef struct fk_replicas {
+    fk_status (*sum)(void *ctx, double *x, size_t n);
+    void *ctx;
+} fk_replicas;
+
+/* Train-mode batch norm over the batches of every replica (SyncBatchNorm;
+ * src/ops/batchnorm_sync.c), with the arguments of fk_bn_forward_train and
+ * fk_bn_backward: mean and variance of all the replicas' samples, the
+ * running statistics updated with them; backward with the sums of dy and
+ * dy * xhat over all samples (dgamma, dbeta: this replica's sums, averaged
+ * later with the other gradients). The per-channel sums are taken on the
+ * host in double precision (each call reads the layer's tensors back). */
+fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                                   fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                                   fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
+                                   const fk_bn_dims *d);
+fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                              const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
+                              fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
+
 /* ---- relu (src/ops/relu.c, cl/relu.cl) --------------------------------- */
 
 fk_status fk_relu_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, size_t count);

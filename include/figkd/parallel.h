@@ -28,11 +28,20 @@ void fk_par_finalize(const fk_par *d);
 _Noreturn void fk_par_abort(const fk_par *d, int code);
 /* Whether this build has MPI. */
 bool fk_par_built_with_mpi(void);
+/* The job this process belongs to: what fk_par_init joined, rank 0 of 1
+ * before (or without) it. The training library reads it. */
+const fk_par *fk_par_world(void);
+/* Rank 0 of the job (also true in a single process). */
+static inline bool fk_par_root(const fk_par *d) { return d->rank == 0; }
+/* Several ranks take part (collectives do something). */
+static inline bool fk_par_many(const fk_par *d) { return d->active && d->size > 1; }
 
 /* In-place sums over all ranks (blocking). */
 fk_status fk_par_sum_f32(const fk_par *d, float *x, size_t n);
 fk_status fk_par_sum_f64(const fk_par *d, double *x, size_t n);
 fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n);
+/* In-place maximum over all ranks (blocking). */
+fk_status fk_par_max_int(const fk_par *d, int *x, size_t n);
 /* Root's bytes to every rank. */
 fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root);
 fk_status fk_par_barrier(const fk_par *d);

@@ -36,12 +36,20 @@ typedef struct fk_runtime_options {
     char cache_dir[1024];    /* FIGKD_CACHE_DIR, else $XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl */
     fk_conv_path conv_path;  /* FIGKD_CONV_PATH=batch|sample|mixed */
     fk_conv_gemm conv_gemm;  /* FIGKD_CONV_GEMM=own|clblast */
+    int local_rank;          /* not from the environment: the rank on this node of an MPI job (0 otherwise);
+                                it takes its entry of a FIGKD_DEVICE list, or by default the GPU of its number */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its
  * choices (FIGKD_CONV_PATH=bogus) is FK_ERR_ARG naming the variable and
  * the choices; an empty value counts as unset. */
 fk_status fk_runtime_options_from_env(fk_runtime_options *o);
+/* Whether an MPI launcher (mpirun, mpiexec, srun with PMI) started the
+ * process: its variables are set (OMPI_COMM_WORLD_SIZE, PMI_SIZE, PMIX_RANK). */
+bool fk_env_mpi_launched(void);
+/* The device spec of local rank r from a FIGKD_DEVICE value: the r-th entry
+ * of a comma list (too few entries is an error), else the value itself. */
+fk_status fk_device_spec_for_rank(const char *device, int r, char *out, size_t n);
 
 /* ---- runtime -------------------------------------------------------- */
 

@@ -30,6 +30,7 @@ typedef struct fk_step {
     cl_mem acc;                    /* FK_ACC_COUNT accumulators, zeroed by fk_step_reset_acc */
     cl_mem work;                   /* loss scratch */
     size_t work_elems;
+    struct fk_grad_sync *sync;     /* gradients averaged over the ranks before SGD (NULL: one process) */
 } fk_step;
 
 /* Per-part times in seconds, measured with a queue finish after each part

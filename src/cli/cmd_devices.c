@@ -38,7 +38,11 @@ int fk_cmd_devices(int argc, char **argv)
     int count;
     if (fk_device_list(&list, &count) != FK_OK)
         return 1;
-    const char *spec = getenv("FIGKD_DEVICE");
+    const char *spec = getenv("FIGKD_DEVICE"), *value = spec;
+    char first[256];
+    bool list_of_ranks = spec && strchr(spec, ',');
+    if (list_of_ranks && fk_device_spec_for_rank(spec, 0, first, sizeof first) == FK_OK)
+        spec = first; /* one entry per local rank of an MPI job: rank 0's is marked */
     int chosen = -1;
     fk_status st = fk_device_select(list, count, spec, &chosen);
     printf("   %-5s %-28s %-40s %-5s %4s %10s %10s  %-22s %s\n", "index", "platform", "device", "type", "CUs",
@@ -53,8 +57,8 @@ int fk_cmd_devices(int argc, char **argv)
                d->c_version, tested_by(d));
     }
     if (st == FK_OK)
-        printf("FIGKD_DEVICE=%s selects %d:%d (%s)\n", spec ? spec : "(unset)", list[chosen].platform_index,
-               list[chosen].device_index, list[chosen].name);
+        printf("FIGKD_DEVICE=%s selects %d:%d (%s)%s\n", value ? value : "(unset)", list[chosen].platform_index,
+               list[chosen].device_index, list[chosen].name, list_of_ranks ? " for local rank 0" : "");
     free(list);
     return st == FK_OK ? 0 : 1;
 }

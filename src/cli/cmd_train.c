@@ -1,9 +1,14 @@
 /* figkd-cl train CONFIG [--set section.key=value ...] [--resume]: the run
  * is the library's (fk_train_run, src/train/); this prints its summary.
  * Exit status: 0, 1 on an error, 2 for a bad command line, 128 + the
- * signal (130, 143) when SIGINT/SIGTERM stopped the run. */
+ * signal (130, 143) when SIGINT/SIGTERM stopped the run.
+ *
+ * Started by mpirun (docs/scaling.md), each process is one rank of a
+ * data-parallel job: rank 0 alone prints, and an error in any rank ends
+ * every rank (MPI_Abort) after printing it. */
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "figkd/parallel.h"
 #include "figkd/train.h"
 
 #include <stdio.h>
@@ -29,7 +34,7 @@ static void summary(const fk_config *cfg, const fk_train_result *r)
     printf("  outputs in %s\n", cfg->out_dir);
 }
 
-int fk_cmd_train(int argc, char **argv)
+static int train(int argc, char **argv)
 {
     bool resume = false, force = false;
     const arg_opt opts[] = {{"--resume", ARG_FLAG, &resume, false, NULL}, {"--force", ARG_FLAG, &force, false, NULL}};
@@ -52,4 +57,21 @@ int fk_cmd_train(int argc, char **argv)
     if (r.errors) /* found before work, each reported: nothing ran */
         return cli_errors(&a, r.errors);
     return st == FK_OK ? 0 : st == FK_ERR_INTERRUPTED ? 128 + r.signal : 1;
+}
+
+int fk_cmd_train(int argc, char **argv)
+{
+    fk_par par;
+    if (fk_par_init(NULL, NULL, fk_env_mpi_launched(), &par) != FK_OK)
+        return 1;
+    /* the progress and the summary come from rank 0; errors from any rank (stderr) */
+    if (!fk_par_root(&par) && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "figkd-cl: rank %d: cannot silence stdout\n", par.rank);
+    int rc = train(argc, argv);
+    if (fk_par_many(&par) && (rc == 1 || rc == 2)) {
+        fprintf(stderr, "figkd-cl: rank %d of %d failed: ending the job\n", par.rank, par.size);
+        fk_par_abort(&par, rc);
+    }
+    fk_par_finalize(&par);
+    return rc;
 }

@@ -33,6 +33,8 @@ struct fk_loader {
     int c_out, S, shuffle;
     float mean[3], std[3];
     long nb, g0;
+    long row0, rows;   /* the rows of the split this loader reads (all of them but in an evaluation shard) */
+    long stride, sub;  /* batch b starts at position b * stride + sub of the epoch's order */
     long next_claim, next_out;
     int pending_eoe;
     long last_epoch;
@@ -73,8 +75,9 @@ static fk_status fill_batch(fk_loader *l, slot *sl, long g, long **perm, long *p
                             size_t *work_size)
 {
     const long n = l->ds->n, B = l->opts.batch, e = g / l->nb, b = g % l->nb;
+    const long base = b * l->stride + l->sub;
     const int S = l->S;
-    long count = n - b * B < B ? n - b * B : B;
+    long count = l->rows - base < B ? l->rows - base : B;
     if (l->shuffle && *perm_epoch != e) {
         if (!*perm && !(*perm = fk_malloc((size_t)n * sizeof **perm)))
             return FK_ERR_NOMEM;
@@ -84,7 +87,7 @@ static fk_status fill_batch(fk_loader *l, slot *sl, long g, long **perm, long *p
     for (long k = 0; k < count; k++) {
         if (atomic_load(&l->stop))
             return FK_ERR_INTERRUPTED;
-        long i = l->shuffle ? (*perm)[b * B + k] : b * B + k;
+        long i = l->shuffle ? (*perm)[base + k] : l->row0 + base + k;
         fk_image img;
         fk_status s = fk_dataset_get(l->ds, i, &img, scratch, scratch_size);
         if (s != FK_OK)
@@ -180,7 +183,22 @@ fk_status fk_loader_create(fk_dataset *ds, const fk_data_config *c, const fk_loa
     if ((c->n_mean == 3 || c->n_std == 3) && c_out == 1)
         return fk_error(FK_ERR_ARG, "[data] mean/std: 3 values given but the model input "
                         "has 1 channel; give one value each (or set channels = 3)");
-    long nb = o->train ? ds->n / o->batch : (ds->n + o->batch - 1) / o->batch;
+    long shards = o->shards > 1 ? o->shards : 1, row0 = 0, rows = ds->n;
+    if (o->shard < 0 || o->shard >= shards)
+        return fk_error(FK_ERR_ARG, "loader shard %d of %ld out of range", o->shard, shards);
+    if (!o->train && shards > 1) {
+        long base = ds->n / shards, extra = ds->n % shards;
+        row0 = o->shard * base + (o->shard < extra ? o->shard : extra);
+        rows = base + (o->shard < extra ? 1 : 0);
+    }
+    long nb = o->train ? ds->n / (o->batch * shards) : (rows + o->batch - 1) / o->batch;
+    if (nb < 1 && !o->train)
+        return fk_error(FK_ERR_ARG, "evaluation shard %d of %ld has no images (%ld in the split)", o->shard, shards,
+                        ds->n);
+    if (nb < 1 && shards > 1)
+        return fk_error(FK_ERR_ARG, "a global batch of %ld (%ld processes x %d) is larger than the %ld training "
+                        "images (the last partial batch is dropped in training)", shards * o->batch, shards,
+                        o->batch, ds->n);
     if (nb < 1)
         return fk_error(FK_ERR_ARG, "batch size %d is larger than the %ld training images "
                         "(the last partial batch is dropped in training)", o->batch, ds->n);
@@ -207,6 +225,10 @@ fk_status fk_loader_create(fk_dataset *ds, const fk_data_config *c, const fk_loa
         l->std[k] = c->n_std == 3 ? c->std[k] : c->std[0];
     }
     l->nb = nb;
+    l->row0 = row0;
+    l->rows = rows;
+    l->stride = o->train ? shards * o->batch : o->batch;
+    l->sub = o->train ? o->shard * o->batch : 0;
     l->g0 = l->next_claim = l->next_out = o->epoch * nb + o->start_batch;
     l->nthreads = c->workers > 0 ? c->workers : 1;
     l->ring = o->ring > 0 ? o->ring : 2 * l->nthreads + 1;

@@ -3,6 +3,7 @@
  * themselves are in layer_*.c behind struct fk_op. */
 #include "figkd/graph.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,6 +341,14 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
             snprintf(label, sizeof label, "%s bwd", nd->op->name);
             fk_profile_end(rt, label, t0);
         }
+        size_t from = SIZE_MAX;
+        for (int j = 0; g->after_backward && j < nd->nparam; j++) {
+            const fk_param *p = &g->params.items[nd->param[j]];
+            if (!p->is_buffer && p->off < from)
+                from = p->off;
+        }
+        if (from != SIZE_MAX) /* the gradients of this node and the later ones (higher offsets) are complete */
+            FK_TRY(g->after_backward(g->after_backward_ctx, from));
     }
     return FK_OK;
 }

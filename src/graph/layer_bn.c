@@ -42,6 +42,10 @@ static fk_status bn_forward(const fk_exec *x, fk_node *nd)
     bn_state *s = nd->state;
     fk_graph *g = x->g;
     fk_tensor in = fk_node_input(g, nd, 0)->out;
+    if (x->train && g->bn_replicas)
+        return fk_bn_forward_train_sync(g->bn_replicas, x->rt, nd->out, nd->saved[0], nd->saved[1], in,
+                                        fk_node_param(g, nd, 0), fk_node_param(g, nd, 1), fk_node_param(g, nd, 2),
+                                        fk_node_param(g, nd, 3), fk_node_param(g, nd, 4), &s->d);
     if (x->train)
         return fk_bn_forward_train(x->rt, nd->out, nd->saved[0], nd->saved[1], in, fk_node_param(g, nd, 0),
                                    fk_node_param(g, nd, 1), fk_node_param(g, nd, 2),
@@ -55,6 +59,10 @@ static fk_status bn_backward(const fk_exec *x, fk_node *nd)
     bn_state *s = nd->state;
     fk_graph *g = x->g;
     fk_tensor dgamma = fk_node_dparam(g, nd, 0), dbeta = fk_node_dparam(g, nd, 1);
+    if (g->bn_replicas)
+        return fk_bn_backward_sync(g->bn_replicas, x->rt, fk_node_din(g, nd, 0), &dgamma, &dbeta, nd->dout,
+                                   fk_node_input(g, nd, 0)->out, fk_node_param(g, nd, 0), nd->saved[0],
+                                   nd->saved[1], &s->d);
     return fk_bn_backward(x->rt, fk_node_din(g, nd, 0), &dgamma, &dbeta, nd->dout,
                           fk_node_input(g, nd, 0)->out, fk_node_param(g, nd, 0), nd->saved[0],
                           nd->saved[1], &s->d);

@@ -17,6 +17,10 @@ void fk_par_shard(const fk_par *d, long total, long *begin, long *end)
     *end = *begin + base + (r < extra ? 1 : 0);
 }
 
+static fk_par world = {false, 0, 1, 0, 1};
+
+const fk_par *fk_par_world(void) { return &world; }
+
 bool fk_par_built_with_mpi(void)
 {
 #ifdef FK_HAVE_MPI
@@ -61,6 +65,7 @@ fk_status fk_par_init(int *argc, char ***argv, bool launched, fk_par *d)
     MPI_TRY(MPI_Comm_size(local, &d->local_size));
     MPI_Comm_free(&local);
     d->active = true;
+    world = *d;
     return FK_OK;
 }
 
@@ -96,6 +101,16 @@ static fk_status sum(const fk_par *d, void *x, size_t n, MPI_Datatype type)
 fk_status fk_par_sum_f32(const fk_par *d, float *x, size_t n) { return sum(d, x, n, MPI_FLOAT); }
 fk_status fk_par_sum_f64(const fk_par *d, double *x, size_t n) { return sum(d, x, n, MPI_DOUBLE); }
 fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n) { return sum(d, x, n, MPI_LONG_LONG); }
+
+fk_status fk_par_max_int(const fk_par *d, int *x, size_t n)
+{
+    if (!d->active || d->size == 1 || n == 0)
+        return FK_OK;
+    if (n > (size_t)1 << 30)
+        return fk_error(FK_ERR_ARG, "fk_par_max_int: %zu values is over 2^30", n);
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x, (int)n, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    return FK_OK;
+}
 
 fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
 {
@@ -175,6 +190,7 @@ _Noreturn void fk_par_abort(const fk_par *d, int code)
 fk_status fk_par_sum_f32(const fk_par *d, float *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
 fk_status fk_par_sum_f64(const fk_par *d, double *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
 fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
+fk_status fk_par_max_int(const fk_par *d, int *x, size_t n) { (void)d, (void)x, (void)n; return FK_OK; }
 fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
 {
     (void)d, (void)buf, (void)bytes, (void)root;

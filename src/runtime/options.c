@@ -69,3 +69,29 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     o->conv_gemm = (fk_conv_gemm)gemm;
     return FK_OK;
 }
+
+bool fk_env_mpi_launched(void)
+{
+    return env("OMPI_COMM_WORLD_SIZE") || env("PMI_SIZE") || env("PMIX_RANK");
+}
+
+fk_status fk_device_spec_for_rank(const char *device, int r, char *out, size_t n)
+{
+    const char *p = device;
+    int entries = 1;
+    for (const char *c = device; *c; c++)
+        entries += *c == ',';
+    if (entries == 1) {
+        snprintf(out, n, "%s", device);
+        return FK_OK;
+    }
+    if (r >= entries)
+        return fk_error(FK_ERR_ARG,
+                        "FIGKD_DEVICE=%s: %d entries, but local rank %d needs its own (one entry per rank on a node)",
+                        device, entries, r);
+    for (int i = 0; i < r; i++)
+        p = strchr(p, ',') + 1;
+    size_t len = strcspn(p, ",");
+    snprintf(out, n, "%.*s", (int)len, p);
+    return FK_OK;
+}

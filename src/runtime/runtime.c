@@ -14,8 +14,20 @@ fk_status fk_runtime_create_opts(const fk_runtime_options *opts, fk_runtime **ou
     *out = NULL;
     fk_device_info *list;
     int count, index;
+    char spec[256];
+    FK_TRY(fk_device_spec_for_rank(opts->device, opts->local_rank, spec, sizeof spec));
     FK_TRY(fk_device_list(&list, &count));
-    fk_status st = fk_device_select(list, count, opts->device, &index);
+    fk_status st = fk_device_select(list, count, spec, &index);
+    if (st == FK_OK && !spec[0] && opts->local_rank > 0) {
+        /* ranks on one node: local rank i takes the i-th GPU (round robin
+         * when there are fewer), or with none, the default device */
+        int gpus = 0;
+        for (int i = 0; i < count; i++)
+            gpus += list[i].is_gpu;
+        for (int i = 0, k = 0; gpus > 0 && i < count; i++)
+            if (list[i].is_gpu && k++ == opts->local_rank % gpus)
+                index = i;
+    }
     if (st != FK_OK) {
         free(list);
         return st;

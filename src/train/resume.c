@@ -12,6 +12,8 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
                         bool done)
 {
     char path[1200], e[32], b[32], s[32], best[64], be[32], a[160], seed[32], last[64];
+    if (!fk_par_root(fk_par_world()))
+        return FK_OK; /* rank 0 writes the job's checkpoints */
     fk_provenance pv;
     fk_provenance_keys(S->cfg, S->classes, &pv);
     snprintf(path, sizeof path, "%s/%s", S->dir, file);

@@ -27,12 +27,22 @@ typedef struct run {
 static fk_status open_run(run *R)
 {
     const fk_config *cfg = R->cfg;
-    FK_TRY(fk_runtime_create(&R->rt));
+    const fk_par *par = fk_par_world();
+    fk_runtime_options ro;
+    FK_TRY(fk_runtime_options_from_env(&ro));
+    ro.local_rank = par->local_rank; /* 0 in one process */
+    FK_TRY(fk_runtime_create_opts(&ro, &R->rt));
     R->classes = fk_dataset_classes(R->train);
     R->channels = fk_session_channels(cfg, R->train);
     printf("figkd-cl train %s: %s, %ld training and %ld test images, %d classes, device %s\n", cfg->path,
            fk_dataset_name(cfg->data.dataset), fk_dataset_count(R->train), fk_dataset_count(R->test), R->classes,
            R->rt->dev.name);
+    if (fk_par_many(par))
+        printf("data parallel: %d processes, batch %d each (global %d)%s\n", par->size,
+               cfg->optim.batch_size / par->size, cfg->optim.batch_size,
+               cfg->optim.sync_bn ? ", batch norm over the global batch" : "");
+    if (!fk_par_root(par))
+        return FK_OK; /* rank 0 writes the output folder */
     if (fk_mkdirs(cfg->out_dir) != 0)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", cfg->out_dir);
     /* one run per out_dir: a second one stops here, before writing anything */
@@ -106,6 +116,8 @@ static fk_status train_teacher(run *R, fk_train_result *res)
         return FK_ERR_INTERRUPTED;
     }
     res->teacher_acc = T.last_acc;
+    if (!fk_par_root(fk_par_world()))
+        return FK_OK; /* rank 0 saves it */
     char dir[1100];
     snprintf(dir, sizeof dir, "%s", cfg->teacher_checkpoint);
     char *slash = strrchr(dir, '/');
@@ -159,17 +171,24 @@ static fk_status teacher_stage(run *R, fk_train_result *res)
     if (!cfg->method->needs_teacher)
         return FK_OK;
     FK_TRY(fk_session_model(R->rt, cfg, cfg->teacher_model, R->classes, R->channels, cfg->seed + 1, &R->teacher));
-    if (access(cfg->teacher_checkpoint, F_OK) != 0)
+    const fk_par *par = fk_par_world();
+    int have = access(cfg->teacher_checkpoint, F_OK) == 0; /* rank 0's file counts */
+    FK_TRY(fk_par_bcast(par, &have, sizeof have, 0));
+    if (!have)
         return train_teacher(R, res);
-    return load_teacher(R, res);
+    if (fk_par_root(par))
+        FK_TRY(load_teacher(R, res));
+    /* every rank distils from rank 0's teacher */
+    FK_TRY(fk_ranks_share_model(R->teacher));
+    return fk_par_bcast(par, &res->teacher_acc, sizeof res->teacher_acc, 0);
 }
 
 static fk_status student_stage(run *R, fk_train_result *res)
 {
     const fk_config *cfg = R->cfg;
     FK_TRY(fk_session_model(R->rt, cfg, cfg->student_model, R->classes, R->channels, cfg->seed, &R->student));
-    if (cfg->student_init[0])
-        FK_TRY(load_init(R->student, cfg));
+    if (cfg->student_init[0] && fk_par_root(fk_par_world()))
+        FK_TRY(load_init(R->student, cfg)); /* the other ranks take it from rank 0 */
     stage S = stage_of(R, "student", R->student, &cfg->optim, cfg->seed);
     S.teacher = R->teacher;
     snprintf(S.dir, sizeof S.dir, "%s", cfg->out_dir);

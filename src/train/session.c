@@ -1,6 +1,8 @@
 /* Helpers shared by train, eval, bench and predict. */
 #include "train/session.h"
 
+#include "figkd/parallel.h"
+
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,19 +121,26 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
     o.train = 0;
     o.batch = s->batch;
     o.seed = cfg->seed;
-    fk_loader *l;
+    /* in an MPI job each rank evaluates its share; the counts are summed */
+    const fk_par *par = fk_par_world();
+    long total = fk_dataset_count(ds), begin, end;
+    fk_par_shard(par, total, &begin, &end);
+    o.shard = par->rank;
+    o.shards = par->size;
+    fk_loader *l = NULL;
     fk_pinned pinned;
     fk_pinned_init(&pinned, s->rt);
     o.allocator = &pinned.allocator;
     FK_TRY(fk_step_reset_acc(s));
-    fk_status cs = fk_loader_create(ds, &cfg->data, &o, &l);
+    /* a rank whose share is empty (fewer test images than ranks) adds nothing */
+    fk_status cs = end > begin || !fk_par_many(par) ? fk_loader_create(ds, &cfg->data, &o, &l) : FK_OK;
     if (cs != FK_OK) {
         fk_pinned_free(&pinned);
         return cs;
     }
     fk_status st = FK_OK;
     long seen = 0;
-    for (;;) {
+    while (l) {
         fk_batch b;
         if ((st = fk_loader_next(l, &b)) != FK_OK)
             break;
@@ -148,11 +157,16 @@ fk_status fk_session_evaluate(fk_step *s, fk_model *m, fk_dataset *ds, const fk_
         if (st != FK_OK)
             break;
     }
-    fk_loader_free(l);
+    if (l)
+        fk_loader_free(l);
     fk_pinned_free(&pinned);
     FK_TRY(st);
     float acc[FK_ACC_SLOTS];
     FK_TRY(fk_buffer_read(s->rt, s->acc, 0, sizeof acc, acc));
+    long long n_seen = seen;
+    FK_TRY(fk_par_sum_f32(par, acc, FK_ACC_SLOTS));
+    FK_TRY(fk_par_sum_i64(par, &n_seen, 1));
+    seen = (long)n_seen;
     FK_TRY(fk_step_reset_acc(s));
     if (acc[FK_ACC_NONFINITE] > 0)
         return fk_error(FK_ERR_NUMERIC, "evaluation: %.0f of %ld images give NaN or Inf logits: the weights "

@@ -68,3 +68,9 @@ int fk_train_stop_signal(void)
 {
     return (int)stop_signal;
 }
+
+void fk_train_adopt_stop(int sig)
+{
+    if (!stop_signal && sig)
+        stop_signal = sig;
+}

@@ -17,6 +17,7 @@
 typedef struct loop {
     stage *S;
     fk_step step;
+    fk_grad_sync sync;         /* gradients averaged over the ranks of an MPI job */
     fk_pinned pinned;          /* the loader's ring in pinned host memory */
     fk_loader *loader;
     cl_mem x[2], y[2];         /* two batch slots: one uploads while the other trains */
@@ -29,6 +30,7 @@ typedef struct loop {
     FILE *metrics;
     char metrics_path[1200];
     int B, ch, hh, ww, log_every;
+    int G;                     /* the global batch: B on each of the job's ranks */
     size_t img;                /* floats of a batch */
     long spe, total_steps;     /* steps per epoch, steps of the stage */
     fk_resume_point at;        /* where this run starts */
@@ -52,8 +54,12 @@ static fk_status stage_load(loop *L, bool *go)
     char path[1200];
     *go = true;
     snprintf(path, sizeof path, "%s/last.safetensors", S->dir);
-    if (S->resume && access(path, F_OK) == 0) {
-        FK_TRY(fk_stage_load(S, path, &L->at));
+    int found = S->resume && access(path, F_OK) == 0; /* rank 0's file counts */
+    FK_TRY(fk_ranks_found(&found));
+    if (found) {
+        if (fk_par_root(fk_par_world()))
+            FK_TRY(fk_stage_load(S, path, &L->at));
+        FK_TRY(fk_ranks_share_resume(S, &L->at));
         printf("[%s] resuming from %s at epoch %ld, batch %ld (step %ld)\n", S->label, path, L->at.epoch + 1,
                L->at.batch, L->at.step);
         if (L->at.done && L->at.epoch >= S->opt->epochs) {
@@ -79,7 +85,7 @@ static fk_status stage_load(loop *L, bool *go)
 static fk_status build_step(loop *L)
 {
     stage *S = L->S;
-    if (fk_mkdirs(S->dir) != 0)
+    if (fk_par_root(fk_par_world()) && fk_mkdirs(S->dir) != 0)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", S->dir);
     /* inputs (two upload slots) and the step's per-image buffers */
     const fk_node *in = &S->net->graph.nodes[0];
@@ -96,6 +102,8 @@ static fk_status open_metrics(loop *L)
     stage *S = L->S;
     char *path = L->metrics_path;
     snprintf(path, sizeof L->metrics_path, "%s/metrics.jsonl", S->dir);
+    if (!fk_par_root(fk_par_world()))
+        return FK_OK; /* rank 0 writes */
     if (S->resume)
         FK_TRY(fk_metrics_trim(path, L->at.epoch));
     L->metrics = fopen(path, S->resume ? "a" : "w");
@@ -123,6 +131,8 @@ static fk_status open_loader(loop *L)
     lo.epoch = L->at.epoch;
     lo.start_batch = L->at.batch;
     lo.allocator = &L->pinned.allocator;
+    lo.shard = fk_par_world()->rank;
+    lo.shards = fk_par_world()->size;
     FK_TRY(fk_loader_create(S->train, &S->cfg->data, &lo, &L->loader));
     L->spe = fk_loader_batches_per_epoch(L->loader);
     if (L->spe < 1)
@@ -216,8 +226,8 @@ static void print_progress(loop *L, long index, const float *acc)
         ce = acc[FK_ACC_CE] / (index + 1);
         term = acc[FK_ACC_TERM] / (index + 1);
     }
-    double el = fk_seconds() - L->t_run, rate = L->steps_this_run * L->B / (el > 0 ? el : 1);
-    double left = (double)(L->total_steps - L->stepno) * L->B + S->later_work;
+    double el = fk_seconds() - L->t_run, rate = L->steps_this_run * L->G / (el > 0 ? el : 1);
+    double left = (double)(L->total_steps - L->stepno) * L->G + S->later_work;
     fk_progress p = {S->label, L->epoch + 1, S->opt->epochs, index + 1, L->spe, 1, {"ce"}, {ce}, rate,
                      rate > 0 ? left / rate : -1};
     if (S->loss.method != FK_METHOD_CE) {
@@ -244,6 +254,7 @@ static fk_status report(loop *L, long index, bool show)
     float acc[FK_ACC_COUNT];
     FK_TRY(fk_buffer_read(S->rt, L->steplog, 0, (size_t)nlog * 2 * sizeof(float), L->vals));
     FK_TRY(fk_buffer_read(S->rt, L->step.acc, 0, sizeof acc, acc));
+    FK_TRY(fk_ranks_reduce_log(L->vals, (size_t)nlog * 2, acc));
     FK_TRY(check_finite(L, nlog));
     L->logged = index + 1;
     for (long j = 0; j < nlog; j++)
@@ -272,6 +283,7 @@ static fk_status run_batches(loop *L, const fk_sgd *sgd)
         L->stepno++;
         L->steps_this_run++;
         L->stop = fk_train_stop_signal() || (opt->max_steps > 0 && L->stepno >= opt->max_steps);
+        FK_TRY(fk_ranks_agree_stop(&L->stop));
         /* piped: a line every log_every steps; on a terminal, the line
          * rewritten twice a second (a read-back of the few losses since) */
         bool full = b.index + 1 - L->logged == L->log_every, last = b.index + 1 == L->spe || L->stop;
@@ -307,8 +319,9 @@ static fk_status end_epoch(loop *L, const float *acc, double lr, double seconds)
     const fk_config *cfg = S->cfg;
     long e = L->epoch;
     bool do_eval = (e + 1) % (cfg->eval_every > 0 ? cfg->eval_every : 1) == 0 || e + 1 == S->opt->epochs;
-    fk_epoch_line line = {e + 1, L->stepno, lr, acc, L->spe, (double)L->spe * L->B, -1, -1, -1,
-                          (double)(L->spe - L->first) * L->B, seconds};
+    fk_epoch_line line = {e + 1, L->stepno, lr, acc, L->spe, (double)L->spe * L->G, -1, -1, -1,
+                          (double)(L->spe - L->first) * L->G, seconds};
+    FK_TRY(fk_ranks_share_model(S->net)); /* evaluate and save rank 0's model */
     if (do_eval) {
         FK_TRY(fk_session_evaluate(&L->step, S->net, S->test, cfg, L->x[0], L->y[0], &line.top1, &line.top5,
                                    &line.test_loss));
@@ -319,7 +332,8 @@ static fk_status end_epoch(loop *L, const float *acc, double lr, double seconds)
         S->best_acc = line.top1;
         S->best_epoch = (int)e + 1;
     }
-    FK_TRY(fk_metrics_write(L->metrics, L->metrics_path, S, &line));
+    if (L->metrics)
+        FK_TRY(fk_metrics_write(L->metrics, L->metrics_path, S, &line));
     if (do_eval)
         printf("[%s] epoch %ld: test top-1 %.2f%%  top-5 %.2f%%  loss %.4f%s\n", S->label, e + 1, 100 * line.top1,
                100 * line.top5, line.test_loss, best ? "  (best)" : "");
@@ -353,6 +367,7 @@ static fk_status run_epoch(loop *L, bool *more)
         release_slot(L, i);
     float acc[FK_ACC_COUNT];
     FK_TRY(fk_buffer_read(S->rt, L->step.acc, 0, sizeof acc, acc));
+    FK_TRY(fk_ranks_reduce_log(NULL, 0, acc));
     *more = !L->stop;
     if (L->stop && L->index + 1 < L->spe) {
         /* mid-epoch stop: save the exact position */
@@ -362,9 +377,11 @@ static fk_status run_epoch(loop *L, bool *more)
         return FK_OK;
     }
     FK_TRY(end_epoch(L, acc, lr, fk_seconds() - t_epoch));
-    if (fk_train_stop_signal())
+    bool sig = fk_train_stop_signal() != 0;
+    FK_TRY(fk_ranks_agree_stop(&sig)); /* every rank of a job goes on, or none */
+    if (sig)
         S->interrupted = true;
-    if (L->stop || fk_train_stop_signal()) {
+    if (L->stop || sig) {
         *more = false;
         say_stopped(L, false);
     }
@@ -393,6 +410,7 @@ static void loop_free(loop *L)
     fk_pinned_free(&L->pinned);
     if (L->metrics)
         fclose(L->metrics);
+    fk_ranks_end(L->S, &L->sync);
     fk_step_free(&L->step);
 }
 
@@ -403,7 +421,8 @@ fk_status fk_stage_run(stage *S)
         return FK_ERR_NOMEM;
     const fk_node *in = &S->net->graph.nodes[0];
     L->S = S;
-    L->B = S->opt->batch_size;
+    L->G = S->opt->batch_size;
+    fk_status st = fk_ranks_local_batch(S, &L->B);
     L->ch = in->c, L->hh = in->h, L->ww = in->w;
     L->img = (size_t)L->B * L->ch * L->hh * L->ww;
     L->log_every = S->cfg->log_every > 0 ? S->cfg->log_every : 50;
@@ -411,19 +430,26 @@ fk_status fk_stage_run(stage *S)
     S->best_acc = S->last_acc = -1;
     S->best_epoch = 0;
     bool go = true;
-    fk_status st = build_step(L);
+    if (!st)
+        st = build_step(L);
     if (!st)
         st = stage_load(L, &go);
+    if (!st && go)
+        st = fk_ranks_begin(S, &L->sync, &L->step);
     if (!st && go)
         st = open_metrics(L);
     if (!st && go)
         st = open_loader(L);
     if (!st && go)
         st = make_buffers(L);
-    L->tty = isatty(STDOUT_FILENO);
+    /* under mpirun rank 0's stdout is a pty of the launcher: plain lines, and
+     * every rank reads the losses back at the same steps */
+    L->tty = isatty(STDOUT_FILENO) && !fk_par_many(fk_par_world());
     L->t_run = fk_seconds();
     for (L->epoch = L->at.epoch; !st && go && L->epoch < S->opt->epochs; L->epoch++)
         st = run_epoch(L, &go);
+    if (!st) /* a signal one rank took late stops the run on all */
+        st = fk_ranks_agree_stop(&S->interrupted);
     fk_status closed = close_metrics(L);
     if (!st)
         st = closed;

@@ -4,6 +4,7 @@
 #ifndef FIGKD_TRAIN_STAGE_H
 #define FIGKD_TRAIN_STAGE_H
 
+#include "figkd/parallel_cl.h"
 #include "train/session.h"
 
 #include <stdio.h>
@@ -38,6 +39,8 @@ fk_status fk_stage_run(stage *S);
 void fk_train_catch_signals(void);
 /* The signal that asked for a stop, 0 = none. */
 int fk_train_stop_signal(void);
+/* Take another rank's stop signal as this process's own (when it has none). */
+void fk_train_adopt_stop(int sig);
 /* Around a checkpoint write: a second signal during it stops the process
  * only once the write has completed (when on goes false). */
 void fk_train_saving(bool on);
@@ -94,5 +97,30 @@ typedef struct fk_epoch_line {
 
 /* Append the line and flush; a failed write is an error naming path. */
 fk_status fk_metrics_write(FILE *f, const char *path, const stage *S, const fk_epoch_line *l);
+
+/* ---- data parallelism (ranks.c): one rank of an MPI job ---- */
+
+/* This rank's images per step: optim.batch_size (the global batch) split
+ * over the ranks; it must divide evenly. */
+fk_status fk_ranks_local_batch(const stage *S, int *local);
+/* Whether rank 0 found the checkpoint to resume from (every rank learns it). */
+fk_status fk_ranks_found(int *found);
+/* After rank 0 read the checkpoint: its position and results to every
+ * rank; the accumulators of the epoch so far stay on rank 0 alone. */
+fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at);
+/* At a stage's start: every rank takes rank 0's weights and optimizer
+ * state; the step averages its gradients over the ranks (sync) and, with
+ * sync_bn, the network's batch norm runs over the global batch. */
+fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step);
+void fk_ranks_end(stage *S, fk_grad_sync *sync);
+/* Stop when any rank stops: a signal one rank got stops all at the same
+ * step (and counts as theirs). */
+fk_status fk_ranks_agree_stop(bool *stop);
+/* The losses of the steps logged (means over the ranks) and the
+ * accumulators (sums). */
+fk_status fk_ranks_reduce_log(float *vals, size_t nvals, float *acc);
+/* Rank 0's weights and batch-norm statistics to every rank (before an
+ * evaluation or a save: with per-rank BN the statistics differ). */
+fk_status fk_ranks_share_model(fk_model *m);
 
 #endif

@@ -3,6 +3,7 @@
  * gradient, backward, SGD, and metrics accumulated on the device. No host
  * sync unless times are asked for. */
 #include "figkd/ops.h"
+#include "figkd/parallel_cl.h"
 #include "figkd/trainer.h"
 
 #include "figkd/loss.h"
@@ -104,9 +105,13 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
                        (float)fk_method_term_scale(L, epoch), work};
     FK_TRY(L->method->loss(&io));
     FK_TRY(topk(s, slogits, y, n));
-    FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, 1.0f, 2));
+    /* each rank adds its share of the global batch's mean (summed over the ranks when logged) */
+    float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
+    FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
     FK_TRY(fk_model_backward(st, dl));
+    if (s->sync) /* data parallel: the gradients' means over the ranks */
+        FK_TRY(fk_grad_sync_end(s->sync));
     FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     FK_TRY(fk_sgd_step(rt, &st->graph.params, sgd));
     FK_TRY(lap(s, times, times ? &times->update : NULL, &t0));
