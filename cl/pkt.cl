@@ -8,8 +8,9 @@
  *
  * Work layout (floats): terms (N) | norms (N) | FS (N, Ds) | FT (N, Dt) |
  * G (N, N) | DFS (N, Ds). Gradient, with w the weight:
- *   dP_ij = -w Q_ij / (P_ij + eps) / N^2,
- *   dM_ij = (dP_ij - sum_k dP_ik P_ik) / r_i   (r_i the row sum of M),
+ *   dP_ij = -w Q_ij / (P_ij + eps) / N^2 = -w (1 + h_ij) / N^2,
+ *   dM_ij = (dP_ij - sum_k dP_ik P_ik) / r_i   (r_i the row sum of M)
+ *         = -w (h_ij - sum_k h_ik P_ik) / N^2 / r_i, as P's rows sum to 1,
  *   G_ij = dM_ij / 2 = d / d (fs_i . fs_j) of row i's terms,
  *   dfs_i = sum_j (G_ij + G_ji) fs_j,
  *   df = dfs / (|f| + eps) - f <f, dfs> / (|f| (|f| + eps)^2)  (0 when |f| = 0).
@@ -38,11 +39,17 @@ __kernel void pkt_normalize(__global const float *f, const ulong f_off, __global
     norms[norms_off + (ulong)i] = n;
 }
 
+/* Compensated (Kahan) dot product: the similarities of embeddings that
+ * point in nearly one direction differ in their last digits, which carry
+ * the whole loss. */
 static float pkt_dot(__global const float *a, __global const float *b, const int D)
 {
-    float s = 0.0f;
-    for (int d = 0; d < D; d++)
-        s += a[d] * b[d];
+    float s = 0.0f, c = 0.0f;
+    for (int d = 0; d < D; d++) {
+        const float y = a[d] * b[d] - c, t = s + y;
+        c = (t - s) - y;
+        s = t;
+    }
     return s;
 }
 
@@ -63,20 +70,27 @@ __kernel void pkt_rows(__global float *work, const ulong work_off, const int N, 
         rs += m;
         rt += (pkt_dot(ft + (ulong)i * Dt, ft + (ulong)j * Dt, Dt) + 1.0f) / 2.0f;
     }
-    float acc = 0.0f, dpp = 0.0f;
+    float acc = 0.0f, hp = 0.0f;
     for (int j = 0; j < N; j++) {
         const float q = ((pkt_dot(ft + (ulong)i * Dt, ft + (ulong)j * Dt, Dt) + 1.0f) / 2.0f) / rt;
         const float p = g[j] / rs;
-        acc += q * log((q + PKT_EPS) / (p + PKT_EPS));
-        const float dp = -weight * inv_nn * q / (p + PKT_EPS);
-        dpp += dp * p;
-        g[j] = dp; /* dP_ij */
+        /* (q + eps) / (p + eps) = 1 + h: q - p is exact for close values */
+        const float d = q - p, h = d / (p + PKT_EPS);
+        /* q log(1 + h), less sum_j (q - p) = 0: the terms of first order in
+         * q - p cancel over the row, so each is taken out of its own term:
+         * q (log1p(h) - h) + (q - p) (q - p - eps) / (p + eps) */
+        acc += q * (log1p(h) - h) + d * (d - PKT_EPS) / (p + PKT_EPS);
+        hp += (h - PKT_EPS / (p + PKT_EPS)) * p;
+        g[j] = h - PKT_EPS / (p + PKT_EPS); /* q / (p + eps) - 1 */
     }
     terms[i] = acc * inv_nn;
     if (!has_grad)
         return;
+    /* dP = -c q / (p + eps) = -c (1 + g); its constant part -c drops out
+     * of dM = (dP - <dP, P>) / r as P sums to 1, so it is left out. */
+    const float c = weight * inv_nn;
     for (int j = 0; j < N; j++)
-        g[j] = (g[j] - dpp) / rs / 2.0f;
+        g[j] = -c * (g[j] - hp) / rs / 2.0f;
 }
 
 /* One work-item per (i, d): DFS[i, d] = sum_j (G_ij + G_ji) FS[j, d] */

@@ -18,23 +18,23 @@
 /* |got - ref| <= atol + rtol * |ref|, against float64 from the same float32
  * inputs; the kernels sum serially in float32. For gradients atol is a share
  * of the stage's largest |WEIGHT * grad|. Measured on PoCL (CPU), as a
- * share of these limits: worst 0.18 for AT and 0.29 for PKT.
+ * share of these limits: worst 0.18 for AT and 0.23 for PKT.
  * - AT value: N*H*W squared differences of normalised maps per stage,
  *   measured <= 1.2e-7 relative; rtol 1e-6.
  * - AT grad: a channel sum, a norm and a dot product of H*W terms each:
  *   measured <= 1.8e-6 of the largest; atol 1e-6 of it, rtol 1e-5.
- * - PKT value: N^2 terms Q log((Q + eps) / (P + eps)) of ratios near 1
- *   (the KL is 1e-3 .. 5e-5 of its terms' size): measured <= 1.7e-6
- *   relative; rtol 1e-5.
- * - PKT grad: dM = dP - <dP, P> cancels (dP ~ -1 everywhere), then sums of
- *   N rows: measured <= 2.9e-6 of the largest; atol 1e-5 of it, rtol 1e-5.
+ * - PKT value: N^2 terms Q log((Q + eps) / (P + eps)) of ratios near 1,
+ *   taken with their first-order part removed (cl/pkt.cl): measured
+ *   <= 7.6e-7 relative (pkt_similar, cosines near 1); rtol 1e-5.
+ * - PKT grad: compensated dot products of D terms, sums of N rows:
+ *   measured <= 1.2e-6 of the largest; atol 5e-6 of it, rtol 1e-5.
  *   pkt_same (student = teacher) has a gradient that is 0 but for the eps
- *   terms (4e-10 in float64, rounding 2e-10 here): its atol is 1e-5 of 1e-4. */
+ *   terms (4e-10 in float64): its atol is 5e-6 of 1e-4. */
 static const fk_test_tol tol[] = {
     {"at value", 0, 1e-6},
     {"at grad", 1e-6, 1e-5},
     {"pkt value", 0, 1e-5},
-    {"pkt grad", 1e-5, 1e-5},
+    {"pkt grad", 5e-6, 1e-5},
 };
 
 static const float WEIGHT = 0.7f;
@@ -178,7 +178,7 @@ static void check_case(fk_runtime *rt, const feat_case *k)
         for (size_t j = 0; j < n; j++)
             big[i] = fmax(big[i], fabs((double)WEIGHT * k->grad[i][j]));
         /* pkt_same: the student is its teacher, the gradient is 0 but for
-         * the eps terms (float64: 4e-10); float32 rounding leaves 2e-10 */
+         * the eps terms (float64: 4e-10) */
         if (strstr(k->name, "_same"))
             big[i] = fmax(big[i], 1e-4);
         for (size_t j = 0; j < n; j++) {
@@ -302,7 +302,7 @@ static void run(fk_runtime *rt, const fk_st_file *f)
         } else
             CHECK(0, "%s: incomplete case", base);
     }
-    CHECK(cases >= 12, "%d cases in the fixture", cases);
+    CHECK(cases >= 13, "%d cases in the fixture", cases);
     check_bad_arguments(rt);
 }
 

@@ -111,6 +111,11 @@ def main():
         s = relu(rng.normal(0, 1, (n, ds)))
         t = relu(rng.normal(0, 1, (n, dt)))
         add_case(out, "pkt_n%dd%d_%d" % (n, ds, dt), 1, 0.0, [s], [t])
+    # similar rows (pooled ReLU features: cosines near 1), resnet8x4's width
+    base = np.abs(rng.normal(0, 1, 256))
+    s = base * np.abs(1 + 0.3 * rng.normal(0, 1, (8, 256)))
+    t = base * np.abs(1 + 0.3 * rng.normal(0, 1, (8, 256)))
+    add_case(out, "pkt_similar", 1, 0.0, [s], [t])
     # signed embeddings, and the student equal to the teacher (value ~0)
     s = rng.normal(0, 1, (6, 10))
     add_case(out, "pkt_signed", 1, 0.0, [s], [rng.normal(0, 1, (6, 12))])
