@@ -1,9 +1,11 @@
-/* The feature losses AT (src/loss/at.c) and PKT (src/loss/pkt.c) against
- * PyTorch float64 autograd of mdistiller's at_loss and pkt_loss
- * (tests/ref/gen_feat.py): value and gradient for AT at p = 1, 2, 3 on
- * post-ReLU and signed maps, maps pooled by 2 on either side, a sample
- * whose map is all zero, a batch of 64; PKT on embeddings of other widths,
- * signed ones and a student equal to its teacher. The gradient is added
+/* The feature losses AT (src/loss/at.c), PKT (src/loss/pkt.c) and RKD
+ * (src/loss/rkd.c) against PyTorch float64 autograd of mdistiller's
+ * at_loss, pkt_loss and rkd_loss (tests/ref/gen_feat.py): value and
+ * gradient for AT at p = 1, 2, 3 on post-ReLU and signed maps, maps pooled
+ * by 2 on either side, a sample whose map is all zero, a batch of 64; PKT
+ * on embeddings of other widths, signed ones, similar rows and a student
+ * equal to its teacher; RKD on other widths and weights, signed
+ * embeddings, a far point (smooth_l1 past its knee) and similar rows. The gradient is added
  * into pre-filled buffers with a weight; guards around every output and
  * the work space; no gradient gives the same value; a second run gives the
  * same bits; shapes that do not pair are errors. */
@@ -18,7 +20,7 @@
 /* |got - ref| <= atol + rtol * |ref|, against float64 from the same float32
  * inputs; the kernels sum serially in float32. For gradients atol is a share
  * of the stage's largest |WEIGHT * grad|. Measured on PoCL (CPU), as a
- * share of these limits: worst 0.18 for AT and 0.23 for PKT.
+ * share of these limits: worst 0.18 for AT, 0.23 for PKT, 0.26 for RKD.
  * - AT value: N*H*W squared differences of normalised maps per stage,
  *   measured <= 1.2e-7 relative; rtol 1e-6.
  * - AT grad: a channel sum, a norm and a dot product of H*W terms each:
@@ -29,12 +31,19 @@
  * - PKT grad: compensated dot products of D terms, sums of N rows:
  *   measured <= 1.2e-6 of the largest; atol 5e-6 of it, rtol 1e-5.
  *   pkt_same (student = teacher) has a gradient that is 0 but for the eps
- *   terms (4e-10 in float64): its atol is 5e-6 of 1e-4. */
+ *   terms (4e-10 in float64): its atol is 5e-6 of 1e-4.
+ * - RKD value: N^3 + N^2 smooth_l1 terms of dot products of D terms:
+ *   measured <= 2e-7 relative; rtol 1e-6.
+ * - RKD grad: sums over N pairs of D-vectors, through the means and the
+ *   normalisations: measured <= 2.6e-7 of the largest; atol 1e-6 of it,
+ *   rtol 1e-5. */
 static const fk_test_tol tol[] = {
     {"at value", 0, 1e-6},
     {"at grad", 1e-6, 1e-5},
     {"pkt value", 0, 1e-5},
     {"pkt grad", 5e-6, 1e-5},
+    {"rkd value", 0, 1e-6},
+    {"rkd grad", 1e-6, 1e-5},
 };
 
 static const float WEIGHT = 0.7f;
@@ -45,8 +54,8 @@ static const float WEIGHT = 0.7f;
 
 typedef struct feat_case {
     const char *name;
-    int kind, stages; /* kind 0: AT, 1: PKT */
-    float p;
+    int kind, stages; /* kind 0: AT, 1: PKT, 2: RKD */
+    float p, wd, wa;  /* AT's p; RKD's distance and angle weights */
     fk_tensor s[MAX_STAGES], t[MAX_STAGES]; /* shapes only */
     const float *sd[MAX_STAGES], *td[MAX_STAGES], *grad[MAX_STAGES], *value;
 } feat_case;
@@ -88,7 +97,9 @@ static size_t work_of(const feat_case *k)
 {
     if (k->kind == 0)
         return fk_at_work(k->s, k->t, k->stages);
-    return fk_pkt_work(k->s[0].shape[0], k->s[0].shape[1], k->t[0].shape[1]);
+    if (k->kind == 1)
+        return fk_pkt_work(k->s[0].shape[0], k->s[0].shape[1], k->t[0].shape[1]);
+    return fk_rkd_work(k->s[0].shape[0], k->s[0].shape[1], k->t[0].shape[1]);
 }
 
 /* One run on device copies: the value, and (pre not NULL) the gradients
@@ -116,8 +127,10 @@ static fk_status run_case(fk_runtime *rt, const feat_case *k, float *const *pre,
     if (ok) {
         if (k->kind == 0)
             st = fk_at_loss(rt, v, s, pre ? d : NULL, t, k->stages, k->p, WEIGHT, w);
-        else
+        else if (k->kind == 1)
             st = fk_pkt_loss(rt, v, s[0], pre ? &d[0] : NULL, t[0], WEIGHT, w);
+        else
+            st = fk_rkd_loss(rt, v, s[0], pre ? &d[0] : NULL, t[0], k->wd, k->wa, WEIGHT, w);
         CHECK(st == FK_OK, "%s: %s", k->name, fk_last_error());
     }
     if (st == FK_OK) {
@@ -157,7 +170,7 @@ static double worst_ratio(const float *got, const float *ref, size_t n, double a
 
 static void check_case(fk_runtime *rt, const feat_case *k)
 {
-    const char *kind = k->kind == 0 ? "at" : "pkt";
+    const char *kind = k->kind == 0 ? "at" : k->kind == 1 ? "pkt" : "rkd";
     char row[32];
     snprintf(row, sizeof row, "%s value", kind);
     const fk_test_tol *tv = fk_test_tol_find(tol, sizeof tol / sizeof tol[0], row, false);
@@ -247,6 +260,14 @@ static void check_bad_arguments(fk_runtime *rt)
     fk_error_quiet(0);
     CHECK(fk_at_work(&s, &t3, 1) == 0 && fk_at_work(&s, &s, 1) == 2 + 2 * 2 * 64, "fk_at_work");
     CHECK(fk_pkt_work(4, 5, 6) == 8 + 40 + 24 + 16 && fk_pkt_work(0, 5, 6) == 0, "fk_pkt_work");
+    fk_error_quiet(1);
+    fk_tensor e1 = {b, GUARD, 2, {1, 5, 1, 1}};
+    CHECK(fk_rkd_loss(rt, v, e1, NULL, e1, 25, 50, 1.0f, w) == FK_ERR_ARG, "RKD batch 1");
+    CHECK(fk_rkd_loss(rt, v, e, NULL, e3, 25, 50, 1.0f, w) == FK_ERR_ARG, "RKD batch 4 against 3");
+    w.shape[0] = (int)fk_rkd_work(4, 5, 5) - 1;
+    CHECK(fk_rkd_loss(rt, v, e, NULL, e, 25, 50, 1.0f, w) == FK_ERR_ARG, "RKD work too small");
+    fk_error_quiet(0);
+    CHECK(fk_rkd_work(4, 5, 6) == 64 + 5 + 16 * 16 && fk_rkd_work(4, 0, 6) == 0, "fk_rkd_work");
     clReleaseMemObject(b);
 }
 
@@ -265,6 +286,8 @@ static bool load_case(const fk_st_file *f, const char *name, feat_case *k)
     k->kind = (int)p[0];
     k->p = p[1];
     k->stages = (int)p[2];
+    k->wd = p[3];
+    k->wa = p[4];
     CHECK(k->stages >= 1 && k->stages <= MAX_STAGES, "%s: %d stages", name, k->stages);
     for (int i = 0; i < k->stages && i < MAX_STAGES; i++) {
         const char *part[3] = {"s", "t", "grad"};
@@ -302,7 +325,7 @@ static void run(fk_runtime *rt, const fk_st_file *f)
         } else
             CHECK(0, "%s: incomplete case", base);
     }
-    CHECK(cases >= 13, "%d cases in the fixture", cases);
+    CHECK(cases >= 19, "%d cases in the fixture", cases);
     check_bad_arguments(rt);
 }
 

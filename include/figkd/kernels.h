@@ -68,6 +68,12 @@
     X(PKT_ROWS, "pkt", "pkt_rows", NONE)                                       \
     X(PKT_DFS, "pkt", "pkt_dfs", NONE)                                         \
     X(PKT_BACKWARD, "pkt", "pkt_backward", NONE)                               \
+    X(RKD_PDIST, "rkd", "rkd_pdist", NONE)                                     \
+    X(RKD_DIST_TERM, "rkd", "rkd_dist_term", NONE)                             \
+    X(RKD_DIST_BACKWARD, "rkd", "rkd_dist_backward", NONE)                     \
+    X(RKD_UNIT, "rkd", "rkd_unit", NONE)                                       \
+    X(RKD_ANGLE, "rkd", "rkd_angle", NONE)                                     \
+    X(RKD_ANGLE_BACKWARD, "rkd", "rkd_angle_backward", NONE)                   \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
     X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)

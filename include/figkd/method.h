@@ -138,6 +138,6 @@ extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figk
 #define FK_METHOD_DKD (&fk_method_dkd)
 #define FK_METHOD_FIGKD (&fk_method_figkd)
 #define FK_METHOD_DIST (&fk_method_dist)
-extern const fk_method fk_method_at, fk_method_pkt;
+extern const fk_method fk_method_at, fk_method_pkt, fk_method_rkd;
 
 #endif

@@ -13,7 +13,8 @@
     X(figkd)       \
     X(dist)        \
     X(at)          \
-    X(pkt)
+    X(pkt)         \
+    X(rkd)
 
 #define DECLARE(name) extern const fk_method fk_method_##name;
 METHODS(DECLARE)

@@ -1,17 +1,18 @@
-"""Fixtures for tests/test_feat_losses.c (the feature losses AT and PKT,
-src/loss/at.c and src/loss/pkt.c).
+"""Fixtures for tests/test_feat_losses.c (the feature losses AT, PKT and
+RKD: src/loss/at.c, pkt.c and rkd.c).
 
 usage: /usr/bin/python3 tests/ref/gen_feat.py   (writes tests/ref/fixtures/feat.safetensors)
 
 References: mdistiller (github.com/megvii-research/mdistiller)
-mdistiller/distillers/AT.py at_loss and PKT.py pkt_loss, copied below
-(at_loss, pkt_loss), computed in float64 from the float32 inputs stored in
+mdistiller/distillers/AT.py at_loss, PKT.py pkt_loss and RKD.py rkd_loss,
+copied below, computed in float64 from the float32 inputs stored in
 the file; gradients are torch autograd's, with respect to the student's
 features.
 
-Tensors per case `<case>/...`: params [kind (0 AT, 1 PKT), p, stages],
+Tensors per case `<case>/...`: params [kind (0 AT, 1 PKT, 2 RKD), p,
+stages, distance weight, angle weight],
 s<i>, t<i> the student's and teacher's features of stage i (AT: (N, C, H, W);
-PKT: s0, t0 (N, D)), value (1), grad<i> (d value / d s<i>).
+PKT, RKD: s0, t0 (N, D)), value (1), grad<i> (d value / d s<i>).
 """
 
 import os
@@ -60,15 +61,49 @@ def pkt_loss(f_s, f_t, eps=1e-7):
     return torch.mean(target_similarity * torch.log((target_similarity + 1e-7) / (model_similarity + 1e-7)))
 
 
-def add_case(out, name, kind, p, ss, ts):
+def _pdist(e, squared, eps):
+    e_square = e.pow(2).sum(dim=1)
+    prod = e @ e.t()
+    res = (e_square.unsqueeze(1) + e_square.unsqueeze(0) - 2 * prod).clamp(min=eps)
+    if not squared:
+        res = res.sqrt()
+    res = res.clone()
+    res[range(len(e)), range(len(e))] = 0
+    return res
+
+
+def rkd_loss(f_s, f_t, squared=False, eps=1e-12, distance_weight=25, angle_weight=50):
+    stu = f_s.view(f_s.shape[0], -1)
+    tea = f_t.view(f_t.shape[0], -1)
+    with torch.no_grad():
+        t_d = _pdist(tea, squared, eps)
+        mean_td = t_d[t_d > 0].mean()
+        t_d = t_d / mean_td
+    d = _pdist(stu, squared, eps)
+    mean_d = d[d > 0].mean()
+    d = d / mean_d
+    loss_d = F.smooth_l1_loss(d, t_d)
+    with torch.no_grad():
+        td = tea.unsqueeze(0) - tea.unsqueeze(1)
+        norm_td = F.normalize(td, p=2, dim=2)
+        t_angle = torch.bmm(norm_td, norm_td.transpose(1, 2)).view(-1)
+    sd = stu.unsqueeze(0) - stu.unsqueeze(1)
+    norm_sd = F.normalize(sd, p=2, dim=2)
+    s_angle = torch.bmm(norm_sd, norm_sd.transpose(1, 2)).view(-1)
+    loss_a = F.smooth_l1_loss(s_angle, t_angle)
+    return distance_weight * loss_d + angle_weight * loss_a
+
+
+def add_case(out, name, kind, p, ss, ts, wd=25.0, wa=50.0):
     ss = [s.astype(np.float32) for s in ss]
     ts = [t.astype(np.float32) for t in ts]
     sd = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in ss]
     td = [torch.tensor(t, dtype=torch.float64) for t in ts]
-    v = at_loss(sd, td, p) if kind == 0 else pkt_loss(sd[0], td[0])
+    v = (at_loss(sd, td, p) if kind == 0 else pkt_loss(sd[0], td[0]) if kind == 1
+         else rkd_loss(sd[0], td[0], distance_weight=wd, angle_weight=wa))
     v.backward()
     assert np.isfinite(v.item()), name
-    out[name + "/params"] = np.array([kind, p, len(ss)], np.float32)
+    out[name + "/params"] = np.array([kind, p, len(ss), wd, wa], np.float32)
     out[name + "/value"] = np.array([v.item()], np.float32)
     for i, (s, t, d) in enumerate(zip(ss, ts, sd)):
         g = d.grad.numpy()
@@ -120,6 +155,20 @@ def main():
     s = rng.normal(0, 1, (6, 10))
     add_case(out, "pkt_signed", 1, 0.0, [s], [rng.normal(0, 1, (6, 12))])
     add_case(out, "pkt_same", 1, 0.0, [s], [s.copy()])
+
+    # RKD: embeddings of other widths (mdistiller's weights 25 and 50, and
+    # others), signed ones, far apart (smooth_l1 past its knee), similar rows
+    for n, ds, dt, wd, wa in ((8, 16, 24, 25.0, 50.0), (5, 7, 3, 1.0, 2.0), (16, 64, 32, 25.0, 50.0)):
+        s = relu(rng.normal(0, 1, (n, ds)))
+        t = relu(rng.normal(0, 1, (n, dt)))
+        add_case(out, "rkd_n%dd%d_%d" % (n, ds, dt), 2, 0.0, [s], [t], wd, wa)
+    add_case(out, "rkd_signed", 2, 0.0, [rng.normal(0, 1, (6, 10))], [rng.normal(0, 1, (6, 12))])
+    s = rng.normal(0, 1, (6, 10))
+    s[0] *= 20.0  # one far point: normalised distances differ by more than 1
+    add_case(out, "rkd_far", 2, 0.0, [s], [rng.normal(0, 1, (6, 12))])
+    base = np.abs(rng.normal(0, 1, 64))
+    add_case(out, "rkd_similar", 2, 0.0, [base * np.abs(1 + 0.3 * rng.normal(0, 1, (8, 64)))],
+             [base * np.abs(1 + 0.3 * rng.normal(0, 1, (8, 64)))])
 
     path = os.path.join(OUT, "feat.safetensors")
     fkio.write_safetensors(path, out, metadata={"generator": "tests/ref/gen_feat.py", "torch": torch.__version__})

@@ -1,6 +1,6 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
-PyTorch, for the methods figkd, kd, dkd, dist, at and pkt; or of another
+PyTorch, for the methods figkd, kd, dkd, dist, at, pkt and rkd; or of another
 teacher -> student pair for the methods named. Written at test time into a
 build folder (the weights are too large to commit).
 
@@ -30,8 +30,9 @@ them (fk_loss_spec_from_config, fk_step_run):
          epoch 0: factor 0.05;
   dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref);
   at:    1 * CE + 1000 * at_loss(feats[1:] of student and teacher, p = 2);
-  pkt:   1 * CE + 30000 * pkt_loss(pooled_feat of student and teacher)
-         (gen_feat.at_loss and pkt_loss: mdistiller's, on the features
+  pkt:   1 * CE + 30000 * pkt_loss(pooled_feat of student and teacher);
+  rkd:   1 * CE + rkd_loss(pooled_feat ..., distance 25, angle 50)
+         (gen_feat.at_loss, pkt_loss, rkd_loss: mdistiller's, on the features
          torch_models keeps: mdistiller's feats["feats"], ["pooled_feat"]).
 term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
 warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
@@ -78,6 +79,8 @@ def term_fn(method):
         return 1.0, 1000.0, lambda s, t, y, m, tf: gen_feat.at_loss(m.feats[1:], tf[0][1:], 2.0)
     if method == "pkt":
         return 1.0, 30000.0, lambda s, t, y, m, tf: gen_feat.pkt_loss(m.pooled, tf[1])
+    if method == "rkd":
+        return 1.0, 1.0, lambda s, t, y, m, tf: gen_feat.rkd_loss(m.pooled, tf[1], False, 1e-12, 25.0, 50.0)
     ce_w, term_w, f = logit_term_fn(method)
     return ce_w, term_w, lambda s, t, y, m, tf: f(s, t, y)
 
@@ -133,7 +136,7 @@ def main():
     if args[:1] == ["--seed"]:
         seed, args = int(args[1]), args[2:]
     t_name, s_name = args[:2] if len(args) > 1 else ("resnet32x4", "resnet8x4")
-    methods = args[2:] if len(args) > 2 else ["figkd", "kd", "dkd", "dist", "at", "pkt"]
+    methods = args[2:] if len(args) > 2 else ["figkd", "kd", "dkd", "dist", "at", "pkt", "rkd"]
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(4321)
     g = torch.Generator().manual_seed(seed)
