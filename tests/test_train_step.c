@@ -310,7 +310,8 @@ int main(int argc, char **argv)
      * its limit (and 17 of layer3.0.downsample.0.weight past it, accepted
      * as such outliers); its loss and gradient are checked in
      * test_feat_losses (also on this batch's embeddings: 2.3e-7 of the
-     * largest gradient element), its steps on wrn_16_1 in train_step_wrn. */
+     * largest gradient element), its steps on vgg8 and wrn_16_1 in
+     * train_step_vgg and train_step_wrn. */
     static const char *all[] = {"figkd", "kd", "dkd", "at", "pkt"};
     if (argc > 2)
         for (int i = 2; i < argc; i++)
