@@ -2,7 +2,8 @@
  * (src/loss/rkd.c) against PyTorch float64 autograd of mdistiller's
  * at_loss, pkt_loss and rkd_loss (tests/ref/gen_feat.py): value and
  * gradient for AT at p = 1, 2, 3 on post-ReLU and signed maps, maps pooled
- * by 2 on either side, a sample whose map is all zero, a batch of 64; PKT
+ * by 2 on either side and by bins that overlap (7 to 3, 5 to 2), a sample
+ * whose map is all zero, a batch of 64; PKT
  * on embeddings of other widths, signed ones, similar rows and a student
  * equal to its teacher; RKD on other widths and weights, signed
  * embeddings, a far point (smooth_l1 past its knee) and similar rows. The gradient is added
@@ -20,7 +21,7 @@
 /* |got - ref| <= atol + rtol * |ref|, against float64 from the same float32
  * inputs; the kernels sum serially in float32. For gradients atol is a share
  * of the stage's largest |WEIGHT * grad|. Measured on PoCL (CPU), as a
- * share of these limits: worst 0.18 for AT, 0.23 for PKT, 0.26 for RKD.
+ * share of these limits: worst 0.18 for AT, 0.35 for PKT, 0.32 for RKD.
  * - AT value: N*H*W squared differences of normalised maps per stage,
  *   measured <= 1.2e-7 relative; rtol 1e-6.
  * - AT grad: a channel sum, a norm and a dot product of H*W terms each:
@@ -28,20 +29,23 @@
  * - PKT value: N^2 terms Q log((Q + eps) / (P + eps)) of ratios near 1,
  *   taken with their first-order part removed (cl/pkt.cl): measured
  *   <= 7.6e-7 relative (pkt_similar, cosines near 1); rtol 1e-5.
- * - PKT grad: compensated dot products of D terms, sums of N rows:
- *   measured <= 1.2e-6 of the largest; atol 5e-6 of it, rtol 1e-5.
- *   pkt_same (student = teacher) has a gradient that is 0 but for the eps
- *   terms (4e-10 in float64): its atol is 5e-6 of 1e-4.
+ * - PKT grad: compensated dot products of D terms, sums of N rows, and a
+ *   projection off each row's direction that cancels most of it when the
+ *   rows point the same way: measured <= 1.8e-5 of the largest on
+ *   pkt_similar (cosines near 1; PyTorch's own float32 gradient is off by
+ *   0.8-1.1e-5 of the largest on such rows), <= 1e-6 elsewhere; atol 5e-5
+ *   of it, rtol 1e-5. pkt_same (student = teacher) has a gradient that is
+ *   0 but for the eps terms (4e-10 in float64): its atol is 5e-5 of 1e-4.
  * - RKD value: N^3 + N^2 smooth_l1 terms of dot products of D terms:
- *   measured <= 2e-7 relative; rtol 1e-6.
+ *   measured <= 3.2e-7 relative; rtol 1e-6.
  * - RKD grad: sums over N pairs of D-vectors, through the means and the
- *   normalisations: measured <= 2.6e-7 of the largest; atol 1e-6 of it,
+ *   normalisations: measured <= 2e-7 of the largest; atol 1e-6 of it,
  *   rtol 1e-5. */
 static const fk_test_tol tol[] = {
     {"at value", 0, 1e-6},
     {"at grad", 1e-6, 1e-5},
     {"pkt value", 0, 1e-5},
-    {"pkt grad", 5e-6, 1e-5},
+    {"pkt grad", 5e-5, 1e-5},
     {"rkd value", 0, 1e-6},
     {"rkd grad", 1e-6, 1e-5},
 };
@@ -243,11 +247,10 @@ static void check_bad_arguments(fk_runtime *rt)
     if (!b)
         return;
     fk_tensor v = {b, GUARD, 1, {1, 1, 1, 1}}, w = {b, GUARD, 1, {4000, 1, 1, 1}};
-    fk_tensor s = {b, GUARD, 4, {2, 3, 8, 8}}, t3 = {b, GUARD, 4, {2, 3, 3, 3}}, t6 = {b, GUARD, 4, {2, 3, 8, 4}};
+    fk_tensor s = {b, GUARD, 4, {2, 3, 8, 8}}, t3 = {b, GUARD, 4, {2, 3, 3, 3}}, f2 = {b, GUARD, 2, {2, 192, 1, 1}};
     fk_tensor tn = {b, GUARD, 4, {3, 3, 8, 8}}, e = {b, GUARD, 2, {4, 5, 1, 1}}, e3 = {b, GUARD, 2, {3, 5, 1, 1}};
     fk_error_quiet(1);
-    CHECK(fk_at_loss(rt, v, &s, NULL, &t3, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT 8x8 against 3x3");
-    CHECK(fk_at_loss(rt, v, &s, NULL, &t6, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT 8x8 against 8x4");
+    CHECK(fk_at_loss(rt, v, &s, NULL, &f2, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT map against a vector");
     CHECK(fk_at_loss(rt, v, &s, NULL, &tn, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT batch 2 against 3");
     CHECK(fk_at_loss(rt, v, &s, NULL, &s, 0, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT no stages");
     CHECK(fk_at_loss(rt, v, &s, NULL, &s, 1, 0.0f, 1.0f, w) == FK_ERR_ARG, "AT p = 0");
@@ -258,7 +261,9 @@ static void check_bad_arguments(fk_runtime *rt)
     w.shape[0] = (int)fk_pkt_work(4, 5, 5) - 1;
     CHECK(fk_pkt_loss(rt, v, e, NULL, e, 1.0f, w) == FK_ERR_ARG, "PKT work too small");
     fk_error_quiet(0);
-    CHECK(fk_at_work(&s, &t3, 1) == 0 && fk_at_work(&s, &s, 1) == 2 + 2 * 2 * 64, "fk_at_work");
+    CHECK(fk_at_work(&s, &f2, 1) == 0 && fk_at_work(&s, &s, 1) == 2 + 2 * 2 * 64 &&
+              fk_at_work(&s, &t3, 1) == 2 + 2 * 2 * 9,
+          "fk_at_work");
     CHECK(fk_pkt_work(4, 5, 6) == 8 + 40 + 24 + 16 && fk_pkt_work(0, 5, 6) == 0, "fk_pkt_work");
     fk_error_quiet(1);
     fk_tensor e1 = {b, GUARD, 2, {1, 5, 1, 1}};
@@ -325,7 +330,7 @@ static void run(fk_runtime *rt, const fk_st_file *f)
         } else
             CHECK(0, "%s: incomplete case", base);
     }
-    CHECK(cases >= 19, "%d cases in the fixture", cases);
+    CHECK(cases >= 20, "%d cases in the fixture", cases);
     check_bad_arguments(rt);
 }
 

@@ -86,7 +86,7 @@ fk_status fk_dist_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits
 
 /* AT, as mdistiller's AT.py: the sum over `stages` pairs of student and
  * teacher features (N, C, H, W) (channels may differ; the larger map is
- * average-pooled to the smaller by a whole factor) of the mean over N * H * W
+ * pooled to the smaller as adaptive_avg_pool2d does) of the mean over N * H * W
  * of (a_s - a_t)^2, a = F.normalize(mean over channels of f^p) per sample.
  * dstudent: NULL, or the stages' gradients, ADDED weight * d value / d f. */
 size_t fk_at_work(const fk_tensor *student, const fk_tensor *teacher, int stages);

@@ -7,20 +7,17 @@
 
 #include <limits.h>
 
-/* The common map of a stage: the smaller side and each side's pool. */
-static fk_status at_dims(const fk_tensor *s, const fk_tensor *t, int i, int *ks, int *kt, int *P)
+/* The common map of a stage: the smaller side of each dimension (the
+ * larger map is pooled to it); *P its size. */
+static fk_status at_dims(const fk_tensor *s, const fk_tensor *t, int i, int *ho, int *wo, int *P)
 {
     int hs = s->shape[2], ws = s->shape[3], ht = t->shape[2], wt = t->shape[3];
-    int h = hs < ht ? hs : ht, w = ws < wt ? ws : wt;
-    if (s->ndim != 4 || t->ndim != 4 || s->shape[0] != t->shape[0] || h <= 0 || w <= 0 || hs % h || ws % w ||
-        ht % h || wt % w || hs / h != ws / w || ht / h != wt / w)
-        return fk_error(FK_ERR_ARG,
-                        "AT: stage %d is %dx%d in the student and %dx%d in the teacher (batch %d, %d); the larger "
-                        "map must pool to the smaller by a whole factor",
-                        i, hs, ws, ht, wt, s->shape[0], t->shape[0]);
-    *ks = hs / h;
-    *kt = ht / h;
-    *P = h * w;
+    *ho = hs < ht ? hs : ht;
+    *wo = ws < wt ? ws : wt;
+    if (s->ndim != 4 || t->ndim != 4 || s->shape[0] != t->shape[0] || *ho <= 0 || *wo <= 0)
+        return fk_error(FK_ERR_ARG, "AT: stage %d is (%d, %d, %d, %d) in the student and (%d, %d, %d, %d) in the teacher",
+                        i, s->shape[0], s->shape[1], hs, ws, t->shape[0], t->shape[1], ht, wt);
+    *P = *ho * *wo;
     return FK_OK;
 }
 
@@ -28,8 +25,8 @@ size_t fk_at_work(const fk_tensor *student, const fk_tensor *teacher, int stages
 {
     size_t most = 0;
     for (int i = 0; i < stages; i++) {
-        int ks, kt, P;
-        if (at_dims(&student[i], &teacher[i], i, &ks, &kt, &P) != FK_OK)
+        int ho = 0, wo = 0, P = 0;
+        if (at_dims(&student[i], &teacher[i], i, &ho, &wo, &P) != FK_OK)
             return 0;
         if ((size_t)P > most)
             most = (size_t)P;
@@ -38,13 +35,13 @@ size_t fk_at_work(const fk_tensor *student, const fk_tensor *teacher, int stages
     return n * (size_t)stages + 2 * n * most;
 }
 
-static fk_status at_map(fk_runtime *rt, fk_tensor f, fk_tensor q, int k, float p)
+static fk_status at_map(fk_runtime *rt, fk_tensor f, fk_tensor q, int ho, int wo, float p)
 {
     cl_kernel kn;
     FK_TRY(fk_kernel(rt, FK_K_AT_MAP, &kn));
     int N = f.shape[0], C = f.shape[1], H = f.shape[2], W = f.shape[3];
-    FK_RUN_1D(rt, kn, (size_t)N * (size_t)(H / k) * (size_t)(W / k), FK_T(f), FK_T(q), FK_A(N), FK_A(C), FK_A(H),
-              FK_A(W), FK_A(k), FK_A(p));
+    FK_RUN_1D(rt, kn, (size_t)N * (size_t)ho * (size_t)wo, FK_T(f), FK_T(q), FK_A(N), FK_A(C), FK_A(H), FK_A(W),
+              FK_A(ho), FK_A(wo), FK_A(p));
     return FK_OK;
 }
 
@@ -68,14 +65,14 @@ fk_status fk_at_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *student, 
     qs.off += (size_t)N * stages;
     qt.off = qs.off + (size_t)N * most;
     for (int i = 0; i < stages; i++) {
-        int ks, kt, P;
-        FK_TRY(at_dims(&student[i], &teacher[i], i, &ks, &kt, &P));
+        int ho = 0, wo = 0, P = 0;
+        FK_TRY(at_dims(&student[i], &teacher[i], i, &ho, &wo, &P));
         if (student[i].shape[0] != N)
             return fk_error(FK_ERR_ARG, "%s: stage %d has batch %d, stage 0 %d", who, i, student[i].shape[0], N);
         FK_TRY(fk_loss_check_tensor(who, "student", &student[i], fk_tensor_numel(&student[i])));
         FK_TRY(fk_loss_check_tensor(who, "teacher", &teacher[i], fk_tensor_numel(&teacher[i])));
-        FK_TRY(at_map(rt, teacher[i], qt, kt, p));
-        FK_TRY(at_map(rt, student[i], qs, ks, p));
+        FK_TRY(at_map(rt, teacher[i], qt, ho, wo, p));
+        FK_TRY(at_map(rt, student[i], qs, ho, wo, p));
         int has_grad = dstudent != NULL;
         if (has_grad)
             FK_TRY(fk_loss_check_tensor(who, "dstudent", &dstudent[i], fk_tensor_numel(&student[i])));
@@ -92,7 +89,7 @@ fk_status fk_at_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *student, 
         int C = f->shape[1], H = f->shape[2], W = f->shape[3];
         FK_TRY(fk_kernel(rt, FK_K_AT_BACKWARD, &k));
         FK_RUN_1D(rt, k, fk_tensor_numel(f), FK_T(*f), FK_T(dstudent[i]), FK_T(qs), FK_A(N), FK_A(C), FK_A(H),
-                  FK_A(W), FK_A(ks), FK_A(p));
+                  FK_A(W), FK_A(ho), FK_A(wo), FK_A(p));
     }
     terms.ndim = 0;
     return fk_loss_mean(rt, value, terms, N * stages, 1.0f);

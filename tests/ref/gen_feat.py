@@ -132,6 +132,11 @@ def main():
     ss = [relu(rng.normal(0, 1, (4, 6, 8, 8))), relu(rng.normal(0, 1, (4, 6, 2, 2)))]
     ts = [relu(rng.normal(0, 1, (4, 5, 4, 4))), relu(rng.normal(0, 1, (4, 5, 8, 8)))]
     add_case(out, "at_pool", 0, 2.0, ss, ts)
+    # sides that do not divide: bins of adaptive_avg_pool2d overlap (7 -> 3,
+    # as a 28x28 input gives: resnet's 7x7 against vgg's 3x3; 5 -> 2)
+    ss = [relu(rng.normal(0, 1, (3, 4, 7, 7))), relu(rng.normal(0, 1, (3, 4, 2, 2)))]
+    ts = [relu(rng.normal(0, 1, (3, 6, 3, 3))), relu(rng.normal(0, 1, (3, 6, 5, 5)))]
+    add_case(out, "at_uneven", 0, 2.0, ss, ts)
     # a sample whose student features are all zero: its map's norm is below
     # eps (F.normalize's clamp), and its gradient is 0
     s = relu(rng.normal(0, 1, (4, 8, 4, 4)))
