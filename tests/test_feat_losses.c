@@ -10,7 +10,7 @@
  * into pre-filled buffers with a weight; guards around every output and
  * the work space; no gradient gives the same value; a second run gives the
  * same bits; shapes that do not pair are errors. */
-#include "common.h"
+#include "op_fixture.h"
 
 #include "figkd/loss.h"
 
@@ -52,8 +52,6 @@ static const fk_test_tol tol[] = {
 
 static const float WEIGHT = 0.7f;
 
-#define GUARD 11
-#define SENTINEL -9876.543f
 #define MAX_STAGES 4
 
 typedef struct feat_case {
@@ -63,39 +61,6 @@ typedef struct feat_case {
     fk_tensor s[MAX_STAGES], t[MAX_STAGES]; /* shapes only */
     const float *sd[MAX_STAGES], *td[MAX_STAGES], *grad[MAX_STAGES], *value;
 } feat_case;
-
-static cl_mem guarded(fk_runtime *rt, const float *data, size_t n)
-{
-    size_t total = n + 2 * GUARD;
-    float *h = malloc(total * sizeof *h);
-    for (size_t i = 0; i < total; i++)
-        h[i] = SENTINEL;
-    if (data)
-        memcpy(h + GUARD, data, n * sizeof *h);
-    cl_mem b = NULL;
-    int bad = fk_test_upload(rt, h, total, &b);
-    CHECK(!bad, "upload of %zu floats: %s", n, fk_last_error());
-    free(h);
-    return bad ? NULL : b;
-}
-
-static int guarded_read(fk_runtime *rt, cl_mem b, size_t n, float *out, const char *what)
-{
-    size_t total = n + 2 * GUARD;
-    float *h = malloc(total * sizeof *h);
-    fk_status st = fk_buffer_read(rt, b, 0, total * sizeof *h, h);
-    CHECK(st == FK_OK, "%s: read: %s", what, fk_last_error());
-    int bad = st != FK_OK;
-    for (size_t i = 0; !bad && i < GUARD; i++)
-        if (h[i] != SENTINEL || h[GUARD + n + i] != SENTINEL) {
-            CHECK(0, "%s: guard element %zu %s the data overwritten", what, i, h[i] != SENTINEL ? "before" : "after");
-            bad = 1;
-        }
-    if (out)
-        memcpy(out, h + GUARD, n * sizeof *h);
-    free(h);
-    return bad;
-}
 
 static size_t work_of(const feat_case *k)
 {
@@ -113,21 +78,21 @@ static fk_status run_case(fk_runtime *rt, const feat_case *k, float *const *pre,
     cl_mem bs[MAX_STAGES] = {0}, bt[MAX_STAGES] = {0}, bd[MAX_STAGES] = {0};
     fk_tensor s[MAX_STAGES], t[MAX_STAGES], d[MAX_STAGES];
     size_t nw = work_of(k);
-    cl_mem bv = guarded(rt, NULL, 1), bw = guarded(rt, NULL, nw);
+    cl_mem bv = fx_upload(rt, NULL, 1), bw = fx_upload(rt, NULL, nw);
     bool ok = bv && bw;
     for (int i = 0; i < k->stages; i++) {
         size_t ns = fk_tensor_numel(&k->s[i]), nt = fk_tensor_numel(&k->t[i]);
-        bs[i] = guarded(rt, k->sd[i], ns);
-        bt[i] = guarded(rt, k->td[i], nt);
+        bs[i] = fx_upload(rt, k->sd[i], ns);
+        bt[i] = fx_upload(rt, k->td[i], nt);
         if (pre)
-            bd[i] = guarded(rt, pre[i], ns);
+            bd[i] = fx_upload(rt, pre[i], ns);
         ok = ok && bs[i] && bt[i] && (bd[i] || !pre);
         s[i] = k->s[i], t[i] = k->t[i], d[i] = k->s[i];
         s[i].buf = bs[i], t[i].buf = bt[i], d[i].buf = bd[i];
-        s[i].off = t[i].off = d[i].off = GUARD;
+        s[i].off = t[i].off = d[i].off = FX_GUARD;
     }
     fk_status st = FK_ERR_CL;
-    fk_tensor v = {bv, GUARD, 1, {1, 1, 1, 1}}, w = {bw, GUARD, 1, {(int)nw, 1, 1, 1}};
+    fk_tensor v = {bv, FX_GUARD, 1, {1, 1, 1, 1}}, w = {bw, FX_GUARD, 1, {(int)nw, 1, 1, 1}};
     if (ok) {
         if (k->kind == 0)
             st = fk_at_loss(rt, v, s, pre ? d : NULL, t, k->stages, k->p, WEIGHT, w);
@@ -140,14 +105,14 @@ static fk_status run_case(fk_runtime *rt, const feat_case *k, float *const *pre,
     if (st == FK_OK) {
         char what[160];
         snprintf(what, sizeof what, "%s value", k->name);
-        guarded_read(rt, bv, 1, value, what);
+        fx_read(rt, bv, 1, value, what);
         snprintf(what, sizeof what, "%s work", k->name);
-        guarded_read(rt, bw, nw, NULL, what);
+        fx_read(rt, bw, nw, NULL, what);
         for (int i = 0; i < k->stages; i++) {
             snprintf(what, sizeof what, "%s stage %d", k->name, i);
-            guarded_read(rt, bs[i], fk_tensor_numel(&k->s[i]), NULL, what);
+            fx_read(rt, bs[i], fk_tensor_numel(&k->s[i]), NULL, what);
             if (pre)
-                guarded_read(rt, bd[i], fk_tensor_numel(&k->s[i]), grad[i], what);
+                fx_read(rt, bd[i], fk_tensor_numel(&k->s[i]), grad[i], what);
         }
     }
     cl_mem all[] = {bv, bw};
@@ -243,12 +208,12 @@ static void check_case(fk_runtime *rt, const feat_case *k)
 /* Shapes that do not pair are refused before any launch. */
 static void check_bad_arguments(fk_runtime *rt)
 {
-    cl_mem b = guarded(rt, NULL, 4096);
+    cl_mem b = fx_upload(rt, NULL, 4096);
     if (!b)
         return;
-    fk_tensor v = {b, GUARD, 1, {1, 1, 1, 1}}, w = {b, GUARD, 1, {4000, 1, 1, 1}};
-    fk_tensor s = {b, GUARD, 4, {2, 3, 8, 8}}, t3 = {b, GUARD, 4, {2, 3, 3, 3}}, f2 = {b, GUARD, 2, {2, 192, 1, 1}};
-    fk_tensor tn = {b, GUARD, 4, {3, 3, 8, 8}}, e = {b, GUARD, 2, {4, 5, 1, 1}}, e3 = {b, GUARD, 2, {3, 5, 1, 1}};
+    fk_tensor v = {b, FX_GUARD, 1, {1, 1, 1, 1}}, w = {b, FX_GUARD, 1, {4000, 1, 1, 1}};
+    fk_tensor s = {b, FX_GUARD, 4, {2, 3, 8, 8}}, t3 = {b, FX_GUARD, 4, {2, 3, 3, 3}}, f2 = {b, FX_GUARD, 2, {2, 192, 1, 1}};
+    fk_tensor tn = {b, FX_GUARD, 4, {3, 3, 8, 8}}, e = {b, FX_GUARD, 2, {4, 5, 1, 1}}, e3 = {b, FX_GUARD, 2, {3, 5, 1, 1}};
     fk_error_quiet(1);
     CHECK(fk_at_loss(rt, v, &s, NULL, &f2, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT map against a vector");
     CHECK(fk_at_loss(rt, v, &s, NULL, &tn, 1, 2.0f, 1.0f, w) == FK_ERR_ARG, "AT batch 2 against 3");
@@ -261,12 +226,14 @@ static void check_bad_arguments(fk_runtime *rt)
     w.shape[0] = (int)fk_pkt_work(4, 5, 5) - 1;
     CHECK(fk_pkt_loss(rt, v, e, NULL, e, 1.0f, w) == FK_ERR_ARG, "PKT work too small");
     fk_error_quiet(0);
+    fk_error_quiet(1);
     CHECK(fk_at_work(&s, &f2, 1) == 0 && fk_at_work(&s, &s, 1) == 2 + 2 * 2 * 64 &&
               fk_at_work(&s, &t3, 1) == 2 + 2 * 2 * 9,
           "fk_at_work");
+    fk_error_quiet(0);
     CHECK(fk_pkt_work(4, 5, 6) == 8 + 40 + 24 + 16 && fk_pkt_work(0, 5, 6) == 0, "fk_pkt_work");
     fk_error_quiet(1);
-    fk_tensor e1 = {b, GUARD, 2, {1, 5, 1, 1}};
+    fk_tensor e1 = {b, FX_GUARD, 2, {1, 5, 1, 1}};
     CHECK(fk_rkd_loss(rt, v, e1, NULL, e1, 25, 50, 1.0f, w) == FK_ERR_ARG, "RKD batch 1");
     CHECK(fk_rkd_loss(rt, v, e, NULL, e3, 25, 50, 1.0f, w) == FK_ERR_ARG, "RKD batch 4 against 3");
     w.shape[0] = (int)fk_rkd_work(4, 5, 5) - 1;
