@@ -27,7 +27,7 @@ static fk_status feat_init(fk_step *s)
     for (int i = 0; i < 2; i++) {
         fk_model_feats(models[i], &f[i]);
         const char *name = models[i]->entry->name;
-        if (m->embed && !f[i].embed.buf)
+        if (m->embed && models[i]->graph.embed < 0)
             return fk_error(FK_ERR_ARG, "method %s reads the embedding, which model %s does not expose", m->name,
                             name);
         unsigned have = f[i].count >= 32 ? ~0u : (1u << f[i].count) - 1;
