@@ -26,6 +26,7 @@ fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_m
     int n = (e->a - 2) / 6;
     int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_DEFAULT);
     x = fk_conv_bn(g, x, f[0], 3, 1, 1, 1, "", "conv1", "bn1", "relu");
+    fk_g_tap_stage(g, x); /* feats: f0 the stem, f1..f3 each stage's last ReLU */
     int inplanes = f[0];
     for (int s = 0; s < 3; s++) {
         for (int i = 0; i < n; i++) {
@@ -34,8 +35,9 @@ fk_status fk_build_resnet_cifar(fk_graph *g, const fk_model_entry *e, const fk_m
             x = fk_resnet_basic_block(g, x, inplanes, f[s + 1], i == 0 && s > 0 ? 2 : 1, p);
             inplanes = f[s + 1];
         }
+        fk_g_tap_stage(g, x);
     }
-    x = fk_g_gap(g, x, "avgpool");
+    x = fk_g_tap_embed(g, fk_g_gap(g, x, "avgpool"));
     fk_g_linear(g, x, o->num_classes, true, "fc");
     return g->status;
 }

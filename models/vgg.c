@@ -25,11 +25,11 @@ fk_status fk_build_vgg(fk_graph *g, const fk_model_entry *e, const fk_model_opts
             x = fk_g_conv(g, x, cfg[b][j], 3, 1, 1, 1, true, "block%d.%d", b, 3 * j);
             x = fk_g_bn(g, x, "block%d.%d", b, 3 * j + 1);
         }
-        x = fk_g_relu(g, x, "relu%d", b);
+        x = fk_g_tap_stage(g, fk_g_relu(g, x, "relu%d", b)); /* feats: f0..f4 before the pools */
         if (b < 3 || (b == 3 && o->input_size >= 64))
             x = fk_g_maxpool(g, x, 2, 2, 0, "pool%d", b);
     }
-    x = fk_g_gap(g, x, "pool4");
+    x = fk_g_tap_embed(g, fk_g_gap(g, x, "pool4"));
     fk_g_linear(g, x, o->num_classes, true, "classifier");
     return g->status;
 }

@@ -24,15 +24,18 @@ fk_status fk_build_wrn(fk_graph *g, const fk_model_entry *e, const fk_model_opts
     int ch[4] = {16, 16 * k, 32 * k, 64 * k};
     int x = fk_model_input(g, o, FK_CONV_INIT_FAN_OUT, FK_LINEAR_INIT_ZERO_BIAS);
     x = fk_g_conv(g, x, ch[0], 3, 1, 1, 1, false, "conv1");
-    for (int s = 0; s < 3; s++)
+    fk_g_tap_stage(g, x); /* feats: f0 conv1, f1..f3 each block group's output (pre-activation) */
+    for (int s = 0; s < 3; s++) {
         for (int i = 0; i < n; i++) {
             char p[48];
             snprintf(p, sizeof p, "block%d.layer.%d", s + 1, i);
             x = block(g, x, i == 0 ? ch[s] : ch[s + 1], ch[s + 1], i == 0 && s > 0 ? 2 : 1, p);
         }
+        fk_g_tap_stage(g, x);
+    }
     x = fk_g_bn(g, x, "bn1");
     x = fk_g_relu(g, x, "relu");
-    x = fk_g_gap(g, x, "avgpool");
+    x = fk_g_tap_embed(g, fk_g_gap(g, x, "avgpool"));
     fk_g_linear(g, x, o->num_classes, true, "fc");
     return g->status;
 }

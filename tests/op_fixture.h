@@ -30,8 +30,9 @@ const float *fx_find(const fk_st_file *f, int c, const char *name, size_t *count
  * hold FX_SENTINEL, the middle n elements data (FX_SENTINEL when data is
  * NULL). NULL, with a failed check, when it cannot be made. */
 cl_mem fx_upload(fk_runtime *rt, const float *data, size_t n);
-/* Read the n floats after the guard of b into out and check that the guards
- * still hold FX_SENTINEL (failed checks name `what`); 0 when all is well. */
+/* Read the n floats after the guard of b into out (NULL: only the guards)
+ * and check that the guards still hold FX_SENTINEL (failed checks name
+ * `what`); 0 when all is well. */
 int fx_read(fk_runtime *rt, cl_mem b, size_t n, float *out, const char *what);
 /* A 2-D tensor (d0, d1) at element off of b. */
 fk_tensor fx_tensor2(cl_mem b, size_t off, int d0, int d1);

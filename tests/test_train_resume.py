@@ -271,6 +271,15 @@ def main():
     check(m and evals and abs(float(m.group(1)) - 100 * evals[-1]) < 0.01,
           "summary after --resume: %s, metrics.jsonl's last test_acc %s" % (m and m.group(0), evals[-1:]))
 
+    # a feature method (AT on the stage outputs of both models): the same
+    # bits straight and resumed within epoch 1
+    at = ("--set", "distill.method=at")
+    train("at_straight", 12, *at)
+    train("at_split", 7, *at)
+    r = train("at_split", 12, "--resume", *at)
+    check("epoch 1, batch 7 (step 7)" in r.stdout, "at_split: not resumed at epoch 1, batch 7:\n" + r.stdout[-1500:])
+    same_weights("at_straight", "at_split", "at: 7 + --resume to 12")
+
     interrupted_run("sigint", signal.SIGINT)
     interrupted_run("sigterm", signal.SIGTERM)
 

@@ -42,6 +42,22 @@ typedef enum fk_op_kind {
 typedef struct fk_graph fk_graph;
 typedef struct fk_node fk_node;
 
+#define FK_FEAT_MAX 6 /* stage outputs a graph may expose */
+
+/* The features a model exposes to the distillation methods (mdistiller's
+ * feats["feats"][i], the output of stage i, and feats["pooled_feat"], the
+ * embedding the classifier reads), as views of its planned activations:
+ * valid after a forward until the next one. For a train plan the
+ * gradients are the nodes' own: what a loss ADDS into them after
+ * fk_graph_zero_grad flows back with the logits' gradient in
+ * fk_graph_backward_from. */
+typedef struct fk_feats {
+    int count;                      /* stage outputs (0: the family exposes none) */
+    fk_tensor stage[FK_FEAT_MAX];   /* (N, C, H, W) */
+    fk_tensor dstage[FK_FEAT_MAX];  /* their gradients; buf NULL without a train plan */
+    fk_tensor embed, dembed;        /* (N, D); buf NULL when the family exposes none */
+} fk_feats;
+
 /* What an op's forward and backward see. */
 typedef struct fk_exec {
     fk_runtime *rt;
@@ -145,6 +161,11 @@ struct fk_graph {
     fk_status (*after_backward)(void *ctx, size_t grads_from);
     void *after_backward_ctx;
     const struct fk_replicas *bn_replicas; /* train-mode BN over every replica's batch (fk_bn_*_sync) */
+
+    /* feature taps, marked by the model's builder (fk_g_tap_stage, fk_g_tap_embed) */
+    int feat[FK_FEAT_MAX];      /* node of stage output i */
+    int nfeat;
+    int embed;                  /* node of the embedding; -1 none */
 };
 
 void fk_graph_init(fk_graph *g);
@@ -175,6 +196,15 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
  * parameter gradients, copy dout into the last node's gradient and walk
  * back. Needs a train plan and a train forward before it. */
 fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout);
+/* fk_graph_backward in two parts, so that a loss can add gradients into
+ * feature taps in between: zero the activation and parameter gradients;
+ * then copy dout into the last node's gradient and walk back (nothing is
+ * zeroed: what was added into any node's gradient flows back too). */
+fk_status fk_graph_zero_grad(fk_runtime *rt, fk_graph *g);
+fk_status fk_graph_backward_from(fk_runtime *rt, fk_graph *g, fk_tensor dout);
+/* The graph's feature taps as views of the plan (shapes only when not
+ * planned: buffers NULL). */
+void fk_graph_feats(const fk_graph *g, fk_feats *out);
 
 /* ---- builders (src/graph/layer_*.c) ------------------------------------ */
 
@@ -196,6 +226,12 @@ int fk_g_split(fk_graph *g, int x, int ca, int *a, int *b, const char *fmt, ...)
 int fk_g_shuffle(fk_graph *g, int x, int groups, const char *fmt, ...) FK_PRINTF(4, 5);
 /* (C, H, W) -> (C*H*W). */
 int fk_g_flatten(fk_graph *g, int x, const char *fmt, ...) FK_PRINTF(3, 4);
+/* Mark node x as the next stage output (mdistiller's feats["feats"][i]) or
+ * as the embedding (feats["pooled_feat"]); return x. A tapped node must
+ * keep its own memory: not a view, and not rewritten by an in-place ReLU
+ * after it (fk_graph_finish checks). */
+int fk_g_tap_stage(fk_graph *g, int x);
+int fk_g_tap_embed(fk_graph *g, int x);
 
 /* Helpers for the layer files. */
 static inline fk_node *fk_graph_node(fk_graph *g, int id) { return &g->nodes[id]; }

@@ -61,6 +61,19 @@
     X(DIST_ROWS, "dist", "dist_rows", NONE)                                    \
     X(DIST_COLS, "dist", "dist_cols", NONE)                                    \
     X(DIST_BACKWARD, "dist", "dist_backward", NONE)                            \
+    X(AT_MAP, "at", "at_map", NONE)                                            \
+    X(AT_NORM, "at", "at_norm", NONE)                                          \
+    X(AT_BACKWARD, "at", "at_backward", NONE)                                  \
+    X(PKT_NORMALIZE, "pkt", "pkt_normalize", NONE)                             \
+    X(PKT_ROWS, "pkt", "pkt_rows", NONE)                                       \
+    X(PKT_DFS, "pkt", "pkt_dfs", NONE)                                         \
+    X(PKT_BACKWARD, "pkt", "pkt_backward", NONE)                               \
+    X(RKD_PDIST, "rkd", "rkd_pdist", NONE)                                     \
+    X(RKD_DIST_TERM, "rkd", "rkd_dist_term", NONE)                             \
+    X(RKD_DIST_BACKWARD, "rkd", "rkd_dist_backward", NONE)                     \
+    X(RKD_UNIT, "rkd", "rkd_unit", NONE)                                       \
+    X(RKD_ANGLE, "rkd", "rkd_angle", NONE)                                     \
+    X(RKD_ANGLE_BACKWARD, "rkd", "rkd_angle_backward", NONE)                   \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
     X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)

@@ -81,4 +81,35 @@ fk_status fk_dist_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits
                        fk_tensor teacher, int n, int c, float temperature, float beta, float gamma,
                        float weight, fk_tensor work);
 
+/* ---- feature losses: AT (src/loss/at.c, cl/at.cl), PKT (src/loss/pkt.c,
+ * cl/pkt.cl), RKD (src/loss/rkd.c, cl/rkd.cl) ---- */
+
+/* AT, as mdistiller's AT.py: the sum over `stages` pairs of student and
+ * teacher features (N, C, H, W) (channels may differ; the larger map is
+ * pooled to the smaller as adaptive_avg_pool2d does) of the mean over N * H * W
+ * of (a_s - a_t)^2, a = F.normalize(mean over channels of f^p) per sample.
+ * dstudent: NULL, or the stages' gradients, ADDED weight * d value / d f. */
+size_t fk_at_work(const fk_tensor *student, const fk_tensor *teacher, int stages);
+fk_status fk_at_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *student, const fk_tensor *dstudent,
+                     const fk_tensor *teacher, int stages, float p, float weight, fk_tensor work);
+
+/* PKT, as mdistiller's PKT.py (eps 1e-7): embeddings (N, Ds) and (N, Dt),
+ * rows scaled to unit norm (f / (|f| + eps)), cosine similarities mapped to
+ * (s + 1) / 2 and normalised per row into P (student) and Q (teacher);
+ * value = mean over the N x N entries of Q log((Q + eps) / (P + eps)).
+ * dstudent: NULL or (N, Ds), ADDED weight * d value / d student. */
+size_t fk_pkt_work(int n, int ds, int dt);
+fk_status fk_pkt_loss(fk_runtime *rt, fk_tensor value, fk_tensor student, const fk_tensor *dstudent,
+                      fk_tensor teacher, float weight, fk_tensor work);
+
+/* RKD, as mdistiller's RKD.py rkd_loss (squared = False, eps 1e-12):
+ * embeddings (N, Ds) and (N, Dt), N >= 2; value = distance_weight *
+ * mean smooth_l1 of the pairwise distances (each over its mean over the
+ * pairs) + angle_weight * mean smooth_l1 of the cosines <u_ab, u_ac>,
+ * u_ab = normalize(e_b - e_a), over the N^3 triples. dstudent: NULL or
+ * (N, Ds), ADDED weight * d value / d student. */
+size_t fk_rkd_work(int n, int ds, int dt);
+fk_status fk_rkd_loss(fk_runtime *rt, fk_tensor value, fk_tensor student, const fk_tensor *dstudent,
+                      fk_tensor teacher, float distance_weight, float angle_weight, float weight, fk_tensor work);
+
 #endif

@@ -8,6 +8,7 @@
 #ifndef FIGKD_METHOD_H
 #define FIGKD_METHOD_H
 
+#include "figkd/graph.h"
 #include "figkd/loss.h"
 
 #include <stdbool.h>
@@ -71,6 +72,10 @@ typedef struct fk_method_io {
     int n, c;
     float weight;             /* fk_method_term_scale at this epoch */
     fk_tensor work;           /* fk_loss_work(n, c) floats of scratch */
+    /* Feature taps (methods with stages or embed): the student's, whose
+     * dstage/dembed the loss ADDS weight * d(term)/d(feature) into when
+     * dlogits is not NULL, and the teacher's (forward only). */
+    fk_feats student_feats, teacher_feats;
 } fk_method_io;
 
 typedef struct fk_method {
@@ -91,7 +96,22 @@ typedef struct fk_method {
     /* Floats of scratch its loss needs for n samples of c classes (in
      * fk_method_io.work); NULL: fk_loss_work(n, c). */
     size_t (*work)(int n, int c);
+    /* Feature taps: the stage outputs its loss reads, bit i for stage i
+     * (mdistiller's feats["feats"][i]; FK_STAGES_FROM(k): stage k and the
+     * later ones the models have), and whether it reads the embedding
+     * (feats["pooled_feat"]). Both models must expose them. */
+    unsigned stages;
+    bool embed;
+    /* With taps: check the student's and teacher's features (shapes of the
+     * plan, batch n) against the method and set *work to the scratch floats
+     * its loss needs (io->work holds the larger of this and .work's). */
+    fk_status (*feat_setup)(const fk_loss_spec *spec, const fk_feats *student, const fk_feats *teacher,
+                            size_t *work);
 } fk_method;
+
+#define FK_STAGES_FROM(k) (~0u << (k))
+/* Whether a row reads features. */
+#define FK_METHOD_TAPS(m) ((m)->stages != 0 || (m)->embed)
 
 /* .keys and .n_keys of a row from its array of keys */
 #define FK_METHOD_KEYS(k) .keys = (k), .n_keys = (int)(sizeof(k) / sizeof((k)[0]))
@@ -118,5 +138,6 @@ extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figk
 #define FK_METHOD_DKD (&fk_method_dkd)
 #define FK_METHOD_FIGKD (&fk_method_figkd)
 #define FK_METHOD_DIST (&fk_method_dist)
+extern const fk_method fk_method_at, fk_method_pkt, fk_method_rkd;
 
 #endif

@@ -61,6 +61,14 @@ fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *
 /* Gradients of every parameter (graph.params.grads, overwritten) from the
  * gradient of the loss w.r.t. the logits of the last train forward. */
 fk_status fk_model_backward(fk_model *m, fk_tensor dlogits);
+/* fk_model_backward in two parts (fk_graph_zero_grad, fk_graph_backward_from):
+ * a loss on features adds its gradient into fk_model_feats' dstage/dembed
+ * in between. */
+fk_status fk_model_zero_grad(fk_model *m);
+fk_status fk_model_backward_from(fk_model *m, fk_tensor dlogits);
+/* The stage outputs and embedding the model's family exposes (mdistiller's
+ * feats["feats"] and feats["pooled_feat"]), views of the current plan. */
+void fk_model_feats(const fk_model *m, fk_feats *out);
 
 /* Weights: every parameter and buffer under its state_dict name;
  * num_batches_tracked as I64, the rest F32: a checkpoint without momentum

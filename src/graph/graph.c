@@ -15,6 +15,7 @@ void fk_graph_init(fk_graph *g)
     fk_arena_init(&g->act);
     fk_arena_init(&g->grad);
     g->work_req = -1;
+    g->embed = -1;
 }
 
 static void plan_free(fk_graph *g)
@@ -121,6 +122,40 @@ int fk_graph_param(fk_graph *g, fk_node *node, const char *suffix, int ndim, con
     return idx;
 }
 
+static bool is_tap(const fk_graph *g, int id)
+{
+    for (int i = 0; i < g->nfeat; i++)
+        if (g->feat[i] == id)
+            return true;
+    return g->embed == id;
+}
+
+static int tap(fk_graph *g, int x, int *slot)
+{
+    if (g->status != FK_OK || x < 0)
+        return -1;
+    if (x >= g->count || g->finished) {
+        g->status = fk_error(FK_ERR_ARG, "graph: cannot tap node %d", x);
+        return -1;
+    }
+    *slot = x;
+    return x;
+}
+
+int fk_g_tap_stage(fk_graph *g, int x)
+{
+    if (g->status == FK_OK && g->nfeat == FK_FEAT_MAX) {
+        g->status = fk_error(FK_ERR_ARG, "graph: more than %d stage outputs", FK_FEAT_MAX);
+        return -1;
+    }
+    int id = tap(g, x, &g->feat[g->nfeat]);
+    if (id >= 0)
+        g->nfeat++;
+    return id;
+}
+
+int fk_g_tap_embed(fk_graph *g, int x) { return tap(g, x, &g->embed); }
+
 fk_status fk_graph_finish(fk_graph *g)
 {
     if (g->status != FK_OK)
@@ -150,7 +185,7 @@ fk_status fk_graph_finish(fk_graph *g)
             /* In place when nothing else reads the input and it is plain
              * memory of its own: every backward reads its own input, never
              * its output (but ReLU, which reads the same values in place). */
-            if (src->op->kind != FK_OP_INPUT && src->alias < 0 && src->consumers == 1) {
+            if (src->op->kind != FK_OP_INPUT && src->alias < 0 && src->consumers == 1 && !is_tap(g, nd->in[0])) {
                 nd->alias = nd->in[0];
                 nd->alias_sample_off = 0;
                 nd->grad_alias = false;
@@ -318,6 +353,21 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
 
 fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
 {
+    FK_TRY(fk_graph_zero_grad(rt, g));
+    return fk_graph_backward_from(rt, g, dout);
+}
+
+fk_status fk_graph_zero_grad(fk_runtime *rt, fk_graph *g)
+{
+    if (!g->planned || !g->plan_train)
+        return fk_error(FK_ERR_ARG, "graph: backward needs a train plan");
+    for (int c = 0; c < g->grad.nchunks; c++)
+        FK_TRY(fk_buffer_fill(rt, g->grad.chunks[c], 0, g->grad.chunk_elems[c], 0.0f));
+    return fk_params_zero_grad(rt, &g->params);
+}
+
+fk_status fk_graph_backward_from(fk_runtime *rt, fk_graph *g, fk_tensor dout)
+{
     if (!g->planned || !g->plan_train)
         return fk_error(FK_ERR_ARG, "graph: backward needs a train plan");
     fk_node *last = &g->nodes[g->count - 1];
@@ -325,9 +375,6 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
     if (fk_tensor_numel(&dout) != count)
         return fk_error(FK_ERR_ARG, "graph: output gradient has %zu elements, the output %zu",
                         fk_tensor_numel(&dout), count);
-    for (int c = 0; c < g->grad.nchunks; c++)
-        FK_TRY(fk_buffer_fill(rt, g->grad.chunks[c], 0, g->grad.chunk_elems[c], 0.0f));
-    FK_TRY(fk_params_zero_grad(rt, &g->params));
     FK_CL_CHECK(clEnqueueCopyBuffer(rt->queue, dout.buf, last->dout.buf, dout.off * sizeof(float),
                                     last->dout.off * sizeof(float), count * sizeof(float), 0, NULL,
                                     NULL));
@@ -351,6 +398,33 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
             FK_TRY(g->after_backward(g->after_backward_ctx, from));
     }
     return FK_OK;
+}
+
+static void feat_view(const fk_graph *g, int id, fk_tensor *out, fk_tensor *dout)
+{
+    const fk_node *nd = &g->nodes[id];
+    int n = g->planned ? g->plan_n : 0;
+    memset(out, 0, sizeof *out);
+    memset(dout, 0, sizeof *dout);
+    if (g->planned) {
+        *out = nd->out;
+        if (g->plan_train && nd->has_grad)
+            *dout = nd->dout;
+    }
+    out->ndim = dout->ndim = nd->ndim;
+    int shape[4] = {n, nd->c, nd->ndim == 4 ? nd->h : 1, nd->ndim == 4 ? nd->w : 1};
+    memcpy(out->shape, shape, sizeof shape);
+    memcpy(dout->shape, shape, sizeof shape);
+}
+
+void fk_graph_feats(const fk_graph *g, fk_feats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->count = g->nfeat;
+    for (int i = 0; i < g->nfeat; i++)
+        feat_view(g, g->feat[i], &out->stage[i], &out->dstage[i]);
+    if (g->embed >= 0)
+        feat_view(g, g->embed, &out->embed, &out->dembed);
 }
 
 size_t fk_graph_param_elems(const fk_graph *g)

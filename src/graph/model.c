@@ -129,6 +129,15 @@ fk_status fk_model_backward(fk_model *m, fk_tensor dlogits)
     return fk_graph_backward(m->rt, &m->graph, dlogits);
 }
 
+fk_status fk_model_zero_grad(fk_model *m) { return fk_graph_zero_grad(m->rt, &m->graph); }
+
+fk_status fk_model_backward_from(fk_model *m, fk_tensor dlogits)
+{
+    return fk_graph_backward_from(m->rt, &m->graph, dlogits);
+}
+
+void fk_model_feats(const fk_model *m, fk_feats *out) { fk_graph_feats(&m->graph, out); }
+
 size_t fk_model_param_count(const fk_model *m) { return fk_graph_param_elems(&m->graph); }
 
 double fk_model_macs(const fk_model *m) { return fk_graph_macs(&m->graph); }

@@ -11,7 +11,10 @@
     X(kd)          \
     X(dkd)         \
     X(figkd)       \
-    X(dist)
+    X(dist)        \
+    X(at)          \
+    X(pkt)         \
+    X(rkd)
 
 #define DECLARE(name) extern const fk_method fk_method_##name;
 METHODS(DECLARE)

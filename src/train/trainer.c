@@ -18,6 +18,32 @@ fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_sp
     return cfg->method->setup(cfg, classes, out);
 }
 
+/* A row with feature taps: both models expose what it reads; its own checks
+ * and scratch. */
+static fk_status feat_init(fk_step *s)
+{
+    const fk_method *m = s->loss.method;
+    fk_model *models[2] = {s->student, s->teacher};
+    fk_feats f[2];
+    for (int i = 0; i < 2; i++) {
+        fk_model_feats(models[i], &f[i]);
+        const char *name = models[i]->entry->name;
+        if (m->embed && models[i]->graph.embed < 0)
+            return fk_error(FK_ERR_ARG, "method %s reads the embedding, which model %s does not expose", m->name,
+                            name);
+        unsigned have = f[i].count >= 32 ? ~0u : (1u << f[i].count) - 1;
+        if (m->stages && !(m->stages & have))
+            return fk_error(FK_ERR_ARG, "method %s reads stage outputs, and model %s exposes %s", m->name, name,
+                            f[i].count ? "too few" : "none");
+    }
+    size_t need = 0;
+    if (m->feat_setup)
+        FK_TRY(m->feat_setup(&s->loss, &f[0], &f[1], &need));
+    if (need > s->work_elems)
+        s->work_elems = need;
+    return FK_OK;
+}
+
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
                        int batch, int classes)
 {
@@ -31,6 +57,8 @@ fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *
     if (loss->method->needs_teacher && !teacher)
         return fk_error(FK_ERR_ARG, "method %s needs a teacher", loss->method->name);
     s->work_elems = fk_method_work(loss->method, batch, classes);
+    if (FK_METHOD_TAPS(loss->method))
+        FK_TRY(feat_init(s));
     FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
     FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
     FK_TRY(fk_buffer_create(rt, FK_ACC_SLOTS * sizeof(float), 0, &s->acc));
@@ -100,16 +128,22 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
 
     fk_tensor dl = mat(s->dlogits, n, c), work = vec(s->work, 0, (int)s->work_elems);
     FK_TRY(fk_buffer_fill(rt, s->dlogits, 0, (size_t)n * c, 0.0f));
+    /* gradients are zeroed before the loss: a feature term adds into them */
+    FK_TRY(fk_model_zero_grad(st));
     FK_TRY(fk_ce_loss(rt, vec(s->values, 0, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
     fk_method_io io = {rt, L, vec(s->values, 1, 1), &dl, slogits, tlogits, y, n, c,
-                       (float)fk_method_term_scale(L, epoch), work};
+                       (float)fk_method_term_scale(L, epoch), work, {0}, {0}};
+    if (FK_METHOD_TAPS(L->method)) {
+        fk_model_feats(st, &io.student_feats);
+        fk_model_feats(s->teacher, &io.teacher_feats);
+    }
     FK_TRY(L->method->loss(&io));
     FK_TRY(topk(s, slogits, y, n));
     /* each rank adds its share of the global batch's mean (summed over the ranks when logged) */
     float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
-    FK_TRY(fk_model_backward(st, dl));
+    FK_TRY(fk_model_backward_from(st, dl));
     if (s->sync) /* data parallel: the gradients' means over the ranks */
         FK_TRY(fk_grad_sync_end(s->sync));
     FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));

@@ -1,12 +1,14 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
-PyTorch, for the methods figkd, kd, dkd and dist. Written at test time into a
+PyTorch, for the methods figkd, kd, dkd, dist, at, pkt and rkd; or of another
+teacher -> student pair for the methods named. Written at test time into a
 build folder (the weights are too large to commit).
 
 Files in OUT_DIR:
   teacher.safetensors   resnet32x4 state_dict (PyTorch init, seeded; BN
                         weight, bias and running statistics randomised so
-                        that eval mode is not the identity)
+                        that eval mode is not the identity); metadata
+                        "model" names it
   student.safetensors   resnet8x4 state_dict (the same randomisation)
   batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64
   <method>.ini          the run config the C test loads (method defaults)
@@ -26,7 +28,12 @@ them (fk_loss_spec_from_config, fk_step_run):
   kd:    0.1 * CE + 0.9 * T^2 KL (T = 4);
   dkd:   1 * CE + min((epoch + 1) / 20, 1) * (1 * TCKD + 8 * NCKD), T = 4,
          epoch 0: factor 0.05;
-  dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref).
+  dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref);
+  at:    1 * CE + 1000 * at_loss(feats[1:] of student and teacher, p = 2);
+  pkt:   1 * CE + 30000 * pkt_loss(pooled_feat of student and teacher);
+  rkd:   1 * CE + rkd_loss(pooled_feat ..., distance 25, angle 50)
+         (gen_feat.at_loss, pkt_loss, rkd_loss: mdistiller's, on the features
+         torch_models keeps: mdistiller's feats["feats"], ["pooled_feat"]).
 term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
 warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
 momentum=0.9, weight_decay=5e-4), zero_grad before each step.
@@ -39,7 +46,8 @@ decision flipped by float32 rounding changes one of 8 x 32 x 32 terms of a
 weight gradient; the test's tolerance covers that and scales with
 PyTorch's own float32 error, where such flips show up too.
 
-Usage: /usr/bin/python3 gen_step.py OUT_DIR
+Usage: /usr/bin/python3 gen_step.py OUT_DIR [--seed S] [TEACHER STUDENT METHOD...]
+(--seed: the seed of the batch and of the BN randomisation, 77 unless given)
 """
 
 import copy
@@ -54,6 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fkio  # noqa: E402
 import gen_dist  # noqa: E402
+import gen_feat  # noqa: E402
 import gen_loss  # noqa: E402
 import torch_models  # noqa: E402
 
@@ -63,7 +72,20 @@ T = 4.0
 LH, HL, HH = 2, 4, 8
 
 def term_fn(method):
-    """(ce_weight, term_weight, term(s, t, y)) as figkd-cl's defaults give."""
+    """(ce_weight, term_weight, term(s, t, y, student, teacher_feats)) as
+    figkd-cl's defaults give; student is the module (its .feats and .pooled
+    of this forward), teacher_feats the teacher's (feats, pooled)."""
+    if method == "at":
+        return 1.0, 1000.0, lambda s, t, y, m, tf: gen_feat.at_loss(m.feats[1:], tf[0][1:], 2.0)
+    if method == "pkt":
+        return 1.0, 30000.0, lambda s, t, y, m, tf: gen_feat.pkt_loss(m.pooled, tf[1])
+    if method == "rkd":
+        return 1.0, 1.0, lambda s, t, y, m, tf: gen_feat.rkd_loss(m.pooled, tf[1], False, 1e-12, 25.0, 50.0)
+    ce_w, term_w, f = logit_term_fn(method)
+    return ce_w, term_w, lambda s, t, y, m, tf: f(s, t, y)
+
+
+def logit_term_fn(method):
     if method == "figkd":
         f = gen_loss.figkd_ref("mse", LH | HL | HH)
         return 1.0, 1.0, lambda s, t, y: f(s, t, y, {"h": 10, "w": 10})
@@ -77,10 +99,11 @@ def term_fn(method):
     raise ValueError(method)
 
 
-def two_steps(method, student, t_logits, x, y, record=False):
+def two_steps(method, student, teacher_out, x, y, record=False):
     """Two SGD steps in place; returns the losses [[ce, term], [ce, term]]
     and, with record, the smallest |ReLU input| of the forwards."""
     ce_w, term_w, term = term_fn(method)
+    t_logits, t_feats = teacher_out
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     student.train()
     losses, margin = [], float("inf")
@@ -93,7 +116,7 @@ def two_steps(method, student, t_logits, x, y, record=False):
             z = student(x)
         margin = min(margin, torch_models.relu_min[0])
         ce = F.cross_entropy(z, y)
-        tv = term(z, t_logits, y)
+        tv = term(z, t_logits, y, student, t_feats)
         (ce_w * ce + term_w * tv).backward()
         opt.step()
         losses.append([ce.item(), tv.item()])
@@ -101,26 +124,31 @@ def two_steps(method, student, t_logits, x, y, record=False):
 
 
 def teacher_logits(teacher, x):
+    """logits and (feats, pooled) of the teacher in eval mode"""
     teacher.eval()
     with torch.no_grad():
-        return teacher(x)
+        z = teacher(x)
+        return z, (getattr(teacher, "feats", None), getattr(teacher, "pooled", None))
 
 
 def main():
-    out = sys.argv[1]
+    out, args, seed = sys.argv[1], sys.argv[2:], 77
+    if args[:1] == ["--seed"]:
+        seed, args = int(args[1]), args[2:]
+    t_name, s_name = args[:2] if len(args) > 1 else ("resnet32x4", "resnet8x4")
+    methods = args[2:] if len(args) > 2 else ["figkd", "kd", "dkd", "dist", "at", "pkt", "rkd"]
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(4321)
-    g = torch.Generator().manual_seed(77)
-    teacher = torch_models.build("resnet32x4", CLASSES)
-    student = torch_models.build("resnet8x4", CLASSES)
+    g = torch.Generator().manual_seed(seed)
+    teacher = torch_models.build(t_name, CLASSES)
+    student = torch_models.build(s_name, CLASSES)
     torch_models.randomise_bn(teacher, g)
     torch_models.randomise_bn(student, g)
     t_sd = {k: v.clone() for k, v in teacher.state_dict().items()}
     s_sd = {k: v.clone() for k, v in student.state_dict().items()}
-    fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": "resnet32x4"})
-    fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": "resnet8x4"})
+    fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": t_name})
+    fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": s_name})
     t64 = copy.deepcopy(teacher).double()
-    methods = ["figkd", "kd", "dkd", "dist"]
 
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     y = torch.randint(0, CLASSES, (BATCH,), generator=g)
@@ -133,10 +161,10 @@ def main():
 
     for m in methods:
         with open(os.path.join(out, m + ".ini"), "w") as f:
-            f.write("[data]\ndataset = cifar100\n[teacher]\nmodel = resnet32x4\ncheckpoint = teacher.safetensors\n"
-                    "[student]\nmodel = resnet8x4\n[distill]\nmethod = %s\n"
+            f.write("[data]\ndataset = cifar100\n[teacher]\nmodel = %s\ncheckpoint = teacher.safetensors\n"
+                    "[student]\nmodel = %s\n[distill]\nmethod = %s\n"
                     "[optim]\nlr = %g\nmomentum = %g\nweight_decay = %g\nbatch_size = %d\n"
-                    % (m, LR, MOMENTUM, WD, BATCH))
+                    % (t_name, s_name, m, LR, MOMENTUM, WD, BATCH))
         s64 = copy.deepcopy(student).double()
         s32 = copy.deepcopy(student)
         l64, mm = two_steps(m, s64, tl64, x.double(), y, True)

@@ -8,7 +8,10 @@
 - the common PyTorch MobileNetV1 port (model.N.M names, marvis/pytorch-mobilenet).
 
 Module names and registration order are the originals' (so state_dict names
-and order match); forward passes return logits only. Final fixed-size pools
+and order match); forward passes return logits only, and the CIFAR ResNets,
+WRNs and VGGs keep mdistiller's features of the last forward in
+`self.feats` (feats["feats"]: stage outputs) and `self.pooled`
+(feats["pooled_feat"]). Final fixed-size pools
 are global average pools (the same at the native input size), as in
 figkd-cl. VGG applies pool3 for inputs of 64 and more (the original: h == 64).
 Initialisation is whatever the fixture script sets; here PyTorch defaults.
@@ -68,9 +71,12 @@ class ResNetCifar(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(gap(x))
+        f0 = self.relu(self.bn1(self.conv1(x)))
+        f1 = self.layer1(f0)
+        f2 = self.layer2(f1)
+        f3 = self.layer3(f2)
+        self.feats, self.pooled = [f0, f1, f2, f3], gap(f3)
+        return self.fc(self.pooled)
 
 
 # ---- mdistiller resnetv2.py (ResNet50) --------------------------------------
@@ -196,8 +202,12 @@ class WideResNet(nn.Module):
         self.fc = nn.Linear(ch[3], num_classes)
 
     def forward(self, x):
-        out = self.block3(self.block2(self.block1(self.conv1(x))))
-        return self.fc(gap(self.relu(self.bn1(out))))
+        f0 = self.conv1(x)
+        f1 = self.block1(f0)
+        f2 = self.block2(f1)
+        f3 = self.block3(f2)
+        self.feats, self.pooled = [f0, f1, f2, f3], gap(self.relu(self.bn1(f3)))
+        return self.fc(self.pooled)
 
 
 # ---- mdistiller vgg.py (batch_norm=True) ---------------------------------------
@@ -235,14 +245,13 @@ class VGG(nn.Module):
 
     def forward(self, x):
         h = x.shape[2]
-        x = self.pool0(F.relu(self.block0(x)))
-        x = self.pool1(F.relu(self.block1(x)))
-        x = self.pool2(F.relu(self.block2(x)))
-        x = F.relu(self.block3(x))
-        if h >= 64:
-            x = self.pool3(x)
-        x = F.relu(self.block4(x))
-        return self.classifier(self.pool4(x).reshape(x.size(0), -1))
+        f0 = F.relu(self.block0(x))
+        f1 = F.relu(self.block1(self.pool0(f0)))
+        f2 = F.relu(self.block2(self.pool1(f1)))
+        f3 = F.relu(self.block3(self.pool2(f2)))
+        f4 = F.relu(self.block4(self.pool3(f3) if h >= 64 else f3))
+        self.feats, self.pooled = [f0, f1, f2, f3, f4], self.pool4(f4).reshape(x.size(0), -1)
+        return self.classifier(self.pooled)
 
 
 # ---- mdistiller mobilenetv2.py (mobile_half) -----------------------------------
