@@ -61,6 +61,14 @@
     X(DIST_ROWS, "dist", "dist_rows", NONE)                                    \
     X(DIST_COLS, "dist", "dist_cols", NONE)                                    \
     X(DIST_BACKWARD, "dist", "dist_backward", NONE)                            \
+    X(MLKD_PROBS, "mlkd", "mlkd_probs", NONE)                                  \
+    X(MLKD_CONF, "mlkd", "mlkd_conf", NONE)                                    \
+    X(MLKD_CLS, "mlkd", "mlkd_cls", NONE)                                      \
+    X(MLKD_MASK, "mlkd", "mlkd_mask", NONE)                                    \
+    X(MLKD_CC, "mlkd", "mlkd_cc", NONE)                                        \
+    X(MLKD_BC, "mlkd", "mlkd_bc", NONE)                                        \
+    X(MLKD_GRAD, "mlkd", "mlkd_grad", NONE)                                    \
+    X(MLKD_VALUE, "mlkd", "mlkd_value", NONE)                                  \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
     X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)
