@@ -1,14 +1,19 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
-PyTorch, for the methods figkd, kd, dkd and dist. Written at test time into a
-build folder (the weights are too large to commit).
+PyTorch, for the methods figkd, kd, dkd and dist; for mlkd (two views) the
+same pair on another batch in OUT_DIR/resnet, and a wrn_16_2 student
+distilled from a wrn_40_2 teacher in OUT_DIR/wrn (the same files). Written at test time into a build folder (the weights are too large
+to commit).
 
 Files in OUT_DIR:
   teacher.safetensors   resnet32x4 state_dict (PyTorch init, seeded; BN
                         weight, bias and running statistics randomised so
-                        that eval mode is not the identity)
+                        that eval mode is not the identity); metadata
+                        "model" names it
   student.safetensors   resnet8x4 state_dict (the same randomisation)
-  batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64
+  batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64,
+                        input_strong (8, 3, 32, 32): the second view of
+                        the two-view methods (mlkd)
   <method>.ini          the run config the C test loads (method defaults)
   <method>.ref.safetensors, after two steps on the same batch:
     p.<name>      every parameter and buffer (float64 run, stored float32)
@@ -26,7 +31,12 @@ them (fk_loss_spec_from_config, fk_step_run):
   kd:    0.1 * CE + 0.9 * T^2 KL (T = 4);
   dkd:   1 * CE + min((epoch + 1) / 20, 1) * (1 * TCKD + 8 * NCKD), T = 4,
          epoch 0: factor 0.05;
-  dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref).
+  dist:  1 * CE + T^2 (2 * inter + 2 * intra), T = 4 (gen_dist.dist_ref);
+  mlkd:  the student forward on the weak view (input) and then the strong
+         one (input_strong), BN in train mode on each; 0.1 * (CE(weak) +
+         CE(strong)) + 0.9 * the authors' loss_kd + loss_cc + loss_bc
+         (gen_mlkd.official_terms, T = 4), the teacher's logits of both
+         views; ce is the sum of the two CEs.
 term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
 warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
 momentum=0.9, weight_decay=5e-4), zero_grad before each step.
@@ -42,6 +52,7 @@ PyTorch's own float32 error, where such flips show up too.
 Usage: /usr/bin/python3 gen_step.py OUT_DIR
 """
 
+import contextlib
 import copy
 import os
 import sys
@@ -55,6 +66,7 @@ sys.path.insert(0, HERE)
 import fkio  # noqa: E402
 import gen_dist  # noqa: E402
 import gen_loss  # noqa: E402
+import gen_mlkd  # noqa: E402
 import torch_models  # noqa: E402
 
 CLASSES, BATCH, SIZE = 100, 8, 32
@@ -74,25 +86,27 @@ def term_fn(method):
         return 1.0, warm, lambda s, t, y: gen_loss.dkd_direct(s, t, y, {"T": T, "alpha": 1.0, "beta": 8.0})
     if method == "dist":
         return 1.0, 1.0, lambda s, t, y: gen_dist.dist_ref(s, t, T, 2.0, 2.0)
+    if method == "mlkd":  # (weak, strong) pairs of logits
+        return 0.1, 0.9, lambda s, t, y: gen_mlkd.official_terms(s[0], s[1], t[0], t[1], T)
     raise ValueError(method)
 
 
 def two_steps(method, student, t_logits, x, y, record=False):
     """Two SGD steps in place; returns the losses [[ce, term], [ce, term]]
-    and, with record, the smallest |ReLU input| of the forwards."""
+    and, with record, the smallest |ReLU input| of the forwards. For a
+    two-view method x and t_logits are (weak, strong) pairs."""
     ce_w, term_w, term = term_fn(method)
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     student.train()
+    views = isinstance(x, tuple)
     losses, margin = [], float("inf")
     for _ in range(2):
         opt.zero_grad()
+        with torch_models.recording_relu() if record else contextlib.nullcontext():
+            z = tuple(student(v) for v in x) if views else student(x)
         if record:
-            with torch_models.recording_relu():
-                z = student(x)
-        else:
-            z = student(x)
-        margin = min(margin, torch_models.relu_min[0])
-        ce = F.cross_entropy(z, y)
+            margin = min(margin, torch_models.relu_min[0])
+        ce = sum(F.cross_entropy(v, y) for v in z) if views else F.cross_entropy(z, y)
         tv = term(z, t_logits, y)
         (ce_w * ce + term_w * tv).backward()
         opt.step()
@@ -106,42 +120,51 @@ def teacher_logits(teacher, x):
         return teacher(x)
 
 
-def main():
-    out = sys.argv[1]
+def write_pair(out, t_name, s_name, methods, seed, batch_seed):
+    """The files of one teacher/student pair in out: weights, batch, and
+    per method its config and references."""
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(4321)
-    g = torch.Generator().manual_seed(77)
-    teacher = torch_models.build("resnet32x4", CLASSES)
-    student = torch_models.build("resnet8x4", CLASSES)
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(batch_seed)
+    teacher = torch_models.build(t_name, CLASSES)
+    student = torch_models.build(s_name, CLASSES)
     torch_models.randomise_bn(teacher, g)
     torch_models.randomise_bn(student, g)
     t_sd = {k: v.clone() for k, v in teacher.state_dict().items()}
     s_sd = {k: v.clone() for k, v in student.state_dict().items()}
-    fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": "resnet32x4"})
-    fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": "resnet8x4"})
+    fkio.save_torch(os.path.join(out, "teacher.safetensors"), t_sd, metadata={"model": t_name})
+    fkio.save_torch(os.path.join(out, "student.safetensors"), s_sd, metadata={"model": s_name})
     t64 = copy.deepcopy(teacher).double()
-    methods = ["figkd", "kd", "dkd", "dist"]
 
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     y = torch.randint(0, CLASSES, (BATCH,), generator=g)
+    # the strong view from its own generator: the other inputs stay as they were
+    x_strong = torch.randn(BATCH, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(batch_seed + 1000))
     tl64 = teacher_logits(t64, x.double())
     margin = float("inf")
     fkio.write_safetensors(os.path.join(out, "batch.safetensors"),
-                           {"input": x.numpy(), "labels": y.numpy().astype(np.int64)},
+                           {"input": x.numpy(), "labels": y.numpy().astype(np.int64),
+                            "input_strong": x_strong.numpy()},
                            {"classes": str(CLASSES)})
     tl32 = teacher_logits(teacher, x)
+    views64 = (x.double(), x_strong.double()), (tl64, teacher_logits(t64, x_strong.double()))
+    views32 = (x, x_strong), (tl32, teacher_logits(teacher, x_strong))
 
     for m in methods:
         with open(os.path.join(out, m + ".ini"), "w") as f:
-            f.write("[data]\ndataset = cifar100\n[teacher]\nmodel = resnet32x4\ncheckpoint = teacher.safetensors\n"
-                    "[student]\nmodel = resnet8x4\n[distill]\nmethod = %s\n"
+            f.write("[data]\ndataset = cifar100\n[teacher]\nmodel = %s\ncheckpoint = teacher.safetensors\n"
+                    "[student]\nmodel = %s\n[distill]\nmethod = %s\n"
                     "[optim]\nlr = %g\nmomentum = %g\nweight_decay = %g\nbatch_size = %d\n"
-                    % (m, LR, MOMENTUM, WD, BATCH))
+                    % (t_name, s_name, m, LR, MOMENTUM, WD, BATCH))
         s64 = copy.deepcopy(student).double()
         s32 = copy.deepcopy(student)
-        l64, mm = two_steps(m, s64, tl64, x.double(), y, True)
+        if m == "mlkd":
+            l64, mm = two_steps(m, s64, views64[1], views64[0], y, True)
+            l32, _ = two_steps(m, s32, views32[1], views32[0], y)
+        else:
+            l64, mm = two_steps(m, s64, tl64, x.double(), y, True)
+            l32, _ = two_steps(m, s32, tl32, x, y)
         margin = min(margin, mm)
-        l32, _ = two_steps(m, s32, tl32, x, y)
         ref = {"loss": l64.astype(np.float32), "f32.loss": l32.astype(np.float32)}
         p0 = {k: v.double() for k, v in s_sd.items()}
         sd64, sd32 = s64.state_dict(), s32.state_dict()
@@ -158,8 +181,17 @@ def main():
         fkio.write_safetensors(os.path.join(out, m + ".ref.safetensors"),
                                {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in ref.items()},
                                {"method": m})
-        print("%s: losses step 1 %s, step 2 %s" % (m, l64[0], l64[1]))
+        print("%s -> %s, %s: losses step 1 %s, step 2 %s" % (t_name, s_name, m, l64[0], l64[1]))
     print("smallest |ReLU input| of the student forwards (float64): %.3g" % margin)
+
+
+def main():
+    out = sys.argv[1]
+    write_pair(out, "resnet32x4", "resnet8x4", ["figkd", "kd", "dkd", "dist"], 4321, 77)
+    # mlkd on two families, each its own batch: on the batch above, a ReLU
+    # decision at rounding distance lands in small tensors (test_train_step.c)
+    write_pair(os.path.join(out, "resnet"), "resnet32x4", "resnet8x4", ["mlkd"], 4321, 80)
+    write_pair(os.path.join(out, "wrn"), "wrn_40_2", "wrn_16_2", ["mlkd"], 4322, 78)
 
 
 if __name__ == "__main__":
