@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     expect_error("[optim]\nlr = fast\n", NULL, 0, "c.ini:16: optim.lr", "not a non-negative number");
     expect_error("[optimizer]\nlr = 1\n", NULL, 0, "c.ini:15: unknown section [optimizer]", "[teacher_optim]");
     expect_error("[optim]\nlearning_rate = 1\n", NULL, 0, "c.ini:16: unknown key 'learning_rate'", "lr, momentum");
-    expect_error("[distill]\nmethod = mlkd\n", NULL, 0, "c.ini:16", "valid: ce, kd, dkd, figkd");
+    expect_error("[distill]\nmethod = nosuch\n", NULL, 0, "c.ini:16", "valid: ce, kd, dkd, figkd");
     expect_error("[distill]\nbands = LL,XX\n", NULL, 0, "c.ini:16", "valid: LL, LH, HL, HH");
     expect_error("[distill]\ntemperature = 4\n", NULL, 0, "c.ini:16: distill.temperature does not apply to method = figkd",
                  "alpha, beta, bands");

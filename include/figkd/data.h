@@ -126,6 +126,8 @@ typedef struct fk_loader_opts {
     long start_batch;    /* first batch index within that epoch (resume) */
     int ring;            /* batches in flight; 0 = 2 * workers + 1 */
     const fk_allocator *allocator; /* NULL = 64-byte aligned malloc */
+    int views;           /* 2 (training only): each sample also as a strong view (MLKD's
+                          * RandAugment(2, 10) + Cutout after its own crop and flip) */
 } fk_loader_opts;
 
 void fk_loader_opts_default(fk_loader_opts *o);
@@ -139,6 +141,7 @@ typedef struct fk_batch {
     long index;          /* batch index within the epoch */
     int end_of_epoch;    /* 1: no batch; the epoch `epoch` just ended */
     int slot;            /* ring slot, for fk_loader_release */
+    int views;           /* 2: images is (2, N, C, H, W), the weak views then the strong */
 } fk_batch;
 
 typedef struct fk_loader fk_loader;

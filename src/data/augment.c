@@ -258,15 +258,17 @@ void fk_augment_plan(fk_transform *t, const fk_data_config *c, fk_dataset_kind k
 size_t fk_augment_work_floats(int h, int w, int c, int out)
 {
     (void)w;
-    return (size_t)out * out * c * 2 + (size_t)h * out * c;
+    /* geometry, resample window, resample rows, and the strong view's two
+     * 8-bit images (in floats' room) */
+    return (size_t)out * out * c * 3 + (size_t)h * out * c;
 }
 
-void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_transform *t,
-                      const float *mean, const float *std, float *work)
+/* The geometry of t (crop, resize; not the flip) into work: (S, S, c)
+ * floats 0..255; returns that image. */
+static const float *geometry(const fk_image *img, const fk_transform *t, float *work)
 {
     const int S = t->out, c = img->c;
     float *g = work, *rs = work + (size_t)S * S * c, *tmp = rs + (size_t)S * S * c;
-    /* geometry into g (S, S, c), float 0..255 */
     const float *fsrc = NULL;
     const uint8_t *usrc = img->pixels;
     int sw = img->w, sh = img->h;
@@ -294,7 +296,13 @@ void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_trans
         for (size_t i = 0; i < (size_t)S * S * c; i++)
             g[i] = usrc[i];
     }
-    /* flip, channel repeat, normalise: dst (c_out, S, S) */
+    return g;
+}
+
+/* flip (when set), channel repeat, normalise: g (S, S, c) -> dst (c_out, S, S) */
+static void normalise(float *dst, int c_out, const float *g, int S, int c, int flip, const float *mean,
+                      const float *std)
+{
     for (int co = 0; co < c_out; co++) {
         int ci = c == 1 ? 0 : co;
         float sc = 1.0f / (255.0f * std[co]), off = mean[co] / std[co];
@@ -302,11 +310,39 @@ void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_trans
         for (int y = 0; y < S; y++) {
             const float *row = g + (size_t)y * S * c;
             for (int x = 0; x < S; x++) {
-                int xs = t->flip ? S - 1 - x : x;
+                int xs = flip ? S - 1 - x : x;
                 d[y * S + x] = row[(size_t)xs * c + ci] * sc - off;
             }
         }
     }
+}
+
+void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_transform *t,
+                      const float *mean, const float *std, float *work)
+{
+    normalise(dst, c_out, geometry(img, t, work), t->out, img->c, t->flip, mean, std);
+}
+
+void fk_augment_apply_strong(float *dst, int c_out, const fk_image *img, const fk_transform *t,
+                             const fk_randaug *ra, const float *mean, const float *std, float *work)
+{
+    const int S = t->out, c = img->c;
+    const size_t n = (size_t)S * S * c;
+    float *g = (float *)geometry(img, t, work);
+    /* the crop and flip as an 8-bit image (PIL's: resampled values rounded) */
+    uint8_t *u = (uint8_t *)(work + 2 * n), *tmp = u + n;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            const float *p = g + ((size_t)y * S + (t->flip ? S - 1 - x : x)) * c;
+            for (int ch = 0; ch < c; ch++) {
+                float v = p[ch] + 0.5f;
+                u[((size_t)y * S + x) * c + ch] = (uint8_t)(v <= 0.0f ? 0 : v >= 255.0f ? 255 : (int)v);
+            }
+        }
+    fk_randaug_apply(u, S, S, c, ra, tmp);
+    for (size_t i = 0; i < n; i++)
+        g[i] = u[i];
+    normalise(dst, c_out, g, S, c, 0, mean, std);
 }
 
 /* ---- the strong view: RandAugment(2, 10) + Cutout ---------------------- */

@@ -112,6 +112,7 @@ void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_trans
  * (fk_randaug_op_name), then a gray (125, 123, 114) square of side
  * cutout * w (cutout uniform in [0, 0.5)) around (cx, cy). */
 #define FK_RANDAUG_OPS 14
+#define FK_STRONG_VIEW_SALT 0x6d6c6b64ull /* the strong view's random stream: seed ^ this */
 typedef struct fk_randaug {
     int op[2];
     double v[2];
@@ -129,5 +130,9 @@ void fk_randaug_op(uint8_t *img, int h, int w, int c, int op, double v, uint8_t 
 void fk_cutout(uint8_t *img, int h, int w, int c, double frac, double cx, double cy);
 /* Both ops, then the cutout. */
 void fk_randaug_apply(uint8_t *img, int h, int w, int c, const fk_randaug *p, uint8_t *tmp);
+/* The strong view: t's crop, resize and flip as an 8-bit image, then ra,
+ * then normalised as fk_augment_apply does. */
+void fk_augment_apply_strong(float *dst, int c_out, const fk_image *img, const fk_transform *t,
+                             const fk_randaug *ra, const float *mean, const float *std, float *work);
 
 #endif
