@@ -138,8 +138,7 @@ def write_pair(out, t_name, s_name, methods, seed, batch_seed):
 
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     y = torch.randint(0, CLASSES, (BATCH,), generator=g)
-    # the strong view from its own generator: the other inputs stay as they were
-    x_strong = torch.randn(BATCH, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(batch_seed + 1000))
+    x_strong = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)  # after the rest: they stay as they were
     tl64 = teacher_logits(t64, x.double())
     margin = float("inf")
     fkio.write_safetensors(os.path.join(out, "batch.safetensors"),
