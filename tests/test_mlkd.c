@@ -144,67 +144,29 @@ static void check_bad_arguments(fk_runtime *rt, const mlkd_case *k)
     clReleaseMemObject(b);
 }
 
-static int load_case(const fk_st_file *f, const char *name, mlkd_case *k)
+/* All checks of one fixture case (params [T, standardize, view]); the NaN
+ * and argument checks on n8c10_t4. */
+static void run_fixture_case(fk_runtime *rt, const fx_logit_case *c)
 {
-    char key[128];
-    size_t np = 0, ns = 0, nt = 0, nv = 0, ng = 0;
-    memset(k, 0, sizeof *k);
-    k->name = name;
-    snprintf(key, sizeof key, "%s/params", name);
-    const float *p = fk_test_tensor(f, key, &np);
-    snprintf(key, sizeof key, "%s/student", name);
-    k->student = fk_test_tensor(f, key, &ns);
-    const fk_st_tensor *st = fk_st_find(f, key);
-    snprintf(key, sizeof key, "%s/teacher", name);
-    k->teacher = fk_test_tensor(f, key, &nt);
-    snprintf(key, sizeof key, "%s/value", name);
-    k->value = fk_test_tensor(f, key, &nv);
-    snprintf(key, sizeof key, "%s/grad", name);
-    k->grad = fk_test_tensor(f, key, &ng);
-    int ok = p && np == 3 && k->student && st && st->ndim == 2 && k->teacher && nt == ns && k->value && nv == 1 &&
-             k->grad && ng == ns;
-    CHECK(ok, "case %s incomplete", name);
-    if (!ok)
-        return -1;
-    k->n = (int)st->shape[0];
-    k->c = (int)st->shape[1];
-    const float t[FK_MLKD_TEMPS] = {p[0], 3, 5, 2, 6};
-    memcpy(k->temps, t, sizeof t);
-    k->stand = p[1] != 0.0f;
-    k->view = (int)p[2];
-    return 0;
+    const float *p = c->params;
+    mlkd_case k = {c->name, c->n, c->c, p[1] != 0.0f, (int)p[2], {p[0], 3, 5, 2, 6}, c->student, c->teacher,
+                   c->value, c->grad};
+    check_case(rt, &k);
+    if (!strcmp(c->name, "n8c10_t4_w") || !strcmp(c->name, "n8c10_t4_s"))
+        check_nan(rt, &k);
+    if (!strcmp(c->name, "n8c10_t4_w"))
+        check_bad_arguments(rt, &k);
+}
+
+static void body(fk_runtime *rt, const fk_st_file *f)
+{
+    int cases = fx_logit_cases(rt, f, 3, run_fixture_case);
+    CHECK(cases == 18, "%d MLKD cases in the fixture, 18 expected", cases);
+    printf("%d MLKD cases; worst: value %.2g relative, gradient %.2g absolute (|ref| < 1e-2), %.2g relative\n", cases,
+           worst_value, worst_grad_abs, worst_grad_rel);
 }
 
 int main(void)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f;
-    if (fk_test_fixture("mlkd.safetensors", &f))
-        return 1;
-    int cases = 0;
-    for (size_t i = 0; i < f.count; i++) {
-        const char *nm = f.tensors[i].name, *slash = strchr(nm, '/');
-        if (!slash || strcmp(slash, "/params"))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
-        mlkd_case k;
-        if (load_case(&f, name, &k))
-            continue;
-        check_case(rt, &k);
-        if (!strcmp(name, "n8c10_t4_w") || !strcmp(name, "n8c10_t4_s"))
-            check_nan(rt, &k);
-        if (!strcmp(name, "n8c10_t4_w"))
-            check_bad_arguments(rt, &k);
-        cases++;
-    }
-    CHECK(cases == 18, "%d MLKD cases in the fixture, 18 expected", cases);
-    printf("%d MLKD cases; worst: value %.2g relative, gradient %.2g absolute (|ref| < 1e-2), %.2g relative\n", cases,
-           worst_value, worst_grad_abs, worst_grad_rel);
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_mlkd");
+    return fk_test_main("test_mlkd", "mlkd.safetensors", body);
 }
