@@ -28,6 +28,9 @@
  *     not mirror-symmetric; Fashion-MNIST's images all face one way, so flips
  *     make training images of a kind its test set never has)
  *   imagefolder: RandomResizedCrop(input_size) + flip
+ * Strong view (loader opts.views = 2, for two-view methods such as mlkd):
+ *   the same kind of crop and flip, drawn anew, then MLKD's RandAugment(2, 10)
+ *   + Cutout on the 8-bit image (src/data/augment.c, docs/data.md)
  * Evaluation (and augment = none): resize the shorter side to `resize`
  * (default input_size * 8 / 7, i.e. 256 at 224) and center-crop input_size;
  * nothing when the image already is input_size x input_size.
