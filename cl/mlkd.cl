@@ -82,7 +82,7 @@ static float2 mlkd_stand(__global const float *x, const int C)
 }
 
 /* Max and sum of exp((x - ms.x) / ms.y - max) of a row of x standardised by
- * ms (mean, D) and divided by T: .x the max, .y log of the sum. */
+ * ms (mean, D) and divided by T: .x the max, .y the sum. */
 static float2 mlkd_lse(__global const float *x, const int C, const float2 ms, const float T)
 {
     float m = -INFINITY;
@@ -91,7 +91,7 @@ static float2 mlkd_lse(__global const float *x, const int C, const float2 ms, co
     float z = 0.0f;
     for (int j = 0; j < C; j++)
         z += exp(((x[j] - ms.x) / ms.y) / T - m);
-    return (float2)(m, log(z));
+    return (float2)(m, z);
 }
 
 /* One work-item per (row i, temperature k): P_k[i, :], Q_k[i, :] and
@@ -113,18 +113,17 @@ __kernel void mlkd_probs(__global const float *s, const ulong s_off, __global co
 
     const float2 id = (float2)(0.0f, 1.0f);
     const float2 ls = mlkd_lse(srow, C, id, T), lt = mlkd_lse(trow, C, id, T);
-    const float zs = exp(ls.y), zt = exp(lt.y);
     for (int j = 0; j < C; j++) {
-        prow[j] = exp(srow[j] / T - ls.x) / zs;
-        qrow[j] = exp(trow[j] / T - lt.x) / zt;
+        prow[j] = exp(srow[j] / T - ls.x) / ls.y;
+        qrow[j] = exp(trow[j] / T - lt.x) / lt.y;
     }
     const float2 ms = stand ? mlkd_stand(srow, C) : id, mt = stand ? mlkd_stand(trow, C) : id;
     const float2 ks = stand ? mlkd_lse(srow, C, ms, T) : ls, kt = stand ? mlkd_lse(trow, C, mt, T) : lt;
-    const float zkt = stand ? exp(kt.y) : zt;
+    const float logz = log(ks.y);
     float kl = 0.0f;
     for (int j = 0; j < C; j++) {
         const float xs = ((srow[j] - ms.x) / ms.y) / T, xt = ((trow[j] - mt.x) / mt.y) / T;
-        const float q = exp(xt - kt.x) / zkt, logp = (xs - ks.x) - ks.y;
+        const float q = exp(xt - kt.x) / kt.y, logp = (xs - ks.x) - logz;
         kl += q > 0.0f ? q * (log(q) - logp) : 0.0f;
     }
     work[L.kd + (ulong)k * (ulong)N + (ulong)i] = T * T * kl;
@@ -324,10 +323,9 @@ __kernel void mlkd_grad(__global const float *s, const ulong s_off, __global con
             continue;
         }
         const float2 ks = mlkd_lse(srow, C, ms, T), kt = mlkd_lse(trow, C, mt, T);
-        const float zs = exp(ks.y), zt = exp(kt.y);
         for (int b = 0; b < C; b++) {
-            const float ps = exp(((srow[b] - ms.x) / ms.y) / T - ks.x) / zs;
-            const float pt = exp(((trow[b] - mt.x) / mt.y) / T - kt.x) / zt;
+            const float ps = exp(((srow[b] - ms.x) / ms.y) / T - ks.x) / ks.y;
+            const float pt = exp(((trow[b] - mt.x) / mt.y) / T - kt.x) / kt.y;
             Z[b] += kscale * (ps - pt);
         }
     }
