@@ -1,7 +1,8 @@
 /* The training step: teacher forward (eval mode), student forward (train
  * mode), CE plus the method's term (its row's loss) into one logits
- * gradient, backward, SGD, and metrics accumulated on the device. No host
- * sync unless times are asked for. */
+ * gradient, backward, SGD, and metrics accumulated on the device; for a
+ * method of two views, forward to backward once per view and the gradients
+ * summed before SGD. No host sync unless times are asked for. */
 #include "figkd/ops.h"
 #include "figkd/trainer.h"
 
@@ -85,7 +86,7 @@ static fk_status lap(fk_step *s, fk_step_times *times, double *slot, double *t0)
 }
 
 /* Forward, loss and backward of view v (its images at x + v * n images):
- * CE and the term into values[2v], values[2v + 1] (view 1: [4], [5]). */
+ * CE and the term into values[0], [1] (view 0) or [4], [5] (view 1). */
 static fk_status step_view(fk_step *s, cl_mem x, cl_mem y, int v, float weight, fk_step_times *times, double *t0)
 {
     fk_runtime *rt = s->rt;
