@@ -240,3 +240,50 @@ void fx_bufs_free(fx_buf *const *bufs, size_t count)
     for (size_t i = 0; i < count; i++)
         fx_buf_free(bufs[i]);
 }
+
+/* The case `name` of a logit-loss fixture; 0 when complete. */
+static int logit_case(const fk_st_file *f, const char *name, size_t nparams, fx_logit_case *k)
+{
+    char key[128];
+    size_t np = 0, ns = 0, nt = 0, nv = 0, ng = 0;
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    snprintf(key, sizeof key, "%s/params", name);
+    k->params = fk_test_tensor(f, key, &np);
+    snprintf(key, sizeof key, "%s/student", name);
+    k->student = fk_test_tensor(f, key, &ns);
+    const fk_st_tensor *st = fk_st_find(f, key);
+    snprintf(key, sizeof key, "%s/teacher", name);
+    k->teacher = fk_test_tensor(f, key, &nt);
+    snprintf(key, sizeof key, "%s/value", name);
+    k->value = fk_test_tensor(f, key, &nv);
+    snprintf(key, sizeof key, "%s/grad", name);
+    k->grad = fk_test_tensor(f, key, &ng);
+    int ok = k->params && np == nparams && k->student && st && st->ndim == 2 && k->teacher && nt == ns &&
+             k->value && nv == 1 && k->grad && ng == ns;
+    CHECK(ok, "case %s incomplete", name);
+    if (ok) {
+        k->n = (int)st->shape[0];
+        k->c = (int)st->shape[1];
+    }
+    return ok ? 0 : -1;
+}
+
+int fx_logit_cases(fk_runtime *rt, const fk_st_file *f, size_t nparams,
+                   void (*run)(fk_runtime *rt, const fx_logit_case *k))
+{
+    int cases = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        const char *nm = f->tensors[i].name, *slash = strchr(nm, '/');
+        if (!slash || strcmp(slash, "/params"))
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
+        fx_logit_case k;
+        if (logit_case(f, name, nparams, &k))
+            continue;
+        run(rt, &k);
+        cases++;
+    }
+    return cases;
+}

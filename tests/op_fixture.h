@@ -74,4 +74,17 @@ typedef struct fx_spec {
 void fx_bufs_create(fk_runtime *rt, const fx_spec *specs, size_t count);
 void fx_bufs_free(fx_buf *const *bufs, size_t count);
 
+/* Cases of a logit loss as tests/ref/gen_dist.py and gen_mlkd.py write them:
+ * tensors "<name>/student" and "/teacher" (N, C), "/params", "/value" (1)
+ * and "/grad" (N, C), a case per "<name>/params" in file order. */
+typedef struct fx_logit_case {
+    char name[64];
+    int n, c;
+    const float *student, *teacher, *params, *value, *grad;
+} fx_logit_case;
+/* run(rt, &case) for every complete case with nparams params (a failed check
+ * names an incomplete one); returns the number run. */
+int fx_logit_cases(fk_runtime *rt, const fk_st_file *f, size_t nparams,
+                   void (*run)(fk_runtime *rt, const fx_logit_case *k));
+
 #endif

@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     expect_error("[optim]\nlr = fast\n", NULL, 0, "c.ini:16: optim.lr", "not a non-negative number");
     expect_error("[optimizer]\nlr = 1\n", NULL, 0, "c.ini:15: unknown section [optimizer]", "[teacher_optim]");
     expect_error("[optim]\nlearning_rate = 1\n", NULL, 0, "c.ini:16: unknown key 'learning_rate'", "lr, momentum");
-    expect_error("[distill]\nmethod = mlkd\n", NULL, 0, "c.ini:16", "valid: ce, kd, dkd, figkd");
+    expect_error("[distill]\nmethod = nosuch\n", NULL, 0, "c.ini:16", "valid: ce, kd, dkd, figkd");
     expect_error("[distill]\nbands = LL,XX\n", NULL, 0, "c.ini:16", "valid: LL, LH, HL, HH");
     expect_error("[distill]\ntemperature = 4\n", NULL, 0, "c.ini:16: distill.temperature does not apply to method = figkd",
                  "alpha, beta, bands");
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
               cfg.errors == 3 && strstr(fk_last_error(), "c.ini:15: not an INI line"),
           "reader errors: %d, first: %s", cfg.errors, fk_last_error());
     /* a method that does not parse says nothing of its keys; a bad [data] key breaks the data */
-    CHECK(load("[distill]\nmethod = mlkd\ntemperature = 4\n[data]\nsubset = -1\n", NULL, 0, &cfg) == FK_ERR_ARG &&
+    CHECK(load("[distill]\nmethod = nosuch\ntemperature = 4\n[data]\nsubset = -1\n", NULL, 0, &cfg) == FK_ERR_ARG &&
               cfg.errors == 2 && (cfg.broken & FK_BROKEN_METHOD) && (cfg.broken & FK_BROKEN_DATA),
           "method and data: %d errors, broken %u: %s", cfg.errors, cfg.broken, fk_last_error());
     CHECK(load("[optim]\nlr = 0.1\n", NULL, 0, &cfg) == FK_OK && cfg.errors == 0 && cfg.broken == 0, "no errors");

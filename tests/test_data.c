@@ -480,13 +480,15 @@ typedef struct run {
 
 static fk_status collect_opts(fk_dataset *ds, fk_data_config *c, const fk_loader_opts *o, int epochs, run *out);
 
-/* All batches of `epochs` epochs from (epoch, start), flattened. */
-static fk_status collect(fk_dataset *ds, fk_data_config *c, int train, int batch, int workers,
-                         long epoch, long start, int epochs, run *out)
+/* All batches of `epochs` epochs from (epoch, start), flattened; with views
+ * 2, each batch's weak then strong images. */
+static fk_status collect_views(fk_dataset *ds, fk_data_config *c, int train, int batch, int workers,
+                               long epoch, long start, int epochs, int views, run *out)
 {
     c->workers = workers;
     fk_loader_opts o;
     fk_loader_opts_default(&o);
+    o.views = views;
     o.train = train;
     o.batch = batch;
     o.seed = 1234;
@@ -515,7 +517,7 @@ static fk_status collect_opts(fk_dataset *ds, fk_data_config *c, const fk_loader
             ends++;
             continue;
         }
-        long f = (long)b.count * b.c * b.h * b.w;
+        long f = (long)b.views * b.count * b.c * b.h * b.w;
         if (out->floats + f > cap) {
             cap = (out->floats + f) * 2;
             out->img = realloc(out->img, (size_t)cap * sizeof(float));
@@ -531,10 +533,71 @@ static fk_status collect_opts(fk_dataset *ds, fk_data_config *c, const fk_loader
     return s;
 }
 
+static fk_status collect(fk_dataset *ds, fk_data_config *c, int train, int batch, int workers,
+                         long epoch, long start, int epochs, run *out)
+{
+    return collect_views(ds, c, train, batch, workers, epoch, start, epochs, 1, out);
+}
+
 static void run_free(run *r)
 {
     free(r->img);
     free(r->lab);
+}
+
+/* Two views: each batch the one-view loader's images (the weak views),
+ * then a strong view of each same sample, the same whatever the worker
+ * count and on resume; the strong views differ from the weak ones and stay
+ * in the normalised range of 8-bit pixels; evaluation ignores views. */
+static void test_views(void)
+{
+    fk_data_config c;
+    fk_dataset *ds;
+    CHECK(open_as(&c, "cifar100", "cifar100", 1, &ds) == FK_OK, "open");
+    if (!ds)
+        return;
+    run one, w1, w3, rr;
+    const long per = 6L * 3 * 32 * 32;
+    CHECK(collect(ds, &c, 1, 6, 2, 0, 0, 2, &one) == FK_OK, "one view");
+    CHECK(collect_views(ds, &c, 1, 6, 1, 0, 0, 2, 2, &w1) == FK_OK, "two views, 1 worker");
+    CHECK(collect_views(ds, &c, 1, 6, 3, 0, 0, 2, 2, &w3) == FK_OK, "two views, 3 workers");
+    CHECK(w1.n_batches == one.n_batches && w1.floats == 2 * one.floats, "%ld batches, %ld floats", w1.n_batches,
+          w1.floats);
+    CHECK(w1.floats == w3.floats && !memcmp(w1.img, w3.img, (size_t)w1.floats * 4), "workers 1/3 differ");
+    int weak_same = 1, strong_differs = 0, in_range = 1;
+    float lo = (0.0f - c.mean[0]) / c.std[0], hi = (1.0f - c.mean[0]) / c.std[0];
+    for (int ch = 1; ch < 3; ch++) {
+        lo = fminf(lo, (0.0f - c.mean[ch]) / c.std[ch]);
+        hi = fmaxf(hi, (1.0f - c.mean[ch]) / c.std[ch]);
+    }
+    for (long b = 0; b < w1.n_batches && w1.floats == 2 * one.floats; b++) {
+        const float *weak = w1.img + 2 * b * per, *strong = weak + per;
+        weak_same &= !memcmp(weak, one.img + b * per, (size_t)per * 4);
+        strong_differs += memcmp(weak, strong, (size_t)per * 4) != 0;
+        for (long i = 0; i < per; i++)
+            in_range &= strong[i] >= lo - 1e-5f && strong[i] <= hi + 1e-5f;
+    }
+    CHECK(weak_same, "the weak views are not the one-view loader's batches");
+    CHECK(strong_differs == w1.n_batches, "%d of %ld strong batches differ from the weak", strong_differs,
+          w1.n_batches);
+    CHECK(in_range, "a strong view outside [%g, %g]", (double)lo, (double)hi);
+    CHECK(!memcmp(w1.lab, one.lab, (size_t)one.n_batches * 6 * 4), "labels differ");
+    /* resume at (1, 2) = the uninterrupted sequence from batch 8 */
+    CHECK(collect_views(ds, &c, 1, 6, 2, 1, 2, 1, 2, &rr) == FK_OK, "resume");
+    CHECK(rr.n_batches == 4 && !memcmp(rr.img, w1.img + 8 * 2 * per, (size_t)(4 * 2 * per) * 4), "resume differs");
+    run_free(&rr);
+    run_free(&one);
+    run_free(&w1);
+    run_free(&w3);
+    fk_dataset_free(ds);
+    /* evaluation: one view */
+    CHECK(fk_dataset_open(&c, 0, &ds) == FK_OK, "open test");
+    run ev;
+    CHECK(collect_views(ds, &c, 0, 4, 1, 0, 0, 1, 2, &ev) == FK_OK &&
+              ev.floats == fk_dataset_count(ds) * 3 * 32 * 32,
+          "evaluation with views 2: %ld floats for %ld images", ev.floats, fk_dataset_count(ds));
+    run_free(&ev);
+    fk_dataset_free(ds);
 }
 
 static void test_loader(void)
@@ -851,8 +914,8 @@ int main(int argc, char **argv)
         {"config", test_config}, {"cifar", test_cifar}, {"idx", test_idx},
         {"imagefolder", test_imagefolder}, {"tinyimagenet", test_tinyimagenet},
         {"augment", test_augment}, {"loader", test_loader}, {"loader_shards", test_loader_shards},
-        {"subset", test_subset},
-        {"allocator", test_allocator}, {"fashion-mnist", test_fashion_mnist},
+        {"subset", test_subset}, {"allocator", test_allocator}, {"fashion-mnist", test_fashion_mnist},
+        {"views", test_views},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!strcmp(argv[2], tests[i].name)) {

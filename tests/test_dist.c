@@ -6,7 +6,7 @@
  * guards around every output and the work space; dlogits NULL gives the
  * same value; a second run gives the same bits; a NaN logit gives a NaN
  * value; bad arguments are errors. */
-#include "common.h"
+#include "op_fixture.h"
 
 #include "figkd/loss.h"
 
@@ -188,64 +188,26 @@ static void check_bad_arguments(fk_runtime *rt, const dist_case *k)
     clReleaseMemObject(b);
 }
 
-static int load_case(const fk_st_file *f, const char *name, dist_case *k)
+/* All checks of one fixture case; the NaN and argument checks on n8c10_t4. */
+static void run_fixture_case(fk_runtime *rt, const fx_logit_case *c)
 {
-    char key[128];
-    size_t np = 0, ns = 0, nt = 0, nv = 0, ng = 0;
-    const float *p;
-    memset(k, 0, sizeof *k);
-    k->name = name;
-    snprintf(key, sizeof key, "%s/params", name);
-    p = fk_test_tensor(f, key, &np);
-    snprintf(key, sizeof key, "%s/student", name);
-    k->student = fk_test_tensor(f, key, &ns);
-    const fk_st_tensor *st = fk_st_find(f, key);
-    snprintf(key, sizeof key, "%s/teacher", name);
-    k->teacher = fk_test_tensor(f, key, &nt);
-    snprintf(key, sizeof key, "%s/value", name);
-    k->value = fk_test_tensor(f, key, &nv);
-    snprintf(key, sizeof key, "%s/grad", name);
-    k->grad = fk_test_tensor(f, key, &ng);
-    int ok = p && np == 3 && k->student && st && st->ndim == 2 && k->teacher && nt == ns && k->value &&
-             nv == 1 && k->grad && ng == ns;
-    CHECK(ok, "case %s incomplete", name);
-    if (!ok)
-        return -1;
-    k->n = (int)st->shape[0];
-    k->c = (int)st->shape[1];
-    k->T = p[0], k->beta = p[1], k->gamma = p[2];
-    return 0;
+    dist_case k = {c->name, c->n, c->c, c->params[0], c->params[1], c->params[2], c->student, c->teacher,
+                   c->value, c->grad};
+    check_case(rt, &k);
+    if (!strcmp(c->name, "n8c10_t4")) {
+        check_nan(rt, &k);
+        check_bad_arguments(rt, &k);
+    }
+}
+
+static void body(fk_runtime *rt, const fk_st_file *f)
+{
+    int cases = fx_logit_cases(rt, f, 3, run_fixture_case);
+    CHECK(cases == 13, "%d DIST cases in the fixture, 13 expected", cases);
+    printf("%d DIST cases\n", cases);
 }
 
 int main(void)
 {
-    fk_runtime *rt;
-    int r = fk_test_runtime(&rt);
-    if (r)
-        return r;
-    fk_st_file f;
-    if (fk_test_fixture("dist.safetensors", &f))
-        return 1;
-    int cases = 0;
-    for (size_t i = 0; i < f.count; i++) {
-        const char *nm = f.tensors[i].name, *slash = strchr(nm, '/');
-        if (!slash || strcmp(slash, "/params"))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
-        dist_case k;
-        if (load_case(&f, name, &k))
-            continue;
-        check_case(rt, &k);
-        if (!strcmp(name, "n8c10_t4")) {
-            check_nan(rt, &k);
-            check_bad_arguments(rt, &k);
-        }
-        cases++;
-    }
-    CHECK(cases == 13, "%d DIST cases in the fixture, 13 expected", cases);
-    printf("%d DIST cases\n", cases);
-    fk_st_free(&f);
-    fk_runtime_free(rt);
-    return fk_test_result("test_dist");
+    return fk_test_main("test_dist", "dist.safetensors", body);
 }

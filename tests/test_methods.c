@@ -85,20 +85,20 @@ typedef struct dev {
     cl_mem student, teacher, labels, value, dlogits, work;
 } dev;
 
-static float term(dev *D, const fk_loss_spec *spec, bool grad)
+static float term(dev *D, const fk_loss_spec *spec, bool grad, int view)
 {
     fk_tensor value = {D->value, 0, 1, {1, 1, 1, 1}}, dl = {D->dlogits, 0, 2, {N, C, 1, 1}};
     fk_method_io io = {D->rt, spec, value, grad ? &dl : NULL, {D->student, 0, 2, {N, C, 1, 1}},
                        {D->teacher, 0, 2, {N, C, 1, 1}}, D->labels, N, C, 0.5f,
-                       {D->work, 0, 1, {(int)fk_method_work(spec->method, N, C), 1, 1, 1}}, {0}, {0}};
+                       {D->work, 0, 1, {(int)fk_method_work(spec->method, N, C), 1, 1, 1}}, {0}, {0}, view};
     float v = NAN;
     if (spec->method->loss(&io) != FK_OK || fk_buffer_read(D->rt, D->value, 0, sizeof v, &v) != FK_OK)
         CHECK(0, "%s: loss: %s", spec->method->name, fk_last_error());
     return v;
 }
 
-/* The row's term and its gradient against finite differences. */
-static void check_loss(dev *D, const fk_method *m, float *s)
+/* The row's term of one view and its gradient against finite differences. */
+static void check_loss(dev *D, const fk_method *m, float *s, int view)
 {
     fk_config cfg;
     fk_loss_spec spec;
@@ -109,7 +109,7 @@ static void check_loss(dev *D, const fk_method *m, float *s)
     fk_config_free(&cfg);
     float g[N * C], zero[N * C] = {0};
     fk_buffer_write(D->rt, D->dlogits, 0, sizeof zero, zero);
-    float v = term(D, &spec, true);
+    float v = term(D, &spec, true, view);
     fk_buffer_read(D->rt, D->dlogits, 0, sizeof g, g);
     CHECK(isfinite(v), "%s: term %g", m->name, (double)v);
     double worst = 0;
@@ -122,17 +122,18 @@ static void check_loss(dev *D, const fk_method *m, float *s)
         float x = s[i];
         s[i] = x + eps;
         fk_buffer_write(D->rt, D->student, 0, N * C * sizeof(float), s);
-        double up = term(D, &spec, false);
+        double up = term(D, &spec, false, view);
         s[i] = x - eps;
         fk_buffer_write(D->rt, D->student, 0, N * C * sizeof(float), s);
-        double down = term(D, &spec, false);
+        double down = term(D, &spec, false, view);
         s[i] = x;
         double fd = 0.5 * (up - down) / (2 * eps), err = fabs(fd - g[i]);
         worst = fmax(worst, err / (1e-4 + resolution + 2e-2 * fabs(fd)));
     }
     fk_buffer_write(D->rt, D->student, 0, N * C * sizeof(float), s);
-    printf("%s: term %.6f, gradient within %.2f of the finite-difference limit\n", m->name, (double)v, worst);
-    CHECK(worst <= 1, "%s: gradient off the finite differences (%.3g x the limit)", m->name, worst);
+    printf("%s (view %d): term %.6f, gradient within %.2f of the finite-difference limit\n", m->name, view,
+           (double)v, worst);
+    CHECK(worst <= 1, "%s (view %d): gradient off the finite differences (%.3g x the limit)", m->name, view, worst);
 }
 
 static int on_device(void)
@@ -160,7 +161,8 @@ static int on_device(void)
      * tests (test_feat_losses, test_train_step) */
     for (int i = 0; fk_methods[i]; i++)
         if (!FK_METHOD_TAPS(fk_methods[i]))
-            check_loss(&D, fk_methods[i], s);
+            for (int v = 0; v < fk_method_views(fk_methods[i]); v++)
+                check_loss(&D, fk_methods[i], s, v);
     cl_mem m[] = {D.student, D.teacher, D.labels, D.value, D.dlogits, D.work};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         clReleaseMemObject(m[i]);

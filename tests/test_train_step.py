@@ -4,6 +4,10 @@ PyTorch, the weights are too large to commit), then the C test.
 usage: /usr/bin/python3 test_train_step.py TEST_BINARY CASE_DIR [--seed S] [--pair TEACHER STUDENT] [method ...]
 (--seed: gen_step.py's batch seed; --pair: that teacher -> student pair
 instead of resnet32x4 -> resnet8x4, for the methods named)
+
+Without a pair and methods: the default list on the resnet pair (CASE_DIR),
+then mlkd on the resnet pair with its own batch (CASE_DIR/resnet) and on the
+wrn pair (CASE_DIR/wrn).
 """
 
 import os
@@ -16,8 +20,13 @@ gen = [sys.executable, os.path.join(here, "ref", "gen_step.py"), case_dir]
 if rest[:1] == ["--seed"]:
     gen += rest[:2]
     rest = rest[2:]
-if rest[:1] == ["--pair"]:
+pair = rest[:1] == ["--pair"]
+if pair:
     gen += rest[1:]
     rest = rest[3:]
 subprocess.run(gen, check=True)
-sys.exit(subprocess.run([binary, case_dir] + rest).returncode)
+rc = subprocess.run([binary, case_dir] + rest).returncode
+if not pair and not rest:
+    for sub in ("resnet", "wrn"):
+        rc = subprocess.run([binary, os.path.join(case_dir, sub), "mlkd"]).returncode or rc
+sys.exit(rc)

@@ -28,6 +28,9 @@
  *     not mirror-symmetric; Fashion-MNIST's images all face one way, so flips
  *     make training images of a kind its test set never has)
  *   imagefolder: RandomResizedCrop(input_size) + flip
+ * Strong view (loader opts.views = 2, for two-view methods such as mlkd):
+ *   the same kind of crop and flip, drawn anew, then MLKD's RandAugment(2, 10)
+ *   + Cutout on the 8-bit image (src/data/augment.c, docs/data.md)
  * Evaluation (and augment = none): resize the shorter side to `resize`
  * (default input_size * 8 / 7, i.e. 256 at 224) and center-crop input_size;
  * nothing when the image already is input_size x input_size.
@@ -132,6 +135,8 @@ typedef struct fk_loader_opts {
      * in every process); evaluation: the shard-th of `shards` contiguous
      * parts of the split (the first n % shards one image longer). */
     int shard, shards;
+    int views;           /* 2 (training only): each sample also as a strong view (MLKD's
+                          * RandAugment(2, 10) + Cutout after its own crop and flip) */
 } fk_loader_opts;
 
 void fk_loader_opts_default(fk_loader_opts *o);
@@ -145,6 +150,7 @@ typedef struct fk_batch {
     long index;          /* batch index within the epoch */
     int end_of_epoch;    /* 1: no batch; the epoch `epoch` just ended */
     int slot;            /* ring slot, for fk_loader_release */
+    int views;           /* 2: images is (2, N, C, H, W), the weak views then the strong */
 } fk_batch;
 
 typedef struct fk_loader fk_loader;

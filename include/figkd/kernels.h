@@ -74,6 +74,14 @@
     X(RKD_UNIT, "rkd", "rkd_unit", NONE)                                       \
     X(RKD_ANGLE, "rkd", "rkd_angle", NONE)                                     \
     X(RKD_ANGLE_BACKWARD, "rkd", "rkd_angle_backward", NONE)                   \
+    X(MLKD_PROBS, "mlkd", "mlkd_probs", NONE)                                  \
+    X(MLKD_CONF, "mlkd", "mlkd_conf", NONE)                                    \
+    X(MLKD_CLS, "mlkd", "mlkd_cls", NONE)                                      \
+    X(MLKD_MASK, "mlkd", "mlkd_mask", NONE)                                    \
+    X(MLKD_CC, "mlkd", "mlkd_cc", NONE)                                        \
+    X(MLKD_BC, "mlkd", "mlkd_bc", NONE)                                        \
+    X(MLKD_GRAD, "mlkd", "mlkd_grad", NONE)                                    \
+    X(MLKD_VALUE, "mlkd", "mlkd_value", NONE)                                  \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
     X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)

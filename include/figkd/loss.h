@@ -112,4 +112,24 @@ size_t fk_rkd_work(int n, int ds, int dt);
 fk_status fk_rkd_loss(fk_runtime *rt, fk_tensor value, fk_tensor student, const fk_tensor *dstudent,
                       fk_tensor teacher, float distance_weight, float angle_weight, float weight, fk_tensor work);
 
+/* ---- MLKD (src/loss/mlkd.c, cl/mlkd.cl) ---- */
+
+/* MLKD (Jin et al. 2023), one view's term as the authors' KD_ours.py sums
+ * it, over FK_MLKD_TEMPS temperatures temps[k] (their order: the configured
+ * temperature, 3, 5, 2, 6), with kd_k, cc_k, bc_k the instance-, class- and
+ * batch-level losses of cl/mlkd.cl:
+ *   view 0 (weak):   sum_k (m + [k >= 3]) kd_k + mc cc_k + m bc_k
+ *   view 1 (strong): kd_0 + kd_1 + kd_2
+ * m (mc) is the share of samples (classes) whose teacher confidence at T = 1
+ * is at or below numpy's median of them; the official code multiplies its
+ * batch-mean losses by the mean of the boolean mask, which is this share.
+ * standardize: KD on z-scored logits (the logit-standardisation variant of
+ * MLKD.py, eps 1e-7, unbiased std; c >= 2). work holds fk_mlkd_work(n, c)
+ * floats (not fk_loss_work's). */
+#define FK_MLKD_TEMPS 5
+size_t fk_mlkd_work(int n, int c);
+fk_status fk_mlkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits, fk_tensor student,
+                       fk_tensor teacher, int n, int c, const float temps[FK_MLKD_TEMPS], int view, int standardize,
+                       float weight, fk_tensor work);
+
 #endif

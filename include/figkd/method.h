@@ -76,6 +76,7 @@ typedef struct fk_method_io {
      * dstage/dembed the loss ADDS weight * d(term)/d(feature) into when
      * dlogits is not NULL, and the teacher's (forward only). */
     fk_feats student_feats, teacher_feats;
+    int view;                 /* a method of two views: 0 the weak (first), 1 the strong */
 } fk_method_io;
 
 typedef struct fk_method {
@@ -107,6 +108,13 @@ typedef struct fk_method {
      * its loss needs (io->work holds the larger of this and .work's). */
     fk_status (*feat_setup)(const fk_loss_spec *spec, const fk_feats *student, const fk_feats *teacher,
                             size_t *work);
+    /* Views of each sample a step trains on (0 or 1: one). With 2 the
+     * loader adds a strongly augmented view of each sample
+     * (src/data/augment.c) and the step runs teacher and student forward,
+     * the loss (io.view 0, then 1) and backward on the weak view, then on
+     * the strong one, and sums the two gradients; CE and the term are the
+     * sums over the views. */
+    int views;
 } fk_method;
 
 #define FK_STAGES_FROM(k) (~0u << (k))
@@ -126,6 +134,8 @@ const char *fk_method_names(void);
 /* Scratch floats for n x c logits: the larger of the row's need and the
  * cross-entropy's (fk_loss_work), so one buffer serves the whole step. */
 size_t fk_method_work(const fk_method *m, int n, int c);
+/* Views per sample of a row: 1 or 2. */
+int fk_method_views(const fk_method *m);
 /* Weight of spec's term at a 0-based epoch: the row's rule. The loss that
  * is trained and logged is ce_weight * CE + fk_method_term_scale * term. */
 double fk_method_term_scale(const fk_loss_spec *spec, long epoch);
@@ -133,11 +143,13 @@ double fk_method_term_scale(const fk_loss_spec *spec, long epoch);
 /* The built-in rows, for code and tests that name one (the teacher stage
  * trains with ce). */
 extern const fk_method fk_method_ce, fk_method_kd, fk_method_dkd, fk_method_figkd, fk_method_dist;
+extern const fk_method fk_method_mlkd;
 #define FK_METHOD_CE (&fk_method_ce)
 #define FK_METHOD_KD (&fk_method_kd)
 #define FK_METHOD_DKD (&fk_method_dkd)
 #define FK_METHOD_FIGKD (&fk_method_figkd)
 #define FK_METHOD_DIST (&fk_method_dist)
 extern const fk_method fk_method_at, fk_method_pkt, fk_method_rkd;
+#define FK_METHOD_MLKD (&fk_method_mlkd)
 
 #endif

@@ -26,12 +26,17 @@ typedef struct fk_step {
     fk_loss_spec loss;
     int batch, classes;
     cl_mem dlogits;                /* (N, classes) */
-    cl_mem values;                 /* [ce, term] of the last step */
+    cl_mem values;                 /* FK_STEP_VALUES: [ce, term] of the last step (sums over the
+                                    * views), [2] an evaluation's CE, [4, 5] the strong view's */
     cl_mem acc;                    /* FK_ACC_COUNT accumulators, zeroed by fk_step_reset_acc */
     cl_mem work;                   /* loss scratch */
     size_t work_elems;
     struct fk_grad_sync *sync;     /* gradients averaged over the ranks before SGD (NULL: one process) */
+    int views;                     /* fk_method_views of the loss: x holds views * batch images */
+    cl_mem grads_weak;             /* views 2: the weak view's parameter gradients */
 } fk_step;
+
+#define FK_STEP_VALUES 6
 
 /* Per-part times in seconds, measured with a queue finish after each part
  * (bench only: this syncs the device five times a step). */
@@ -45,7 +50,9 @@ void fk_step_free(fk_step *s);
 fk_status fk_step_reset_acc(fk_step *s);
 
 /* One SGD step on x (N, C, H, W) and int32 labels y, both at offset 0; epoch
- * is 0-based (a method's warm-up rule reads it). */
+ * is 0-based (a method's warm-up rule reads it). A method of two views
+ * (fk_method_views) reads x as (2, N, C, H, W): the weak views, then the
+ * strong views of the same samples. */
 fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times);
 
 /* Evaluation forward of n <= batch rows: adds n * CE into acc[FK_ACC_CE]

@@ -104,4 +104,35 @@ size_t fk_augment_work_floats(int h, int w, int c, int out);
 void fk_augment_apply(float *dst, int c_out, const fk_image *img, const fk_transform *t,
                       const float *mean, const float *std, float *work);
 
+/* ---- the strong view of two-view methods (MLKD's loader) ---- */
+
+/* RandAugment(2, 10) + Cutout as mdistiller/dataset/cifar100.py of the
+ * MLKD code applies it after the random crop and flip: two ops drawn with
+ * replacement from FK_RANDAUG_OPS, each with a value uniform in its range
+ * (fk_randaug_op_name), then a gray (125, 123, 114) square of side
+ * cutout * w (cutout uniform in [0, 0.5)) around (cx, cy). */
+#define FK_RANDAUG_OPS 14
+#define FK_STRONG_VIEW_SALT 0x6d6c6b64ull /* the strong view's random stream: seed ^ this */
+typedef struct fk_randaug {
+    int op[2];
+    double v[2];
+    double cutout, cx, cy;
+} fk_randaug;
+
+const char *fk_randaug_op_name(int op);
+/* Draw the ops, values and cutout of one image of w x h from r. */
+void fk_randaug_plan(fk_randaug *p, fk_rng *r, int w, int h);
+/* One op with value v on an 8-bit (h, w, c) image in place, as Pillow 9
+ * computes it on an "RGB" (c = 3) or "L" (c = 1) image; tmp holds h*w*c
+ * bytes. */
+void fk_randaug_op(uint8_t *img, int h, int w, int c, int op, double v, uint8_t *tmp);
+/* Cutout of side frac * w at (cx, cy) (c = 1 takes the gray's first value). */
+void fk_cutout(uint8_t *img, int h, int w, int c, double frac, double cx, double cy);
+/* Both ops, then the cutout. */
+void fk_randaug_apply(uint8_t *img, int h, int w, int c, const fk_randaug *p, uint8_t *tmp);
+/* The strong view: t's crop, resize and flip as an 8-bit image, then ra,
+ * then normalised as fk_augment_apply does. */
+void fk_augment_apply_strong(float *dst, int c_out, const fk_image *img, const fk_transform *t,
+                             const fk_randaug *ra, const float *mean, const float *std, float *work);
+
 #endif

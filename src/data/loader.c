@@ -5,7 +5,10 @@
  * lives in ring slot (g - g0) % ring. A worker claims the next g only when its
  * slot is free, so at most `ring` batches are in flight. Every random draw of
  * sample i in epoch e comes from fk_rng_for(seed, e, i) and the shuffle from
- * (seed, e), so the batches do not depend on the number of workers. */
+ * (seed, e), so the batches do not depend on the number of workers. With
+ * views = 2 each sample also gets a strong view (RandAugment after its own
+ * crop and flip) from the stream (seed ^ FK_STRONG_VIEW_SALT, e, i): the
+ * weak views are the images a one-view loader gives. */
 #include "data/data_internal.h"
 
 #include <pthread.h>
@@ -31,6 +34,7 @@ struct fk_loader {
     fk_loader_opts opts;
     fk_allocator alloc;
     int c_out, S, shuffle;
+    int views;       /* 2: each slot holds the weak then the strong views */
     float mean[3], std[3];
     long nb, g0;
     long row0, rows;   /* the rows of the split this loader reads (all of them but in an evaluation shard) */
@@ -105,6 +109,15 @@ static fk_status fill_batch(fk_loader *l, slot *sl, long g, long **perm, long *p
         fk_augment_plan(&t, &l->cfg, l->ds->kind, l->opts.train, img.h, img.w, &r);
         fk_augment_apply(sl->images + (size_t)k * l->c_out * S * S, l->c_out, &img, &t,
                          l->mean, l->std, *work);
+        if (l->views > 1) { /* the strong view: its own stream, its own crop and flip */
+            fk_rng r2 = fk_rng_for(l->opts.seed ^ FK_STRONG_VIEW_SALT, (uint64_t)e, (uint64_t)i);
+            fk_transform t2;
+            fk_randaug ra;
+            fk_augment_plan(&t2, &l->cfg, l->ds->kind, 1, img.h, img.w, &r2);
+            fk_randaug_plan(&ra, &r2, S, S);
+            fk_augment_apply_strong(sl->images + (size_t)(B + k) * l->c_out * S * S, l->c_out, &img, &t2, &ra,
+                                    l->mean, l->std, *work);
+        }
         sl->labels[k] = img.label;
     }
     sl->count = (int)count;
@@ -220,6 +233,7 @@ fk_status fk_loader_create(fk_dataset *ds, const fk_data_config *c, const fk_loa
     l->c_out = c_out;
     l->S = c->input_size;
     l->shuffle = o->train && c->shuffle;
+    l->views = o->train && o->views > 1 ? 2 : 1;
     for (int k = 0; k < 3; k++) {
         l->mean[k] = c->n_mean == 3 ? c->mean[k] : c->mean[0];
         l->std[k] = c->n_std == 3 ? c->std[k] : c->std[0];
@@ -236,7 +250,7 @@ fk_status fk_loader_create(fk_dataset *ds, const fk_data_config *c, const fk_loa
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv_work, NULL);
     pthread_cond_init(&l->cv_ready, NULL);
-    size_t img_bytes = (size_t)o->batch * c_out * l->S * l->S * sizeof(float);
+    size_t img_bytes = (size_t)l->views * o->batch * c_out * l->S * l->S * sizeof(float);
     l->slots = fk_calloc((size_t)l->ring, sizeof *l->slots);
     l->threads = fk_calloc((size_t)l->nthreads, sizeof *l->threads);
     if (!l->slots || !l->threads) {
@@ -268,6 +282,7 @@ fk_status fk_loader_next(fk_loader *l, fk_batch *out)
     memset(out, 0, sizeof *out);
     out->c = l->c_out;
     out->h = out->w = l->S;
+    out->views = l->views;
     out->slot = -1;
     if (l->pending_eoe) {
         l->pending_eoe = 0;

@@ -14,7 +14,8 @@
     X(dist)        \
     X(at)          \
     X(pkt)         \
-    X(rkd)
+    X(rkd)         \
+    X(mlkd)
 
 #define DECLARE(name) extern const fk_method fk_method_##name;
 METHODS(DECLARE)
@@ -69,4 +70,9 @@ size_t fk_method_work(const fk_method *m, int n, int c)
 {
     size_t base = fk_loss_work(n, c), own = m && m->work ? m->work(n, c) : 0;
     return own > base ? own : base;
+}
+
+int fk_method_views(const fk_method *m)
+{
+    return m && m->views > 1 ? 2 : 1;
 }

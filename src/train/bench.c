@@ -38,14 +38,16 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));
     FK_TRY(fk_session_model(b->rt, cfg, cfg->student_model, classes, r->channels, cfg->seed, &b->student));
     const fk_node *in = &b->student->graph.nodes[0];
+    int views = fk_method_views(loss.method); /* a two-view method reads views * B images */
     FK_TRY(fk_session_check_memory(b->rt, b->student, true, b->teacher, B,
-                                   (size_t)in->c * in->h * in->w * sizeof(float) + 4 * (size_t)classes * sizeof(float)));
+                                   (size_t)views * in->c * in->h * in->w * sizeof(float) +
+                                       4 * (size_t)classes * sizeof(float)));
     if (b->teacher)
         FK_TRY(fk_model_plan(b->teacher, B, false));
     FK_TRY(fk_model_plan(b->student, B, true));
     FK_TRY(fk_step_init(&b->step, b->rt, b->student, b->teacher, &loss, B, classes));
     r->size = b->student->graph.nodes[0].h;
-    size_t img = (size_t)B * r->channels * r->size * r->size;
+    size_t img = (size_t)views * B * r->channels * r->size * r->size;
     float *hx = fk_malloc(img * sizeof(float));
     int32_t *hy = fk_malloc((size_t)B * sizeof(int32_t));
     fk_status st = hx && hy ? FK_OK : FK_ERR_NOMEM;

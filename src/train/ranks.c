@@ -51,6 +51,10 @@ fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step)
     FK_TRY(fk_grad_sync_init(sync, par, S->rt, &g->params, FK_GRAD_BUCKET));
     if (!fk_par_many(par))
         return FK_OK;
+    /* the buckets are sent as a backward completes them: one backward per step */
+    if (fk_method_views(S->loss.method) > 1)
+        return fk_error(FK_ERR_ARG, "%s: [distill] method = %s trains on two views of each batch, which does not "
+                        "run across processes yet; run it in one process", S->cfg->path, S->loss.method->name);
     step->sync = sync;
     g->after_backward = fk_grad_sync_ready;
     g->after_backward_ctx = sync;

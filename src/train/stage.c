@@ -31,6 +31,7 @@ typedef struct loop {
     char metrics_path[1200];
     int B, ch, hh, ww, log_every;
     int G;                     /* the global batch: B on each of the job's ranks */
+    int views;                 /* fk_method_views of the loss: a batch slot holds views * B images */
     size_t img;                /* floats of a batch */
     long spe, total_steps;     /* steps per epoch, steps of the stage */
     fk_resume_point at;        /* where this run starts */
@@ -89,7 +90,8 @@ static fk_status build_step(loop *L)
         return fk_error(FK_ERR_IO, "cannot create the output folder %s", S->dir);
     /* inputs (two upload slots) and the step's per-image buffers */
     const fk_node *in = &S->net->graph.nodes[0];
-    size_t per_image = 2 * (size_t)in->c * in->h * in->w * sizeof(float) + 4 * (size_t)S->classes * sizeof(float);
+    size_t per_image = 2 * (size_t)L->views * in->c * in->h * in->w * sizeof(float) +
+                       4 * (size_t)S->classes * sizeof(float);
     FK_TRY(fk_session_check_memory(S->rt, S->net, true, S->teacher, L->B, per_image));
     FK_TRY(fk_model_plan(S->net, L->B, true));
     if (S->teacher)
@@ -133,6 +135,7 @@ static fk_status open_loader(loop *L)
     lo.allocator = &L->pinned.allocator;
     lo.shard = fk_par_world()->rank;
     lo.shards = fk_par_world()->size;
+    lo.views = L->views;
     FK_TRY(fk_loader_create(S->train, &S->cfg->data, &lo, &L->loader));
     L->spe = fk_loader_batches_per_epoch(L->loader);
     if (L->spe < 1)
@@ -174,7 +177,7 @@ static void release_slot(loop *L, int i)
 static fk_status upload(loop *L, const fk_batch *b)
 {
     int k = L->k;
-    if (b->count != L->B || b->c != L->ch || b->h != L->hh || b->w != L->ww) {
+    if (b->count != L->B || b->c != L->ch || b->h != L->hh || b->w != L->ww || b->views != L->views) {
         fk_loader_release(L->loader, b);
         return fk_error(FK_ERR_ARG, "batch of %dx%dx%dx%d does not fit the model input %dx%dx%dx%d", b->count, b->c,
                         b->h, b->w, L->B, L->ch, L->hh, L->ww);
@@ -424,7 +427,8 @@ fk_status fk_stage_run(stage *S)
     L->G = S->opt->batch_size;
     fk_status st = fk_ranks_local_batch(S, &L->B);
     L->ch = in->c, L->hh = in->h, L->ww = in->w;
-    L->img = (size_t)L->B * L->ch * L->hh * L->ww;
+    L->views = fk_method_views(S->loss.method);
+    L->img = (size_t)L->views * L->B * L->ch * L->hh * L->ww;
     L->log_every = S->cfg->log_every > 0 ? S->cfg->log_every : 50;
     fk_pinned_init(&L->pinned, S->rt);
     S->best_acc = S->last_acc = -1;

@@ -1,7 +1,8 @@
 /* The training step: teacher forward (eval mode), student forward (train
  * mode), CE plus the method's term (its row's loss) into one logits
- * gradient, backward, SGD, and metrics accumulated on the device. No host
- * sync unless times are asked for. */
+ * gradient, backward, SGD, and metrics accumulated on the device; for a
+ * method of two views, forward to backward once per view and the gradients
+ * summed before SGD. No host sync unless times are asked for. */
 #include "figkd/ops.h"
 #include "figkd/parallel_cl.h"
 #include "figkd/trainer.h"
@@ -60,16 +61,19 @@ fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *
     if (FK_METHOD_TAPS(loss->method))
         FK_TRY(feat_init(s));
     FK_TRY(fk_buffer_create(rt, (size_t)batch * classes * sizeof(float), 0, &s->dlogits));
-    FK_TRY(fk_buffer_create(rt, 4 * sizeof(float), 0, &s->values));
+    FK_TRY(fk_buffer_create(rt, FK_STEP_VALUES * sizeof(float), 0, &s->values));
     FK_TRY(fk_buffer_create(rt, FK_ACC_SLOTS * sizeof(float), 0, &s->acc));
     FK_TRY(fk_buffer_create(rt, (s->work_elems + 1) * sizeof(float), 0, &s->work));
-    FK_TRY(fk_buffer_fill(rt, s->values, 0, 4, 0.0f));
+    FK_TRY(fk_buffer_fill(rt, s->values, 0, FK_STEP_VALUES, 0.0f));
+    s->views = fk_method_views(loss->method);
+    if (s->views > 1)
+        FK_TRY(fk_buffer_create(rt, (student->graph.params.param_count + 1) * sizeof(float), 0, &s->grads_weak));
     return fk_step_reset_acc(s);
 }
 
 void fk_step_free(fk_step *s)
 {
-    cl_mem m[] = {s->dlogits, s->values, s->acc, s->work};
+    cl_mem m[] = {s->dlogits, s->values, s->acc, s->work, s->grads_weak};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (m[i])
             clReleaseMemObject(m[i]);
@@ -110,44 +114,65 @@ static fk_status lap(fk_step *s, fk_step_times *times, double *slot, double *t0)
     return FK_OK;
 }
 
-fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times)
+/* Forward, loss and backward of view v (its images at x + v * n images):
+ * CE and the term into values[0], [1] (view 0) or [4], [5] (view 1). */
+static fk_status step_view(fk_step *s, cl_mem x, cl_mem y, int v, float weight, fk_step_times *times, double *t0)
 {
     fk_runtime *rt = s->rt;
     const fk_loss_spec *L = &s->loss;
     int n = s->batch, c = s->classes;
     fk_model *st = s->student;
-    fk_tensor input = {x, 0, 4, {n, st->graph.nodes[0].c, st->graph.nodes[0].h, st->graph.nodes[0].w}};
+    const fk_node *in = &st->graph.nodes[0];
+    size_t off = (size_t)v * n * in->c * in->h * in->w, vo = v ? 4 : 0;
+    fk_tensor input = {x, off, 4, {n, in->c, in->h, in->w}};
     fk_tensor tlogits = {0}, slogits;
-    double t0 = times ? fk_seconds() : 0;
     if (s->teacher) {
         FK_TRY(fk_model_forward(s->teacher, input, false, &tlogits));
-        FK_TRY(lap(s, times, times ? &times->teacher_forward : NULL, &t0));
+        FK_TRY(lap(s, times, times ? &times->teacher_forward : NULL, t0));
     }
     FK_TRY(fk_model_forward(st, input, true, &slogits));
-    FK_TRY(lap(s, times, times ? &times->student_forward : NULL, &t0));
+    FK_TRY(lap(s, times, times ? &times->student_forward : NULL, t0));
 
     fk_tensor dl = mat(s->dlogits, n, c), work = vec(s->work, 0, (int)s->work_elems);
     FK_TRY(fk_buffer_fill(rt, s->dlogits, 0, (size_t)n * c, 0.0f));
     /* gradients are zeroed before the loss: a feature term adds into them */
     FK_TRY(fk_model_zero_grad(st));
-    FK_TRY(fk_ce_loss(rt, vec(s->values, 0, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
-    fk_method_io io = {rt, L, vec(s->values, 1, 1), &dl, slogits, tlogits, y, n, c,
-                       (float)fk_method_term_scale(L, epoch), work, {0}, {0}};
+    FK_TRY(fk_ce_loss(rt, vec(s->values, vo, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
+    fk_method_io io = {rt, L, vec(s->values, vo + 1, 1), &dl, slogits, tlogits, y, n, c, weight, work, {0}, {0}, v};
     if (FK_METHOD_TAPS(L->method)) {
         fk_model_feats(st, &io.student_feats);
         fk_model_feats(s->teacher, &io.teacher_feats);
     }
     FK_TRY(L->method->loss(&io));
-    FK_TRY(topk(s, slogits, y, n));
+    if (v == 0) /* accuracy of the weak (or only) view, as the authors' trainer reports */
+        FK_TRY(topk(s, slogits, y, n));
+    FK_TRY(lap(s, times, times ? &times->loss : NULL, t0));
+    FK_TRY(fk_model_backward_from(st, dl));
+    FK_TRY(lap(s, times, times ? &times->backward : NULL, t0));
+    return FK_OK;
+}
+
+fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *sgd, fk_step_times *times)
+{
+    fk_runtime *rt = s->rt;
+    fk_param_store *ps = &s->student->graph.params;
+    float weight = (float)fk_method_term_scale(&s->loss, epoch);
+    double t0 = times ? fk_seconds() : 0;
+    FK_TRY(step_view(s, x, y, 0, weight, times, &t0));
+    if (s->views > 1) {
+        /* each view's step starts from zeroed gradients: keep the weak view's, add them back */
+        FK_TRY(fk_buffer_copy(rt, s->grads_weak, 0, ps->grads, 0, ps->param_count));
+        FK_TRY(step_view(s, x, y, 1, weight, times, &t0));
+        FK_TRY(fk_buffer_axpy(rt, ps->grads, 0, s->grads_weak, 0, 1.0f, ps->param_count));
+        FK_TRY(fk_buffer_axpy(rt, s->values, 0, s->values, 4, 1.0f, 2));
+        FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
+    }
+    if (s->sync) /* data parallel: the gradients' means over the ranks */
+        FK_TRY(fk_grad_sync_end(s->sync));
     /* each rank adds its share of the global batch's mean (summed over the ranks when logged) */
     float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
-    FK_TRY(lap(s, times, times ? &times->loss : NULL, &t0));
-    FK_TRY(fk_model_backward_from(st, dl));
-    if (s->sync) /* data parallel: the gradients' means over the ranks */
-        FK_TRY(fk_grad_sync_end(s->sync));
-    FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
-    FK_TRY(fk_sgd_step(rt, &st->graph.params, sgd));
+    FK_TRY(fk_sgd_step(rt, ps, sgd));
     FK_TRY(lap(s, times, times ? &times->update : NULL, &t0));
     return FK_OK;
 }

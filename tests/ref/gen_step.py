@@ -1,8 +1,11 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
 PyTorch, for the methods figkd, kd, dkd, dist, at, pkt and rkd; or of another
-teacher -> student pair for the methods named. Written at test time into a
-build folder (the weights are too large to commit).
+teacher -> student pair for the methods named; with no pair named, also mlkd
+(two views) on the same pair with another batch in OUT_DIR/resnet, and a
+wrn_16_2 student distilled from a wrn_40_2 teacher in OUT_DIR/wrn (the same
+files). Written at test time into a build folder (the weights are too large
+to commit).
 
 Files in OUT_DIR:
   teacher.safetensors   resnet32x4 state_dict (PyTorch init, seeded; BN
@@ -10,7 +13,9 @@ Files in OUT_DIR:
                         that eval mode is not the identity); metadata
                         "model" names it
   student.safetensors   resnet8x4 state_dict (the same randomisation)
-  batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64
+  batch.safetensors     input (8, 3, 32, 32) float32, labels (8) int64,
+                        input_strong (8, 3, 32, 32): the second view of
+                        the two-view methods (mlkd)
   <method>.ini          the run config the C test loads (method defaults)
   <method>.ref.safetensors, after two steps on the same batch:
     p.<name>      every parameter and buffer (float64 run, stored float32)
@@ -33,7 +38,12 @@ them (fk_loss_spec_from_config, fk_step_run):
   pkt:   1 * CE + 30000 * pkt_loss(pooled_feat of student and teacher);
   rkd:   1 * CE + rkd_loss(pooled_feat ..., distance 25, angle 50)
          (gen_feat.at_loss, pkt_loss, rkd_loss: mdistiller's, on the features
-         torch_models keeps: mdistiller's feats["feats"], ["pooled_feat"]).
+         torch_models keeps: mdistiller's feats["feats"], ["pooled_feat"]);
+  mlkd:  the student forward on the weak view (input) and then the strong
+         one (input_strong), BN in train mode on each; 0.1 * (CE(weak) +
+         CE(strong)) + 0.9 * the authors' loss_kd + loss_cc + loss_bc
+         (gen_mlkd.official_terms, T = 4), the teacher's logits of both
+         views; ce is the sum of the two CEs.
 term is reported unweighted (DKD: alpha * TCKD + beta * NCKD, before the
 warm-up factor), as fk_step.values holds it. torch.optim.SGD(lr=0.05,
 momentum=0.9, weight_decay=5e-4), zero_grad before each step.
@@ -50,6 +60,7 @@ Usage: /usr/bin/python3 gen_step.py OUT_DIR [--seed S] [TEACHER STUDENT METHOD..
 (--seed: the seed of the batch and of the BN randomisation, 77 unless given)
 """
 
+import contextlib
 import copy
 import os
 import sys
@@ -64,6 +75,7 @@ import fkio  # noqa: E402
 import gen_dist  # noqa: E402
 import gen_feat  # noqa: E402
 import gen_loss  # noqa: E402
+import gen_mlkd  # noqa: E402
 import torch_models  # noqa: E402
 
 CLASSES, BATCH, SIZE = 100, 8, 32
@@ -96,26 +108,28 @@ def logit_term_fn(method):
         return 1.0, warm, lambda s, t, y: gen_loss.dkd_direct(s, t, y, {"T": T, "alpha": 1.0, "beta": 8.0})
     if method == "dist":
         return 1.0, 1.0, lambda s, t, y: gen_dist.dist_ref(s, t, T, 2.0, 2.0)
+    if method == "mlkd":  # (weak, strong) pairs of logits
+        return 0.1, 0.9, lambda s, t, y: gen_mlkd.official_terms(s[0], s[1], t[0], t[1], T)
     raise ValueError(method)
 
 
 def two_steps(method, student, teacher_out, x, y, record=False):
     """Two SGD steps in place; returns the losses [[ce, term], [ce, term]]
-    and, with record, the smallest |ReLU input| of the forwards."""
+    and, with record, the smallest |ReLU input| of the forwards. For a
+    two-view method x and the teacher's logits are (weak, strong) pairs."""
     ce_w, term_w, term = term_fn(method)
     t_logits, t_feats = teacher_out
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     student.train()
+    views = isinstance(x, tuple)
     losses, margin = [], float("inf")
     for _ in range(2):
         opt.zero_grad()
+        with torch_models.recording_relu() if record else contextlib.nullcontext():
+            z = tuple(student(v) for v in x) if views else student(x)
         if record:
-            with torch_models.recording_relu():
-                z = student(x)
-        else:
-            z = student(x)
-        margin = min(margin, torch_models.relu_min[0])
-        ce = F.cross_entropy(z, y)
+            margin = min(margin, torch_models.relu_min[0])
+        ce = sum(F.cross_entropy(v, y) for v in z) if views else F.cross_entropy(z, y)
         tv = term(z, t_logits, y, student, t_feats)
         (ce_w * ce + term_w * tv).backward()
         opt.step()
@@ -131,15 +145,12 @@ def teacher_logits(teacher, x):
         return z, (getattr(teacher, "feats", None), getattr(teacher, "pooled", None))
 
 
-def main():
-    out, args, seed = sys.argv[1], sys.argv[2:], 77
-    if args[:1] == ["--seed"]:
-        seed, args = int(args[1]), args[2:]
-    t_name, s_name = args[:2] if len(args) > 1 else ("resnet32x4", "resnet8x4")
-    methods = args[2:] if len(args) > 2 else ["figkd", "kd", "dkd", "dist", "at", "pkt", "rkd"]
+def write_pair(out, t_name, s_name, methods, seed, batch_seed):
+    """The files of one teacher/student pair in out: weights, batch, and
+    per method its config and references."""
     os.makedirs(out, exist_ok=True)
-    torch.manual_seed(4321)
-    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(batch_seed)
     teacher = torch_models.build(t_name, CLASSES)
     student = torch_models.build(s_name, CLASSES)
     torch_models.randomise_bn(teacher, g)
@@ -152,12 +163,16 @@ def main():
 
     x = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)
     y = torch.randint(0, CLASSES, (BATCH,), generator=g)
+    x_strong = torch.randn(BATCH, 3, SIZE, SIZE, generator=g)  # after the rest: they stay as they were
     tl64 = teacher_logits(t64, x.double())
     margin = float("inf")
     fkio.write_safetensors(os.path.join(out, "batch.safetensors"),
-                           {"input": x.numpy(), "labels": y.numpy().astype(np.int64)},
+                           {"input": x.numpy(), "labels": y.numpy().astype(np.int64),
+                            "input_strong": x_strong.numpy()},
                            {"classes": str(CLASSES)})
     tl32 = teacher_logits(teacher, x)
+    views64 = (x.double(), x_strong.double()), ((tl64[0], teacher_logits(t64, x_strong.double())[0]), None)
+    views32 = (x, x_strong), ((tl32[0], teacher_logits(teacher, x_strong)[0]), None)
 
     for m in methods:
         with open(os.path.join(out, m + ".ini"), "w") as f:
@@ -167,9 +182,13 @@ def main():
                     % (t_name, s_name, m, LR, MOMENTUM, WD, BATCH))
         s64 = copy.deepcopy(student).double()
         s32 = copy.deepcopy(student)
-        l64, mm = two_steps(m, s64, tl64, x.double(), y, True)
+        if m == "mlkd":
+            l64, mm = two_steps(m, s64, views64[1], views64[0], y, True)
+            l32, _ = two_steps(m, s32, views32[1], views32[0], y)
+        else:
+            l64, mm = two_steps(m, s64, tl64, x.double(), y, True)
+            l32, _ = two_steps(m, s32, tl32, x, y)
         margin = min(margin, mm)
-        l32, _ = two_steps(m, s32, tl32, x, y)
         ref = {"loss": l64.astype(np.float32), "f32.loss": l32.astype(np.float32)}
         p0 = {k: v.double() for k, v in s_sd.items()}
         sd64, sd32 = s64.state_dict(), s32.state_dict()
@@ -186,8 +205,22 @@ def main():
         fkio.write_safetensors(os.path.join(out, m + ".ref.safetensors"),
                                {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in ref.items()},
                                {"method": m})
-        print("%s: losses step 1 %s, step 2 %s" % (m, l64[0], l64[1]))
+        print("%s -> %s, %s: losses step 1 %s, step 2 %s" % (t_name, s_name, m, l64[0], l64[1]))
     print("smallest |ReLU input| of the student forwards (float64): %.3g" % margin)
+
+
+def main():
+    out, args, seed = sys.argv[1], sys.argv[2:], 77
+    if args[:1] == ["--seed"]:
+        seed, args = int(args[1]), args[2:]
+    if len(args) > 1:
+        write_pair(out, args[0], args[1], args[2:], 4321, seed)
+        return
+    write_pair(out, "resnet32x4", "resnet8x4", ["figkd", "kd", "dkd", "dist", "at", "pkt", "rkd"], 4321, seed)
+    # mlkd on two families, each its own batch: on the batch above, a ReLU
+    # decision at rounding distance lands in small tensors (test_train_step.c)
+    write_pair(os.path.join(out, "resnet"), "resnet32x4", "resnet8x4", ["mlkd"], 4321, 80)
+    write_pair(os.path.join(out, "wrn"), "wrn_40_2", "wrn_16_2", ["mlkd"], 4322, 78)
 
 
 if __name__ == "__main__":
