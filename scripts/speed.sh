@@ -22,7 +22,7 @@ classes=100 dataset=cifar100
 [ "$size" = 64 ] && classes=200 dataset=tinyimagenet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf '[data]\ndataset = %s\ninput_size = %s\n[teacher]\nmodel = resnet32x4\n[student]\nmodel = resnet8x4\n[distill]\nmethod = figkd\n' \
+printf '[data]\ndataset = %s\ninput_size = %s\n[teacher]\nmodel = resnet32x4\ncheckpoint = teacher.safetensors\n[student]\nmodel = resnet8x4\n[distill]\nmethod = figkd\n' \
   "$dataset" "$size" > "$tmp/figkd.ini"
 printf '[data]\ndataset = %s\ninput_size = %s\n[student]\nmodel = resnet8x4\n[distill]\nmethod = ce\n' \
   "$dataset" "$size" > "$tmp/student.ini"

@@ -51,6 +51,10 @@
     X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \
     X(NCHW_TO_CM, "conv_batch", "nchw_to_cm", NONE)                            \
     X(ROW_SUM_ADD, "conv_batch", "row_sum_add", NONE)                          \
+    X(WINO_WEIGHT, "winograd", "wino_weight", NONE)                            \
+    X(WINO_INPUT, "winograd", "wino_input", NONE)                              \
+    X(WINO_OUTPUT, "winograd", "wino_output", NONE)                            \
+    X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \

@@ -48,6 +48,13 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
 fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
                            const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
                            fk_tensor work, const fk_conv_dims *d);
+/* Inference: out = relu?(conv2d(in, weight) + bias (C_out) + res (like out)),
+ * bias and res optional (NULL), d->bias ignored (bias says); out overlaps
+ * neither in nor res. One pass after the product, or none (Winograd adds
+ * them in its output step). */
+fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                                const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
+                                const fk_conv_dims *d);
 
 /* ---- batchnorm2d (src/ops/batchnorm.c, cl/batchnorm.cl) --------------- */
 

@@ -27,6 +27,13 @@ typedef enum fk_conv_gemm {
     FK_CONV_GEMM_WI,      /* the own GEMMs' per-work-item variant (src/runtime/probe.c) */
 } fk_conv_gemm;
 
+/* an on/off choice whose default depends on the device */
+typedef enum fk_switch {
+    FK_SWITCH_DEFAULT, /* unset */
+    FK_SWITCH_ON,      /* =1 */
+    FK_SWITCH_OFF,     /* =0 */
+} fk_switch;
+
 /* Everything the environment sets, read once when a runtime starts. */
 typedef struct fk_runtime_options {
     char device[256];        /* FIGKD_DEVICE; "" = the default rules */
@@ -36,6 +43,10 @@ typedef struct fk_runtime_options {
     char cache_dir[1024];    /* FIGKD_CACHE_DIR, else $XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl */
     fk_conv_path conv_path;  /* FIGKD_CONV_PATH=batch|sample|mixed */
     fk_conv_gemm conv_gemm;  /* FIGKD_CONV_GEMM=own|clblast */
+    fk_switch winograd;      /* FIGKD_WINOGRAD=1|0: 3x3 stride-1 convs by Winograd F(2x2, 3x3);
+                                default on where the own GEMMs run (CPUs) */
+    fk_switch fold_teacher;  /* FIGKD_FOLD_TEACHER=1|0: the frozen teacher with BN folded into its
+                                convs, fused epilogues and reused buffers; default on */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its

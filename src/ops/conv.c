@@ -68,6 +68,9 @@ static size_t dw_chunk(const fk_conv_dims *d)
 
 static size_t batch_work(const fk_conv_dims *d);
 
+static bool is_winograd_shape(const fk_conv_dims *d);
+static size_t winograd_work(const fk_conv_dims *d, size_t samples);
+
 size_t fk_conv_work(const fk_conv_dims *d)
 {
     if (d->groups != 1)
@@ -75,7 +78,12 @@ size_t fk_conv_work(const fk_conv_dims *d)
     size_t col = is_pointwise(d) ? 0 : col_elems(d);
     size_t sample = col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
     /* the path is chosen per device at run time: room for either */
-    return sample > batch_work(d) ? sample : batch_work(d);
+    size_t most = sample > batch_work(d) ? sample : batch_work(d);
+    /* Winograd runs in chunks of samples that fit the work it is given:
+     * room for one sample at least */
+    if (is_winograd_shape(d) && winograd_work(d, 1) > most)
+        most = winograd_work(d, 1);
+    return most;
 }
 
 /* a kernel of cl/conv.cl built for this layer's shape */
@@ -343,6 +351,86 @@ static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_t
     return FK_OK;
 }
 
+/* ---- Winograd F(2x2, 3x3), kernels: cl/winograd.cl ----------------------
+ * 3x3 stride-1 pad-1 convs with groups 1 as 16 GEMMs of the transformed
+ * weight (O, I) by the transformed input tiles (I, T): 2.25x fewer
+ * multiply-adds than the GEMM of the columns, and the transformed input is
+ * 4x the input where the columns are 9x. Work: U (16, O, I), then for a
+ * chunk of samples V (16, I, T) and M (16, O, T); the chunk is as many
+ * samples as fit the work given. The data gradient of a 3x3 stride-1 pad-1
+ * conv is the same kind of conv of dout with the weight rotated by 180
+ * degrees and transposed, added into din (the output step's residual).
+ * Default on where the own GEMMs run (CPUs); FIGKD_WINOGRAD=0|1 forces it. */
+static bool is_winograd_shape(const fk_conv_dims *d)
+{
+    return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1;
+}
+
+static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d)
+{
+    if (!is_winograd_shape(d) || rt->opts.winograd == FK_SWITCH_OFF)
+        return false;
+    return rt->opts.winograd == FK_SWITCH_ON || use_own_gemm(rt);
+}
+
+/* 2x2 output tiles per sample */
+static size_t wino_tiles(const fk_conv_dims *d)
+{
+    return (size_t)((d->h_out + 1) / 2) * (size_t)((d->w_out + 1) / 2);
+}
+
+static size_t winograd_work(const fk_conv_dims *d, size_t samples)
+{
+    return 16 * ((size_t)d->c_out * d->c_in + (size_t)(d->c_in + d->c_out) * wino_tiles(d) * samples);
+}
+
+/* What a forward adds after the product: bias (C), a residual like out,
+ * then ReLU. */
+typedef struct conv_epilogue {
+    const fk_tensor *bias, *res;
+    bool relu;
+} conv_epilogue;
+
+/* out (N, o_ch, H, W) = the 3x3 pad-1 conv of in (N, i_ch, H, W) with
+ * weight (flip: the data-gradient form), then the epilogue. */
+static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, bool flip, int o_ch,
+                               int i_ch, const conv_epilogue *e, fk_tensor work, const fk_conv_dims *d)
+{
+    const int h = d->h_out, w = d->w_out, th = (h + 1) / 2, tw = (w + 1) / 2;
+    const size_t tiles = (size_t)th * tw, plane_u = (size_t)o_ch * i_ch;
+    const size_t per = 16 * (size_t)(o_ch + i_ch) * tiles, have = fk_tensor_numel(&work);
+    if (have < 16 * plane_u + per)
+        return fk_error(FK_ERR_ARG, "conv2d: work of %zu floats, Winograd needs %zu", have, 16 * plane_u + per);
+    size_t chunk = (have - 16 * plane_u) / per;
+    const size_t widest = (size_t)(o_ch > i_ch ? o_ch : i_ch);
+    while (chunk > 1 && 16 * widest * tiles * chunk >= INT_MAX)
+        chunk /= 2;
+    if (chunk > (size_t)d->n)
+        chunk = (size_t)d->n;
+    cl_kernel kw, ki, ko;
+    FK_TRY(fk_kernel(rt, FK_K_WINO_WEIGHT, &kw));
+    FK_TRY(fk_kernel(rt, FK_K_WINO_INPUT, &ki));
+    FK_TRY(fk_kernel(rt, FK_K_WINO_OUTPUT, &ko));
+    fk_tensor u = work;
+    FK_RUN_1D(rt, kw, plane_u, FK_T(u), FK_T(weight), FK_A(o_ch), FK_A(i_ch), FK_A(flip ? 1 : 0));
+    const size_t in_img = (size_t)i_ch * d->h * d->w, out_img = (size_t)o_ch * h * w;
+    for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        const size_t cs = (size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk, t = cs * tiles;
+        fk_tensor v = offset_tensor(work, 16 * plane_u), m = offset_tensor(v, 16 * (size_t)i_ch * t);
+        FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
+                  FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
+        for (size_t xi = 0; xi < 16; xi++)
+            FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
+                               v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
+        fk_tensor oc = offset_tensor(out, s0 * out_img);
+        fk_tensor b = e->bias ? *e->bias : m, r = e->res ? offset_tensor(*e->res, s0 * out_img) : m;
+        FK_RUN_1D(rt, ko, (size_t)o_ch * t, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w),
+                  FK_A(th), FK_A(tw), FK_A((int)t), FK_A(e->bias ? 1 : 0), FK_A(e->res ? 1 : 0),
+                  FK_A(e->relu ? 1 : 0));
+    }
+    return FK_OK;
+}
+
 fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
                           const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
 {
@@ -362,6 +450,9 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                   DIRECT_SIZES(d));
         return FK_OK;
     }
+    if (use_winograd(rt, d))
+        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in,
+                             &(conv_epilogue){bias, NULL, false}, work, d);
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
@@ -428,6 +519,9 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_RUN_1D(rt, k, len, FK_T(*dweight), FK_T(part), FK_A((int)b), FK_A((int)len));
         }
     }
+    if (din && use_winograd(rt, d))
+        return winograd_conv(rt, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
+                             work, d);
     if (din) {
         if (pw) {
             FK_TRY(weight_gemm(rt, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
@@ -438,5 +532,28 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_TRY(col2im_add(rt, *din, col, d));
         }
     }
+    return FK_OK;
+}
+
+fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                                const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
+                                const fk_conv_dims *d)
+{
+    bool batch;
+    FK_TRY(use_batch_path(rt, d, false, &batch));
+    if (!batch && use_winograd(rt, d))
+        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in, &(conv_epilogue){bias, res, relu},
+                             work, d);
+    fk_conv_dims plain = *d;
+    plain.bias = false;
+    FK_TRY(fk_conv_forward(rt, out, in, weight, NULL, work, &plain));
+    if (!bias && !res && !relu)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_CONV_EPILOGUE, &k));
+    const size_t p = (size_t)d->h_out * d->w_out, count = (size_t)d->n * d->c_out * p;
+    fk_tensor b = bias ? *bias : out, r = res ? *res : out;
+    FK_RUN_1D(rt, k, count, FK_T(out), FK_T(b), FK_T(r), FK_A(d->c_out), FK_A((int)p), FK_A((cl_ulong)count),
+              FK_A(bias ? 1 : 0), FK_A(res ? 1 : 0), FK_A(relu ? 1 : 0));
     return FK_OK;
 }
