@@ -149,3 +149,57 @@ __kernel void conv_epilogue(__global float *out, const ulong out_off, __global c
         val = isnan(val) ? val : (val > 0.0f ? val : 0.0f);
     out[out_off + i] = val;
 }
+
+/* M_xi (O, T) = U_xi (O, I) * V_xi (I, T) for the 16 xi in one launch:
+ * gemm_nn16's register tile (NN_TM = 16 rows, one float16 of columns per
+ * row) with a per-xi weight plane; global (ceil(T / 16), ceil(O / 16), 16).
+ * The last column tile reads whole vectors only when they lie inside the
+ * buffer (v_len: its size in elements). */
+__kernel void wino_gemm(__global float *m, const ulong m_off, __global const float *u,
+                        const ulong u_off, __global const float *v, const ulong v_off,
+                        const int o_ch, const int tiles, const int i_ch, const ulong v_len)
+{
+    const int j = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * 16;
+    const size_t xi = get_global_id(2);
+    if (j >= tiles || i0 >= o_ch)
+        return;
+    const size_t b0 = v_off + xi * (size_t)i_ch * tiles + j;
+    __global const float *bb = v + b0;
+    __global const float *aa = u + u_off + xi * (size_t)o_ch * i_ch;
+    int arow[16];
+    for (int t = 0; t < 16; t++)
+        arow[t] = min(i0 + t, o_ch - 1) * i_ch;
+    float16 acc[16];
+    for (int t = 0; t < 16; t++)
+        acc[t] = (float16)(0.0f);
+    const int cols = min(16, tiles - j);
+    if (cols == 16 || b0 + (size_t)(i_ch - 1) * tiles + 16 <= v_len) {
+        for (int p = 0; p < i_ch; p++) {
+            const float16 bv = vload16(0, bb + (size_t)p * tiles);
+            for (int t = 0; t < 16; t++)
+                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+        }
+    } else {
+        for (int p = 0; p < i_ch; p++) {
+            float tmp[16];
+            for (int q = 0; q < 16; q++)
+                tmp[q] = q < cols ? bb[(size_t)p * tiles + q] : 0.0f;
+            const float16 bv = vload16(0, tmp);
+            for (int t = 0; t < 16; t++)
+                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+        }
+    }
+    const int rows = min(16, o_ch - i0);
+    __global float *cc = m + m_off + xi * (size_t)o_ch * tiles + (size_t)i0 * tiles + j;
+    for (int t = 0; t < rows; t++) {
+        __global float *row = cc + (size_t)t * tiles;
+        if (cols == 16) {
+            vstore16(acc[t], 0, row);
+        } else {
+            float out[16];
+            vstore16(acc[t], 0, out);
+            for (int q = 0; q < cols; q++)
+                row[q] = out[q];
+        }
+    }
+}

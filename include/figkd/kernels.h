@@ -54,6 +54,7 @@
     X(WINO_WEIGHT, "winograd", "wino_weight", NONE)                            \
     X(WINO_INPUT, "winograd", "wino_input", NONE)                              \
     X(WINO_OUTPUT, "winograd", "wino_output", NONE)                            \
+    X(WINO_GEMM, "winograd", "wino_gemm", NONE)                                \
     X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \

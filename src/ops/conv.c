@@ -360,10 +360,12 @@ static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_t
  * samples as fit the work given. The data gradient of a 3x3 stride-1 pad-1
  * conv is the same kind of conv of dout with the weight rotated by 180
  * degrees and transposed, added into din (the output step's residual).
- * Default on where the own GEMMs run (CPUs); FIGKD_WINOGRAD=0|1 forces it. */
+ * Convs with fewer than 8 input or output channels (a first layer on RGB)
+ * keep the columns: their GEMMs are too thin to gain. Default on where the own GEMMs run (CPUs); FIGKD_WINOGRAD=0|1 forces it. */
 static bool is_winograd_shape(const fk_conv_dims *d)
 {
-    return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1;
+    return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1 && d->c_in >= 8 &&
+           d->c_out >= 8;
 }
 
 static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d)
@@ -411,6 +413,14 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
     FK_TRY(fk_kernel(rt, FK_K_WINO_WEIGHT, &kw));
     FK_TRY(fk_kernel(rt, FK_K_WINO_INPUT, &ki));
     FK_TRY(fk_kernel(rt, FK_K_WINO_OUTPUT, &ko));
+    /* the own GEMMs: all 16 in one launch (wino_gemm); else one GEMM each */
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
+    const bool own = use_own_gemm(rt) && !wi;
+    cl_kernel kg;
+    FK_TRY(fk_kernel(rt, FK_K_WINO_GEMM, &kg));
+    cl_ulong v_len;
+    FK_TRY(buffer_floats(work.buf, &v_len));
     fk_tensor u = work;
     FK_RUN_1D(rt, kw, plane_u, FK_T(u), FK_T(weight), FK_A(o_ch), FK_A(i_ch), FK_A(flip ? 1 : 0));
     const size_t in_img = (size_t)i_ch * d->h * d->w, out_img = (size_t)o_ch * h * w;
@@ -419,9 +429,15 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
         fk_tensor v = offset_tensor(work, 16 * plane_u), m = offset_tensor(v, 16 * (size_t)i_ch * t);
         FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
                   FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
-        for (size_t xi = 0; xi < 16; xi++)
-            FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
-                               v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
+        if (own) {
+            size_t global[3] = {(t + 15) / 16, ((size_t)o_ch + 15) / 16, 16}, local[3] = {1, 1, 1};
+            FK_RUN(rt, kg, 3, global, local, FK_T(m), FK_T(u), FK_T(v), FK_A(o_ch), FK_A((int)t), FK_A(i_ch),
+                   FK_A(v_len));
+        } else {
+            for (size_t xi = 0; xi < 16; xi++)
+                FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
+                                   v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
+        }
         fk_tensor oc = offset_tensor(out, s0 * out_img);
         fk_tensor b = e->bias ? *e->bias : m, r = e->res ? offset_tensor(*e->res, s0 * out_img) : m;
         FK_RUN_1D(rt, ko, (size_t)o_ch * t, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w),
