@@ -2,6 +2,7 @@
  * flags), the memory plan and the forward/backward walks. The layers
  * themselves are in layer_*.c behind struct fk_op. */
 #include "figkd/graph.h"
+#include "frozen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ void fk_graph_init(fk_graph *g)
 
 static void plan_free(fk_graph *g)
 {
+    fk_frozen_free(g);
     fk_arena_free(&g->act);
     fk_arena_free(&g->grad);
     g->planned = false;
@@ -169,7 +171,7 @@ const fk_tensor *fk_node_din(fk_graph *g, const fk_node *node, int i)
     return src->has_grad ? &src->dout : NULL;
 }
 
-static fk_tensor node_view(fk_tensor base, const fk_node *nd, int n, size_t off)
+fk_tensor fk_graph_view(fk_tensor base, const fk_node *nd, int n, size_t off)
 {
     fk_tensor t = base;
     t.off += off;
@@ -256,14 +258,14 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
         memset(&nd->out, 0, sizeof nd->out);
         memset(&nd->dout, 0, sizeof nd->dout);
         if (nd->act_req >= 0)
-            nd->out = node_view(fk_arena_tensor(&g->act, nd->act_req, 1, (int[]){1}), nd, n, 0);
+            nd->out = fk_graph_view(fk_arena_tensor(&g->act, nd->act_req, 1, (int[]){1}), nd, n, 0);
         else if (nd->alias >= 0)
-            nd->out = node_view(g->nodes[nd->alias].out, nd, n, (size_t)n * nd->alias_sample_off);
+            nd->out = fk_graph_view(g->nodes[nd->alias].out, nd, n, (size_t)n * nd->alias_sample_off);
         if (train) {
             if (nd->grad_req >= 0)
-                nd->dout = node_view(fk_arena_tensor(&g->grad, nd->grad_req, 1, (int[]){1}), nd, n, 0);
+                nd->dout = fk_graph_view(fk_arena_tensor(&g->grad, nd->grad_req, 1, (int[]){1}), nd, n, 0);
             else if (nd->grad_alias && nd->has_grad)
-                nd->dout = node_view(g->nodes[nd->alias].dout, nd, n, (size_t)n * nd->alias_sample_off);
+                nd->dout = fk_graph_view(g->nodes[nd->alias].dout, nd, n, (size_t)n * nd->alias_sample_off);
             for (int s = 0; s < nd->nsaved; s++) {
                 int len = (int)nd->saved_elems[s];
                 nd->saved[s] = fk_arena_tensor(&g->act, nd->saved_req[s], 1, &len);
@@ -299,6 +301,12 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
                         input.shape[0], input.shape[1], input.shape[2], input.shape[3], g->plan_n,
                         in->c, in->h, in->w);
     in->out = input;
+    if (g->frozen) {
+        FK_TRY(fk_frozen_forward(&(fk_exec){rt, g, g->plan_n, false, {0}}));
+        if (out)
+            *out = g->nodes[g->count - 1].out;
+        return FK_OK;
+    }
     fk_exec x = exec_of(rt, g, train);
     for (int i = 1; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];

@@ -113,6 +113,23 @@ fk_status fk_model_plan(fk_model *m, int batch, bool train)
     return fk_graph_plan(m->rt, &m->graph, batch, train);
 }
 
+fk_status fk_model_plan_teacher(fk_model *m, int batch)
+{
+    if (!m->rt)
+        return fk_error(FK_ERR_ARG, "model %s: plan before fk_model_to_device", m->entry->name);
+    if (m->rt->opts.fold_teacher == FK_SWITCH_OFF)
+        return fk_graph_plan(m->rt, &m->graph, batch, false);
+    return fk_graph_freeze(m->rt, &m->graph, batch);
+}
+
+size_t fk_model_teacher_bytes(fk_model *m)
+{
+    if (m->graph.frozen)
+        return m->graph.params.param_count * 3 * sizeof(float) + m->graph.params.buffer_count * sizeof(float) +
+               fk_graph_frozen_bytes(&m->graph);
+    return fk_model_bytes(m, m->graph.plan_n, false);
+}
+
 size_t fk_model_bytes(fk_model *m, int batch, bool train)
 {
     const fk_param_store *ps = &m->graph.params;
