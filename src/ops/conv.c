@@ -253,6 +253,25 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     return FK_OK;
 }
 
+/* dW (C_out, CKK) += the weight gradient of the whole batch as one GEMM
+ * with K = N*P (cl/conv_wgrad.cl): the columns transposed, colT (N*P, CKK)
+ * in col's place, then register tiles of 16 x 16 dW elements, each summing
+ * all N*P products (gemm_nt16's 4 x 4 dot products load twice as much per
+ * multiply-add). CPU devices with the own GEMMs, convs that make columns. */
+static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
+                                  const fk_conv_dims *d)
+{
+    const size_t p = (size_t)d->h_out * d->w_out, ckk = (size_t)d->c_in * d->kh * d->kw;
+    cl_kernel k;
+    FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &k));
+    FK_RUN_1D(rt, k, (size_t)d->n * d->c_in * p, FK_T(col), FK_T(in), IMAGE_SIZES(d));
+    FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &k));
+    size_t global[2] = {(ckk + 15) / 16, ((size_t)d->c_out + 15) / 16}, local[2] = {1, 1};
+    FK_RUN(rt, k, 2, global, local, FK_T(dweight), FK_T(dout), FK_T(col), FK_A(d->c_out), FK_A((int)ckk),
+           FK_A(d->n), FK_A((int)p));
+    return FK_OK;
+}
+
 /* ---- whole-batch path (GPUs), kernels: cl/conv_batch.cl -----------------
  * The batch is folded into the GEMM columns (NP = N*HO*WO), so each GEMM is
  * one large product instead of N small ones:
@@ -516,7 +535,11 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    if (dweight) {
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
+    if (dweight && !pw && use_own_gemm(rt) && !wi) {
+        FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
+    } else if (dweight) {
         if (!pw)
             FK_TRY(im2col(rt, col, in, d));
         if (use_own_gemm(rt))
