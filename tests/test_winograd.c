@@ -2,8 +2,9 @@
  * inference forward (fk_conv_forward_fused) against the plain column path
  * of the same device (FIGKD_WINOGRAD off), on shapes with even and odd
  * sides, with and without bias: forward, the data gradient (added into a
- * prefilled din) and the weight gradient; forward and data gradient again
- * in a work area of one sample's room (several chunks); the fused forward with bias, residual and ReLU
+ * prefilled din) and the weight gradient; again in the work the device's
+ * path asks for one sample (several chunks: Winograd and, on CPU devices,
+ * the weight gradient of cl/conv_wgrad.cl); the fused forward with bias, residual and ReLU
  * against conv + bias, add and ReLU. Guards around every output. The
  * tolerances are test_conv.c's: both paths sum the same products in
  * float32, Winograd after transforms with coefficients 1 and 1/2. */
@@ -35,7 +36,8 @@ typedef struct result {
 } result;
 
 static void run_path(fk_runtime *rt, const fk_conv_dims *d, const float *x, const float *w, const float *b,
-                     const float *dout, const float *din0, size_t nwork, bool wino, result *r, const char *what)
+                     const float *dout, const float *din0, size_t nwork, bool wino, bool dw, result *r,
+                     const char *what)
 {
     size_t nx = (size_t)d->n * d->c_in * d->h * d->w, nw = (size_t)d->c_out * d->c_in * 9,
            no = (size_t)d->n * d->c_out * d->h_out * d->w_out;
@@ -48,9 +50,6 @@ static void run_path(fk_runtime *rt, const fk_conv_dims *d, const float *x, cons
     CHECK(!bad, "%s: buffers", what);
     fk_status st = bad ? FK_ERR_CL : FK_OK;
     st = st ? st : fk_conv_forward(rt, gout.t, gx.t, gw.t, d->bias ? &gb.t : NULL, gwork.t, d);
-    /* the weight gradient takes the columns of the whole batch: only with
-     * the full work */
-    const bool dw = nwork >= fk_conv_work(d);
     st = st ? st : fk_conv_backward(rt, &gdin.t, dw ? &gdw.t : NULL, NULL, gdout.t, gx.t, gw.t, gwork.t, d);
     st = st ? st : fk_runtime_finish(rt);
     CHECK(st == FK_OK, "%s: %s", what, fk_last_error());
@@ -84,11 +83,19 @@ static void check_shape(fk_runtime *rt, const shape *s, bool one_sample_work)
     float *din0 = fk_test_uniform(nx, 5, -2, 2);
     char what[96];
     snprintf(what, sizeof what, "%s%s", s->name, one_sample_work ? " (one sample's work)" : "");
-    /* the plain path always with its full work; Winograd with less when asked */
-    size_t full = fk_conv_work(&d), small = fk_conv_work(&d1);
+    /* the plain path always with its full work; Winograd with less when
+     * asked: the work the device's path asks for one sample (fk_conv_work_on),
+     * where the weight gradient also runs in chunks of samples on CPU
+     * devices with the own GEMMs (conv.c's weight_grad_rows) */
+    size_t full = fk_conv_work(&d), small = fk_conv_work_on(rt, &d1, true);
+    long limit = -1;
+    const bool dw_small = rt->dev.is_cpu && rt->opts.conv_gemm == FK_CONV_GEMM_DEFAULT &&
+                          rt->opts.conv_path == FK_CONV_PATH_DEFAULT && fk_device_loop_limit(rt, &limit) == FK_OK &&
+                          limit == 0;
+    const bool dw = !one_sample_work || dw_small;
     result plain, wino;
-    run_path(rt, &d, x, w, b, dout, din0, full, false, &plain, what);
-    run_path(rt, &d, x, w, b, dout, din0, one_sample_work ? small : full, true, &wino, what);
+    run_path(rt, &d, x, w, b, dout, din0, full, false, true, &plain, what);
+    run_path(rt, &d, x, w, b, dout, din0, one_sample_work ? small : full, true, dw, &wino, what);
     char name[160];
     snprintf(name, sizeof name, "%s: out", what);
     CHECK(wino.out && wino.din && wino.dw && plain.out && plain.din && plain.dw, "%s: host memory", what);
@@ -96,10 +103,10 @@ static void check_shape(fk_runtime *rt, const shape *s, bool one_sample_work)
     snprintf(name, sizeof name, "%s: din", what);
     fk_test_close(name, wino.din, plain.din, nx, ATOL, RTOL);
     snprintf(name, sizeof name, "%s: dweight", what);
-    if (!one_sample_work)
+    if (dw)
         fk_test_close(name, wino.dw, plain.dw, nw, ATOL_DW, RTOL_DW);
-    printf("%-28s n=%d c_in=%d %dx%d c_out=%d bias=%d: %s\n", what, s->n, s->c_in, s->h, s->w, s->c_out, s->bias,
-           fk_test_failures != f0 ? "FAIL" : "ok");
+    printf("%-28s n=%d c_in=%d %dx%d c_out=%d bias=%d%s: %s\n", what, s->n, s->c_in, s->h, s->w, s->c_out,
+           s->bias, dw ? "" : " (no dweight)", fk_test_failures != f0 ? "FAIL" : "ok");
     result_free(&plain), result_free(&wino);
     free(x), free(w), free(b), free(dout), free(din0);
 }
@@ -117,7 +124,7 @@ static void check_fused(fk_runtime *rt, const shape *s, bool wino)
     float *b = fk_test_uniform((size_t)d.c_out, 8, -1, 1), *res = fk_test_uniform(no, 9, -1, 1);
     result plain;
     float *zero = calloc(nx, 4), *dout = calloc(no, 4);
-    run_path(rt, &d, x, w, NULL, dout, zero, fk_conv_work(&d), false, &plain, s->name);
+    run_path(rt, &d, x, w, NULL, dout, zero, fk_conv_work(&d), false, true, &plain, s->name);
     float *ref = malloc(no * 4);
     for (size_t i = 0; i < no; i++) {
         float v = plain.out[i] + b[(i / p) % (size_t)d.c_out] + res[i];

@@ -139,6 +139,7 @@ struct fk_graph {
     int work_req;
     size_t work_elems;
     struct fk_frozen *frozen;   /* a frozen plan (fk_graph_freeze) instead of the arenas */
+    fk_runtime *plan_rt;        /* while planning: the device (NULL: sizes for any device) */
 };
 
 void fk_graph_init(fk_graph *g);

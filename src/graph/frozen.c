@@ -314,6 +314,8 @@ fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
     for (int i = 0; i < g->count; i++)
         owner[i] = i;
     size_t work = 0;
+    g->plan_rt = rt;
+    g->plan_train = false;
     for (int i = 0; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         if (nd->op->plan) {
@@ -321,6 +323,7 @@ fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
             work = w > work ? w : work;
         }
     }
+    g->plan_rt = NULL;
     z->nsteps = build_steps(g, steps, owner, done);
     fk_status st = fold_weights(rt, g, z);
     if (!st)

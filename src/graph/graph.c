@@ -191,6 +191,7 @@ static size_t node_elems(const fk_node *nd, int n)
 size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train)
 {
     size_t elems = 0, work = 0;
+    g->plan_rt = NULL; /* the sizes for any device */
     for (int i = 0; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         if (nd->op->plan) {
@@ -218,6 +219,8 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
         return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
     plan_free(g);
     size_t work = 0;
+    g->plan_rt = rt;
+    g->plan_train = train;
     for (int i = 0; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         nd->act_req = nd->grad_req = -1;
@@ -244,6 +247,7 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
             }
         }
     }
+    g->plan_rt = NULL;
     if (work > 0) {
         g->work_req = fk_arena_request(&g->act, work);
         if (g->work_req < 0)

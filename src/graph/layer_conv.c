@@ -42,7 +42,7 @@ static size_t conv_plan(fk_graph *g, fk_node *nd, int n)
     if (fk_conv_dims_init(&s->d, n, x->c, x->h, x->w, s->c_out, s->k, s->stride, s->pad, s->groups,
                           s->bias) != FK_OK)
         return 0; /* shapes were checked at build time */
-    return fk_conv_work(&s->d);
+    return g->plan_rt ? fk_conv_work_on(g->plan_rt, &s->d, g->plan_train) : fk_conv_work(&s->d);
 }
 
 static fk_status conv_forward(const fk_exec *x, fk_node *nd)

@@ -86,6 +86,29 @@ size_t fk_conv_work(const fk_conv_dims *d)
     return most;
 }
 
+static bool use_own_gemm(const fk_runtime *rt);
+static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d);
+static fk_status use_wi_gemm(fk_runtime *rt, bool *wi);
+
+/* samples per chunk of the CPU path's Winograd and weight-gradient work */
+#define WORK_CHUNK 16
+
+size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
+{
+    bool wi = true;
+    if (d->groups != 1 || !use_own_gemm(rt) || use_wi_gemm(rt, &wi) != FK_OK || wi ||
+        rt->opts.conv_path != FK_CONV_PATH_DEFAULT)
+        return fk_conv_work(d);
+    const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
+    const bool pw = is_pointwise(d);
+    size_t most = use_winograd(rt, d) ? winograd_work(d, chunk) : pw ? 0 : col_elems(d);
+    if (train && !pw) {
+        size_t rows = (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
+        most = rows > most ? rows : most;
+    }
+    return most;
+}
+
 /* a kernel of cl/conv.cl built for this layer's shape */
 static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id id, cl_kernel *k)
 {
@@ -253,22 +276,33 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     return FK_OK;
 }
 
-/* dW (C_out, CKK) += the weight gradient of the whole batch as one GEMM
- * with K = N*P (cl/conv_wgrad.cl): the columns transposed, colT (N*P, CKK)
- * in col's place, then register tiles of 16 x 16 dW elements, each summing
- * all N*P products (gemm_nt16's 4 x 4 dot products load twice as much per
- * multiply-add). CPU devices with the own GEMMs, convs that make columns. */
+/* dW (C_out, CKK) += the weight gradient as one GEMM per chunk of samples
+ * with K = chunk*P (cl/conv_wgrad.cl): the columns transposed, colT
+ * (chunk*P, CKK) in col's place, then register tiles of 16 x 16 dW
+ * elements, each summing all chunk*P products (gemm_nt16's 4 x 4 dot
+ * products load twice as much per multiply-add). The chunk is as many
+ * samples as the work holds. CPU devices with the own GEMMs, convs that
+ * make columns. */
 static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
                                   const fk_conv_dims *d)
 {
     const size_t p = (size_t)d->h_out * d->w_out, ckk = (size_t)d->c_in * d->kh * d->kw;
-    cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &k));
-    FK_RUN_1D(rt, k, (size_t)d->n * d->c_in * p, FK_T(col), FK_T(in), IMAGE_SIZES(d));
-    FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &k));
-    size_t global[2] = {(ckk + 15) / 16, ((size_t)d->c_out + 15) / 16}, local[2] = {1, 1};
-    FK_RUN(rt, k, 2, global, local, FK_T(dweight), FK_T(dout), FK_T(col), FK_A(d->c_out), FK_A((int)ckk),
-           FK_A(d->n), FK_A((int)p));
+    size_t chunk = fk_tensor_numel(&col) / (ckk * p);
+    if (chunk < 1)
+        return fk_error(FK_ERR_ARG, "conv2d backward: work of %zu floats, one sample's columns are %zu",
+                        fk_tensor_numel(&col), ckk * p);
+    cl_kernel ki, kg;
+    FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &ki));
+    FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &kg));
+    const size_t in_img = (size_t)d->c_in * d->h * d->w, out_img = (size_t)d->c_out * p;
+    for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+        FK_RUN_1D(rt, ki, (size_t)cs * d->c_in * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),
+                  FK_A(d->c_in), FK_A(d->h), FK_A(d->w), FK_A(d->h_out), FK_A(d->w_out));
+        size_t global[2] = {(ckk + 15) / 16, ((size_t)d->c_out + 15) / 16}, local[2] = {1, 1};
+        FK_RUN(rt, kg, 2, global, local, FK_T(dweight), FK_T(offset_tensor(dout, s0 * out_img)), FK_T(col),
+               FK_A(d->c_out), FK_A((int)ckk), FK_A(cs), FK_A((int)p));
+    }
     return FK_OK;
 }
 
