@@ -100,11 +100,17 @@ size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
         rt->opts.conv_path != FK_CONV_PATH_DEFAULT)
         return fk_conv_work(d);
     const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
-    const bool pw = is_pointwise(d);
-    size_t most = use_winograd(rt, d) ? winograd_work(d, chunk) : pw ? 0 : col_elems(d);
-    if (train && !pw) {
-        size_t rows = (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
-        most = rows > most ? rows : most;
+    const bool pw = is_pointwise(d), wino = use_winograd(rt, d);
+    /* columns of a chunk: forward, the data gradient without Winograd and
+     * the weight gradient's transposed columns are all this size */
+    const size_t cols = pw ? 0 : (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
+    /* forward: the frozen plan's fused forward takes Winograd, a training
+     * forward the columns unless FIGKD_WINOGRAD=1 */
+    size_t most = wino && (!train || rt->opts.winograd == FK_SWITCH_ON) ? winograd_work(d, chunk) : cols;
+    if (train) {
+        size_t back = wino ? winograd_work(d, chunk) : cols;
+        most = back > most ? back : most;
+        most = cols > most ? cols : most;
     }
     return most;
 }
@@ -162,6 +168,14 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
 {
     t.off += extra;
     return t;
+}
+
+/* samples whose columns (CKK, P) fit the work, at least one, at most N */
+static size_t col_chunk(fk_tensor work, const fk_conv_dims *d)
+{
+    const size_t per = (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out;
+    size_t chunk = fk_tensor_numel(&work) / per;
+    return chunk < 1 ? 1 : chunk > (size_t)d->n ? (size_t)d->n : chunk;
 }
 
 /* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of
@@ -519,7 +533,7 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                   DIRECT_SIZES(d));
         return FK_OK;
     }
-    if (use_winograd(rt, d))
+    if (rt->opts.winograd == FK_SWITCH_ON && use_winograd(rt, d))
         return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in,
                              &(conv_epilogue){bias, NULL, false}, work, d);
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
@@ -527,9 +541,16 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
         FK_TRY(weight_gemm(rt, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n));
     } else {
-        FK_TRY(im2col(rt, work, in, d));
-        FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
-                           out.buf, out.off, p, d->c_out * p, d->n));
+        /* in chunks of the samples whose columns the work holds (all of
+         * them with fk_conv_work; fk_conv_work_on's plans ask less) */
+        const size_t chunk = col_chunk(work, d);
+        fk_conv_dims part = *d;
+        for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+            part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+            FK_TRY(im2col(rt, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part));
+            FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
+                               out.buf, out.off + s0 * d->c_out * p, p, d->c_out * p, (size_t)part.n));
+        }
     }
     if (bias)
         FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_ADD, out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
@@ -600,9 +621,14 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_TRY(weight_gemm(rt, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n));
         } else {
-            FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
-                               false, col.buf, col.off, p, ckk * p, d->n));
-            FK_TRY(col2im_add(rt, *din, col, d));
+            const size_t chunk = col_chunk(work, d);
+            fk_conv_dims part = *d;
+            for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+                part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+                FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off + s0 * d->c_out * p, p,
+                                   d->c_out * p, false, col.buf, col.off, p, ckk * p, (size_t)part.n));
+                FK_TRY(col2im_add(rt, offset_tensor(*din, s0 * d->c_in * d->h * d->w), col, &part));
+            }
         }
     }
     return FK_OK;
