@@ -176,6 +176,8 @@ size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train);
 fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n);
 /* Device bytes of the frozen plan (0 without one). */
 size_t fk_graph_frozen_bytes(const fk_graph *g);
+/* Device bytes of the plan as allocated (arenas, or the frozen plan). */
+size_t fk_graph_planned_bytes(const fk_graph *g);
 /* input (N, C, H, W) as the plan's batch; returns the last node's output. */
 fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool train, fk_tensor *out);
 /* Zero the activation gradients (one fill per arena chunk) and the

@@ -188,6 +188,18 @@ static size_t node_elems(const fk_node *nd, int n)
     return (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
 }
 
+size_t fk_graph_planned_bytes(const fk_graph *g)
+{
+    if (g->frozen)
+        return fk_graph_frozen_bytes(g);
+    size_t elems = 0;
+    const fk_arena *arenas[] = {&g->act, &g->grad};
+    for (int a = 0; a < 2; a++)
+        for (int c = 0; c < arenas[a]->nchunks; c++)
+            elems += arenas[a]->chunk_elems[c];
+    return elems * sizeof(float);
+}
+
 size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train)
 {
     size_t elems = 0, work = 0;

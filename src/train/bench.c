@@ -47,9 +47,9 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
     FK_TRY(fk_step_init(&b->step, b->rt, b->student, b->teacher, &loss, B, classes));
     r->size = b->student->graph.nodes[0].h;
     size_t img = (size_t)B * r->channels * r->size * r->size;
-    r->device_bytes = (double)fk_model_bytes(b->student, B, true) + (double)(img + (size_t)B) * 4 +
+    r->device_bytes = (double)fk_model_planned_bytes(b->student) + (double)(img + (size_t)B) * 4 +
                       (double)((size_t)B * classes + 4 + FK_ACC_SLOTS + b->step.work_elems + 1) * 4 +
-                      (b->teacher ? (double)fk_model_teacher_bytes(b->teacher) : 0);
+                      (b->teacher ? (double)fk_model_planned_bytes(b->teacher) : 0);
     float *hx = fk_malloc(img * sizeof(float));
     int32_t *hy = fk_malloc((size_t)B * sizeof(int32_t));
     fk_status st = hx && hy ? FK_OK : FK_ERR_NOMEM;
