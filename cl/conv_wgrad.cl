@@ -9,18 +9,7 @@
  * local memory, no barriers. Compile-time shape: KH, KW, STRIDE, PAD (the
  * CONV_BATCH -D values; wgrad_nn16 uses none). Offsets are in elements. */
 
-#ifndef KH
-#define KH 1
-#endif
-#ifndef KW
-#define KW 1
-#endif
-#ifndef STRIDE
-#define STRIDE 1
-#endif
-#ifndef PAD
-#define PAD 0
-#endif
+#include "conv.clh"
 
 /* colT (N*P, C*KH*KW) from in (N, C, H, W); one work-item per (sample,
  * channel, output position), consecutive items on consecutive positions,

@@ -12,6 +12,14 @@
  * (channel, tile) with consecutive items on consecutive tiles, no local
  * memory, no barriers. */
 
+/* v (+ res) then ReLU when relu (NaN passes, as relu_forward) */
+inline float epilogue(float v, __global const float *res, size_t at, int has_res, int relu)
+{
+    if (has_res)
+        v += res[at];
+    return relu ? (isnan(v) ? v : (v > 0.0f ? v : 0.0f)) : v;
+}
+
 /* U (16, O, I) from the weight; flip = 0: w (O, I, 3, 3), the forward
  * conv; flip = 1: w (I, O, 3, 3) rotated by 180 degrees, the conv that
  * gives the data gradient (O = the weight's input channels). */
@@ -86,7 +94,7 @@ __kernel void wino_input(__global float *v, const ulong v_off, __global const fl
 
 /* out (samples, O, H, W) = A^T M A (+ bias) (+ res) (then ReLU), M (16, O, T);
  * res may be out itself (accumulation: each element is read and written by
- * the same work-item). ReLU passes NaN through, as relu_forward. */
+ * the same work-item). */
 __kernel void wino_output(__global float *out, const ulong out_off, __global const float *m,
                           const ulong m_off, __global const float *bias, const ulong bias_off,
                           __global const float *res, const ulong res_off, const int o_ch, const int h,
@@ -120,12 +128,7 @@ __kernel void wino_output(__global float *out, const ulong out_off, __global con
             if (xx >= w)
                 break;
             const size_t at = base + (size_t)yy * w + xx;
-            float val = y[b] + bv;
-            if (has_res)
-                val += res[res_off + at];
-            if (relu)
-                val = isnan(val) ? val : (val > 0.0f ? val : 0.0f);
-            out[out_off + at] = val;
+            out[out_off + at] = epilogue(y[b] + bv, res + res_off, at, has_res, relu);
         }
     }
 }
@@ -140,14 +143,8 @@ __kernel void conv_epilogue(__global float *out, const ulong out_off, __global c
     const size_t i = get_global_id(0);
     if (i >= count)
         return;
-    float val = out[out_off + i];
-    if (has_bias)
-        val += bias[bias_off + (i / (size_t)p) % (size_t)c];
-    if (has_res)
-        val += res[res_off + i];
-    if (relu)
-        val = isnan(val) ? val : (val > 0.0f ? val : 0.0f);
-    out[out_off + i] = val;
+    const float bv = has_bias ? bias[bias_off + (i / (size_t)p) % (size_t)c] : 0.0f;
+    out[out_off + i] = epilogue(out[out_off + i] + bv, res + res_off, i, has_res, relu);
 }
 
 /* M_xi (O, T) = U_xi (O, I) * V_xi (I, T) for the 16 xi in one launch:
