@@ -114,6 +114,8 @@ struct fk_node {
 
     /* set by fk_graph_plan */
     int act_req, grad_req, saved_req[FK_NODE_MAX_SAVED];
+    int grad_zero_at;           /* train: the gradient is zeroed before this node's backward
+                                   (its last writer; the graph's count for the output) */
     fk_tensor out;              /* (N, C, H, W) or (N, C) */
     fk_tensor dout;             /* same shape; valid when has_grad and the plan trains */
     fk_tensor saved[FK_NODE_MAX_SAVED];

@@ -188,6 +188,80 @@ static size_t node_elems(const fk_node *nd, int n)
     return (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
 }
 
+/* The node whose gradient buffer node i's gradient is (following
+ * gradient views: flatten, split parts). */
+static int grad_root(const fk_graph *g, int i)
+{
+    while (g->nodes[i].grad_alias && g->nodes[i].alias >= 0)
+        i = g->nodes[i].alias;
+    return i;
+}
+
+/* Activation gradients by lifetime. In the backward walk (node ids going
+ * down) the gradient of node r is written (added into) by the backward of
+ * the nodes that read r or a view of it, and read by r's own backward: it
+ * lives from its last writer w (the largest id; it is zeroed just before
+ * w's backward) down to r. Gradients whose id ranges [r, w] do not meet
+ * share a buffer; the output's gradient lives from the start (the copy of
+ * dout). Greedy in the order of the walk: a gradient takes the smallest
+ * free buffer that holds it, else the largest free one grows, else a new
+ * one. */
+static fk_status plan_grads(fk_graph *g, int n)
+{
+    const int count = g->count;
+    int *slot_of = fk_malloc((size_t)count * sizeof *slot_of), *busy_to = fk_calloc((size_t)count + 1, sizeof *busy_to);
+    size_t *elems = fk_calloc((size_t)count + 1, sizeof *elems);
+    int *req = fk_malloc(((size_t)count + 1) * sizeof *req);
+    fk_status st = slot_of && busy_to && elems && req ? FK_OK : FK_ERR_NOMEM;
+    for (int i = 0; !st && i < count; i++) {
+        g->nodes[i].grad_zero_at = i;
+        slot_of[i] = -1;
+    }
+    for (int i = 1; !st && i < count; i++) {
+        const fk_node *nd = &g->nodes[i];
+        for (int t = 0; t < nd->nin; t++) {
+            fk_node *r = &g->nodes[grad_root(g, nd->in[t])];
+            if (r->grad_zero_at < i)
+                r->grad_zero_at = i;
+        }
+    }
+    if (!st)
+        g->nodes[count - 1].grad_zero_at = count;
+    int nslots = 0;
+    /* in the order the lifetimes start: by zero point, going down */
+    for (int at = count; !st && at >= 1; at--)
+        for (int i = count - 1; i >= 1; i--) {
+            fk_node *nd = &g->nodes[i];
+            if (!nd->has_grad || nd->grad_alias || nd->grad_zero_at != at)
+                continue;
+            const size_t need = node_elems(nd, n);
+            int best = -1;
+            for (int q = 0; q < nslots; q++) {
+                if (busy_to[q] <= at)
+                    continue; /* its gradient is still live at `at` */
+                if (best < 0 || (elems[q] >= need && (elems[best] < need || elems[q] < elems[best])) ||
+                    (elems[best] < need && elems[q] > elems[best]))
+                    best = q;
+            }
+            if (best < 0)
+                best = nslots++;
+            if (elems[best] < need)
+                elems[best] = need;
+            busy_to[best] = i; /* free for lifetimes that start below i */
+            slot_of[i] = best;
+        }
+    for (int q = 0; !st && q < nslots; q++)
+        if ((req[q] = fk_arena_request(&g->grad, elems[q])) < 0)
+            st = FK_ERR_NOMEM;
+    for (int i = 0; !st && i < count; i++)
+        g->nodes[i].grad_req = slot_of[i] >= 0 ? req[slot_of[i]] : -1;
+    free(slot_of);
+    free(busy_to);
+    free(elems);
+    free(req);
+    return st;
+}
+
 size_t fk_graph_planned_bytes(const fk_graph *g)
 {
     if (g->frozen)
@@ -252,14 +326,12 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
             for (int s = 0; s < nd->nsaved; s++)
                 if ((nd->saved_req[s] = fk_arena_request(&g->act, nd->saved_elems[s])) < 0)
                     return FK_ERR_NOMEM;
-            if (nd->has_grad && !nd->grad_alias) {
-                nd->grad_req = fk_arena_request(&g->grad, node_elems(nd, n));
-                if (nd->grad_req < 0)
-                    return FK_ERR_NOMEM;
-            }
+
         }
     }
     g->plan_rt = NULL;
+    if (train)
+        FK_TRY(plan_grads(g, n));
     if (work > 0) {
         g->work_req = fk_arena_request(&g->act, work);
         if (g->work_req < 0)
@@ -348,8 +420,6 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
     if (fk_tensor_numel(&dout) != count)
         return fk_error(FK_ERR_ARG, "graph: output gradient has %zu elements, the output %zu",
                         fk_tensor_numel(&dout), count);
-    for (int c = 0; c < g->grad.nchunks; c++)
-        FK_TRY(fk_buffer_fill(rt, g->grad.chunks[c], 0, g->grad.chunk_elems[c], 0.0f));
     FK_TRY(fk_params_zero_grad(rt, &g->params));
     FK_CL_CHECK(clEnqueueCopyBuffer(rt->queue, dout.buf, last->dout.buf, dout.off * sizeof(float),
                                     last->dout.off * sizeof(float), count * sizeof(float), 0, NULL,
@@ -357,6 +427,13 @@ fk_status fk_graph_backward(fk_runtime *rt, fk_graph *g, fk_tensor dout)
     fk_exec x = exec_of(rt, g, true);
     for (int i = g->count - 1; i >= 1; i--) {
         fk_node *nd = &g->nodes[i];
+        /* gradients share buffers by lifetime (plan_grads): each is zeroed
+         * just before its first writer adds into it */
+        for (int j = 1; j <= i; j++) {
+            fk_node *r = &g->nodes[j];
+            if (r->grad_zero_at == i && r->grad_req >= 0)
+                FK_TRY(fk_buffer_fill(rt, r->dout.buf, r->dout.off, fk_tensor_numel(&r->dout), 0.0f));
+        }
         if (nd->has_grad && nd->op->backward) {
             double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->backward(&x, nd));
