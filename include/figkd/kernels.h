@@ -46,6 +46,7 @@
     X(GEMM_NN_WI, "conv_gemm", "gemm_nn_wi", NONE)                             \
     X(GEMM_NT_WI, "conv_gemm", "gemm_nt_wi", NONE)                             \
     X(LOOP_PROBE, "probe", "loop_probe", NONE)                                 \
+    X(LOOP_PROBE_SPLIT, "probe", "loop_probe_split", NONE)                     \
     X(IM2COL_BATCH, "conv_batch", "im2col_batch", CONV_BATCH)                  \
     X(COL2IM_BATCH_ADD, "conv_batch", "col2im_batch_add", CONV_BATCH)          \
     X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \

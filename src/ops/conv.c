@@ -178,6 +178,21 @@ static size_t col_chunk(fk_tensor work, const fk_conv_dims *d)
     return chunk < 1 ? 1 : chunk > (size_t)d->n ? (size_t)d->n : chunk;
 }
 
+/* Samples per launch for a kernel whose work-item loops over per_sample
+ * iterations for each sample (bias_grad, direct_backward_weight): at most
+ * LOOP_BUDGET in all, at least one sample. Mesa's llvmpipe leaves a
+ * kernel after 65535 loop iterations, counted over all of its loops
+ * together (src/runtime/probe.c), so a loop cut into pieces inside the
+ * kernel does not avoid it: the host launches slices, each adding its
+ * samples' part. */
+#define LOOP_BUDGET 16384u
+
+static size_t samples_per_launch(size_t per_sample, size_t n)
+{
+    size_t per = LOOP_BUDGET / (per_sample ? per_sample : 1);
+    return per < 1 ? 1 : per > n ? n : per;
+}
+
 /* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of
  * cl/conv_gemm.cl, register tiles in float16 vectors, with the row-wise
  * im2col / col2im. GPUs: CLBlast with the per-element im2col / col2im.
@@ -569,14 +584,23 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (dbias) {
         if (!d->bias)
             return fk_error(FK_ERR_ARG, "conv2d backward: dbias given for a conv without bias");
-        FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_GRAD, *dbias, dout, d->n, d->c_out, (int)p, d->c_out));
+        const size_t per = samples_per_launch(p + 1, (size_t)d->n);
+        for (size_t s0 = 0; s0 < (size_t)d->n; s0 += per)
+            FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_GRAD, *dbias, offset_tensor(dout, s0 * d->c_out * p),
+                           (int)((size_t)d->n - s0 < per ? (size_t)d->n - s0 : per), d->c_out, (int)p, d->c_out));
     }
     if (d->groups != 1) {
         cl_kernel k;
         if (dweight) {
             FK_TRY(conv_kernel(rt, d, FK_K_DIRECT_BACKWARD_WEIGHT, &k));
-            FK_RUN_1D(rt, k, (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw, FK_T(*dweight),
-                      FK_T(dout), FK_T(in), DIRECT_SIZES(d));
+            const size_t per = samples_per_launch((size_t)d->h_out * (d->w_out + 1) + 1, (size_t)d->n);
+            for (size_t s0 = 0; s0 < (size_t)d->n; s0 += per) {
+                fk_conv_dims part = *d;
+                part.n = (int)((size_t)d->n - s0 < per ? (size_t)d->n - s0 : per);
+                FK_RUN_1D(rt, k, (size_t)d->c_out * (d->c_in / d->groups) * d->kh * d->kw, FK_T(*dweight),
+                          FK_T(offset_tensor(dout, s0 * d->c_out * p)),
+                          FK_T(offset_tensor(in, s0 * d->c_in * d->h * d->w)), DIRECT_SIZES(&part));
+            }
         }
         if (din) {
             FK_TRY(conv_kernel(rt, d, FK_K_DIRECT_BACKWARD_DATA, &k));
