@@ -74,7 +74,9 @@
  * 1 + 1e-6 noise, 7000 x what a smooth dependence gives: a flipped
  * decision. So mlkd runs on batches of its own (CASE_DIR/resnet: one of the
  * two that passed; CASE_DIR/wrn, wrn_16_2, passed on both it was tried on,
- * at 0.2 x), not on CASE_DIR's. */
+ * at 0.2 x), not on CASE_DIR's. Those runs predate the device's ReLU
+ * decisions in the references; with them (PoCL) mlkd on CASE_DIR's batch
+ * is 0.12 x the limit at worst. */
 static const fk_test_tol tol[] = { /* atol: a share of the largest |lref| */
     {"update", 2e-3, 1e-2},
     {"value", 2e-3, 1e-2},
