@@ -265,17 +265,42 @@ __kernel void mlkd_bc(__global float *work, const ulong work_off, const int N, c
     work[L.bc + (ulong)k * (ulong)N + (ulong)i] = sq;
 }
 
-/* One work-item per row i: ds[i, :] += weight * d(term) / d s[i, :].
- * Per temperature: the correlations' gradient with respect to P (view 0),
- * G = -4 mc / C * P D - 4 m / N * E P, through the softmax,
+/* View 0, temperature k: the correlations' gradient with respect to P,
+ * G[i, b] = -4 mc / C * (P D)[i, b] - 4 m / N * (E P)[i, b], one
+ * work-item per (i, b) (its loops stay short: llvmpipe leaves a kernel
+ * after 65535 loop iterations, docs/devices.md). Runs before mlkd_grad
+ * for the same k. */
+__kernel void mlkd_corr_grad(__global float *work, const ulong work_off, const int N, const int C, const int k)
+{
+    const int i = (int)get_global_id(0), b = (int)get_global_id(1);
+    if (i >= N || b >= C)
+        return;
+    const mlkd_layout L = mlkd_at(work_off, N, C);
+    const ulong nc = (ulong)N * (ulong)C, row = (ulong)i * (ulong)C, kb = (ulong)k * nc;
+    const float m = work[L.coef], mc = work[L.coef + 1];
+    __global const float *P = work + L.p + kb, *prow = P + row;
+    __global const float *D = work + L.d + (ulong)k * (ulong)C * (ulong)C;
+    __global const float *E = work + L.e + ((ulong)k * (ulong)N + (ulong)i) * (ulong)N;
+    float pd = 0.0f, ep = 0.0f;
+    for (int a = 0; a < C; a++)
+        pd += prow[a] * D[(ulong)a * (ulong)C + (ulong)b];
+    for (int j = 0; j < N; j++)
+        ep += E[j] * P[(ulong)j * (ulong)C + (ulong)b];
+    work[L.g + row + (ulong)b] = (-4.0f * mc / (float)C) * pd + (-4.0f * m / (float)N) * ep;
+}
+
+/* One work-item per row i, temperature k (launched for k = 0 .. 4 in
+ * turn): ds[i, :] += weight * d(term) / d s[i, :] once k = 4 is done.
+ * Per temperature: with view 0, G of mlkd_corr_grad through the softmax,
  * P (G - <P, G>) / T; and the KD gradient a_k T (P - Q) / N, with respect
  * to the standardised logits first when stand is set (then taken back
- * through the standardisation once, for the sum over temperatures). Runs
- * after mlkd_cc and mlkd_bc (view 0) or mlkd_probs (view 1). */
+ * through the standardisation once, for the sum over temperatures). A and
+ * Z accumulate over the launches. Runs after mlkd_cc and mlkd_bc (view 0)
+ * or mlkd_probs (view 1). */
 __kernel void mlkd_grad(__global const float *s, const ulong s_off, __global const float *t, const ulong t_off,
                         __global float *work, const ulong work_off, __global float *ds, const ulong ds_off,
                         const int N, const int C, const float t0, const float t1, const float t2, const float t3,
-                        const float t4, const int stand, const int view, const float weight)
+                        const float t4, const int stand, const int view, const float weight, const int k)
 {
     const int i = (int)get_global_id(0);
     if (i >= N)
@@ -284,51 +309,42 @@ __kernel void mlkd_grad(__global const float *s, const ulong s_off, __global con
     const ulong nc = (ulong)N * (ulong)C, row = (ulong)i * (ulong)C;
     __global const float *srow = s + s_off + row, *trow = t + t_off + row;
     __global float *G = work + L.g + row, *A = work + L.a + row, *Z = work + L.z + row;
-    const float m = view == 0 ? work[L.coef] : 0.0f, mc = view == 0 ? work[L.coef + 1] : 0.0f;
-    const float inv_n = 1.0f / (float)N, cc_scale = -4.0f * mc / (float)C, bc_scale = -4.0f * m / (float)N;
-    for (int j = 0; j < C; j++) {
-        A[j] = 0.0f;
-        Z[j] = 0.0f;
-    }
+    const float m = view == 0 ? work[L.coef] : 0.0f;
+    const float inv_n = 1.0f / (float)N;
+    if (k == 0)
+        for (int j = 0; j < C; j++) {
+            A[j] = 0.0f;
+            Z[j] = 0.0f;
+        }
     const float2 ms = stand ? mlkd_stand(srow, C) : (float2)(0.0f, 1.0f);
     const float2 mt = stand ? mlkd_stand(trow, C) : (float2)(0.0f, 1.0f);
-    for (int k = 0; k < MLKD_K; k++) {
-        const float T = mlkd_temp(k, t0, t1, t2, t3, t4), akd = mlkd_kd_coef(view, k, m);
-        const ulong kb = (ulong)k * nc;
-        __global const float *P = work + L.p + kb, *Q = work + L.q + kb;
-        __global const float *prow = P + row, *qrow = Q + row;
-        if (view == 0) {
-            __global const float *D = work + L.d + (ulong)k * (ulong)C * (ulong)C;
-            __global const float *E = work + L.e + ((ulong)k * (ulong)N + (ulong)i) * (ulong)N;
-            float dot = 0.0f;
-            for (int b = 0; b < C; b++) {
-                float pd = 0.0f, ep = 0.0f;
-                for (int a = 0; a < C; a++)
-                    pd += prow[a] * D[(ulong)a * (ulong)C + (ulong)b];
-                for (int j = 0; j < N; j++)
-                    ep += E[j] * P[(ulong)j * (ulong)C + (ulong)b];
-                const float g = cc_scale * pd + bc_scale * ep;
-                G[b] = g;
-                dot += prow[b] * g;
-            }
-            for (int b = 0; b < C; b++)
-                A[b] += prow[b] * (G[b] - dot) / T;
-        }
-        if (akd == 0.0f)
-            continue;
+    const float T = mlkd_temp(k, t0, t1, t2, t3, t4), akd = mlkd_kd_coef(view, k, m);
+    const ulong kb = (ulong)k * nc;
+    __global const float *P = work + L.p + kb, *Q = work + L.q + kb;
+    __global const float *prow = P + row, *qrow = Q + row;
+    if (view == 0) {
+        float dot = 0.0f;
+        for (int b = 0; b < C; b++)
+            dot += prow[b] * G[b];
+        for (int b = 0; b < C; b++)
+            A[b] += prow[b] * (G[b] - dot) / T;
+    }
+    if (akd != 0.0f) {
         const float kscale = akd * T * inv_n;
         if (!stand) {
             for (int b = 0; b < C; b++)
                 A[b] += kscale * (prow[b] - qrow[b]);
-            continue;
-        }
-        const float2 ks = mlkd_lse(srow, C, ms, T), kt = mlkd_lse(trow, C, mt, T);
-        for (int b = 0; b < C; b++) {
-            const float ps = exp(((srow[b] - ms.x) / ms.y) / T - ks.x) / ks.y;
-            const float pt = exp(((trow[b] - mt.x) / mt.y) / T - kt.x) / kt.y;
-            Z[b] += kscale * (ps - pt);
+        } else {
+            const float2 ks = mlkd_lse(srow, C, ms, T), kt = mlkd_lse(trow, C, mt, T);
+            for (int b = 0; b < C; b++) {
+                const float ps = exp(((srow[b] - ms.x) / ms.y) / T - ks.x) / ks.y;
+                const float pt = exp(((trow[b] - mt.x) / mt.y) / T - kt.x) / kt.y;
+                Z[b] += kscale * (ps - pt);
+            }
         }
     }
+    if (k != MLKD_K - 1)
+        return;
     float zmean = 0.0f, zu = 0.0f, sd = 0.0f;
     if (stand) {
         for (int b = 0; b < C; b++) {

@@ -88,6 +88,7 @@
     X(MLKD_MASK, "mlkd", "mlkd_mask", NONE)                                    \
     X(MLKD_CC, "mlkd", "mlkd_cc", NONE)                                        \
     X(MLKD_BC, "mlkd", "mlkd_bc", NONE)                                        \
+    X(MLKD_CORR_GRAD, "mlkd", "mlkd_corr_grad", NONE)                          \
     X(MLKD_GRAD, "mlkd", "mlkd_grad", NONE)                                    \
     X(MLKD_VALUE, "mlkd", "mlkd_value", NONE)                                  \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \

@@ -59,11 +59,17 @@ fk_status fk_mlkd_loss(fk_runtime *rt, fk_tensor value, const fk_tensor *dlogits
         FK_TRY(fk_kernel(rt, FK_K_MLKD_BC, &k));
         FK_RUN_1D(rt, k, (size_t)n * FK_MLKD_TEMPS, FK_T(work), FK_A(n), FK_A(c));
     }
-    if (dlogits) {
+    /* one temperature per launch, the correlations' part over (i, b):
+     * every work-item's loops stay short (llvmpipe's loop limit) */
+    for (int kt = 0; dlogits && kt < FK_MLKD_TEMPS; kt++) {
+        if (view == 0) {
+            FK_TRY(fk_kernel(rt, FK_K_MLKD_CORR_GRAD, &k));
+            FK_RUN(rt, k, 2, ((size_t[]){(size_t)n, (size_t)c}), NULL, FK_T(work), FK_A(n), FK_A(c), FK_A(kt));
+        }
         FK_TRY(fk_kernel(rt, FK_K_MLKD_GRAD, &k));
         FK_RUN_1D(rt, k, (size_t)n, FK_T(student), FK_T(teacher), FK_T(work), FK_T(*dlogits), FK_A(n), FK_A(c),
                   FK_A(T[0]), FK_A(T[1]), FK_A(T[2]), FK_A(T[3]), FK_A(T[4]), FK_A(stand), FK_A(view),
-                  FK_A(weight));
+                  FK_A(weight), FK_A(kt));
     }
     FK_TRY(fk_kernel(rt, FK_K_MLKD_VALUE, &k));
     FK_RUN_1D(rt, k, 1, FK_T(work), FK_T(value), FK_A(n), FK_A(c), FK_A(view));
