@@ -14,10 +14,11 @@
                     [--names KD,FiGKD] [--max-points 2000]
         t-SNE of penultimate features (`figkd-cl predict --features`), one
         panel per model, points coloured by label.
-    figures.py sensitivity RUN [RUN ...] --param distill.beta --out sens.png
+    figures.py sensitivity RUN [RUN ...] --param distill.beta --out sens.png [--default 1]
         best test top-1 against a config value (read from each run's
         config.ini, --set overrides included), mean and spread over the runs
-        that share a value (seeds).
+        that share a value (seeds); --default is the value of a run whose
+        config does not set it (the program's default, e.g. beta 1).
 
 Needs Debian's python3-numpy, python3-matplotlib and (tsne) python3-sklearn.
 """
@@ -78,8 +79,9 @@ def run_series(run):
     return [("", read_metrics(run))]
 
 
-def run_value(run, param):
-    """The value of section.key in a run's config.ini (a later '# --set' wins)."""
+def run_value(run, param, default=None):
+    """The value of section.key in a run's config.ini (a later '# --set' wins),
+    default when neither sets it."""
     section, _, key = param.partition(".")
     if not key:
         fail("--param %s: write it as section.key" % param)
@@ -102,7 +104,9 @@ def run_value(run, param):
             if k.strip() == key:
                 value = v.split(";")[0].split("#")[0].strip()
     if value is None:
-        fail("%s: %s is not set (the figure needs it written in the config or by --set)" % (path, param))
+        value = default
+    if value is None:
+        fail("%s: %s is not set (the figure needs it written in the config, by --set or --default)" % (path, param))
     try:
         return float(value)
     except ValueError:
@@ -258,7 +262,7 @@ def sensitivity(args):
     by_value = {}
     for run in args.runs:
         best = max(r["test_acc"] for r in read_metrics(os.path.join(run, "metrics.jsonl")) if "test_acc" in r)
-        by_value.setdefault(run_value(run, args.param), []).append(100 * best)
+        by_value.setdefault(run_value(run, args.param, args.default), []).append(100 * best)
     xs = sorted(by_value)
     means = [statistics.mean(by_value[x]) for x in xs]
     sds = [statistics.stdev(by_value[x]) if len(by_value[x]) > 1 else 0.0 for x in xs]
@@ -289,6 +293,7 @@ def main(argv=None):
     s = sub.add_parser("sensitivity")
     s.add_argument("runs", nargs="+")
     s.add_argument("--param", required=True)
+    s.add_argument("--default", help="the value of a run whose config does not set --param")
     for q in (c, b, t, s):
         q.add_argument("--out", required=True)
         q.add_argument("--names")

@@ -17,7 +17,8 @@ scripts/figures.py on the project's own outputs.
 - figures.py draws curves (two real training runs' metrics.jsonl, teacher
   stage included), bands (predict's logits), tsne (two feature files) and
   sensitivity (runs that differ in distill.beta): each PNG exists, decodes
-  and has the size its figure asks for.
+  and has the size its figure asks for; sensitivity of a run whose config
+  does not set the parameter needs --default.
 
 usage: test_analyze.py FIGKD_CL WORKDIR   (Debian's python3: numpy, torch,
 pywt, PIL, matplotlib, sklearn)
@@ -202,6 +203,26 @@ def figures(root):
         check(abs(size[0] - want[0]) <= 1 and abs(size[1] - want[1]) <= 1,
               "%s: %s pixels, expected %s" % (out, size, want))
         print("figures.py %s: %dx%d PNG" % (args[0], size[0], size[1]))
+    default_value(root, runs)
+
+
+def default_value(root, runs):
+    """sensitivity of a run whose config does not set the parameter (a run
+    at the program's default): an error naming --default, drawn with it."""
+    bare = os.path.join(root, "run-default")
+    shutil.copytree(runs[0], bare)
+    path = os.path.join(bare, "config.ini")
+    lines = open(path).read().splitlines(True)
+    with open(path, "w") as f:
+        f.writelines(l for l in lines if "distill.beta" not in l)
+    args = [sys.executable, FIGURES, "sensitivity", bare, runs[1], "--param", "distill.beta", "--dpi", "50"]
+    r = subprocess.run(args + ["--out", "nodefault.png"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    check(r.returncode != 0 and "--default" in r.stderr and not os.path.exists(os.path.join(root, "nodefault.png")),
+          "sensitivity of a run without distill.beta, no --default: exit %d\n%s" % (r.returncode, r.stderr))
+    if run(args + ["--default", "1", "--out", "default.png"], root) is not None:
+        check(png_size(os.path.join(root, "default.png")) == (250, 175), "sensitivity --default: wrong PNG size")
+        print("figures.py sensitivity --default: ok")
 
 
 def main():
