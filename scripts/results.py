@@ -117,8 +117,8 @@ def cells(args, name, seeds):
     best = [r[0] for _, r in done]
     last = [r[1] for _, r in done]
     per = ", ".join(f"{r[0] * 100:.2f}" if r else "—" for r in runs)
-    mins = statistics.mean(r[2] for _, r in done) / 60 if done else 0.0
-    missing = [s for s, r in zip(seeds, runs) if not r]
+    mins = f"{statistics.mean(r[2] for _, r in done) / 60:.1f}" if done else "—"
+    missing = [str(s) for s, r in zip(seeds, runs) if not r]
     return fmt(best), fmt(last), per, mins, missing
 
 
@@ -147,8 +147,9 @@ def report(args, seeds, betas):
         f.write("|---|---|---|---|---|\n")
         for method in METHODS:
             b, l, per, mins, miss = cells(args, method, seeds)
-            missing_all += [f"{method} seed {s}" for s in miss]
-            f.write(f"| {method} | {b} | {l} | {per} | {mins:.1f} |\n")
+            if miss:
+                missing_all.append(f"{method} (seed {', '.join(miss)})")
+            f.write(f"| {method} | {b} | {l} | {per} | {mins} |\n")
         f.write("\nThe training minutes are the student stage's, from each run's metrics.jsonl, on a "
                 "shared machine whose load changed between runs: they do not compare the methods' cost "
                 "(docs/speed.md does, side by side).\n\n")
@@ -159,8 +160,8 @@ def report(args, seeds, betas):
         f.write("|---|---|---|---|---|\n")
         for label, name, sets in BANDS:
             b, l, per, _, miss = cells(args, name, seeds)
-            if name not in METHODS:
-                missing_all += [f"{label} seed {s}" for s in miss]
+            if name not in METHODS and miss:
+                missing_all.append(f"bands {label} (seed {', '.join(miss)})")
             how = " ".join(f"`{s}`" for s in sets) or ("`distill.method=ce`" if name == "ce" else "(default)")
             f.write(f"| {label} | {how} | {b} | {l} | {per} |\n")
         f.write("\n## Beta sweep\n\n")
@@ -169,13 +170,13 @@ def report(args, seeds, betas):
         f.write("|---|---|---|---|\n")
         for beta in betas:
             b, l, per, _, miss = cells(args, beta_name(beta), seeds)
-            if beta_name(beta) not in METHODS:
-                missing_all += [f"beta {beta} seed {s}" for s in miss]
+            if beta_name(beta) not in METHODS and miss:
+                missing_all.append(f"beta {beta} (seed {', '.join(miss)})")
             f.write(f"| {beta} | {b} | {l} | {per} |\n")
         f.write("\n")
         if missing_all:
-            f.write(f"**Missing runs** (not finished when this was written; \"—\" in the tables): "
-                    f"{', '.join(missing_all)}.\n\n")
+            f.write(f"**Missing runs** (not finished when this was written; \"—\" in the tables, the "
+                    f"mean and spread are over the seeds that finished): {'; '.join(missing_all)}.\n\n")
         f.write(kept if kept else KEEP_MARK + "\n")
     print(open(args.out).read())
 
