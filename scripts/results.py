@@ -102,13 +102,15 @@ def read_run(args, name, seed):
     return max(accs), accs[-1], total
 
 
-def fmt(xs):
+def fmt(xs, want):
+    """mean ± sample std in percent; the count of seeds when some are missing"""
     if not xs:
         return "not run"
     m = statistics.mean(xs) * 100
     if len(xs) == 1:
         return f"{m:.2f} (1 seed)"
-    return f"{m:.2f} ± {statistics.stdev(xs) * 100:.2f}"
+    n = f" ({len(xs)} seeds)" if len(xs) < want else ""
+    return f"{m:.2f} ± {statistics.stdev(xs) * 100:.2f}{n}"
 
 
 def cells(args, name, seeds):
@@ -119,7 +121,7 @@ def cells(args, name, seeds):
     per = ", ".join(f"{r[0] * 100:.2f}" if r else "—" for r in runs)
     mins = f"{statistics.mean(r[2] for _, r in done) / 60:.1f}" if done else "—"
     missing = [str(s) for s, r in zip(seeds, runs) if not r]
-    return fmt(best), fmt(last), per, mins, missing
+    return fmt(best, len(seeds)), fmt(last, len(seeds)), per, mins, missing
 
 
 def report(args, seeds, betas):
