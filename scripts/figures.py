@@ -32,8 +32,9 @@ import sys
 
 import numpy as np
 
+# "none": the term column of ce (and of a teacher stage), always 0
 NOT_TERMS = {"stage", "epoch", "step", "lr", "train_acc", "test_acc", "test_acc5", "test_loss",
-             "img_per_s", "seconds"}
+             "img_per_s", "seconds", "none"}
 
 
 def fail(msg):
@@ -170,10 +171,10 @@ def curves(args):
     nrows = math.ceil(len(panels) / cols)
     fig, axes = p.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
     for ax, key in zip(axes.flat, panels):
-        for name, rows in series:
+        for i, (name, rows) in enumerate(series):
             pts = [(r["epoch"], r[key] * (100 if key == "test_acc" else 1)) for r in rows if key in r]
-            if pts:
-                ax.plot(*zip(*pts), marker="o", markersize=3, label=name)
+            if pts:  # one colour per series in every panel, also where some have no such column
+                ax.plot(*zip(*pts), marker="o", markersize=3, label=name, color="C%d" % (i % 10))
         ax.set_title("test top-1 (%)" if key == "test_acc" else "loss: " + key)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -183,6 +184,7 @@ def curves(args):
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=args.dpi)
+    return fig
 
 
 def bands(args):

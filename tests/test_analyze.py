@@ -204,6 +204,28 @@ def figures(root):
               "%s: %s pixels, expected %s" % (out, size, want))
         print("figures.py %s: %dx%d PNG" % (args[0], size[0], size[1]))
     default_value(root, runs)
+    curve_colours(runs)
+
+
+def curve_colours(runs):
+    """A series keeps its legend's colour in every panel, also in those
+    where another series has no such column (the teacher stage has no
+    figkd term); no panel for ce's always-zero "none" column."""
+    import argparse
+    sys.path.insert(0, os.path.dirname(FIGURES))
+    import figures as fig_mod
+    out = os.path.join(WORK, "colours.png")
+    fig = fig_mod.curves(argparse.Namespace(runs=runs, names="beta1,beta2", out=out, dpi=30))
+    colour, titles = {}, []
+    for ax in fig.axes:
+        titles.append(ax.get_title())
+        for line in ax.get_lines():
+            c = colour.setdefault(line.get_label(), line.get_color())
+            check(c == line.get_color(), "curves: %s is %s in '%s', %s elsewhere" %
+                  (line.get_label(), line.get_color(), ax.get_title(), c))
+    check(len(colour) == 4 and "loss: figkd" in titles and "loss: none" not in titles,
+          "curves: series %s, panels %s" % (sorted(colour), titles))
+    print("figures.py curves: one colour per series: ok")
 
 
 def default_value(root, runs):
