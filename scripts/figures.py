@@ -14,10 +14,11 @@
                     [--names KD,FiGKD] [--max-points 2000]
         t-SNE of penultimate features (`figkd-cl predict --features`), one
         panel per model, points coloured by label.
-    figures.py sensitivity RUN [RUN ...] --param distill.beta --out sens.png
+    figures.py sensitivity RUN [RUN ...] --param distill.beta --out sens.png [--default 1]
         best test top-1 against a config value (read from each run's
         config.ini, --set overrides included), mean and spread over the runs
-        that share a value (seeds).
+        that share a value (seeds); --default is the value of a run whose
+        config does not set it (the program's default, e.g. beta 1).
 
 Needs Debian's python3-numpy, python3-matplotlib and (tsne) python3-sklearn.
 """
@@ -31,8 +32,9 @@ import sys
 
 import numpy as np
 
+# "none": the term column of ce (and of a teacher stage), always 0
 NOT_TERMS = {"stage", "epoch", "step", "lr", "train_acc", "test_acc", "test_acc5", "test_loss",
-             "img_per_s", "seconds"}
+             "img_per_s", "seconds", "none"}
 
 
 def fail(msg):
@@ -78,8 +80,9 @@ def run_series(run):
     return [("", read_metrics(run))]
 
 
-def run_value(run, param):
-    """The value of section.key in a run's config.ini (a later '# --set' wins)."""
+def run_value(run, param, default=None):
+    """The value of section.key in a run's config.ini (a later '# --set' wins),
+    default when neither sets it."""
     section, _, key = param.partition(".")
     if not key:
         fail("--param %s: write it as section.key" % param)
@@ -102,7 +105,9 @@ def run_value(run, param):
             if k.strip() == key:
                 value = v.split(";")[0].split("#")[0].strip()
     if value is None:
-        fail("%s: %s is not set (the figure needs it written in the config or by --set)" % (path, param))
+        value = default
+    if value is None:
+        fail("%s: %s is not set (the figure needs it written in the config, by --set or --default)" % (path, param))
     try:
         return float(value)
     except ValueError:
@@ -166,10 +171,10 @@ def curves(args):
     nrows = math.ceil(len(panels) / cols)
     fig, axes = p.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
     for ax, key in zip(axes.flat, panels):
-        for name, rows in series:
+        for i, (name, rows) in enumerate(series):
             pts = [(r["epoch"], r[key] * (100 if key == "test_acc" else 1)) for r in rows if key in r]
-            if pts:
-                ax.plot(*zip(*pts), marker="o", markersize=3, label=name)
+            if pts:  # one colour per series in every panel, also where some have no such column
+                ax.plot(*zip(*pts), marker="o", markersize=3, label=name, color="C%d" % (i % 10))
         ax.set_title("test top-1 (%)" if key == "test_acc" else "loss: " + key)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -179,6 +184,7 @@ def curves(args):
     axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out, dpi=args.dpi)
+    return fig
 
 
 def bands(args):
@@ -258,7 +264,7 @@ def sensitivity(args):
     by_value = {}
     for run in args.runs:
         best = max(r["test_acc"] for r in read_metrics(os.path.join(run, "metrics.jsonl")) if "test_acc" in r)
-        by_value.setdefault(run_value(run, args.param), []).append(100 * best)
+        by_value.setdefault(run_value(run, args.param, args.default), []).append(100 * best)
     xs = sorted(by_value)
     means = [statistics.mean(by_value[x]) for x in xs]
     sds = [statistics.stdev(by_value[x]) if len(by_value[x]) > 1 else 0.0 for x in xs]
@@ -289,6 +295,7 @@ def main(argv=None):
     s = sub.add_parser("sensitivity")
     s.add_argument("runs", nargs="+")
     s.add_argument("--param", required=True)
+    s.add_argument("--default", help="the value of a run whose config does not set --param")
     for q in (c, b, t, s):
         q.add_argument("--out", required=True)
         q.add_argument("--names")

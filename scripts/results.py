@@ -1,89 +1,212 @@
 #!/usr/bin/env python3
-"""Run the quickstart-scale experiment for ce, kd, dkd and figkd with three
-seeds on Fashion-MNIST and write docs/results.md (mean and spread of the
-best and last test accuracy). One teacher (the quickstart's, trained on the
-first run when missing) serves every student.
+"""The quickstart-scale experiments on Fashion-MNIST, three seeds each, one
+shared teacher, and docs/results.md from them:
+
+- the methods: ce, kd, dkd and figkd;
+- the band ablation (the paper's Table VI): no distillation (the ce runs),
+  LL only, LH+HL+HH only (the figkd runs: the default bands) and all four;
+- the beta sweep of figkd (beta 1 is the figkd runs).
+
+Runs shared between tables are run once (same out_dir). A run whose out_dir
+holds a finished run is skipped, an interrupted one is resumed, so the
+script can be stopped and started again; --report-only runs nothing and
+writes the tables from the runs there are, naming the missing ones. The
+hand-written part of the output after the line KEEP_MARK is kept.
 
 usage: python3 scripts/results.py [--figkd build/figkd-cl] [--config configs/quickstart.ini]
-                                  [--seeds 0,1,2] [--out docs/results.md] [--set section.key=value ...]
+                                  [--seeds 0,1,2] [--betas 0.5,1,2,4] [--runs runs/results]
+                                  [--out docs/results.md] [--set section.key=value ...] [--report-only]
 """
 import argparse
 import json
 import os
 import statistics
+import struct
 import subprocess
 import sys
 import time
 
 METHODS = ["ce", "kd", "dkd", "figkd"]
+# (label, run name prefix, --set values); "none" and the default bands are the ce and figkd runs
+BANDS = [("none (CE only)", "ce", []),
+         ("LL only", "figkd-bands-LL", ["distill.bands=LL"]),
+         ("LH+HL+HH (default)", "figkd", []),
+         ("LL+LH+HL+HH", "figkd-bands-all", ["distill.bands=LL,LH,HL,HH"])]
+KEEP_MARK = "<!-- everything below is hand-written; scripts/results.py keeps it -->"
 
 
-def run(args, method, seed):
-    out_dir = os.path.join(args.runs, f"{method}-seed{seed}")
-    if args.report_only:
-        return read_run(out_dir, None)
-    cmd = [args.figkd, "train", args.config, "--set", f"distill.method={method}",
-           "--set", f"run.seed={seed}", "--set", f"run.out_dir={out_dir}"]
-    for s in args.set:
+def beta_name(beta):
+    return "figkd" if float(beta) == 1.0 else f"figkd-beta{beta}"
+
+
+def run_sets(name):
+    """The --set values of the run called name (without seed)."""
+    if name in METHODS:
+        return [f"distill.method={name}"]
+    for _, n, sets in BANDS:
+        if n == name:
+            return ["distill.method=figkd"] + sets
+    if name.startswith("figkd-beta"):
+        return ["distill.method=figkd", f"distill.beta={name[len('figkd-beta'):]}"]
+    raise ValueError(name)
+
+
+def checkpoint_meta(path):
+    """The __metadata__ of a safetensors file, {} when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            return json.loads(f.read(n)).get("__metadata__", {})
+    except (OSError, ValueError, struct.error):
+        return {}
+
+
+def finished(out_dir):
+    meta = checkpoint_meta(os.path.join(out_dir, "last.safetensors"))
+    return meta.get("figkd.stage") == "student" and meta.get("figkd.done") == "1"
+
+
+def train(args, name, seed):
+    out_dir = os.path.join(args.runs, f"{name}-seed{seed}")
+    if finished(out_dir):
+        print(f"= {out_dir}: finished, skipped", flush=True)
+        return
+    cmd = [args.figkd, "train", args.config, "--set", f"run.seed={seed}", "--set", f"run.out_dir={out_dir}",
+           "--set", f"teacher.checkpoint={os.path.join(args.runs, 'teacher.safetensors')}"]
+    for s in run_sets(name) + args.set:
         cmd += ["--set", s]
+    if os.path.exists(os.path.join(out_dir, "last.safetensors")):
+        cmd.append("--resume")
+    elif os.path.isdir(out_dir):
+        cmd.append("--force")  # a run that stopped before its first checkpoint
     print("$", " ".join(cmd), flush=True)
     t0 = time.time()
-    subprocess.run(cmd, check=True)
-    return read_run(out_dir, time.time() - t0)
+    r = subprocess.run(cmd)
+    print(f"= {out_dir}: exit {r.returncode} after {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
-def read_run(out_dir, secs):
+def read_run(args, name, seed):
+    """(best, last, training seconds) of a finished run, None otherwise."""
+    out_dir = os.path.join(args.runs, f"{name}-seed{seed}")
+    if not finished(out_dir):
+        return None
     accs, total = [], 0.0
     with open(os.path.join(out_dir, "metrics.jsonl")) as f:
         for line in f:
             r = json.loads(line)
+            if r.get("stage", "student") != "student":
+                continue
             total += r.get("seconds", 0.0)
             if "test_acc" in r:
                 accs.append(r["test_acc"])
-    # training seconds from metrics.jsonl when the run was not timed here
-    return max(accs), accs[-1], secs if secs is not None else total
+    return max(accs), accs[-1], total
 
 
-def fmt(xs):
+def fmt(xs, want):
+    """mean ± sample std in percent; the count of seeds when some are missing"""
+    if not xs:
+        return "not run"
     m = statistics.mean(xs) * 100
-    s = statistics.stdev(xs) * 100 if len(xs) > 1 else 0.0
-    return f"{m:.2f} ± {s:.2f}"
+    if len(xs) == 1:
+        return f"{m:.2f} (1 seed)"
+    n = f" ({len(xs)} seeds)" if len(xs) < want else ""
+    return f"{m:.2f} ± {statistics.stdev(xs) * 100:.2f}{n}"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--figkd", default="build/figkd-cl")
-    ap.add_argument("--config", default="configs/quickstart.ini")
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--runs", default="runs/results")
-    ap.add_argument("--out", default="docs/results.md")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--report-only", action="store_true", help="rewrite the table from existing runs")
-    args = ap.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    rows = {}
-    for method in METHODS:
-        rows[method] = [run(args, method, s) for s in seeds]
+def cells(args, name, seeds):
+    runs = [read_run(args, name, s) for s in seeds]
+    done = [(s, r) for s, r in zip(seeds, runs) if r]
+    best = [r[0] for _, r in done]
+    last = [r[1] for _, r in done]
+    per = ", ".join(f"{r[0] * 100:.2f}" if r else "—" for r in runs)
+    mins = f"{statistics.mean(r[2] for _, r in done) / 60:.1f}" if done else "—"
+    missing = [str(s) for s, r in zip(seeds, runs) if not r]
+    return fmt(best, len(seeds)), fmt(last, len(seeds)), per, mins, missing
+
+
+def report(args, seeds, betas):
     device = subprocess.run([args.figkd, "devices"], capture_output=True, text=True).stdout
     chosen = [l for l in device.splitlines() if l.startswith("FIGKD_DEVICE")]
+    missing_all = []
+    kept = ""
+    if os.path.exists(args.out):
+        text = open(args.out).read()
+        if KEEP_MARK in text:
+            kept = text[text.index(KEEP_MARK):]
     with open(args.out, "w") as f:
         f.write("# Results: the quickstart experiment\n\n")
         f.write(f"Written by `python3 scripts/results.py` on {time.strftime('%Y-%m-%d')}: "
-                f"`{args.config}` ({', '.join(args.set) or 'as committed'}) for each method with seeds "
-                f"{args.seeds}, one shared teacher. Test top-1 accuracy on the test images the config "
+                f"`{args.config}` ({', '.join(args.set) or 'as committed'}) with seeds "
+                f"{args.seeds}, one shared teacher (resnet14, trained once with cross-entropy), "
+                f"resnet8 students. Test top-1 accuracy on the test images the config "
                 f"evaluates (the quickstart: 2000 of Fashion-MNIST's test images, the first 200 "
-                f"of each class), in percent, mean ± sample standard deviation over the seeds.\n\n")
+                f"of each class), in percent, mean ± sample standard deviation over the seeds; "
+                f"\"best\" is the best epoch's, \"last\" the last epoch's. Runs in `{args.runs}/`.\n\n")
         if chosen:
             f.write(f"Device: {chosen[0].split(' selects ', 1)[-1]}.\n\n")
-        col = "training minutes per run (metrics.jsonl)" if args.report_only else "minutes per run"
-        f.write(f"| method | best test top-1 | last test top-1 | per seed (best) | {col} |\n")
+        f.write("## Methods\n\n")
+        f.write("| method | best test top-1 | last test top-1 | per seed (best) | training minutes per run |\n")
         f.write("|---|---|---|---|---|\n")
         for method in METHODS:
-            r = rows[method]
-            per = ", ".join(f"{b * 100:.2f}" for b, _, _ in r)
-            mins = statistics.mean(s for _, _, s in r) / 60
-            f.write(f"| {method} | {fmt([b for b, _, _ in r])} | {fmt([l for _, l, _ in r])} | {per} | {mins:.1f} |\n")
+            b, l, per, mins, miss = cells(args, method, seeds)
+            if miss:
+                missing_all.append(f"{method} (seed {', '.join(miss)})")
+            f.write(f"| {method} | {b} | {l} | {per} | {mins} |\n")
+        f.write("\nThe training minutes are the student stage's, from each run's metrics.jsonl, on a "
+                "shared machine whose load changed between runs: they do not compare the methods' cost "
+                "(docs/speed.md does, side by side).\n\n")
+        f.write("## Band ablation (the paper's Table VI)\n\n")
+        f.write("FiGKD (alpha 1, beta 1, mse) with the detail loss on the bands named; \"none\" is "
+                "plain cross-entropy (the ce runs above), \"LH+HL+HH\" the figkd runs above.\n\n")
+        f.write("| bands | `--set` | best test top-1 | last test top-1 | per seed (best) |\n")
+        f.write("|---|---|---|---|---|\n")
+        for label, name, sets in BANDS:
+            b, l, per, _, miss = cells(args, name, seeds)
+            if name not in METHODS and miss:
+                missing_all.append(f"bands {label} (seed {', '.join(miss)})")
+            how = " ".join(f"`{s}`" for s in sets) or ("`distill.method=ce`" if name == "ce" else "(default)")
+            f.write(f"| {label} | {how} | {b} | {l} | {per} |\n")
+        f.write("\n## Beta sweep\n\n")
+        f.write("FiGKD with `--set distill.beta=B` (alpha 1, bands LH+HL+HH); beta 1 is the figkd runs.\n\n")
+        f.write("| beta | best test top-1 | last test top-1 | per seed (best) |\n")
+        f.write("|---|---|---|---|\n")
+        for beta in betas:
+            b, l, per, _, miss = cells(args, beta_name(beta), seeds)
+            if beta_name(beta) not in METHODS and miss:
+                missing_all.append(f"beta {beta} (seed {', '.join(miss)})")
+            f.write(f"| {beta} | {b} | {l} | {per} |\n")
+        f.write("\n")
+        if missing_all:
+            f.write(f"**Missing runs** (not finished when this was written; \"—\" in the tables, the "
+                    f"mean and spread are over the seeds that finished): {'; '.join(missing_all)}.\n\n")
+        f.write(kept if kept else KEEP_MARK + "\n")
     print(open(args.out).read())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--figkd", default="build/figkd-cl")
+    ap.add_argument("--config", default="configs/quickstart.ini")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--betas", default="0.5,1,2,4", help="the beta sweep's values")
+    ap.add_argument("--runs", default="runs/results")
+    ap.add_argument("--out", default="docs/results.md")
+    ap.add_argument("--set", action="append", default=[], help="section.key=value for every run")
+    ap.add_argument("--report-only", action="store_true", help="run nothing: the tables from the runs there are")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    betas = args.betas.split(",")
+    if not args.report_only:
+        # most valuable first: the teacher (trained by the first figkd run),
+        # figkd, ce, the ablation, kd, the sweep a seed at a time, dkd last
+        order = ["figkd", "ce", "figkd-bands-LL", "figkd-bands-all", "kd"]
+        todo = [(n, s) for n in order for s in seeds]
+        todo += [(beta_name(b), s) for s in seeds for b in betas if beta_name(b) != "figkd"]
+        todo += [("dkd", s) for s in seeds]
+        for name, seed in todo:
+            train(args, name, seed)
+            report(args, seeds, betas)
+    report(args, seeds, betas)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ scripts/figures.py on the project's own outputs.
 - figures.py draws curves (two real training runs' metrics.jsonl, teacher
   stage included), bands (predict's logits), tsne (two feature files) and
   sensitivity (runs that differ in distill.beta): each PNG exists, decodes
-  and has the size its figure asks for.
+  and has the size its figure asks for; sensitivity of a run whose config
+  does not set the parameter needs --default.
 
 usage: test_analyze.py FIGKD_CL WORKDIR   (Debian's python3: numpy, torch,
 pywt, PIL, matplotlib, sklearn)
@@ -202,6 +203,48 @@ def figures(root):
         check(abs(size[0] - want[0]) <= 1 and abs(size[1] - want[1]) <= 1,
               "%s: %s pixels, expected %s" % (out, size, want))
         print("figures.py %s: %dx%d PNG" % (args[0], size[0], size[1]))
+    default_value(root, runs)
+    curve_colours(runs)
+
+
+def curve_colours(runs):
+    """A series keeps its legend's colour in every panel, also in those
+    where another series has no such column (the teacher stage has no
+    figkd term); no panel for ce's always-zero "none" column."""
+    import argparse
+    sys.path.insert(0, os.path.dirname(FIGURES))
+    import figures as fig_mod
+    out = os.path.join(WORK, "colours.png")
+    fig = fig_mod.curves(argparse.Namespace(runs=runs, names="beta1,beta2", out=out, dpi=30))
+    colour, titles = {}, []
+    for ax in fig.axes:
+        titles.append(ax.get_title())
+        for line in ax.get_lines():
+            c = colour.setdefault(line.get_label(), line.get_color())
+            check(c == line.get_color(), "curves: %s is %s in '%s', %s elsewhere" %
+                  (line.get_label(), line.get_color(), ax.get_title(), c))
+    check(len(colour) == 4 and "loss: figkd" in titles and "loss: none" not in titles,
+          "curves: series %s, panels %s" % (sorted(colour), titles))
+    print("figures.py curves: one colour per series: ok")
+
+
+def default_value(root, runs):
+    """sensitivity of a run whose config does not set the parameter (a run
+    at the program's default): an error naming --default, drawn with it."""
+    bare = os.path.join(root, "run-default")
+    shutil.copytree(runs[0], bare)
+    path = os.path.join(bare, "config.ini")
+    lines = open(path).read().splitlines(True)
+    with open(path, "w") as f:
+        f.writelines(l for l in lines if "distill.beta" not in l)
+    args = [sys.executable, FIGURES, "sensitivity", bare, runs[1], "--param", "distill.beta", "--dpi", "50"]
+    r = subprocess.run(args + ["--out", "nodefault.png"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    check(r.returncode != 0 and "--default" in r.stderr and not os.path.exists(os.path.join(root, "nodefault.png")),
+          "sensitivity of a run without distill.beta, no --default: exit %d\n%s" % (r.returncode, r.stderr))
+    if run(args + ["--default", "1", "--out", "default.png"], root) is not None:
+        check(png_size(os.path.join(root, "default.png")) == (250, 175), "sensitivity --default: wrong PNG size")
+        print("figures.py sensitivity --default: ok")
 
 
 def main():
