@@ -200,10 +200,10 @@ def main():
         # most valuable first: the teacher (trained by the first figkd run),
         # figkd, ce, the ablation, kd, the sweep a seed at a time, dkd last
         order = ["figkd", "ce", "figkd-bands-LL", "figkd-bands-all", "kd"]
-        todo = [(n, s) for n in order for s in seeds]
-        todo += [(beta_name(b), s) for s in seeds for b in betas if beta_name(b) != "figkd"]
-        todo += [("dkd", s) for s in seeds]
-        for name, seed in todo:
+        queue = [(n, s) for n in order for s in seeds]
+        queue += [(beta_name(b), s) for s in seeds for b in betas if beta_name(b) != "figkd"]
+        queue += [("dkd", s) for s in seeds]
+        for name, seed in queue:
             train(args, name, seed)
             report(args, seeds, betas)
     report(args, seeds, betas)
