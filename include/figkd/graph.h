@@ -130,6 +130,8 @@ struct fk_node {
 
     /* set by fk_graph_plan */
     int act_req, grad_req, saved_req[FK_NODE_MAX_SAVED];
+    int grad_zero_at;           /* train: the gradient is zeroed before this node's backward
+                                   (its last writer; the graph's count for the output) */
     fk_tensor out;              /* (N, C, H, W) or (N, C) */
     fk_tensor dout;             /* same shape; valid when has_grad and the plan trains */
     fk_tensor saved[FK_NODE_MAX_SAVED];
@@ -154,6 +156,8 @@ struct fk_graph {
     fk_arena grad;              /* activation gradients (zeroed per step) */
     int work_req;
     size_t work_elems;
+    struct fk_frozen *frozen;   /* a frozen plan (fk_graph_freeze) instead of the arenas */
+    fk_runtime *plan_rt;        /* while planning: the device (NULL: sizes for any device) */
 
     /* data parallelism (set by src/train/ranks.c); NULL: one process */
     /* after the backward of a node with parameters is enqueued: grads_from
@@ -190,6 +194,20 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train);
 /* Bytes the plan for batch n would allocate (activations, saved tensors,
  * gradients, work space), without allocating: for a memory check first. */
 size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train);
+/* The frozen plan of an inference-only graph (a teacher) for batch n, in
+ * place of fk_graph_plan(rt, g, n, false), from the weights the graph holds
+ * now (later changes to them are not seen): every conv followed by a
+ * BatchNorm gets the BN folded into a copy of its weight and a bias, and
+ * the ReLU, or the residual add (when the add's other input is ready) and
+ * the ReLU after it, that take the BN's output run in the conv's output
+ * step; no saved tensors, and each activation's buffer is reused once its
+ * last reader has run (a few buffers of the largest size for a ResNet).
+ * fk_graph_forward with train = false runs it; a train forward is refused. */
+fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n);
+/* Device bytes of the frozen plan (0 without one). */
+size_t fk_graph_frozen_bytes(const fk_graph *g);
+/* Device bytes of the plan as allocated (arenas, or the frozen plan). */
+size_t fk_graph_planned_bytes(const fk_graph *g);
 /* input (N, C, H, W) as the plan's batch; returns the last node's output. */
 fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool train, fk_tensor *out);
 /* Zero the activation gradients (one fill per arena chunk) and the

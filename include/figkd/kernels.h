@@ -52,6 +52,13 @@
     X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \
     X(NCHW_TO_CM, "conv_batch", "nchw_to_cm", NONE)                            \
     X(ROW_SUM_ADD, "conv_batch", "row_sum_add", NONE)                          \
+    X(WINO_WEIGHT, "winograd", "wino_weight", NONE)                            \
+    X(WINO_INPUT, "winograd", "wino_input", NONE)                              \
+    X(WINO_OUTPUT, "winograd", "wino_output", NONE)                            \
+    X(WINO_GEMM, "winograd", "wino_gemm", NONE)                                \
+    X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
+    X(IM2COL_T, "conv_wgrad", "im2col_t", CONV_BATCH)                          \
+    X(WGRAD_NN16, "conv_wgrad", "wgrad_nn16", NONE)                            \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \
@@ -97,7 +104,7 @@ typedef enum fk_kernel_id {
 
 /* The -D values a kernel is built with, in this order:
  *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
- *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl)
+ *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl)
  *   POOL        K S P                                 (cl/pool.cl)
  *   BN          LOCAL                                 (cl/batchnorm.cl) */
 typedef enum fk_kernel_defs_kind {

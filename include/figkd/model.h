@@ -52,6 +52,16 @@ fk_status fk_model_to_device(fk_runtime *rt, fk_model *m, uint64_t seed);
 
 /* Memory plan for a batch size (train: gradients and saved tensors too). */
 fk_status fk_model_plan(fk_model *m, int batch, bool train);
+/* The plan of a frozen teacher for a batch size: fk_graph_freeze (BN
+ * folded into the convs from the weights it holds now, fused epilogues,
+ * buffers reused by lifetime; its gradient and momentum buffers are
+ * released), or with FIGKD_FOLD_TEACHER=0 or feats (a method reads the
+ * teacher's feature taps, which the frozen plan does not keep) the plain
+ * eval plan. Only eval forwards follow. */
+fk_status fk_model_plan_teacher(fk_model *m, int batch, bool feats);
+/* Device bytes the model holds now: its parameter store and its plan
+ * (plain or frozen) as allocated. */
+size_t fk_model_planned_bytes(const fk_model *m);
 /* Device bytes of the model: its parameter store (parameters, gradients,
  * momentum, buffers) and the plan fk_model_plan(m, batch, train) makes. */
 size_t fk_model_bytes(fk_model *m, int batch, bool train);

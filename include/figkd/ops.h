@@ -39,6 +39,11 @@ fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int 
  * only: its contents are not kept between calls, so one work area can serve
  * every conv of a model. */
 size_t fk_conv_work(const fk_conv_dims *d);
+/* The scratch floats of the path rt takes (forward, and with train the
+ * backward too): on CPU devices with the own GEMMs, Winograd and the
+ * weight gradient in chunks of samples, much less than fk_conv_work;
+ * elsewhere fk_conv_work. */
+size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train);
 /* out (N, C_out, H_out, W_out) = conv2d(in (N, C_in, H, W), weight
  * (C_out, C_in/groups, k, k)) + bias (C_out); bias must be given exactly
  * when d->bias. Backward adds into din (like in), dweight (like weight) and
@@ -48,6 +53,13 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
 fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
                            const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
                            fk_tensor work, const fk_conv_dims *d);
+/* Inference: out = relu?(conv2d(in, weight) + bias (C_out) + res (like out)),
+ * bias and res optional (NULL), d->bias ignored (bias says); out overlaps
+ * neither in nor res. One pass after the product, or none (Winograd adds
+ * them in its output step). */
+fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                                const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
+                                const fk_conv_dims *d);
 
 /* ---- batchnorm2d (src/ops/batchnorm.c, cl/batchnorm.cl) --------------- */
 

@@ -27,6 +27,13 @@ typedef enum fk_conv_gemm {
     FK_CONV_GEMM_WI,      /* the own GEMMs' per-work-item variant (src/runtime/probe.c) */
 } fk_conv_gemm;
 
+/* an on/off choice whose default depends on the device */
+typedef enum fk_switch {
+    FK_SWITCH_DEFAULT, /* unset */
+    FK_SWITCH_ON,      /* =1 */
+    FK_SWITCH_OFF,     /* =0 */
+} fk_switch;
+
 /* Everything the environment sets, read once when a runtime starts. */
 typedef struct fk_runtime_options {
     char device[256];        /* FIGKD_DEVICE; "" = the default rules */
@@ -38,6 +45,10 @@ typedef struct fk_runtime_options {
     fk_conv_gemm conv_gemm;  /* FIGKD_CONV_GEMM=own|clblast */
     int local_rank;          /* not from the environment: the rank on this node of an MPI job (0 otherwise);
                                 it takes its entry of a FIGKD_DEVICE list, or by default the GPU of its number */
+    fk_switch winograd;      /* FIGKD_WINOGRAD=1|0: 3x3 stride-1 convs by Winograd F(2x2, 3x3);
+                                default on where the own GEMMs run (CPUs) */
+    fk_switch fold_teacher;  /* FIGKD_FOLD_TEACHER=1|0: the frozen teacher with BN folded into its
+                                convs, fused epilogues and reused buffers; default on */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its

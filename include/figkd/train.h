@@ -40,6 +40,8 @@ typedef struct fk_bench_result {
     long steps;
     double step_s;        /* seconds per step, no sync inside the steps */
     fk_step_times parts;  /* sums over `steps` steps, each part ended by a queue finish */
+    double device_bytes;  /* the models' parameter stores and plans, the step's and the batch's buffers */
+    double peak_rss;      /* bytes: the process's peak resident memory after the steps */
 } fk_bench_result;
 
 /* Classes of the config's data set when bench is not told (0: unknown). */

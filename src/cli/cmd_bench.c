@@ -25,6 +25,9 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
         sum += v[i];
     }
     printf("  %-16s %8.3f ms\n", "sum of parts", 1e3 * sum / r->steps);
+    printf("device memory: %.1f MiB (parameter stores, plans, step and batch buffers)\n",
+           r->device_bytes / 1048576.0);
+    printf("peak resident memory: %.1f MiB\n", r->peak_rss / 1048576.0);
 }
 
 int fk_cmd_bench(int argc, char **argv)

@@ -2,6 +2,7 @@
  * flags), the memory plan and the forward/backward walks. The layers
  * themselves are in layer_*.c behind struct fk_op. */
 #include "figkd/graph.h"
+#include "frozen.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ void fk_graph_init(fk_graph *g)
 
 static void plan_free(fk_graph *g)
 {
+    fk_frozen_free(g);
     fk_arena_free(&g->act);
     fk_arena_free(&g->grad);
     g->planned = false;
@@ -205,7 +207,7 @@ const fk_tensor *fk_node_din(fk_graph *g, const fk_node *node, int i)
     return src->has_grad ? &src->dout : NULL;
 }
 
-static fk_tensor node_view(fk_tensor base, const fk_node *nd, int n, size_t off)
+fk_tensor fk_graph_view(fk_tensor base, const fk_node *nd, int n, size_t off)
 {
     fk_tensor t = base;
     t.off += off;
@@ -222,9 +224,103 @@ static size_t node_elems(const fk_node *nd, int n)
     return (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
 }
 
+/* The node whose gradient buffer node i's gradient is (following
+ * gradient views: flatten, split parts). */
+static int grad_root(const fk_graph *g, int i)
+{
+    while (g->nodes[i].grad_alias && g->nodes[i].alias >= 0)
+        i = g->nodes[i].alias;
+    return i;
+}
+
+/* Activation gradients by lifetime. In the backward walk (node ids going
+ * down) the gradient of node r is written (added into) by the backward of
+ * the nodes that read r or a view of it, and read by r's own backward: it
+ * lives from its last writer w (the largest id; it is zeroed just before
+ * w's backward) down to r. Gradients whose id ranges [r, w] do not meet
+ * share a buffer; the output's gradient lives from the start (the copy of
+ * dout). Greedy in the order of the walk: a gradient takes the smallest
+ * free buffer that holds it, else the largest free one grows, else a new
+ * one. */
+static fk_status plan_grads(fk_graph *g, int n)
+{
+    const int count = g->count;
+    int *slot_of = fk_malloc((size_t)count * sizeof *slot_of), *busy_to = fk_calloc((size_t)count + 1, sizeof *busy_to);
+    size_t *elems = fk_calloc((size_t)count + 1, sizeof *elems);
+    int *req = fk_malloc(((size_t)count + 1) * sizeof *req);
+    fk_status st = slot_of && busy_to && elems && req ? FK_OK : FK_ERR_NOMEM;
+    for (int i = 0; !st && i < count; i++) {
+        g->nodes[i].grad_zero_at = i;
+        slot_of[i] = -1;
+    }
+    for (int i = 1; !st && i < count; i++) {
+        const fk_node *nd = &g->nodes[i];
+        for (int t = 0; t < nd->nin; t++) {
+            fk_node *r = &g->nodes[grad_root(g, nd->in[t])];
+            if (r->grad_zero_at < i)
+                r->grad_zero_at = i;
+        }
+    }
+    if (!st)
+        g->nodes[count - 1].grad_zero_at = count;
+    /* a feature tap's gradient is added by the loss before the backward
+     * starts (fk_graph_zero_grad zeroed it): live from the start */
+    for (int k = 0; !st && k <= g->nfeat; k++) {
+        int id = k < g->nfeat ? g->feat[k] : g->embed;
+        if (id > 0)
+            g->nodes[grad_root(g, id)].grad_zero_at = count;
+    }
+    int nslots = 0;
+    /* in the order the lifetimes start: by zero point, going down */
+    for (int at = count; !st && at >= 1; at--)
+        for (int i = count - 1; i >= 1; i--) {
+            fk_node *nd = &g->nodes[i];
+            if (!nd->has_grad || nd->grad_alias || nd->grad_zero_at != at)
+                continue;
+            const size_t need = node_elems(nd, n);
+            int best = -1;
+            for (int q = 0; q < nslots; q++) {
+                if (busy_to[q] <= at)
+                    continue; /* its gradient is still live at `at` */
+                if (best < 0 || (elems[q] >= need && (elems[best] < need || elems[q] < elems[best])) ||
+                    (elems[best] < need && elems[q] > elems[best]))
+                    best = q;
+            }
+            if (best < 0)
+                best = nslots++;
+            if (elems[best] < need)
+                elems[best] = need;
+            busy_to[best] = i; /* free for lifetimes that start below i */
+            slot_of[i] = best;
+        }
+    for (int q = 0; !st && q < nslots; q++)
+        if ((req[q] = fk_arena_request(&g->grad, elems[q])) < 0)
+            st = FK_ERR_NOMEM;
+    for (int i = 0; !st && i < count; i++)
+        g->nodes[i].grad_req = slot_of[i] >= 0 ? req[slot_of[i]] : -1;
+    free(slot_of);
+    free(busy_to);
+    free(elems);
+    free(req);
+    return st;
+}
+
+size_t fk_graph_planned_bytes(const fk_graph *g)
+{
+    if (g->frozen)
+        return fk_graph_frozen_bytes(g);
+    size_t elems = 0;
+    const fk_arena *arenas[] = {&g->act, &g->grad};
+    for (int a = 0; a < 2; a++)
+        for (int c = 0; c < arenas[a]->nchunks; c++)
+            elems += arenas[a]->chunk_elems[c];
+    return elems * sizeof(float);
+}
+
 size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train)
 {
     size_t elems = 0, work = 0;
+    g->plan_rt = NULL; /* the sizes for any device */
     for (int i = 0; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         if (nd->op->plan) {
@@ -252,6 +348,8 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
         return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
     plan_free(g);
     size_t work = 0;
+    g->plan_rt = rt;
+    g->plan_train = train;
     for (int i = 0; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         nd->act_req = nd->grad_req = -1;
@@ -271,13 +369,12 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
             for (int s = 0; s < nd->nsaved; s++)
                 if ((nd->saved_req[s] = fk_arena_request(&g->act, nd->saved_elems[s])) < 0)
                     return FK_ERR_NOMEM;
-            if (nd->has_grad && !nd->grad_alias) {
-                nd->grad_req = fk_arena_request(&g->grad, node_elems(nd, n));
-                if (nd->grad_req < 0)
-                    return FK_ERR_NOMEM;
-            }
+
         }
     }
+    g->plan_rt = NULL;
+    if (train)
+        FK_TRY(plan_grads(g, n));
     if (work > 0) {
         g->work_req = fk_arena_request(&g->act, work);
         if (g->work_req < 0)
@@ -292,14 +389,14 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
         memset(&nd->out, 0, sizeof nd->out);
         memset(&nd->dout, 0, sizeof nd->dout);
         if (nd->act_req >= 0)
-            nd->out = node_view(fk_arena_tensor(&g->act, nd->act_req, 1, (int[]){1}), nd, n, 0);
+            nd->out = fk_graph_view(fk_arena_tensor(&g->act, nd->act_req, 1, (int[]){1}), nd, n, 0);
         else if (nd->alias >= 0)
-            nd->out = node_view(g->nodes[nd->alias].out, nd, n, (size_t)n * nd->alias_sample_off);
+            nd->out = fk_graph_view(g->nodes[nd->alias].out, nd, n, (size_t)n * nd->alias_sample_off);
         if (train) {
             if (nd->grad_req >= 0)
-                nd->dout = node_view(fk_arena_tensor(&g->grad, nd->grad_req, 1, (int[]){1}), nd, n, 0);
+                nd->dout = fk_graph_view(fk_arena_tensor(&g->grad, nd->grad_req, 1, (int[]){1}), nd, n, 0);
             else if (nd->grad_alias && nd->has_grad)
-                nd->dout = node_view(g->nodes[nd->alias].dout, nd, n, (size_t)n * nd->alias_sample_off);
+                nd->dout = fk_graph_view(g->nodes[nd->alias].dout, nd, n, (size_t)n * nd->alias_sample_off);
             for (int s = 0; s < nd->nsaved; s++) {
                 int len = (int)nd->saved_elems[s];
                 nd->saved[s] = fk_arena_tensor(&g->act, nd->saved_req[s], 1, &len);
@@ -335,6 +432,12 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
                         input.shape[0], input.shape[1], input.shape[2], input.shape[3], g->plan_n,
                         in->c, in->h, in->w);
     in->out = input;
+    if (g->frozen) {
+        FK_TRY(fk_frozen_forward(&(fk_exec){rt, g, g->plan_n, false, {0}}));
+        if (out)
+            *out = g->nodes[g->count - 1].out;
+        return FK_OK;
+    }
     fk_exec x = exec_of(rt, g, train);
     for (int i = 1; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
@@ -381,6 +484,13 @@ fk_status fk_graph_backward_from(fk_runtime *rt, fk_graph *g, fk_tensor dout)
     fk_exec x = exec_of(rt, g, true);
     for (int i = g->count - 1; i >= 1; i--) {
         fk_node *nd = &g->nodes[i];
+        /* gradients share buffers by lifetime (plan_grads): each is zeroed
+         * just before its first writer adds into it */
+        for (int j = 1; j <= i; j++) {
+            fk_node *r = &g->nodes[j];
+            if (r->grad_zero_at == i && r->grad_req >= 0)
+                FK_TRY(fk_buffer_fill(rt, r->dout.buf, r->dout.off, fk_tensor_numel(&r->dout), 0.0f));
+        }
         if (nd->has_grad && nd->op->backward) {
             double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->backward(&x, nd));

@@ -2,6 +2,7 @@
 #include "layer_util.h"
 
 #include "figkd/ops.h"
+#include "frozen.h"
 
 #include <math.h>
 
@@ -41,7 +42,7 @@ static size_t conv_plan(fk_graph *g, fk_node *nd, int n)
     if (fk_conv_dims_init(&s->d, n, x->c, x->h, x->w, s->c_out, s->k, s->stride, s->pad, s->groups,
                           s->bias) != FK_OK)
         return 0; /* shapes were checked at build time */
-    return fk_conv_work(&s->d);
+    return g->plan_rt ? fk_conv_work_on(g->plan_rt, &s->d, g->plan_train) : fk_conv_work(&s->d);
 }
 
 static fk_status conv_forward(const fk_exec *x, fk_node *nd)
@@ -73,4 +74,12 @@ int fk_g_conv(fk_graph *g, int x, int c_out, int k, int stride, int pad, int gro
     FK_NAME(name, fmt);
     conv_state s = {c_out, k, stride, pad, groups, bias, {0}};
     return fk_layer_add(g, &conv_op, x, &s, sizeof s, name);
+}
+
+fk_status fk_conv_node_fused(const fk_exec *x, const fk_node *nd, fk_tensor out, fk_tensor weight,
+                             const fk_tensor *bias, const fk_tensor *res, bool relu)
+{
+    const conv_state *s = nd->state;
+    return fk_conv_forward_fused(x->rt, out, fk_node_input(x->g, nd, 0)->out, weight, bias, res, relu, x->work,
+                                 &s->d);
 }

@@ -113,6 +113,34 @@ fk_status fk_model_plan(fk_model *m, int batch, bool train)
     return fk_graph_plan(m->rt, &m->graph, batch, train);
 }
 
+fk_status fk_model_plan_teacher(fk_model *m, int batch, bool feats)
+{
+    if (!m->rt)
+        return fk_error(FK_ERR_ARG, "model %s: plan before fk_model_to_device", m->entry->name);
+    if (m->rt->opts.fold_teacher == FK_SWITCH_OFF || feats)
+        return fk_graph_plan(m->rt, &m->graph, batch, false);
+    FK_TRY(fk_graph_freeze(m->rt, &m->graph, batch));
+    /* a frozen teacher trains no more: no gradients, no momentum */
+    fk_param_store *ps = &m->graph.params;
+    cl_mem *unused[] = {&ps->grads, &ps->momentum};
+    for (int i = 0; i < 2; i++)
+        if (*unused[i]) {
+            clReleaseMemObject(*unused[i]);
+            *unused[i] = NULL;
+        }
+    return FK_OK;
+}
+
+size_t fk_model_planned_bytes(const fk_model *m)
+{
+    const fk_param_store *ps = &m->graph.params;
+    size_t bytes = ps->buffer_count * sizeof(float);
+    const cl_mem stores[] = {ps->params, ps->grads, ps->momentum};
+    for (int i = 0; i < 3; i++)
+        bytes += stores[i] ? ps->param_count * sizeof(float) : 0;
+    return bytes + fk_graph_planned_bytes(&m->graph);
+}
+
 size_t fk_model_bytes(fk_model *m, int batch, bool train)
 {
     const fk_param_store *ps = &m->graph.params;

@@ -68,6 +68,9 @@ static size_t dw_chunk(const fk_conv_dims *d)
 
 static size_t batch_work(const fk_conv_dims *d);
 
+static bool is_winograd_shape(const fk_conv_dims *d);
+static size_t winograd_work(const fk_conv_dims *d, size_t samples);
+
 size_t fk_conv_work(const fk_conv_dims *d)
 {
     if (d->groups != 1)
@@ -75,7 +78,41 @@ size_t fk_conv_work(const fk_conv_dims *d)
     size_t col = is_pointwise(d) ? 0 : col_elems(d);
     size_t sample = col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
     /* the path is chosen per device at run time: room for either */
-    return sample > batch_work(d) ? sample : batch_work(d);
+    size_t most = sample > batch_work(d) ? sample : batch_work(d);
+    /* Winograd runs in chunks of samples that fit the work it is given:
+     * room for one sample at least */
+    if (is_winograd_shape(d) && winograd_work(d, 1) > most)
+        most = winograd_work(d, 1);
+    return most;
+}
+
+static bool use_own_gemm(const fk_runtime *rt);
+static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d);
+static fk_status use_wi_gemm(fk_runtime *rt, bool *wi);
+
+/* samples per chunk of the CPU path's Winograd and weight-gradient work */
+#define WORK_CHUNK 16
+
+size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
+{
+    bool wi = true;
+    if (d->groups != 1 || !use_own_gemm(rt) || use_wi_gemm(rt, &wi) != FK_OK || wi ||
+        rt->opts.conv_path != FK_CONV_PATH_DEFAULT)
+        return fk_conv_work(d);
+    const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
+    const bool pw = is_pointwise(d), wino = use_winograd(rt, d);
+    /* columns of a chunk: forward, the data gradient without Winograd and
+     * the weight gradient's transposed columns are all this size */
+    const size_t cols = pw ? 0 : (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
+    /* forward: the frozen plan's fused forward takes Winograd, a training
+     * forward the columns unless FIGKD_WINOGRAD=1 */
+    size_t most = wino && (!train || rt->opts.winograd == FK_SWITCH_ON) ? winograd_work(d, chunk) : cols;
+    if (train) {
+        size_t back = wino ? winograd_work(d, chunk) : cols;
+        most = back > most ? back : most;
+        most = cols > most ? cols : most;
+    }
+    return most;
 }
 
 /* a kernel of cl/conv.cl built for this layer's shape */
@@ -131,6 +168,14 @@ static fk_tensor offset_tensor(fk_tensor t, size_t extra)
 {
     t.off += extra;
     return t;
+}
+
+/* samples whose columns (CKK, P) fit the work, at least one, at most N */
+static size_t col_chunk(fk_tensor work, const fk_conv_dims *d)
+{
+    const size_t per = (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out;
+    size_t chunk = fk_tensor_numel(&work) / per;
+    return chunk < 1 ? 1 : chunk > (size_t)d->n ? (size_t)d->n : chunk;
 }
 
 /* Samples per launch for a kernel whose work-item loops over per_sample
@@ -260,6 +305,36 @@ static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, 
     return FK_OK;
 }
 
+/* dW (C_out, CKK) += the weight gradient as one GEMM per chunk of samples
+ * with K = chunk*P (cl/conv_wgrad.cl): the columns transposed, colT
+ * (chunk*P, CKK) in col's place, then register tiles of 16 x 16 dW
+ * elements, each summing all chunk*P products (gemm_nt16's 4 x 4 dot
+ * products load twice as much per multiply-add). The chunk is as many
+ * samples as the work holds. CPU devices with the own GEMMs, convs that
+ * make columns. */
+static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
+                                  const fk_conv_dims *d)
+{
+    const size_t p = (size_t)d->h_out * d->w_out, ckk = (size_t)d->c_in * d->kh * d->kw;
+    size_t chunk = fk_tensor_numel(&col) / (ckk * p);
+    if (chunk < 1)
+        return fk_error(FK_ERR_ARG, "conv2d backward: work of %zu floats, one sample's columns are %zu",
+                        fk_tensor_numel(&col), ckk * p);
+    cl_kernel ki, kg;
+    FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &ki));
+    FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &kg));
+    const size_t in_img = (size_t)d->c_in * d->h * d->w, out_img = (size_t)d->c_out * p;
+    for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+        FK_RUN_1D(rt, ki, (size_t)cs * d->c_in * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),
+                  FK_A(d->c_in), FK_A(d->h), FK_A(d->w), FK_A(d->h_out), FK_A(d->w_out));
+        size_t global[2] = {(ckk + 15) / 16, ((size_t)d->c_out + 15) / 16}, local[2] = {1, 1};
+        FK_RUN(rt, kg, 2, global, local, FK_T(dweight), FK_T(offset_tensor(dout, s0 * out_img)), FK_T(col),
+               FK_A(d->c_out), FK_A((int)ckk), FK_A(cs), FK_A((int)p));
+    }
+    return FK_OK;
+}
+
 /* ---- whole-batch path (GPUs), kernels: cl/conv_batch.cl -----------------
  * The batch is folded into the GEMM columns (NP = N*HO*WO), so each GEMM is
  * one large product instead of N small ones:
@@ -358,6 +433,102 @@ static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_t
     return FK_OK;
 }
 
+/* ---- Winograd F(2x2, 3x3), kernels: cl/winograd.cl ----------------------
+ * 3x3 stride-1 pad-1 convs with groups 1 as 16 GEMMs of the transformed
+ * weight (O, I) by the transformed input tiles (I, T): 2.25x fewer
+ * multiply-adds than the GEMM of the columns, and the transformed input is
+ * 4x the input where the columns are 9x. Work: U (16, O, I), then for a
+ * chunk of samples V (16, I, T) and M (16, O, T); the chunk is as many
+ * samples as fit the work given. The data gradient of a 3x3 stride-1 pad-1
+ * conv is the same kind of conv of dout with the weight rotated by 180
+ * degrees and transposed, added into din (the output step's residual).
+ * Convs with fewer than 8 input or output channels (a first layer on RGB)
+ * keep the columns: their GEMMs are too thin to gain. Default on where the own GEMMs run (CPUs); FIGKD_WINOGRAD=0|1 forces it. */
+static bool is_winograd_shape(const fk_conv_dims *d)
+{
+    return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1 && d->c_in >= 8 &&
+           d->c_out >= 8;
+}
+
+static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d)
+{
+    if (!is_winograd_shape(d) || rt->opts.winograd == FK_SWITCH_OFF)
+        return false;
+    return rt->opts.winograd == FK_SWITCH_ON || use_own_gemm(rt);
+}
+
+/* 2x2 output tiles per sample */
+static size_t wino_tiles(const fk_conv_dims *d)
+{
+    return (size_t)((d->h_out + 1) / 2) * (size_t)((d->w_out + 1) / 2);
+}
+
+static size_t winograd_work(const fk_conv_dims *d, size_t samples)
+{
+    return 16 * ((size_t)d->c_out * d->c_in + (size_t)(d->c_in + d->c_out) * wino_tiles(d) * samples);
+}
+
+/* What a forward adds after the product: bias (C), a residual like out,
+ * then ReLU. */
+typedef struct conv_epilogue {
+    const fk_tensor *bias, *res;
+    bool relu;
+} conv_epilogue;
+
+/* out (N, o_ch, H, W) = the 3x3 pad-1 conv of in (N, i_ch, H, W) with
+ * weight (flip: the data-gradient form), then the epilogue. */
+static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, bool flip, int o_ch,
+                               int i_ch, const conv_epilogue *e, fk_tensor work, const fk_conv_dims *d)
+{
+    const int h = d->h_out, w = d->w_out, th = (h + 1) / 2, tw = (w + 1) / 2;
+    const size_t tiles = (size_t)th * tw, plane_u = (size_t)o_ch * i_ch;
+    const size_t per = 16 * (size_t)(o_ch + i_ch) * tiles, have = fk_tensor_numel(&work);
+    if (have < 16 * plane_u + per)
+        return fk_error(FK_ERR_ARG, "conv2d: work of %zu floats, Winograd needs %zu", have, 16 * plane_u + per);
+    size_t chunk = (have - 16 * plane_u) / per;
+    const size_t widest = (size_t)(o_ch > i_ch ? o_ch : i_ch);
+    while (chunk > 1 && 16 * widest * tiles * chunk >= INT_MAX)
+        chunk /= 2;
+    if (chunk > (size_t)d->n)
+        chunk = (size_t)d->n;
+    cl_kernel kw, ki, ko;
+    FK_TRY(fk_kernel(rt, FK_K_WINO_WEIGHT, &kw));
+    FK_TRY(fk_kernel(rt, FK_K_WINO_INPUT, &ki));
+    FK_TRY(fk_kernel(rt, FK_K_WINO_OUTPUT, &ko));
+    /* the own GEMMs: all 16 in one launch (wino_gemm); else one GEMM each */
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
+    const bool own = use_own_gemm(rt) && !wi;
+    cl_kernel kg;
+    FK_TRY(fk_kernel(rt, FK_K_WINO_GEMM, &kg));
+    cl_ulong v_len;
+    FK_TRY(buffer_floats(work.buf, &v_len));
+    fk_tensor u = work;
+    FK_RUN_1D(rt, kw, plane_u, FK_T(u), FK_T(weight), FK_A(o_ch), FK_A(i_ch), FK_A(flip ? 1 : 0));
+    const size_t in_img = (size_t)i_ch * d->h * d->w, out_img = (size_t)o_ch * h * w;
+    for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        const size_t cs = (size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk, t = cs * tiles;
+        fk_tensor v = offset_tensor(work, 16 * plane_u), m = offset_tensor(v, 16 * (size_t)i_ch * t);
+        FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
+                  FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
+        if (own) {
+            size_t global[3] = {(t + 15) / 16, ((size_t)o_ch + 15) / 16, 16}, local[3] = {1, 1, 1};
+            FK_RUN(rt, kg, 3, global, local, FK_T(m), FK_T(u), FK_T(v), FK_A(o_ch), FK_A((int)t), FK_A(i_ch),
+                   FK_A(v_len));
+        } else {
+            for (size_t xi = 0; xi < 16; xi++)
+                FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
+                                   v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
+        }
+        fk_tensor oc = offset_tensor(out, s0 * out_img);
+        fk_tensor b = e->bias ? *e->bias : m, r = e->res ? offset_tensor(*e->res, s0 * out_img) : m;
+        FK_RUN_1D(rt, ko, (size_t)o_ch * t, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w),
+                  FK_A(th), FK_A(tw), FK_A((int)t), FK_A(e->bias ? 1 : 0), FK_A(e->res ? 1 : 0),
+                  FK_A(e->relu ? 1 : 0));
+    }
+    return FK_OK;
+}
+
 fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
                           const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
 {
@@ -377,14 +548,24 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                   DIRECT_SIZES(d));
         return FK_OK;
     }
+    if (rt->opts.winograd == FK_SWITCH_ON && use_winograd(rt, d))
+        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in,
+                             &(conv_epilogue){bias, NULL, false}, work, d);
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n));
     } else {
-        FK_TRY(im2col(rt, work, in, d));
-        FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
-                           out.buf, out.off, p, d->c_out * p, d->n));
+        /* in chunks of the samples whose columns the work holds (all of
+         * them with fk_conv_work; fk_conv_work_on's plans ask less) */
+        const size_t chunk = col_chunk(work, d);
+        fk_conv_dims part = *d;
+        for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+            part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+            FK_TRY(im2col(rt, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part));
+            FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
+                               out.buf, out.off + s0 * d->c_out * p, p, d->c_out * p, (size_t)part.n));
+        }
     }
     if (bias)
         FK_TRY(run_ncp(rt, FK_K_CONV_BIAS_ADD, out, *bias, d->n, d->c_out, (int)p, d->n * d->c_out * p));
@@ -433,7 +614,11 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    if (dweight) {
+    bool wi;
+    FK_TRY(use_wi_gemm(rt, &wi));
+    if (dweight && !pw && use_own_gemm(rt) && !wi) {
+        FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
+    } else if (dweight) {
         if (!pw)
             FK_TRY(im2col(rt, col, in, d));
         if (use_own_gemm(rt))
@@ -452,15 +637,46 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_RUN_1D(rt, k, len, FK_T(*dweight), FK_T(part), FK_A((int)b), FK_A((int)len));
         }
     }
+    if (din && use_winograd(rt, d))
+        return winograd_conv(rt, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
+                             work, d);
     if (din) {
         if (pw) {
             FK_TRY(weight_gemm(rt, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n));
         } else {
-            FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
-                               false, col.buf, col.off, p, ckk * p, d->n));
-            FK_TRY(col2im_add(rt, *din, col, d));
+            const size_t chunk = col_chunk(work, d);
+            fk_conv_dims part = *d;
+            for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+                part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+                FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off + s0 * d->c_out * p, p,
+                                   d->c_out * p, false, col.buf, col.off, p, ckk * p, (size_t)part.n));
+                FK_TRY(col2im_add(rt, offset_tensor(*din, s0 * d->c_in * d->h * d->w), col, &part));
+            }
         }
     }
+    return FK_OK;
+}
+
+fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                                const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
+                                const fk_conv_dims *d)
+{
+    bool batch;
+    FK_TRY(use_batch_path(rt, d, false, &batch));
+    if (!batch && use_winograd(rt, d))
+        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in, &(conv_epilogue){bias, res, relu},
+                             work, d);
+    fk_conv_dims plain = *d;
+    plain.bias = false;
+    FK_TRY(fk_conv_forward(rt, out, in, weight, NULL, work, &plain));
+    if (!bias && !res && !relu)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_CONV_EPILOGUE, &k));
+    const size_t p = (size_t)d->h_out * d->w_out, count = (size_t)d->n * d->c_out * p;
+    fk_tensor b = bias ? *bias : out, r = res ? *res : out;
+    FK_RUN_1D(rt, k, count, FK_T(out), FK_T(b), FK_T(r), FK_A(d->c_out), FK_A((int)p), FK_A((cl_ulong)count),
+              FK_A(bias ? 1 : 0), FK_A(res ? 1 : 0), FK_A(relu ? 1 : 0));
     return FK_OK;
 }

@@ -67,6 +67,12 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 4, &gemm));
     o->conv_path = (fk_conv_path)path;
     o->conv_gemm = (fk_conv_gemm)gemm;
+    static const char *const onoff[] = {"", "1", "0"};
+    int wino, fold;
+    FK_TRY(env_choice("FIGKD_WINOGRAD", onoff, 3, &wino));
+    FK_TRY(env_choice("FIGKD_FOLD_TEACHER", onoff, 3, &fold));
+    o->winograd = (fk_switch)wino;
+    o->fold_teacher = (fk_switch)fold;
     return FK_OK;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 int fk_bench_default_classes(const fk_config *cfg)
 {
@@ -43,11 +44,14 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
                                    (size_t)views * in->c * in->h * in->w * sizeof(float) +
                                        4 * (size_t)classes * sizeof(float)));
     if (b->teacher)
-        FK_TRY(fk_model_plan(b->teacher, B, false));
+        FK_TRY(fk_model_plan_teacher(b->teacher, B, FK_METHOD_TAPS(loss.method)));
     FK_TRY(fk_model_plan(b->student, B, true));
     FK_TRY(fk_step_init(&b->step, b->rt, b->student, b->teacher, &loss, B, classes));
     r->size = b->student->graph.nodes[0].h;
     size_t img = (size_t)views * B * r->channels * r->size * r->size;
+    r->device_bytes = (double)fk_model_planned_bytes(b->student) + (double)(img + (size_t)B) * 4 +
+                      (double)((size_t)B * classes + 4 + FK_ACC_SLOTS + b->step.work_elems + 1) * 4 +
+                      (b->teacher ? (double)fk_model_planned_bytes(b->teacher) : 0);
     float *hx = fk_malloc(img * sizeof(float));
     int32_t *hy = fk_malloc((size_t)B * sizeof(int32_t));
     fk_status st = hx && hy ? FK_OK : FK_ERR_NOMEM;
@@ -86,6 +90,9 @@ static fk_status bench_time(bench *b, const fk_config *cfg, fk_bench_result *r)
     r->step_s = (fk_seconds() - t0) / r->steps;
     for (long i = 0; i < r->steps; i++)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, &r->parts));
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        r->peak_rss = (double)ru.ru_maxrss * 1024.0; /* KiB on Linux */
     return FK_OK;
 }
 

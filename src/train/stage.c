@@ -95,7 +95,7 @@ static fk_status build_step(loop *L)
     FK_TRY(fk_session_check_memory(S->rt, S->net, true, S->teacher, L->B, per_image));
     FK_TRY(fk_model_plan(S->net, L->B, true));
     if (S->teacher)
-        FK_TRY(fk_model_plan(S->teacher, L->B, false));
+        FK_TRY(fk_model_plan_teacher(S->teacher, L->B, FK_METHOD_TAPS(S->loss.method)));
     return fk_step_init(&L->step, S->rt, S->net, S->teacher, &S->loss, L->B, S->classes);
 }
 

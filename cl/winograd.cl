@@ -1,0 +1,202 @@
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 pad-1 convolutions, groups 1 (host
+ * code: src/ops/conv.c, winograd_conv). With T tiles of 2x2 outputs
+ * (T = samples * TH * TW, tile t = (s, ty, tx)):
+ *   U (16, O, I)  = G g G^T       per (output, input) channel pair;
+ *   V (16, I, T)  = B^T d B       per input channel and tile (d: its 4x4 window);
+ *   M (16, O, T)  = U_xi * V_xi   16 GEMMs (cl/conv_gemm.cl's gemm_nn16);
+ *   out           = A^T M A       per output channel and tile, then bias,
+ *                                 residual and ReLU (the fused epilogue).
+ * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0;
+ * 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]; xi = 4 * row + column of
+ * the transformed 4x4 tile. Offsets are in elements; one work-item per
+ * (channel, tile) with consecutive items on consecutive tiles, no local
+ * memory, no barriers. */
+
+/* v (+ res) then ReLU when relu (NaN passes, as relu_forward) */
+inline float epilogue(float v, __global const float *res, size_t at, int has_res, int relu)
+{
+    if (has_res)
+        v += res[at];
+    return relu ? (isnan(v) ? v : (v > 0.0f ? v : 0.0f)) : v;
+}
+
+/* U (16, O, I) from the weight; flip = 0: w (O, I, 3, 3), the forward
+ * conv; flip = 1: w (I, O, 3, 3) rotated by 180 degrees, the conv that
+ * gives the data gradient (O = the weight's input channels). */
+__kernel void wino_weight(__global float *u, const ulong u_off, __global const float *w,
+                          const ulong w_off, const int o_ch, const int i_ch, const int flip)
+{
+    const int gid = (int)get_global_id(0);
+    if (gid >= o_ch * i_ch)
+        return;
+    const int o = gid / i_ch, i = gid - o * i_ch;
+    float g[3][3];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++)
+            g[r][c] = flip ? w[w_off + ((size_t)i * o_ch + o) * 9 + (2 - r) * 3 + (2 - c)]
+                           : w[w_off + ((size_t)o * i_ch + i) * 9 + r * 3 + c];
+    float t[4][3]; /* G g */
+    for (int c = 0; c < 3; c++) {
+        t[0][c] = g[0][c];
+        t[1][c] = 0.5f * (g[0][c] + g[1][c] + g[2][c]);
+        t[2][c] = 0.5f * (g[0][c] - g[1][c] + g[2][c]);
+        t[3][c] = g[2][c];
+    }
+    const size_t plane = (size_t)o_ch * i_ch;
+    __global float *dst = u + u_off + gid;
+    for (int r = 0; r < 4; r++) {
+        dst[(r * 4 + 0) * plane] = t[r][0];
+        dst[(r * 4 + 1) * plane] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+        dst[(r * 4 + 2) * plane] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+        dst[(r * 4 + 3) * plane] = t[r][2];
+    }
+}
+
+/* V (16, C, T) from in (samples, C, H, W) with pad 1: T = samples * th * tw
+ * tiles, th = ceil(H / 2), tw = ceil(W / 2) (the output is H x W). */
+__kernel void wino_input(__global float *v, const ulong v_off, __global const float *in,
+                         const ulong in_off, const int c, const int h, const int w, const int th,
+                         const int tw, const int tiles)
+{
+    const int gid = (int)get_global_id(0);
+    if (gid >= c * tiles)
+        return;
+    const int ci = gid / tiles, t = gid - ci * tiles;
+    const int per = th * tw, s = t / per, r = t - s * per;
+    const int ty = r / tw, tx = r - ty * tw;
+    __global const float *x = in + in_off + ((size_t)s * c + ci) * h * w;
+    const int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+    float d[4][4];
+    for (int a = 0; a < 4; a++) {
+        const int yy = y0 + a;
+        const bool row_ok = yy >= 0 && yy < h;
+        for (int b = 0; b < 4; b++) {
+            const int xx = x0 + b;
+            d[a][b] = row_ok && xx >= 0 && xx < w ? x[yy * w + xx] : 0.0f;
+        }
+    }
+    float q[4][4]; /* B^T d */
+    for (int b = 0; b < 4; b++) {
+        q[0][b] = d[0][b] - d[2][b];
+        q[1][b] = d[1][b] + d[2][b];
+        q[2][b] = d[2][b] - d[1][b];
+        q[3][b] = d[1][b] - d[3][b];
+    }
+    const size_t plane = (size_t)c * tiles;
+    __global float *dst = v + v_off + (size_t)ci * tiles + t;
+    for (int a = 0; a < 4; a++) {
+        dst[(a * 4 + 0) * plane] = q[a][0] - q[a][2];
+        dst[(a * 4 + 1) * plane] = q[a][1] + q[a][2];
+        dst[(a * 4 + 2) * plane] = q[a][2] - q[a][1];
+        dst[(a * 4 + 3) * plane] = q[a][1] - q[a][3];
+    }
+}
+
+/* out (samples, O, H, W) = A^T M A (+ bias) (+ res) (then ReLU), M (16, O, T);
+ * res may be out itself (accumulation: each element is read and written by
+ * the same work-item). */
+__kernel void wino_output(__global float *out, const ulong out_off, __global const float *m,
+                          const ulong m_off, __global const float *bias, const ulong bias_off,
+                          __global const float *res, const ulong res_off, const int o_ch, const int h,
+                          const int w, const int th, const int tw, const int tiles, const int has_bias,
+                          const int has_res, const int relu)
+{
+    const int gid = (int)get_global_id(0);
+    if (gid >= o_ch * tiles)
+        return;
+    const int o = gid / tiles, t = gid - o * tiles;
+    const int per = th * tw, s = t / per, r = t - s * per;
+    const int ty = r / tw, tx = r - ty * tw;
+    const size_t plane = (size_t)o_ch * tiles;
+    __global const float *src = m + m_off + (size_t)o * tiles + t;
+    float q[2][4]; /* A^T M */
+    for (int b = 0; b < 4; b++) {
+        const float m0 = src[(0 * 4 + b) * plane], m1 = src[(1 * 4 + b) * plane];
+        const float m2 = src[(2 * 4 + b) * plane], m3 = src[(3 * 4 + b) * plane];
+        q[0][b] = m0 + m1 + m2;
+        q[1][b] = m1 - m2 - m3;
+    }
+    const float bv = has_bias ? bias[bias_off + o] : 0.0f;
+    const size_t base = ((size_t)s * o_ch + o) * h * w;
+    for (int a = 0; a < 2; a++) {
+        const int yy = 2 * ty + a;
+        if (yy >= h)
+            break;
+        const float y[2] = {q[a][0] + q[a][1] + q[a][2], q[a][1] - q[a][2] - q[a][3]};
+        for (int b = 0; b < 2; b++) {
+            const int xx = 2 * tx + b;
+            if (xx >= w)
+                break;
+            const size_t at = base + (size_t)yy * w + xx;
+            out[out_off + at] = epilogue(y[b] + bv, res + res_off, at, has_res, relu);
+        }
+    }
+}
+
+/* The epilogue of the other conv paths: out (N, C, P) = out (+ bias (C))
+ * (+ res) (then ReLU), one work-item per element. */
+__kernel void conv_epilogue(__global float *out, const ulong out_off, __global const float *bias,
+                            const ulong bias_off, __global const float *res, const ulong res_off,
+                            const int c, const int p, const ulong count, const int has_bias,
+                            const int has_res, const int relu)
+{
+    const size_t i = get_global_id(0);
+    if (i >= count)
+        return;
+    const float bv = has_bias ? bias[bias_off + (i / (size_t)p) % (size_t)c] : 0.0f;
+    out[out_off + i] = epilogue(out[out_off + i] + bv, res + res_off, i, has_res, relu);
+}
+
+/* M_xi (O, T) = U_xi (O, I) * V_xi (I, T) for the 16 xi in one launch:
+ * gemm_nn16's register tile (NN_TM = 16 rows, one float16 of columns per
+ * row) with a per-xi weight plane; global (ceil(T / 16), ceil(O / 16), 16).
+ * The last column tile reads whole vectors only when they lie inside the
+ * buffer (v_len: its size in elements). */
+__kernel void wino_gemm(__global float *m, const ulong m_off, __global const float *u,
+                        const ulong u_off, __global const float *v, const ulong v_off,
+                        const int o_ch, const int tiles, const int i_ch, const ulong v_len)
+{
+    const int j = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * 16;
+    const size_t xi = get_global_id(2);
+    if (j >= tiles || i0 >= o_ch)
+        return;
+    const size_t b0 = v_off + xi * (size_t)i_ch * tiles + j;
+    __global const float *bb = v + b0;
+    __global const float *aa = u + u_off + xi * (size_t)o_ch * i_ch;
+    int arow[16];
+    for (int t = 0; t < 16; t++)
+        arow[t] = min(i0 + t, o_ch - 1) * i_ch;
+    float16 acc[16];
+    for (int t = 0; t < 16; t++)
+        acc[t] = (float16)(0.0f);
+    const int cols = min(16, tiles - j);
+    if (cols == 16 || b0 + (size_t)(i_ch - 1) * tiles + 16 <= v_len) {
+        for (int p = 0; p < i_ch; p++) {
+            const float16 bv = vload16(0, bb + (size_t)p * tiles);
+            for (int t = 0; t < 16; t++)
+                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+        }
+    } else {
+        for (int p = 0; p < i_ch; p++) {
+            float tmp[16];
+            for (int q = 0; q < 16; q++)
+                tmp[q] = q < cols ? bb[(size_t)p * tiles + q] : 0.0f;
+            const float16 bv = vload16(0, tmp);
+            for (int t = 0; t < 16; t++)
+                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+        }
+    }
+    const int rows = min(16, o_ch - i0);
+    __global float *cc = m + m_off + xi * (size_t)o_ch * tiles + (size_t)i0 * tiles + j;
+    for (int t = 0; t < rows; t++) {
+        __global float *row = cc + (size_t)t * tiles;
+        if (cols == 16) {
+            vstore16(acc[t], 0, row);
+        } else {
+            float out[16];
+            vstore16(acc[t], 0, out);
+            for (int q = 0; q < cols; q++)
+                row[q] = out[q];
+        }
+    }
+}

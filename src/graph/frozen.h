@@ -1,0 +1,19 @@
+/* Private to src/graph: what the frozen plan (frozen.c) needs from graph.c
+ * and from the conv layer. */
+#ifndef FIGKD_GRAPH_FROZEN_H
+#define FIGKD_GRAPH_FROZEN_H
+
+#include "figkd/graph.h"
+
+/* nd's output shape for batch n over base, at element offset off */
+fk_tensor fk_graph_view(fk_tensor base, const fk_node *nd, int n, size_t off);
+/* Release a frozen plan (nothing when there is none). */
+void fk_frozen_free(fk_graph *g);
+/* The frozen plan's forward walk (fk_graph_forward with a frozen plan). */
+fk_status fk_frozen_forward(const fk_exec *x);
+/* Conv node nd (planned) with a folded weight and bias, residual and ReLU
+ * (layer_conv.c): out = relu?(conv(in, weight) + bias + res). */
+fk_status fk_conv_node_fused(const fk_exec *x, const fk_node *nd, fk_tensor out, fk_tensor weight,
+                             const fk_tensor *bias, const fk_tensor *res, bool relu);
+
+#endif
