@@ -15,6 +15,17 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   1-process run's weights (same tolerances), position and test accuracy.
   Few steps: a difference of 3e-6 in the weights at step 3 grows to 1e-3
   by step 6 in a single process too (this small run is that chaotic);
+- a ReLU input within rounding of zero: summing over 2 x 8 instead of 16
+  rounds differently, and where an activation sits at 1e-7 of zero the
+  two runs may gate its gradient differently. Measured: multiplying the
+  step-1 weights by 1 + 1e-7 * N(0, 1) in ONE process changed the step-2
+  update of layer3.0.conv2 by 2.7% of its largest element in 3 of 4
+  draws, all of it in output channel 13 (one element of the last ReLU
+  before the pooling). Such a flip moves a tensor by 0.2-2% of its update
+  (norm); a real fault moves it by far more (2 x 8 without sync_bn: 0.5,
+  the median tensor). So a tensor past the element tolerances still
+  passes when its difference norm is under KINK (5e-2 of its update) —
+  reported as such — and the control run without sync_bn must fail;
 - the teacher stage (CE, when the teacher's checkpoint is missing) in 2
   processes equals the 1-process one (same tolerances);
 - killing one process (SIGKILL) ends the job within seconds; a process
@@ -109,14 +120,18 @@ def within(got, ref, base, scale, rtol, vrel=0.0):
     return int(bad.sum()), norm
 
 
-def same_run(a, b, what, file="last.safetensors", init="student0.safetensors"):
-    """b's weights, momentum and statistics against a's, the update from p0."""
+KINK = 5e-2
+
+
+def same_run(a, b, what, file="last.safetensors", init="student0.safetensors", expect_fail=False):
+    """b's weights, momentum and statistics against a's, the update from p0
+    (expect_fail: only say whether some tensor is out, checking nothing)."""
     ta, ma = fkio.read_safetensors(os.path.join(WORK, a, file))
     tb, mb = fkio.read_safetensors(os.path.join(WORK, b, file))
     p0, _ = fkio.read_safetensors(os.path.join(WORK, init))
     if not check(sorted(ta) == sorted(tb), "%s: different tensor names" % what):
         return
-    bad = []
+    bad, kinked = [], []
     for k in ta:
         if k.endswith("num_batches_tracked"):
             if not np.array_equal(ta[k], tb[k]):
@@ -130,13 +145,19 @@ def same_run(a, b, what, file="last.safetensors", init="student0.safetensors"):
             u = ta[k].astype(np.float64) - p0[k]
             n, norm = within(tb[k], ta[k], u, 2e-3, 1e-2, 2.0 ** -22)
         if n and (n > 1e-3 * ta[k].size or norm > 1e-2):
-            bad.append("%s (%d of %d out, norm %.2g)" % (k, n, ta[k].size, norm))
+            (kinked if norm <= KINK else bad).append("%s (%d of %d out, norm %.2g)" % (k, n, ta[k].size, norm))
+    if expect_fail:
+        return bool(bad)
     if not check(not bad, "%s: %d of %d tensors out of tolerance: %s" % (what, len(bad), len(ta),
                                                                           "; ".join(bad[:5]))):
         return
+    if kinked:
+        print("%s: %d tensors past the element tolerances but within norm %g of their update (a ReLU input at "
+              "zero): %s" % (what, len(kinked), KINK, "; ".join(kinked[:3])))
     for k in ("figkd.step", "figkd.epoch", "figkd.batch", "figkd.best_epoch"):
         check(ma.get(k) == mb.get(k), "%s: metadata %s %s vs %s" % (what, k, ma.get(k), mb.get(k)))
-    print("%s: %d tensors within tolerance, step %s" % (what, len(ta), mb.get("figkd.step")))
+    print("%s: %d tensors within tolerance (%d by norm only), step %s" % (what, len(ta), len(kinked),
+                                                                         mb.get("figkd.step")))
 
 
 def epoch_lines(out):
@@ -150,6 +171,12 @@ def test_two_steps():
     if one.returncode or two.returncode:
         return
     same_run("one", "two", "2 processes x 8 vs 1 x 16")
+    # the control: batch norm per process is a different computation, and
+    # the comparison must see it
+    control = train("nosync", 2, 2, "--set", "optim.sync_bn=false", env={"FIGKD_DEVICE": "cpu,cpu"})
+    if not control.returncode:
+        check(same_run("one", "nosync", "", expect_fail=True),
+              "2 processes x 8 without sync_bn passed the comparison with 1 x 16: it cannot tell")
     check(two.stdout.count("step 2/10") == 1, "the progress line of step 2 printed %d times (rank 0 alone)"
           % two.stdout.count("step 2/10"))
     check("data parallel: 2 processes, batch 8 each (global 16)" in two.stdout, "no data-parallel line:\n"
