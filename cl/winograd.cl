@@ -150,8 +150,8 @@ __kernel void conv_epilogue(__global float *out, const ulong out_off, __global c
 /* M_xi (O, T) = U_xi (O, I) * V_xi (I, T) for the 16 xi in one launch:
  * gemm_nn16's register tile (NN_TM = 16 rows, one float16 of columns per
  * row) with a per-xi weight plane; global (ceil(T / 16), ceil(O / 16), 16).
- * The last column tile reads whole vectors only when they lie inside the
- * buffer (v_len: its size in elements). */
+ * The last column tile reads whole vectors only when they lie inside V
+ * (v_len: the end of V in elements; M follows it in the same buffer). */
 __kernel void wino_gemm(__global float *m, const ulong m_off, __global const float *u,
                         const ulong u_off, __global const float *v, const ulong v_off,
                         const int o_ch, const int tiles, const int i_ch, const ulong v_len)

@@ -513,8 +513,11 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
                   FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
         if (own) {
             size_t global[3] = {(t + 15) / 16, ((size_t)o_ch + 15) / 16, 16}, local[3] = {1, 1, 1};
+            /* whole vectors only inside V: M follows it in the work, and
+             * other work-items write M while this one reads */
+            const cl_ulong v_end = (cl_ulong)(v.off + 16 * (size_t)i_ch * t);
             FK_RUN(rt, kg, 3, global, local, FK_T(m), FK_T(u), FK_T(v), FK_A(o_ch), FK_A((int)t), FK_A(i_ch),
-                   FK_A(v_len));
+                   FK_A(v_end < v_len ? v_end : v_len));
         } else {
             for (size_t xi = 0; xi < 16; xi++)
                 FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
