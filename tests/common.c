@@ -116,6 +116,23 @@ int fk_test_main(const char *name, const char *fixture, void (*body)(fk_runtime 
     return fk_test_result(name);
 }
 
+int fk_test_main_named(int argc, char **argv, const char *name, const char **dir, const fk_test_named *tests,
+                       size_t count)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR TEST\n", name);
+        return 2;
+    }
+    *dir = argv[1];
+    for (size_t i = 0; i < count; i++)
+        if (!strcmp(argv[2], tests[i].name)) {
+            tests[i].fn();
+            return fk_test_result(argv[2]);
+        }
+    fprintf(stderr, "unknown test %s\n", argv[2]);
+    return 2;
+}
+
 const fk_test_tol *fk_test_tol_find(const fk_test_tol *table, size_t n, const char *what, bool prefix)
 {
     for (size_t i = 0; i < n; i++)

@@ -49,6 +49,17 @@ int fk_test_result(const char *name);
  * fk_test_result(name). */
 int fk_test_main(const char *name, const char *fixture, void (*body)(fk_runtime *rt, const fk_st_file *f));
 
+/* A test of a program that holds several, run by name. */
+typedef struct fk_test_named {
+    const char *name;
+    void (*fn)(void);
+} fk_test_named;
+/* The main of such a program, `name DIR TEST`: *dir = DIR, then the test
+ * called TEST among the count in tests, then fk_test_result(TEST); 2 for
+ * other arguments or an unknown test. */
+int fk_test_main_named(int argc, char **argv, const char *name, const char **dir, const fk_test_named *tests,
+                       size_t count);
+
 /* ---- numbers ---------------------------------------------------------------- */
 
 /* Pass when |got - ref| <= atol + rtol * |ref| for every element; NaN or

@@ -269,16 +269,25 @@ static int logit_case(const fk_st_file *f, const char *name, size_t nparams, fx_
     return ok ? 0 : -1;
 }
 
+int fx_next_case(const fk_st_file *f, size_t *i, char *name, size_t size)
+{
+    for (; *i < f->count; ++*i) {
+        const char *nm = f->tensors[*i].name, *slash = strchr(nm, '/');
+        if (!slash || strcmp(slash, "/params"))
+            continue;
+        snprintf(name, size, "%.*s", (int)(slash - nm), nm);
+        ++*i;
+        return 1;
+    }
+    return 0;
+}
+
 int fx_logit_cases(fk_runtime *rt, const fk_st_file *f, size_t nparams,
                    void (*run)(fk_runtime *rt, const fx_logit_case *k))
 {
     int cases = 0;
-    for (size_t i = 0; i < f->count; i++) {
-        const char *nm = f->tensors[i].name, *slash = strchr(nm, '/');
-        if (!slash || strcmp(slash, "/params"))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
+    char name[64];
+    for (size_t i = 0; fx_next_case(f, &i, name, sizeof name);) {
         fx_logit_case k;
         if (logit_case(f, name, nparams, &k))
             continue;
@@ -286,4 +295,46 @@ int fx_logit_cases(fk_runtime *rt, const fk_st_file *f, size_t nparams,
         cases++;
     }
     return cases;
+}
+
+int fx_logit_check(fk_runtime *rt, const fx_logit_loss *loss, const fx_logit_case *c, const void *k,
+                   const char *value_what, float *value, float *grad)
+{
+    size_t nc = (size_t)c->n * (size_t)c->c;
+    float *pre = malloc(nc * sizeof *pre), *expect = malloc(nc * sizeof *expect);
+    float *got = malloc(nc * sizeof *got), *again = malloc(nc * sizeof *again);
+    fk_test_fill_uniform(pre, nc, (unsigned)nc, -0.05f, 0.05f);
+    for (size_t i = 0; i < nc; i++)
+        expect[i] = (float)((double)pre[i] + (double)loss->weight * c->grad[i]);
+    char what[160];
+    float v = NAN, v2 = NAN, v3 = NAN;
+    int bad = loss->run(rt, k, c->student, pre, &v, got) != FK_OK;
+    if (!bad) {
+        CHECK(fk_test_close(value_what, &v, c->value, 1, loss->value.atol, loss->value.rtol) == 0, "%s", value_what);
+        snprintf(what, sizeof what, "%s pre-filled + %g * grad", c->name, (double)loss->weight);
+        CHECK(fk_test_close(what, got, expect, nc, loss->grad.atol, loss->grad.rtol) == 0, "%s", what);
+        if (value)
+            *value = v;
+        for (size_t i = 0; grad && i < nc; i++)
+            grad[i] = (float)(((double)got[i] - pre[i]) / loss->weight);
+    }
+    if (loss->run(rt, k, c->student, NULL, &v2, NULL) == FK_OK)
+        CHECK(memcmp(&v, &v2, sizeof v) == 0, "%s without gradient: value %.9g, with %.9g", c->name, (double)v2,
+              (double)v);
+    if (loss->run(rt, k, c->student, pre, &v3, again) == FK_OK)
+        CHECK(memcmp(&v, &v3, sizeof v) == 0 && memcmp(got, again, nc * sizeof *got) == 0,
+              "%s: a second run differs (value %.9g, then %.9g)", c->name, (double)v, (double)v3);
+    free(pre), free(expect), free(got), free(again);
+    return bad ? -1 : 0;
+}
+
+void fx_logit_check_nan(fk_runtime *rt, const fx_logit_loss *loss, const fx_logit_case *c, const void *k)
+{
+    size_t nc = (size_t)c->n * (size_t)c->c;
+    float *s = malloc(nc * sizeof *s), *g = calloc(nc, sizeof *g), v = 0.0f;
+    memcpy(s, c->student, nc * sizeof *s);
+    s[nc / 2] = NAN;
+    if (loss->run(rt, k, s, g, &v, g) == FK_OK)
+        CHECK(isnan(v), "%s with a NaN logit: value %g, expected NaN", c->name, (double)v);
+    free(s), free(g);
 }

@@ -86,5 +86,35 @@ typedef struct fx_logit_case {
  * names an incomplete one); returns the number run. */
 int fx_logit_cases(fk_runtime *rt, const fk_st_file *f, size_t nparams,
                    void (*run)(fk_runtime *rt, const fx_logit_case *k));
+/* The names of the cases of such a file in order: from tensor *i on, the
+ * next "<name>/params" gives name (*i moves past it); 0 when none is left.
+ * for (size_t i = 0; fx_next_case(f, &i, name, sizeof name);) ... */
+int fx_next_case(const fk_st_file *f, size_t *i, char *name, size_t size);
+
+/* A logit loss under test: run is one run of the test's own case k on the
+ * device with the student logits `student`, the value into *value and,
+ * unless pre is NULL, dlogits pre-filled with pre plus weight * the
+ * gradient into grad; then the tolerances, |got - ref| <= atol + rtol * |ref|,
+ * of the value and of the pre-filled dlogits. */
+typedef struct fx_logit_loss {
+    fk_status (*run)(fk_runtime *rt, const void *k, const float *student, const float *pre, float *value,
+                     float *grad);
+    float weight;
+    struct {
+        double atol, rtol;
+    } value, grad;
+} fx_logit_loss;
+/* The checks of loss on fixture case c (k: the same case as run takes it):
+ * the value against c->value (a failure names value_what) and dlogits
+ * pre-filled with a fixed pattern plus weight * the gradient against
+ * c->grad; without dlogits the same value; a second run the same bits.
+ * When the first run worked (the return is 0), *value and grad (n * c
+ * floats; either may be NULL) get its value and the gradient it added,
+ * (dlogits - pre) / weight, for a test that measures its errors. */
+int fx_logit_check(fk_runtime *rt, const fx_logit_loss *loss, const fx_logit_case *c, const void *k,
+                   const char *value_what, float *value, float *grad);
+/* A NaN among the student logits of c makes the value NaN (the trainer's
+ * finite check catches it) rather than a number. */
+void fx_logit_check_nan(fk_runtime *rt, const fx_logit_loss *loss, const fx_logit_case *c, const void *k);
 
 #endif

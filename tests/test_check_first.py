@@ -8,36 +8,20 @@ usage: test_check_first.py FIGKD_CL WORKDIR   (Debian's python3: numpy, PIL)
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
+import e2e  # noqa: E402
 import fkio  # noqa: E402
 from e2e import check, finish, make_imagefolder  # noqa: E402
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 
-GOOD = """[run]
-out_dir = run
-[data]
-dataset = imagefolder
-root = data
-input_size = 16
-[teacher]
-model = resnet8
-checkpoint = teacher.safetensors
-[student]
-model = resnet8
-[distill]
-method = kd
-[optim]
-batch_size = 8
-epochs = 1
-"""
+GOOD = e2e.ini(run={"out_dir": "run"}, data=e2e.DATA, teacher=e2e.TEACHER, student=e2e.STUDENT,
+               distill={"method": "kd"}, optim={"batch_size": 8, "epochs": 1})
 
 
 def snapshot():
@@ -51,18 +35,15 @@ def snapshot():
 
 
 def config(name, text):
-    with open(os.path.join(WORK, name), "w") as f:
-        f.write(text)
-    return name
+    return e2e.write_config(WORK, text, name)
 
 
 def run(what, args, expect, count):
     """Run a command that must stop before work: exit 1, every expected
     message, "count errors in CONFIG", fast, and nothing written."""
     before = snapshot()
-    t0 = time.time()
-    r = subprocess.run([BIN] + args, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    secs = time.time() - t0
+    r = e2e.run(BIN, WORK, *args)
+    secs = r.seconds
     after = snapshot()
     err = r.stderr
     check(r.returncode == 1, "%s: exit %d, expected 1\n%s" % (what, r.returncode, err))
@@ -80,9 +61,7 @@ def run(what, args, expect, count):
 
 
 def main():
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
+    e2e.fresh_dir(WORK)
     make_imagefolder(WORK, 4, 8, 4, 16)
     config("good.ini", GOOD)
     # a teacher checkpoint made for another model

@@ -902,26 +902,12 @@ static void test_fashion_mnist(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_data FIXTURE_DIR TEST\n");
-        return 2;
-    }
-    fx = argv[1];
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {
+    static const fk_test_named tests[] = {
         {"config", test_config}, {"cifar", test_cifar}, {"idx", test_idx},
         {"imagefolder", test_imagefolder}, {"tinyimagenet", test_tinyimagenet},
         {"augment", test_augment}, {"loader", test_loader}, {"loader_shards", test_loader_shards},
         {"subset", test_subset}, {"allocator", test_allocator}, {"fashion-mnist", test_fashion_mnist},
         {"views", test_views},
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        if (!strcmp(argv[2], tests[i].name)) {
-            tests[i].fn();
-            return fk_test_result(argv[2]);
-        }
-    fprintf(stderr, "unknown test %s\n", argv[2]);
-    return 2;
+    return fk_test_main_named(argc, argv, "test_data", &fx, tests, sizeof tests / sizeof tests[0]);
 }

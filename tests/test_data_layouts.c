@@ -372,24 +372,10 @@ static void test_fuzz(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_data_layouts FIXTURE_DIR TEST\n");
-        return 2;
-    }
-    fx = argv[1];
-    static const struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {
+    static const fk_test_named tests[] = {
         {"cifar100-pickle", test_cifar100_pickle}, {"cifar10-pickle", test_cifar10_pickle},
         {"pickle-errors", test_pickle_errors}, {"cub", test_cub}, {"dogs", test_dogs},
         {"mit67", test_mit67}, {"stanford40", test_stanford40}, {"fuzz", test_fuzz},
     };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        if (!strcmp(argv[2], tests[i].name)) {
-            tests[i].fn();
-            return fk_test_result(argv[2]);
-        }
-    fprintf(stderr, "unknown test %s\n", argv[2]);
-    return 2;
+    return fk_test_main_named(argc, argv, "test_data_layouts", &fx, tests, sizeof tests / sizeof tests[0]);
 }

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static fk_status run_case(fk_runtime *rt, const void *k, const float *student, const float *pre, float *value,
+                          float *grad);
+
 /* Tolerances, |got - ref| <= atol + rtol * |ref|. The references are float64
  * from the same float32 inputs; the kernels work in float32 and sum
  * serially over C (row correlations) or N (column correlations). Measured
@@ -34,11 +37,12 @@
  * - extreme (|logits| 1e3) and eps cases use the same tolerances:
  *   probabilities that are 0 or 1 in float32 where float64 has 1e-100 or
  *   1 - 1e-100 differ far below the floors (measured <= 6e-9 absolute). */
-static const struct {
-    double atol, rtol;
-} TOL_VALUE = {1e-6, 1e-6}, TOL_GRAD = {1e-6, 1e-5};
-
-static const float WEIGHT = 0.7f; /* gradients are added as WEIGHT * d(value)/d(student) */
+static const fx_logit_loss DIST = {
+    .run = run_case,
+    .weight = 0.7f, /* gradients are added as weight * d(value)/d(student) */
+    .value = {1e-6, 1e-6},
+    .grad = {1e-6, 1e-5},
+};
 
 #define GUARD 11             /* elements before and after every device tensor */
 #define SENTINEL -9876.543f /* their value; any write there is caught */
@@ -47,7 +51,7 @@ typedef struct dist_case {
     const char *name;
     int n, c;
     float T, beta, gamma;
-    const float *student, *teacher, *value, *grad;
+    const float *student, *teacher;
 } dist_case;
 
 /* A device buffer of GUARD + n + GUARD floats, data (or SENTINEL) inside. */
@@ -95,9 +99,10 @@ static fk_tensor view(cl_mem b, int d0, int d1)
 /* One run on device copies of the case: value, and dlogits pre-filled with
  * `pre` (NULL: no gradient) read back into grad; guards of every output
  * and of the work space checked. Returns the status of fk_dist_loss. */
-static fk_status run_case(fk_runtime *rt, const dist_case *k, const float *student, const float *pre,
-                          float *value, float *grad)
+static fk_status run_case(fk_runtime *rt, const void *kv, const float *student, const float *pre, float *value,
+                          float *grad)
 {
+    const dist_case *k = kv;
     size_t nc = (size_t)k->n * (size_t)k->c, nw = fk_dist_work(k->n, k->c);
     cl_mem ds = guarded(rt, student, nc), dt = guarded(rt, k->teacher, nc), dv = guarded(rt, NULL, 1);
     cl_mem dw = guarded(rt, NULL, nw), dd = pre ? guarded(rt, pre, nc) : NULL;
@@ -105,7 +110,7 @@ static fk_status run_case(fk_runtime *rt, const dist_case *k, const float *stude
     if (ds && dt && dv && dw && (dd || !pre)) {
         fk_tensor dlog = view(dd, k->n, k->c);
         st = fk_dist_loss(rt, view(dv, 1, 1), pre ? &dlog : NULL, view(ds, k->n, k->c), view(dt, k->n, k->c),
-                          k->n, k->c, k->T, k->beta, k->gamma, WEIGHT, view(dw, 1, (int)nw));
+                          k->n, k->c, k->T, k->beta, k->gamma, DIST.weight, view(dw, 1, (int)nw));
         CHECK(st == FK_OK, "%s: %s", k->name, fk_last_error());
     }
     if (st == FK_OK) {
@@ -125,48 +130,6 @@ static fk_status run_case(fk_runtime *rt, const dist_case *k, const float *stude
         if (all[i])
             clReleaseMemObject(all[i]);
     return st;
-}
-
-/* Value and pre-filled dlogits + WEIGHT * gradient against the reference;
- * the same value without dlogits; the same bits on a second run. */
-static void check_case(fk_runtime *rt, const dist_case *k)
-{
-    size_t nc = (size_t)k->n * (size_t)k->c;
-    float *pre = malloc(nc * sizeof *pre), *expect = malloc(nc * sizeof *expect);
-    float *got = malloc(nc * sizeof *got), *again = malloc(nc * sizeof *again);
-    fk_test_fill_uniform(pre, nc, (unsigned)nc, -0.05f, 0.05f);
-    for (size_t i = 0; i < nc; i++)
-        expect[i] = (float)((double)pre[i] + (double)WEIGHT * k->grad[i]);
-    char what[160];
-    float v = NAN, v2 = NAN, v3 = NAN;
-
-    if (run_case(rt, k, k->student, pre, &v, got) == FK_OK) {
-        snprintf(what, sizeof what, "%s value (T %g, beta %g, gamma %g)", k->name, (double)k->T,
-                 (double)k->beta, (double)k->gamma);
-        CHECK(fk_test_close(what, &v, k->value, 1, TOL_VALUE.atol, TOL_VALUE.rtol) == 0, "%s", what);
-        snprintf(what, sizeof what, "%s pre-filled + %g * grad", k->name, (double)WEIGHT);
-        CHECK(fk_test_close(what, got, expect, nc, TOL_GRAD.atol, TOL_GRAD.rtol) == 0, "%s", what);
-    }
-    if (run_case(rt, k, k->student, NULL, &v2, NULL) == FK_OK)
-        CHECK(memcmp(&v, &v2, sizeof v) == 0, "%s without gradient: value %.9g, with %.9g", k->name,
-              (double)v2, (double)v);
-    if (run_case(rt, k, k->student, pre, &v3, again) == FK_OK)
-        CHECK(memcmp(&v, &v3, sizeof v) == 0 && memcmp(got, again, nc * sizeof *got) == 0,
-              "%s: a second run differs (value %.9g, then %.9g)", k->name, (double)v, (double)v3);
-    free(pre), free(expect), free(got), free(again);
-}
-
-/* A NaN student logit makes the value NaN (the trainer's finite check
- * catches it) rather than a number. */
-static void check_nan(fk_runtime *rt, const dist_case *k)
-{
-    size_t nc = (size_t)k->n * (size_t)k->c;
-    float *s = malloc(nc * sizeof *s), *g = calloc(nc, sizeof *g), v = 0.0f;
-    memcpy(s, k->student, nc * sizeof *s);
-    s[nc / 2] = NAN;
-    if (run_case(rt, k, s, g, &v, g) == FK_OK)
-        CHECK(isnan(v), "%s with a NaN logit: value %g, expected NaN", k->name, (double)v);
-    free(s), free(g);
 }
 
 static void check_bad_arguments(fk_runtime *rt, const dist_case *k)
@@ -191,11 +154,13 @@ static void check_bad_arguments(fk_runtime *rt, const dist_case *k)
 /* All checks of one fixture case; the NaN and argument checks on n8c10_t4. */
 static void run_fixture_case(fk_runtime *rt, const fx_logit_case *c)
 {
-    dist_case k = {c->name, c->n, c->c, c->params[0], c->params[1], c->params[2], c->student, c->teacher,
-                   c->value, c->grad};
-    check_case(rt, &k);
+    dist_case k = {c->name, c->n, c->c, c->params[0], c->params[1], c->params[2], c->student, c->teacher};
+    char what[160];
+    snprintf(what, sizeof what, "%s value (T %g, beta %g, gamma %g)", k.name, (double)k.T, (double)k.beta,
+             (double)k.gamma);
+    fx_logit_check(rt, &DIST, c, &k, what, NULL, NULL);
     if (!strcmp(c->name, "n8c10_t4")) {
-        check_nan(rt, &k);
+        fx_logit_check_nan(rt, &DIST, c, &k);
         check_bad_arguments(rt, &k);
     }
 }

@@ -47,8 +47,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
+import e2e  # noqa: E402
 import fkio  # noqa: E402
-from e2e import make_imagefolder  # noqa: E402
 
 BIN, SHIM, WORK = (os.path.realpath(a) for a in sys.argv[1:4])
 CLASSES, TRAIN_PER, TEST_PER, SIDE, BATCH = 4, 16, 4, 16, 16
@@ -82,25 +82,9 @@ def check(cond, msg, tag=None):
     return cond
 
 
-CONFIG = """[run]
-seed = 7
-log_every = 1
-[data]
-dataset = imagefolder
-root = data
-input_size = 16
-augment = standard
-shuffle = true
-workers = 1
-[student]
-model = resnet8
-[distill]
-method = ce
-[optim]
-batch_size = %d
-epochs = %d
-milestones = 2
-""" % (BATCH, EPOCHS)
+CONFIG = e2e.ini(run={"seed": 7, "log_every": 1},
+                 data=dict(e2e.DATA, augment="standard", shuffle="true", workers=1), student=e2e.STUDENT,
+                 distill={"method": "ce"}, optim={"batch_size": BATCH, "epochs": EPOCHS, "milestones": 2})
 
 
 def out_path(name):
@@ -119,7 +103,7 @@ def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=N
     False. fault: (n, errno name, sticky) or None; kill: SIGKILL at call n
     instead. Returns (CompletedProcess, seconds)."""
     out = out_path(name)
-    args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps]
+    args = ["--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps]
     if epochs:
         args += ["--set", "optim.epochs=%d" % epochs]
     if resume:
@@ -133,9 +117,8 @@ def train(name, steps=EPOCHS * SPE, resume=False, fault=None, epochs=None, log=N
                    FIGKD_FAULT_KILL="1" if kill else "0")
     if log:
         env.update(FIGKD_FAULT_LOG=log, FIGKD_FAULT_COUNT=log + ".count")
-    t = time.time()
-    r = subprocess.run(args, cwd=WORK, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return r, time.time() - t
+    r = e2e.train(BIN, WORK, *args, env=env)
+    return r, r.seconds
 
 
 def read_log(path, out):
@@ -480,16 +463,11 @@ def kill_loop():
 
 
 def main():
-    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("no OpenCL device: skipped")
-        sys.exit(77)
+    e2e.need_device(BIN)
     t0 = time.time()
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
-    make_imagefolder(WORK, CLASSES, TRAIN_PER, TEST_PER, SIDE, step=60.0)
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write(CONFIG)
+    e2e.fresh_dir(WORK)
+    e2e.make_imagefolder(WORK, CLASSES, TRAIN_PER, TEST_PER, SIDE, step=60.0)
+    e2e.write_config(WORK, CONFIG)
     clean = Clean()
     pts = fault_runs(clean)
     kill_points(clean, pts)

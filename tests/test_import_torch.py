@@ -10,7 +10,6 @@ usage: test_import_torch.py FIGKD_CL WORKDIR   (Debian's python3 with torch)
 
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +18,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
+import e2e  # noqa: E402
 import fkio  # noqa: E402
 from e2e import check, finish, make_imagefolder, need_device  # noqa: E402
 
@@ -59,28 +59,18 @@ def layouts(torch, model):
 
 def make_data():
     make_imagefolder(WORK, CLASSES, PER, PER, SIDE, seed=3)
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write("[data]\ndataset = imagefolder\nroot = data\ninput_size = %d\n"
-                "[student]\nmodel = resnet8\n[distill]\nmethod = ce\n" % SIDE)
+    e2e.write_config(WORK, e2e.ini(data=dict(e2e.DATA, input_size=SIDE), student=e2e.STUDENT,
+                                   distill={"method": "ce"}))
 
 
 def predict_matches_torch(torch, model, weights):
-    from PIL import Image
     out = os.path.join(WORK, "pred.npy")
-    r = subprocess.run([BIN, "predict", "run.ini", "--weights", weights, "--out", out], cwd=WORK,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = e2e.run(BIN, WORK, "predict", "run.ini", "--weights", weights, "--out", out)
     if not check(r.returncode == 0, "predict: exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr)):
         return
-    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-    xs = []
-    for c in range(CLASSES):
-        d = os.path.join(WORK, "data", "test", "class%03d" % c)
-        for name in sorted(os.listdir(d)):
-            img = np.asarray(Image.open(os.path.join(d, name)).convert("RGB"), dtype=np.float64) / 255.0
-            xs.append(((img - mean) / std).transpose(2, 0, 1))
     model.eval()
     with torch.no_grad():
-        ref = model.double()(torch.tensor(np.stack(xs))).numpy()
+        ref = model.double()(torch.tensor(e2e.test_images(WORK, CLASSES))).numpy()
     got = np.load(out)
     err = np.abs(got - ref).max() if got.shape == ref.shape else float("inf")
     lim = 1e-4 * np.abs(ref).max() + 1e-4  # float32 eval forward against float64, as in the model tests
@@ -92,15 +82,13 @@ def init_from_bigger(big):
     """[student] init from a 1000-class file: refused as it is (the
     classifier's shape), taken with init_exclude = fc.*, which keeps the
     student's own classifier and reports it by name."""
-    with open(os.path.join(WORK, "init.ini"), "w") as f:
-        f.write(open(os.path.join(WORK, "run.ini")).read().replace("model = resnet8\n", "model = resnet8\n"
-                "init = init1000.safetensors\n") +
-                "[optim]\nlr = 1e-12\nbatch_size = 4\nmax_steps = 1\n[run]\nout_dir = init-run\n")
-    r = subprocess.run([BIN, "train", "init.ini"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    e2e.write_config(WORK, open(os.path.join(WORK, "run.ini")).read().replace(
+        "model = resnet8\n", "model = resnet8\ninit = init1000.safetensors\n") +
+        "[optim]\nlr = 1e-12\nbatch_size = 4\nmax_steps = 1\n[run]\nout_dir = init-run\n", "init.ini")
+    r = e2e.train(BIN, WORK, config="init.ini")
     check(r.returncode != 0 and "fc.weight" in r.stderr, "init without init_exclude: exit %d\n%s" %
           (r.returncode, r.stderr[-500:]))
-    r = subprocess.run([BIN, "train", "init.ini", "--set", "student.init_exclude=fc.*", "--set",
-                        "run.out_dir=init-run2"], cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = e2e.train(BIN, WORK, "--set", "student.init_exclude=fc.*", "--set", "run.out_dir=init-run2", config="init.ini")
     ok = check(r.returncode == 0 and "fc.weight" in r.stdout and "fc.bias" in r.stdout,
                "init_exclude = fc.*: exit %d\n%s%s" % (r.returncode, r.stdout[-800:], r.stderr[-800:]))
     if ok:
@@ -121,9 +109,7 @@ class Hostile:
 def main():
     import torch
     import torch_models
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
+    e2e.fresh_dir(WORK)
     torch.manual_seed(0)
     model = torch_models.build("resnet8", CLASSES)
     with torch.no_grad():  # non-trivial BN statistics, so that a dropped buffer shows

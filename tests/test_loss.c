@@ -264,12 +264,8 @@ static void check_bad_arguments(fk_runtime *rt, const loss_case *k)
 static void run(fk_runtime *rt, const fk_st_file *f)
 {
     int cases = 0, checks = 0;
-    for (size_t i = 0; i < f->count; i++) {
-        const char *nm = f->tensors[i].name, *slash = strchr(nm, '/');
-        if (!slash || strcmp(slash, "/params"))
-            continue;
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(slash - nm), nm);
+    char name[64];
+    for (size_t i = 0; fx_next_case(f, &i, name, sizeof name);) {
         loss_case k;
         if (load_case(rt, f, name, &k) == 0) {
             /* the default grid is fk_figkd_grid's unless the case overrides it */

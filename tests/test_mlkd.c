@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static fk_status run_case(fk_runtime *rt, const void *k, const float *student, const float *pre, float *value,
+                          float *grad);
+
 /* Tolerances, |got - ref| <= atol + rtol * |ref|, against float64 from the
  * same float32 inputs. The kernels work in float32 with serial sums over
  * C or N; the correlation matrices are differences of two sums of N (or C)
@@ -26,25 +29,27 @@
  * float32 log-probabilities carry ~1e-7; 6e-7 without standardising);
  * gradient 2e-8 absolute where |ref| < 1e-2 and 1.8e-6 relative above.
  * The tolerances sit 4.5-11x above. */
-static const struct {
-    double atol, rtol;
-} TOL_VALUE = {1e-6, 5e-6}, TOL_GRAD = {1e-6, 2e-5};
-
-static const float WEIGHT = 0.7f; /* gradients are added as WEIGHT * d(value)/d(student) */
+static const fx_logit_loss MLKD = {
+    .run = run_case,
+    .weight = 0.7f, /* gradients are added as weight * d(value)/d(student) */
+    .value = {1e-6, 5e-6},
+    .grad = {1e-6, 2e-5},
+};
 
 typedef struct mlkd_case {
     const char *name;
     int n, c, stand, view;
     float temps[FK_MLKD_TEMPS];
-    const float *student, *teacher, *value, *grad;
+    const float *student, *teacher;
 } mlkd_case;
 
 static double worst_value, worst_grad_abs, worst_grad_rel; /* measured, for the log */
 
 /* One run: value and dlogits pre-filled with `pre` (NULL: no gradient). */
-static fk_status run_case(fk_runtime *rt, const mlkd_case *k, const float *student, const float *pre, float *value,
+static fk_status run_case(fk_runtime *rt, const void *kv, const float *student, const float *pre, float *value,
                           float *grad)
 {
+    const mlkd_case *k = kv;
     size_t nc = (size_t)k->n * (size_t)k->c, nw = fk_mlkd_work(k->n, k->c);
     fx_buf s = {0}, t = {0}, v = {0}, w = {0}, d = {0};
     fx_spec specs[] = {{&s, nc, student, 0}, {&t, nc, k->teacher, 0}, {&v, 1, NULL, 0}, {&w, nw, NULL, 0},
@@ -55,7 +60,7 @@ static fk_status run_case(fk_runtime *rt, const mlkd_case *k, const float *stude
         fk_tensor dl = fx_tensor2(d.mem, FX_GUARD, k->n, k->c);
         st = fk_mlkd_loss(rt, fx_tensor2(v.mem, FX_GUARD, 1, 1), pre ? &dl : NULL,
                           fx_tensor2(s.mem, FX_GUARD, k->n, k->c), fx_tensor2(t.mem, FX_GUARD, k->n, k->c), k->n,
-                          k->c, k->temps, k->view, k->stand, WEIGHT, fx_tensor2(w.mem, FX_GUARD, 1, (int)nw));
+                          k->c, k->temps, k->view, k->stand, MLKD.weight, fx_tensor2(w.mem, FX_GUARD, 1, (int)nw));
         CHECK(st == FK_OK, "%s: %s", k->name, fk_last_error());
     }
     if (st == FK_OK) {
@@ -83,48 +88,6 @@ static void measure(const float *got, const float *ref, size_t n, bool grad)
     }
 }
 
-static void check_case(fk_runtime *rt, const mlkd_case *k)
-{
-    size_t nc = (size_t)k->n * (size_t)k->c;
-    float *pre = malloc(nc * sizeof *pre), *expect = malloc(nc * sizeof *expect);
-    float *got = malloc(nc * sizeof *got), *again = malloc(nc * sizeof *again);
-    float *added = malloc(nc * sizeof *added);
-    fk_test_fill_uniform(pre, nc, (unsigned)nc, -0.05f, 0.05f);
-    for (size_t i = 0; i < nc; i++)
-        expect[i] = (float)((double)pre[i] + (double)WEIGHT * k->grad[i]);
-    char what[160];
-    float v = NAN, v2 = NAN, v3 = NAN, ref = k->value[0];
-    if (run_case(rt, k, k->student, pre, &v, got) == FK_OK) {
-        snprintf(what, sizeof what, "%s value (view %d, T %g%s)", k->name, k->view, (double)k->temps[0],
-                 k->stand ? ", standardised" : "");
-        CHECK(fk_test_close(what, &v, &ref, 1, TOL_VALUE.atol, TOL_VALUE.rtol) == 0, "%s", what);
-        snprintf(what, sizeof what, "%s pre-filled + %g * grad", k->name, (double)WEIGHT);
-        CHECK(fk_test_close(what, got, expect, nc, TOL_GRAD.atol, TOL_GRAD.rtol) == 0, "%s", what);
-        measure(&v, &ref, 1, false);
-        for (size_t i = 0; i < nc; i++)
-            added[i] = (float)(((double)got[i] - pre[i]) / WEIGHT);
-        measure(added, k->grad, nc, true);
-    }
-    if (run_case(rt, k, k->student, NULL, &v2, NULL) == FK_OK)
-        CHECK(memcmp(&v, &v2, sizeof v) == 0, "%s without gradient: value %.9g, with %.9g", k->name, (double)v2,
-              (double)v);
-    if (run_case(rt, k, k->student, pre, &v3, again) == FK_OK)
-        CHECK(memcmp(&v, &v3, sizeof v) == 0 && memcmp(got, again, nc * sizeof *got) == 0,
-              "%s: a second run differs (value %.9g, then %.9g)", k->name, (double)v, (double)v3);
-    free(pre), free(expect), free(got), free(again), free(added);
-}
-
-static void check_nan(fk_runtime *rt, const mlkd_case *k)
-{
-    size_t nc = (size_t)k->n * (size_t)k->c;
-    float *s = malloc(nc * sizeof *s), *g = calloc(nc, sizeof *g), v = 0.0f;
-    memcpy(s, k->student, nc * sizeof *s);
-    s[nc / 2] = NAN;
-    if (run_case(rt, k, s, g, &v, g) == FK_OK)
-        CHECK(isnan(v), "%s with a NaN logit: value %g, expected NaN", k->name, (double)v);
-    free(s), free(g);
-}
-
 static void check_bad_arguments(fk_runtime *rt, const mlkd_case *k)
 {
     size_t nc = (size_t)k->n * (size_t)k->c, nw = fk_mlkd_work(k->n, k->c);
@@ -149,11 +112,19 @@ static void check_bad_arguments(fk_runtime *rt, const mlkd_case *k)
 static void run_fixture_case(fk_runtime *rt, const fx_logit_case *c)
 {
     const float *p = c->params;
-    mlkd_case k = {c->name, c->n, c->c, p[1] != 0.0f, (int)p[2], {p[0], 3, 5, 2, 6}, c->student, c->teacher,
-                   c->value, c->grad};
-    check_case(rt, &k);
+    mlkd_case k = {c->name, c->n, c->c, p[1] != 0.0f, (int)p[2], {p[0], 3, 5, 2, 6}, c->student, c->teacher};
+    size_t nc = (size_t)k.n * (size_t)k.c;
+    char what[160];
+    snprintf(what, sizeof what, "%s value (view %d, T %g%s)", k.name, k.view, (double)k.temps[0],
+             k.stand ? ", standardised" : "");
+    float v, *added = malloc(nc * sizeof *added);
+    if (fx_logit_check(rt, &MLKD, c, &k, what, &v, added) == 0) {
+        measure(&v, c->value, 1, false);
+        measure(added, c->grad, nc, true);
+    }
+    free(added);
     if (!strcmp(c->name, "n8c10_t4_w") || !strcmp(c->name, "n8c10_t4_s"))
-        check_nan(rt, &k);
+        fx_logit_check_nan(rt, &MLKD, c, &k);
     if (!strcmp(c->name, "n8c10_t4_w"))
         check_bad_arguments(rt, &k);
 }

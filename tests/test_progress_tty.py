@@ -14,38 +14,20 @@ import os
 import pty
 import re
 import select
-import shutil
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e  # noqa: E402
 from e2e import check, finish, make_imagefolder, need_device  # noqa: E402
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 
-CONFIG = """[run]
-seed = 1
-out_dir = run
-log_every = 1000
-[data]
-dataset = imagefolder
-root = data
-input_size = 32
-[teacher]
-model = resnet8
-checkpoint = teacher.safetensors
-[student]
-model = resnet8
-[distill]
-method = kd
-[optim]
-batch_size = 4
-epochs = 1
-[teacher_optim]
-epochs = 1
-"""
+CONFIG = e2e.ini(run={"seed": 1, "out_dir": "run", "log_every": 1000}, data=dict(e2e.DATA, input_size=32),
+                 teacher=e2e.TEACHER, student=e2e.STUDENT, distill={"method": "kd"},
+                 optim={"batch_size": 4, "epochs": 1}, teacher_optim={"epochs": 1})
 LINE = re.compile(r"\[(teacher|student)\] epoch (\d+)/\d+ +step (\d+)/(\d+) .*ETA (\S+)")
 
 
@@ -86,12 +68,9 @@ def run_tty(args):
 
 def main():
     need_device(BIN)
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
+    e2e.fresh_dir(WORK)
     make_imagefolder(WORK, 4, 150, 4, 32, step=60.0)
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write(CONFIG)
+    e2e.write_config(WORK, CONFIG)
 
     t0 = time.time()
     pieces, rc = run_tty([BIN, "train", "run.ini"])

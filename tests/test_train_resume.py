@@ -30,35 +30,16 @@ import sys
 import time
 
 import numpy as np
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
+import e2e  # noqa: E402
 import fkio  # noqa: E402
+from e2e import check  # noqa: E402
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 CLASSES, TRAIN_PER, TEST_PER, SIDE = 10, 16, 4, 16
 STEPS = 15
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg)
-    return cond
-
-
-def make_data():
-    """Class c: mean grey level 25 c plus noise, each image its own."""
-    rng = np.random.default_rng(5)
-    for split, per in (("train", TRAIN_PER), ("test", TEST_PER)):
-        for c in range(CLASSES):
-            d = os.path.join(WORK, "data", split, "class%d" % c)
-            os.makedirs(d)
-            for k in range(per):
-                img = np.clip(25 * c + rng.normal(0, 40, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(os.path.join(d, "%03d.png" % k))
 
 
 def make_teacher():
@@ -69,38 +50,15 @@ def make_teacher():
     fkio.save_torch(os.path.join(WORK, "teacher.safetensors"), t.state_dict(), metadata={"model": "resnet8"})
 
 
-CONFIG = """[run]
-seed = 7
-log_every = 1
-[data]
-dataset = imagefolder
-root = data
-input_size = 16
-augment = standard
-shuffle = true
-workers = 2
-[teacher]
-model = resnet8
-checkpoint = teacher.safetensors
-[student]
-model = resnet8
-[distill]
-method = figkd
-[optim]
-batch_size = 16
-epochs = 3
-milestones = 2
-"""
+CONFIG = e2e.ini(run={"seed": 7, "log_every": 1},
+                 data=dict(e2e.DATA, augment="standard", shuffle="true", workers=2), teacher=e2e.TEACHER,
+                 student=e2e.STUDENT, distill={"method": "figkd"},
+                 optim={"batch_size": 16, "epochs": 3, "milestones": 2})
 
 
 def train(out, steps, *extra, check_rc=True):
-    args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps]
-    args += list(extra)
-    r = subprocess.run(args, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if check_rc and not check(r.returncode == 0, "%s: exit %d\n%s%s" % (" ".join(args[2:]), r.returncode,
-                                                                        r.stdout[-2000:], r.stderr)):
-        pass
-    return r
+    return e2e.train(BIN, WORK, "--set", "run.out_dir=" + out, "--set", "optim.max_steps=%d" % steps, *extra,
+                     ok=check_rc)
 
 
 def last(out):
@@ -178,10 +136,7 @@ def bad_configs():
         name = "bad%d.ini" % i
         text = CONFIG.replace("[run]\n", "[run]\nout_dir = bad%d\n") % i + (line + "\n" if line else "")
         assert not line or text.splitlines()[22] == line
-        with open(os.path.join(WORK, name), "w") as f:
-            f.write(text)
-        r = subprocess.run([BIN, "train", name] + sets, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+        r = e2e.train(BIN, WORK, *sets, config=e2e.write_config(WORK, text, name))
         ok = check(r.returncode != 0 and want in r.stderr, "%s %s: exit %d, expected '%s' in:\n%s"
                    % (name, " ".join(sets), r.returncode, want, r.stderr))
         check(not os.path.exists(os.path.join(WORK, "bad%d" % i)) and "figkd-cl train" not in r.stdout,
@@ -194,8 +149,7 @@ def predict_matches_torch():
     import torch
     import torch_models
     out = os.path.join(WORK, "pred.npy")
-    r = subprocess.run([BIN, "predict", "run.ini", "--weights", last("straight"), "--out", out], cwd=WORK,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = e2e.run(BIN, WORK, "predict", "run.ini", "--weights", last("straight"), "--out", out)
     if not check(r.returncode == 0, "predict: exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr)):
         return
     got = np.load(out)
@@ -204,16 +158,8 @@ def predict_matches_torch():
     model = torch_models.build("resnet8", CLASSES)
     model.load_state_dict(sd, strict=True)
     model.eval()
-    # the test split in ImageFolder order, normalised with the ImageNet mean/std (no resize at 16x16)
-    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-    xs = []
-    for c in range(CLASSES):
-        d = os.path.join(WORK, "data", "test", "class%d" % c)
-        for name in sorted(os.listdir(d)):
-            img = np.asarray(Image.open(os.path.join(d, name)).convert("RGB"), dtype=np.float64) / 255.0
-            xs.append(((img - mean) / std).transpose(2, 0, 1))
     with torch.no_grad():
-        ref = model.double()(torch.tensor(np.stack(xs))).numpy()
+        ref = model.double()(torch.tensor(e2e.test_images(WORK, CLASSES))).numpy()
     err = np.abs(got - ref).max() if got.shape == ref.shape else float("inf")
     # float32 eval forward of resnet8 against float64: the model test's eval tolerance
     lim = 1e-4 * np.abs(ref).max() + 1e-4
@@ -223,8 +169,7 @@ def predict_matches_torch():
     # eval's top-1 is the accuracy of those logits
     labels = np.repeat(np.arange(CLASSES), TEST_PER)
     top1 = 100.0 * float((ref.argmax(1) == labels).mean())
-    r = subprocess.run([BIN, "eval", "run.ini", "--weights", last("straight")], cwd=WORK,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = e2e.run(BIN, WORK, "eval", "run.ini", "--weights", last("straight"))
     m = re.search(r"top-1 ([0-9.]+)%", r.stdout)
     check(r.returncode == 0 and m and abs(float(m.group(1)) - top1) < 0.01,
           "eval: exit %d, printed %s, PyTorch's top-1 %.2f%%\n%s" % (r.returncode, r.stdout.strip(), top1, r.stderr))
@@ -232,17 +177,12 @@ def predict_matches_torch():
 
 
 def main():
-    if subprocess.run([BIN, "devices"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        print("no OpenCL device: skipped")
-        sys.exit(77)
+    e2e.need_device(BIN)
     t0 = time.time()
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
-    make_data()
+    e2e.fresh_dir(WORK)
+    e2e.make_imagefolder(WORK, CLASSES, TRAIN_PER, TEST_PER, SIDE)
     make_teacher()
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write(CONFIG)
+    e2e.write_config(WORK, CONFIG)
 
     bad_configs()
 
@@ -300,10 +240,7 @@ def main():
     predict_matches_torch()
 
     print("%.1f s" % (time.time() - t0))
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("train_resume: all checks passed")
+    e2e.finish("train_resume")
 
 
 if __name__ == "__main__":

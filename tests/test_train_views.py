@@ -17,8 +17,6 @@ usage: /usr/bin/python3 test_train_views.py FIGKD_CL WORK_DIR
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,37 +28,14 @@ import fkio  # noqa: E402
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 CLASSES = 10
 
-CONFIG = """[run]
-seed = 7
-log_every = 2
-[data]
-dataset = imagefolder
-root = data
-input_size = 16
-augment = standard
-shuffle = true
-workers = 2
-[teacher]
-model = resnet8
-checkpoint = teacher.safetensors
-[student]
-model = resnet8
-[distill]
-method = mlkd
-[optim]
-lr = 0.025
-batch_size = 16
-epochs = 2
-milestones = 1
-"""
+CONFIG = e2e.ini(run={"seed": 7, "log_every": 2},
+                 data=dict(e2e.DATA, augment="standard", shuffle="true", workers=2), teacher=e2e.TEACHER,
+                 student=e2e.STUDENT, distill={"method": "mlkd"},
+                 optim={"lr": 0.025, "batch_size": 16, "epochs": 2, "milestones": 1})
 
 
 def train(out, *extra):
-    args = [BIN, "train", "run.ini", "--set", "run.out_dir=" + out] + list(extra)
-    r = subprocess.run(args, cwd=WORK, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    e2e.check(r.returncode == 0, "%s: exit %d\n%s%s" % (" ".join(args[2:]), r.returncode, r.stdout[-2000:],
-                                                        r.stderr))
-    return r
+    return e2e.train(BIN, WORK, "--set", "run.out_dir=" + out, *extra, ok=True)
 
 
 def weights(out):
@@ -69,16 +44,14 @@ def weights(out):
 
 def main():
     e2e.need_device(BIN)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
+    e2e.fresh_dir(WORK)
     e2e.make_imagefolder(WORK, CLASSES, 16, 4, 16)
     import torch
     import torch_models
     torch.manual_seed(0)
     t = torch_models.build("resnet8", CLASSES)
     fkio.save_torch(os.path.join(WORK, "teacher.safetensors"), t.state_dict(), metadata={"model": "resnet8"})
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write(CONFIG)
+    e2e.write_config(WORK, CONFIG)
 
     train("full")
     with open(os.path.join(WORK, "full", "metrics.jsonl")) as f:

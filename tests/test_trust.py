@@ -14,45 +14,22 @@ usage: test_trust.py FIGKD_CL WORKDIR   (Debian's python3: numpy, PIL)
 """
 
 import os
-import shutil
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ref"))
+import e2e  # noqa: E402
 import fkio  # noqa: E402
 from e2e import check, finish, make_imagefolder, need_device  # noqa: E402
 
 BIN, WORK = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 
-CONFIG = """[run]
-seed = 1
-out_dir = run
-[data]
-dataset = imagefolder
-root = data
-input_size = 16
-[teacher]
-model = resnet8
-checkpoint = teacher.safetensors
-[student]
-model = resnet8
-[distill]
-method = kd
-[optim]
-batch_size = 8
-epochs = 1
-[teacher_optim]
-epochs = 1
-"""
+CONFIG = e2e.ini(run={"seed": 1, "out_dir": "run"}, data=e2e.DATA, teacher=e2e.TEACHER, student=e2e.STUDENT,
+                 distill={"method": "kd"}, optim={"batch_size": 8, "epochs": 1}, teacher_optim={"epochs": 1})
 
 
-def train(*args, config="run.ini"):
-    t0 = time.time()
-    r = subprocess.run([BIN, "train", config] + list(args), cwd=WORK, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
-    return r, time.time() - t0
+def train(*args):
+    return e2e.train(BIN, WORK, *args)
 
 
 def snapshot(folder):
@@ -67,27 +44,25 @@ def snapshot(folder):
 
 def main():
     need_device(BIN)
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
+    e2e.fresh_dir(WORK)
     make_imagefolder(WORK, 4, 8, 4, 16, step=60.0)
-    with open(os.path.join(WORK, "run.ini"), "w") as f:
-        f.write(CONFIG)
+    e2e.write_config(WORK, CONFIG)
 
     # a typo in the student's model: refused at once, no teacher trained
-    r, secs = train("--set", "student.model=resnet8y")
+    r = train("--set", "student.model=resnet8y")
+    secs = r.seconds
     check(r.returncode != 0 and "unknown model 'resnet8y'" in r.stderr and secs < 5
           and not os.path.exists(os.path.join(WORK, "teacher.safetensors")),
           "student typo: exit %d in %.1f s\n%s" % (r.returncode, secs, r.stderr))
     print("student model typo: exit %d in %.2f s: %s" % (r.returncode, secs, r.stderr.strip()))
 
     # --resume with nothing to resume
-    r, _ = train("--resume")
+    r = train("--resume")
     check(r.returncode != 0 and "no checkpoint to resume" in r.stderr, "--resume on nothing: exit %d\n%s"
           % (r.returncode, r.stderr))
 
     # the first run trains the teacher, then the student
-    r, _ = train()
+    r = train()
     if not check(r.returncode == 0, "first run: exit %d\n%s" % (r.returncode, r.stderr[-1500:])):
         finish("trust")
     meta = fkio.read_safetensors(os.path.join(WORK, "teacher.safetensors"))[1]
@@ -97,17 +72,17 @@ def main():
 
     # the same config again: refused, every file as it was
     before = snapshot("run")
-    r, _ = train()
+    r = train()
     check(r.returncode != 0 and "already holds a run" in r.stderr and snapshot("run") == before,
           "second run without --resume/--force: exit %d\n%s" % (r.returncode, r.stderr))
 
     # --resume after the batch size changed: refused naming it
-    r, _ = train("--resume", "--set", "optim.batch_size=4")
+    r = train("--resume", "--set", "optim.batch_size=4")
     check(r.returncode != 0 and "optim.batch_size differs" in r.stderr and snapshot("run") == before,
           "--resume with another batch size: exit %d\n%s" % (r.returncode, r.stderr))
 
     # more epochs continue the finished run
-    r, _ = train("--resume", "--set", "optim.epochs=2")
+    r = train("--resume", "--set", "optim.epochs=2")
     check(r.returncode == 0 and "continuing to epoch 2" in r.stdout and "from teacher.safetensors" in r.stdout,
           "--resume with more epochs: exit %d\n%s%s" % (r.returncode, r.stdout[-1500:], r.stderr[-800:]))
     epochs = [line for line in open(os.path.join(WORK, "run", "metrics.jsonl"))]
@@ -116,7 +91,7 @@ def main():
 
     # --force: a fresh run, the old files moved aside, not deleted
     before = snapshot("run")
-    r, _ = train("--force")
+    r = train("--force")
     aside = [d for d in os.listdir(os.path.join(WORK, "run")) if d.startswith("previous-")]
     moved = snapshot(os.path.join("run", aside[0])) if aside else {}
     check(r.returncode == 0 and len(aside) == 1 and
@@ -131,7 +106,7 @@ def main():
         m = dict(meta)
         m[key] = value
         fkio.write_safetensors(os.path.join(WORK, "other.safetensors"), tensors, m)
-        r, _ = train("--set", "teacher.checkpoint=other.safetensors", "--set", "run.out_dir=other")
+        r = train("--set", "teacher.checkpoint=other.safetensors", "--set", "run.out_dir=other")
         check(r.returncode != 0 and "made for %s" % what in r.stderr and
               not os.path.exists(os.path.join(WORK, "other", "last.safetensors")),
               "teacher for %s: exit %d\n%s" % (what, r.returncode, r.stderr))
