@@ -9,6 +9,9 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   an update p - p0 within 2e-3 of its tensor's largest plus 1e-2 of itself,
   statistics within 1e-4 of the largest plus 1e-4 of themselves; at most
   0.1% of a tensor's elements past them); the progress is printed once;
+- the same for mlkd (two views a step: two backwards, batch norm synced
+  on both; its class- and batch-level terms run on the 16 gathered
+  logits), same tolerances;
 - a 2-process checkpoint at step 1 resumes in 1 process to step 3 (across
   the end of epoch 1 of a 40-image subset: evaluation and a metrics line)
   and a 1-process one in 2 processes, both ending at the straight
@@ -156,6 +159,15 @@ def test_two_steps():
           + two.stdout[:1000])
 
 
+def test_two_views():
+    mlkd = ("--set", "distill.method=mlkd")
+    one = train("one_mlkd", 2, 1, *mlkd)
+    two = train("two_mlkd", 2, 2, *mlkd, env={"FIGKD_DEVICE": "cpu,cpu"})
+    if one.returncode or two.returncode:
+        return
+    same_run("one_mlkd", "two_mlkd", "mlkd: 2 processes x 8 vs 1 x 16")
+
+
 def test_resume():
     sub = ("--set", "data.subset=40")  # 2 steps per epoch
     straight = train("straight", 3, 1, *sub)
@@ -275,6 +287,7 @@ def main():
     need_device(BIN)
     setup()
     test_two_steps()
+    test_two_views()
     test_resume()
     test_teacher_stage()
     test_kill()

@@ -44,6 +44,9 @@ fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n);
 fk_status fk_par_max_int(const fk_par *d, int *x, size_t n);
 /* Root's bytes to every rank. */
 fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root);
+/* In place: rank r's `bytes` at buf + r * bytes to every rank (buf holds
+ * size * bytes). */
+fk_status fk_par_allgather(const fk_par *d, void *buf, size_t bytes);
 fk_status fk_par_barrier(const fk_par *d);
 
 /* Non-blocking in-place mean of float buffers, in buckets: start a bucket

@@ -32,6 +32,7 @@ typedef struct fk_step {
     cl_mem work;                   /* loss scratch */
     size_t work_elems;
     struct fk_grad_sync *sync;     /* gradients averaged over the ranks before SGD (NULL: one process) */
+    struct fk_logit_gather *gather; /* the term over every rank's logits (NULL: this rank's) */
     int views;                     /* fk_method_views of the loss: x holds views * batch images */
     cl_mem grads_weak;             /* views 2: the weak view's parameter gradients */
 } fk_step;

@@ -52,6 +52,8 @@ static fk_status issue_ready(fk_grad_sync *s)
     for (; s->next >= 0 && (size_t)s->next * s->bucket >= s->done_lo; s->next--) {
         fk_par_bucket *b = &s->b[s->next];
         size_t off = (size_t)(b->data - s->host);
+        if (s->add)
+            FK_TRY(fk_buffer_axpy(s->rt, s->ps->grads, off, s->add, off, 1.0f, b->count));
         FK_CL_CHECK(clEnqueueReadBuffer(s->rt->queue, s->ps->grads, CL_FALSE, off * sizeof(float),
                                         b->count * sizeof(float), b->data, 0, NULL, &s->ev[s->next]));
     }
@@ -61,7 +63,7 @@ static fk_status issue_ready(fk_grad_sync *s)
 fk_status fk_grad_sync_ready(void *ctx, size_t grads_from)
 {
     fk_grad_sync *s = ctx;
-    if (!s->host)
+    if (!s->host || s->hold)
         return FK_OK;
     if (grads_from < s->done_lo)
         s->done_lo = grads_from;
@@ -72,10 +74,19 @@ fk_status fk_grad_sync_ready(void *ctx, size_t grads_from)
     return FK_OK;
 }
 
+void fk_grad_sync_hold(fk_grad_sync *s) { s->hold = true; }
+
+void fk_grad_sync_arm(fk_grad_sync *s, cl_mem add)
+{
+    s->hold = false;
+    s->add = add;
+}
+
 fk_status fk_grad_sync_end(fk_grad_sync *s)
 {
     if (!s->host)
         return FK_OK;
+    s->hold = false;
     s->done_lo = 0;
     FK_TRY(issue_ready(s));
     clFlush(s->rt->queue);
@@ -98,6 +109,7 @@ fk_status fk_grad_sync_end(fk_grad_sync *s)
     }
     s->next = s->nb - 1;
     s->done_lo = s->count;
+    s->add = NULL;
     return FK_OK;
 }
 

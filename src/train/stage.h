@@ -110,9 +110,12 @@ fk_status fk_ranks_found(int *found);
 fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at);
 /* At a stage's start: every rank takes rank 0's weights and optimizer
  * state; the step averages its gradients over the ranks (sync) and, with
- * sync_bn, the network's batch norm runs over the global batch. */
-fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step);
-void fk_ranks_end(stage *S, fk_grad_sync *sync);
+ * sync_bn, the network's batch norm runs over the global batch; a term
+ * that couples a batch's rows (the row's .whole_batch) runs on the global
+ * batch's logits (gather). A method of two views sends its buckets during
+ * the second backward, with the first one's gradients added. */
+fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_logit_gather *gather, fk_step *step);
+void fk_ranks_end(stage *S, fk_grad_sync *sync, fk_logit_gather *gather);
 /* Stop when any rank stops: a signal one rank got stops all at the same
  * step (and counts as theirs). */
 fk_status fk_ranks_agree_stop(bool *stop);
