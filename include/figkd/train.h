@@ -40,12 +40,16 @@ typedef struct fk_bench_result {
     long steps;
     double step_s;        /* seconds per step, no sync inside the steps */
     fk_step_times parts;  /* sums over `steps` steps, each part ended by a queue finish */
+    int ranks;            /* under mpirun: the processes (batch is the global batch), else 0 */
+    double sync_end_s;    /* ranks: seconds per step of the steps without syncs in the gradients' */
+    double sync_exposed_s; /* allreduce call, and the part of it after the last bucket's read */
 } fk_bench_result;
 
 /* Classes of the config's data set when bench is not told (0: unknown). */
 int fk_bench_default_classes(const fk_config *cfg);
 /* `steps` timed training steps of cfg's pair on synthetic input, after 3
- * warm-up steps; batch 0 = the config's. */
+ * warm-up steps; batch 0 = the config's. In an MPI job every rank runs the
+ * data-parallel step on its share of the (global) batch. */
 fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes, fk_bench_result *out);
 
 typedef struct fk_eval_result {

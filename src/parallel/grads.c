@@ -86,6 +86,7 @@ fk_status fk_grad_sync_end(fk_grad_sync *s)
 {
     if (!s->host)
         return FK_OK;
+    double t_in = fk_seconds();
     s->hold = false;
     s->done_lo = 0;
     FK_TRY(issue_ready(s));
@@ -98,6 +99,7 @@ fk_status fk_grad_sync_end(fk_grad_sync *s)
         s->ev[k] = NULL;
         FK_TRY(fk_par_bucket_start(s->par, &s->b[k]));
     }
+    double t_read = fk_seconds();
     for (int k = s->nb - 1; k >= 0; k--) {
         fk_par_bucket *b = &s->b[k];
         FK_TRY(fk_par_bucket_finish(s->par, b));
@@ -110,6 +112,9 @@ fk_status fk_grad_sync_end(fk_grad_sync *s)
     s->next = s->nb - 1;
     s->done_lo = s->count;
     s->add = NULL;
+    double t_out = fk_seconds();
+    s->end_s += t_out - t_in;
+    s->exposed_s += t_out - t_read;
     return FK_OK;
 }
 

@@ -116,6 +116,11 @@ fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at);
  * the second backward, with the first one's gradients added. */
 fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_logit_gather *gather, fk_step *step);
 void fk_ranks_end(stage *S, fk_grad_sync *sync, fk_logit_gather *gather);
+/* fk_ranks_begin's part for any step on graph g (bench): the hook, the
+ * averaging, sync_bn and the gather attached; no weights sent. Detach
+ * before freeing the step. */
+fk_status fk_ranks_attach(fk_step *step, fk_graph *g, bool sync_bn, fk_grad_sync *sync, fk_logit_gather *gather);
+void fk_ranks_detach(fk_graph *g, fk_grad_sync *sync, fk_logit_gather *gather);
 /* Stop when any rank stops: a signal one rank got stops all at the same
  * step (and counts as theirs). */
 fk_status fk_ranks_agree_stop(bool *stop);

@@ -177,8 +177,10 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
         FK_TRY(fk_buffer_axpy(rt, s->values, 0, s->values, 4, 1.0f, 2));
         FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     }
-    if (s->sync) /* data parallel: the gradients' means over the ranks */
+    if (s->sync) { /* data parallel: the gradients' means over the ranks */
         FK_TRY(fk_grad_sync_end(s->sync));
+        FK_TRY(lap(s, times, times ? &times->sync : NULL, &t0));
+    }
     /* each rank adds its share of the global batch's mean (summed over the ranks when logged) */
     float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
