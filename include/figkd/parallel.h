@@ -58,6 +58,9 @@ typedef struct fk_par_bucket {
 } fk_par_bucket;
 
 fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b);
+/* Let a started bucket's reduction move on (MPI implementations such as
+ * Open MPI progress non-blocking collectives only inside MPI calls). */
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b);
 /* Wait for the bucket and scale it by 1/size (the mean). */
 fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b);
 

@@ -36,9 +36,11 @@ typedef struct fk_grad_sync {
     bool hold;                /* the hook does nothing (a backward before the step's last) */
     cl_mem add;               /* NULL, or (count) floats added into each bucket's gradients
                                * before its read: an earlier backward's, kept aside */
-    /* host seconds in fk_grad_sync_end, summed: all of it, and the part
-     * after the last bucket's read (communication not hidden by backward) */
-    double end_s, exposed_s;
+    /* host seconds in fk_grad_sync_end after the last bucket's read, summed
+     * (communication not hidden by the backward) */
+    double exposed_s;
+    bool poll;                /* move started reductions on while waiting for reads
+                               * (FIGKD_GRAD_POLL=0: not, to measure what it gains) */
 } fk_grad_sync;
 
 /* Nothing is allocated in one process (fk_par_many false); bucket 0 =

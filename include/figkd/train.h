@@ -41,8 +41,8 @@ typedef struct fk_bench_result {
     double step_s;        /* seconds per step, no sync inside the steps */
     fk_step_times parts;  /* sums over `steps` steps, each part ended by a queue finish */
     int ranks;            /* under mpirun: the processes (batch is the global batch), else 0 */
-    double sync_end_s;    /* ranks: seconds per step of the steps without syncs in the gradients' */
-    double sync_exposed_s; /* allreduce call, and the part of it after the last bucket's read */
+    double sync_exposed_s; /* ranks: seconds per step (of the steps without syncs) spent waiting for the
+                            * gradients' allreduce after this rank's last bucket reached the host */
 } fk_bench_result;
 
 /* Classes of the config's data set when bench is not told (0: unknown). */

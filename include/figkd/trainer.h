@@ -43,7 +43,8 @@ typedef struct fk_step {
  * (bench only: this syncs the device five times a step). */
 typedef struct fk_step_times {
     double teacher_forward, student_forward, loss, backward, update;
-    double sync;          /* data parallel: the gradients' allreduce after the backward */
+    double rank_wait;     /* data parallel: waiting for the slowest rank's backward (a barrier) */
+    double sync;          /* data parallel: then the gradients' allreduce */
 } fk_step_times;
 
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,

@@ -160,6 +160,16 @@ fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
     return FK_OK;
 }
 
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b)
+{
+    (void)d;
+    if (!b->req)
+        return FK_OK;
+    int done = 0; /* once done the request is MPI_REQUEST_NULL: the wait returns at once */
+    MPI_TRY(MPI_Test(b->req, &done, MPI_STATUS_IGNORE));
+    return FK_OK;
+}
+
 fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b)
 {
     if (!b->req)
@@ -216,6 +226,12 @@ fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
 {
     (void)d;
     b->req = NULL;
+    return FK_OK;
+}
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b)
+{
+    (void)d;
+    (void)b;
     return FK_OK;
 }
 fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b)

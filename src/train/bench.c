@@ -43,7 +43,7 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
         r->ranks = par->size;
     }
     fk_loss_spec loss;
-    FK_TRY(fk_runtime_create(&b->rt));
+    FK_TRY(fk_session_runtime(&b->rt));
     FK_TRY(fk_loss_spec_from_config(cfg, classes, &loss));
     if (cfg->method->needs_teacher)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));
@@ -93,13 +93,12 @@ static fk_status bench_time(bench *b, const fk_config *cfg, fk_bench_result *r)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, NULL));
     FK_TRY(fk_runtime_finish(b->rt));
     FK_TRY(fk_par_barrier(fk_par_world()));
-    b->sync.end_s = b->sync.exposed_s = 0;
+    b->sync.exposed_s = 0;
     double t0 = fk_seconds();
     for (long i = 0; i < r->steps; i++)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, NULL));
     FK_TRY(fk_runtime_finish(b->rt));
     r->step_s = (fk_seconds() - t0) / r->steps;
-    r->sync_end_s = b->sync.end_s / r->steps;
     r->sync_exposed_s = b->sync.exposed_s / r->steps;
     for (long i = 0; i < r->steps; i++)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, &r->parts));

@@ -178,6 +178,10 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
         FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     }
     if (s->sync) { /* data parallel: the gradients' means over the ranks */
+        if (times) { /* the allreduce alone, without the ranks' imbalance */
+            FK_TRY(fk_par_barrier(fk_par_world()));
+            FK_TRY(lap(s, times, &times->rank_wait, &t0));
+        }
         FK_TRY(fk_grad_sync_end(s->sync));
         FK_TRY(lap(s, times, times ? &times->sync : NULL, &t0));
     }
