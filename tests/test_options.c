@@ -29,12 +29,13 @@ int main(void)
 {
     fk_error_quiet(1);
     const char *vars[] = {"FIGKD_DEVICE", "FIGKD_SYNC", "FIGKD_PROFILE", "FIGKD_CACHE", "FIGKD_CACHE_DIR",
-                          "XDG_CACHE_HOME", "FIGKD_CONV_PATH", "FIGKD_CONV_GEMM"};
+                          "XDG_CACHE_HOME", "FIGKD_CONV_PATH", "FIGKD_CONV_GEMM", "FIGKD_GRAD_POLL"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
     setenv("HOME", "/home/someone", 1);
     CHECK(read_env() == FK_OK, "defaults");
     CHECK(!opts.device[0] && !opts.sync && !opts.profile && opts.disk_cache, "defaults off, cache on");
+    CHECK(opts.grad_poll, "gradient polling on by default");
     CHECK(!strcmp(opts.cache_dir, "/home/someone/.cache/figkd-cl"), "cache dir %s", opts.cache_dir);
     CHECK(opts.conv_path == FK_CONV_PATH_DEFAULT && opts.conv_gemm == FK_CONV_GEMM_DEFAULT, "conv defaults");
 
@@ -47,6 +48,10 @@ int main(void)
     set_env("FIGKD_CACHE_DIR=/c FIGKD_CACHE=0 FIGKD_CONV_PATH=batch FIGKD_CONV_GEMM=own");
     CHECK(read_env() == FK_OK && !strcmp(opts.cache_dir, "/c") && !opts.disk_cache, "FIGKD_CACHE_DIR, FIGKD_CACHE=0");
     CHECK(opts.conv_path == FK_CONV_PATH_BATCH && opts.conv_gemm == FK_CONV_GEMM_OWN, "batch, own");
+    CHECK(opts.grad_poll, "FIGKD_GRAD_POLL unset");
+    setenv("FIGKD_GRAD_POLL", "0", 1);
+    CHECK(read_env() == FK_OK && !opts.grad_poll, "FIGKD_GRAD_POLL=0");
+    unsetenv("FIGKD_GRAD_POLL");
     setenv("FIGKD_CONV_PATH", "", 1);
     CHECK(read_env() == FK_OK && opts.conv_path == FK_CONV_PATH_DEFAULT, "empty = unset");
 

@@ -9,6 +9,9 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   an update p - p0 within 2e-3 of its tensor's largest plus 1e-2 of itself,
   statistics within 1e-4 of the largest plus 1e-4 of themselves; at most
   0.1% of a tensor's elements past them); the progress is printed once;
+- the same for mlkd (two views a step: two backwards, batch norm synced
+  on both; its class- and batch-level terms run on the 16 gathered
+  logits), same tolerances;
 - a 2-process checkpoint at step 1 resumes in 1 process to step 3 (across
   the end of epoch 1 of a 40-image subset: evaluation and a metrics line)
   and a 1-process one in 2 processes, both ending at the straight
@@ -28,6 +31,12 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   reported as such — and the control run without sync_bn must fail;
 - the teacher stage (CE, when the teacher's checkpoint is missing) in 2
   processes equals the 1-process one (same tolerances);
+- bench in 2 processes runs the data-parallel step (global batch 16, 8
+  each) and prints once; a batch that does not split is refused; eval in
+  2 processes prints once the accuracy 1 process gives (the test split
+  sharded, the counts summed; each rank on its own FIGKD_DEVICE entry); predict in 2 processes runs on rank 0
+  alone (rank 1 has no device and is not asked for one) and writes what 1
+  process writes;
 - killing one process (SIGKILL) ends the job within seconds; a process
   that fails (its FIGKD_DEVICE list entry matches nothing) ends the job with
   its error printed.
@@ -183,6 +192,15 @@ def test_two_steps():
           + two.stdout[:1000])
 
 
+def test_two_views():
+    mlkd = ("--set", "distill.method=mlkd")
+    one = train("one_mlkd", 2, 1, *mlkd)
+    two = train("two_mlkd", 2, 2, *mlkd, env={"FIGKD_DEVICE": "cpu,cpu"})
+    if one.returncode or two.returncode:
+        return
+    same_run("one_mlkd", "two_mlkd", "mlkd: 2 processes x 8 vs 1 x 16")
+
+
 def test_resume():
     sub = ("--set", "data.subset=40")  # 2 steps per epoch
     straight = train("straight", 3, 1, *sub)
@@ -221,6 +239,45 @@ def test_teacher_stage():
         return
     check(runs[2].stdout.count("[teacher] saved") == 1, "teacher saved %d times" % runs[2].stdout.count("[teacher] saved"))
     same_run("t1", "t2", "teacher stage: 2 processes x 8 vs 1 x 16", "teacher.safetensors", "t0/teacher.safetensors")
+
+
+def run(args, ranks, env=None, timeout=300):
+    r = subprocess.run((MPI if ranks == 2 else []) + [BIN] + args, cwd=WORK, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})), timeout=timeout)
+    return r
+
+
+def test_other_commands():
+    b = run(["bench", "run.ini", "--steps", "1", "--batch", "16", "--classes", "10"], 2)
+    if check(b.returncode == 0, "bench in 2 processes: exit %d\n%s" % (b.returncode, b.stderr[-2000:])):
+        check(b.stdout.count("data parallel: 2 processes, batch 8 each (global 16)") == 1
+              and b.stdout.count("img/s") == 1 and "gradient sync" in b.stdout,
+              "bench in 2 processes printed:\n" + b.stdout)
+    odd = run(["bench", "run.ini", "--steps", "1", "--batch", "15", "--classes", "10"], 2)
+    check(odd.returncode != 0 and "does not split evenly over 2 processes" in odd.stderr,
+          "bench with batch 15 in 2 processes: exit %d\n%s" % (odd.returncode, odd.stderr[-1000:]))
+
+    weights = os.path.join("one", "last.safetensors")
+    e1, e2 = (run(["eval", "run.ini", "--weights", weights], n) for n in (1, 2))
+    if check(e1.returncode == 0 and e2.returncode == 0, "eval: exit %d and %d\n%s" % (
+            e1.returncode, e2.returncode, e2.stderr[-2000:])):
+        lines = [ln for ln in e2.stdout.splitlines() if "top-1" in ln]
+        check(len(lines) == 1, "eval in 2 processes printed %d result lines" % len(lines))
+        got = lines[0].split("loss")[0] if lines else ""
+        check(got == e1.stdout.split("loss")[0], "eval: 2 processes %r, 1 process %r" % (got, e1.stdout))
+    # each rank opens the device of its local rank (its FIGKD_DEVICE entry)
+    e3 = run(["eval", "run.ini", "--weights", weights], 2, env={"FIGKD_DEVICE": "cpu,no-such-device"})
+    check(e3.returncode != 0 and "FIGKD_DEVICE=no-such-device matches no OpenCL device" in e3.stderr,
+          "eval with no device for rank 1: exit %d\n%s" % (e3.returncode, e3.stderr[-1000:]))
+
+    p1 = run(["predict", "run.ini", "--weights", weights, "--out", "p1.npy"], 1)
+    p2 = run(["predict", "run.ini", "--weights", weights, "--out", "p2.npy"], 2,
+             env={"FIGKD_DEVICE": "cpu,no-such-device"})
+    if check(p1.returncode == 0 and p2.returncode == 0, "predict: exit %d and %d\n%s" % (
+            p1.returncode, p2.returncode, p2.stderr[-2000:])):
+        check(p2.stdout.count("wrote") == 1, "predict in 2 processes printed:\n" + p2.stdout)
+        a, b2 = (np.load(os.path.join(WORK, f)) for f in ("p1.npy", "p2.npy"))
+        check(a.shape == b2.shape and np.array_equal(a, b2), "predict: 2 processes wrote other logits")
 
 
 def rank_pids(mpirun_pid):
@@ -302,8 +359,10 @@ def main():
     need_device(BIN)
     setup()
     test_two_steps()
+    test_two_views()
     test_resume()
     test_teacher_stage()
+    test_other_commands()
     test_kill()
     test_failing_rank()
     finish("train_mpi")

@@ -115,6 +115,11 @@ typedef struct fk_method {
      * the strong one, and sums the two gradients; CE and the term are the
      * sums over the views. */
     int views;
+    /* The term couples the rows of a batch (batch- or class-level
+     * statistics): across processes it runs on the global batch's logits,
+     * gathered from every rank, so N ranks of B/N train as one process of
+     * B. A row with feature taps cannot set it. */
+    bool whole_batch;
 } fk_method;
 
 #define FK_STAGES_FROM(k) (~0u << (k))

@@ -44,6 +44,9 @@ fk_status fk_par_sum_i64(const fk_par *d, long long *x, size_t n);
 fk_status fk_par_max_int(const fk_par *d, int *x, size_t n);
 /* Root's bytes to every rank. */
 fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root);
+/* In place: rank r's `bytes` at buf + r * bytes to every rank (buf holds
+ * size * bytes). */
+fk_status fk_par_allgather(const fk_par *d, void *buf, size_t bytes);
 fk_status fk_par_barrier(const fk_par *d);
 
 /* Non-blocking in-place mean of float buffers, in buckets: start a bucket
@@ -55,6 +58,9 @@ typedef struct fk_par_bucket {
 } fk_par_bucket;
 
 fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b);
+/* Let a started bucket's reduction move on (MPI implementations such as
+ * Open MPI progress non-blocking collectives only inside MPI calls). */
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b);
 /* Wait for the bucket and scale it by 1/size (the mean). */
 fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b);
 

@@ -43,6 +43,8 @@ typedef struct fk_runtime_options {
     char cache_dir[1024];    /* FIGKD_CACHE_DIR, else $XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl */
     fk_conv_path conv_path;  /* FIGKD_CONV_PATH=batch|sample|mixed */
     fk_conv_gemm conv_gemm;  /* FIGKD_CONV_GEMM=own|clblast */
+    bool grad_poll;          /* FIGKD_GRAD_POLL != 0: an MPI job moves its gradient reductions on
+                                while it waits for the backward (docs/scaling.md) */
     int local_rank;          /* not from the environment: the rank on this node of an MPI job (0 otherwise);
                                 it takes its entry of a FIGKD_DEVICE list, or by default the GPU of its number */
     fk_switch winograd;      /* FIGKD_WINOGRAD=1|0: 3x3 stride-1 convs by Winograd F(2x2, 3x3);

@@ -42,12 +42,16 @@ typedef struct fk_bench_result {
     fk_step_times parts;  /* sums over `steps` steps, each part ended by a queue finish */
     double device_bytes;  /* the models' parameter stores and plans, the step's and the batch's buffers */
     double peak_rss;      /* bytes: the process's peak resident memory after the steps */
+    int ranks;            /* under mpirun: the processes (batch is the global batch), else 0 */
+    double sync_exposed_s; /* ranks: seconds per step (of the steps without syncs) spent waiting for the
+                            * gradients' allreduce after this rank's last bucket reached the host */
 } fk_bench_result;
 
 /* Classes of the config's data set when bench is not told (0: unknown). */
 int fk_bench_default_classes(const fk_config *cfg);
 /* `steps` timed training steps of cfg's pair on synthetic input, after 3
- * warm-up steps; batch 0 = the config's. */
+ * warm-up steps; batch 0 = the config's. In an MPI job every rank runs the
+ * data-parallel step on its share of the (global) batch. */
 fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes, fk_bench_result *out);
 
 typedef struct fk_eval_result {

@@ -32,6 +32,7 @@ typedef struct fk_step {
     cl_mem work;                   /* loss scratch */
     size_t work_elems;
     struct fk_grad_sync *sync;     /* gradients averaged over the ranks before SGD (NULL: one process) */
+    struct fk_logit_gather *gather; /* the term over every rank's logits (NULL: this rank's) */
     int views;                     /* fk_method_views of the loss: x holds views * batch images */
     cl_mem grads_weak;             /* views 2: the weak view's parameter gradients */
 } fk_step;
@@ -42,6 +43,8 @@ typedef struct fk_step {
  * (bench only: this syncs the device five times a step). */
 typedef struct fk_step_times {
     double teacher_forward, student_forward, loss, backward, update;
+    double rank_wait;     /* data parallel: waiting for the slowest rank's backward (a barrier) */
+    double sync;          /* data parallel: then the gradients' allreduce */
 } fk_step_times;
 
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,

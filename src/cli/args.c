@@ -1,5 +1,7 @@
 /* Command-line parsing shared by the commands. */
 #include "cli/args.h"
+#include "figkd/parallel.h"
+#include "figkd/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,4 +115,24 @@ int cli_errors(const cli_args *a, int errors)
 {
     fprintf(stderr, "figkd-cl %s: %d error%s in %s\n", a->cmd, errors, errors == 1 ? "" : "s", a->config);
     return 1;
+}
+
+int cli_ranks(const char *cmd, int (*body)(int, char **), int argc, char **argv, bool root_only)
+{
+    fk_par par;
+    if (fk_par_init(NULL, NULL, fk_env_mpi_launched(), &par) != FK_OK)
+        return 1;
+    int rc = 0;
+    if (fk_par_root(&par) || !root_only) {
+        /* output from rank 0; errors from any rank (stderr) */
+        if (!fk_par_root(&par) && !freopen("/dev/null", "w", stdout))
+            fprintf(stderr, "figkd-cl: rank %d: cannot silence stdout\n", par.rank);
+        rc = body(argc, argv);
+    }
+    if (fk_par_many(&par) && (rc == 1 || rc == 2)) {
+        fprintf(stderr, "figkd-cl %s: rank %d of %d failed: ending the job\n", cmd, par.rank, par.size);
+        fk_par_abort(&par, rc);
+    }
+    fk_par_finalize(&par);
+    return rc;
 }

@@ -44,4 +44,11 @@ void cli_usage(const cli_args *a, FILE *f);
  * in CONFIG" on stderr; returns the exit status, 1. */
 int cli_errors(const cli_args *a, int errors);
 
+/* Run a command (body, given argc and argv) as one rank of an MPI job when
+ * a launcher started the process (docs/scaling.md): rank 0 alone prints to
+ * stdout, and a rank that fails (exit 1 or 2) ends the whole job. With
+ * root_only, rank 0 alone runs it and the other ranks return 0 at once.
+ * Without a launcher: body(argc, argv). */
+int cli_ranks(const char *cmd, int (*body)(int, char **), int argc, char **argv, bool root_only);
+
 #endif

@@ -15,12 +15,18 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
     printf("%s%s%s, method %s, batch %d, %dx%dx%d input, %d classes, %ld steps\n", teacher ? cfg->teacher_model : "",
            teacher ? " -> " : "", cfg->student_model, cfg->method->name, r->batch, r->channels, r->size, r->size,
            r->classes, r->steps);
+    if (r->ranks)
+        printf("data parallel: %d processes, batch %d each (global %d)\n", r->ranks, r->batch / r->ranks, r->batch);
     printf("step: %.2f ms, %.1f img/s\n", 1e3 * r->step_s, r->batch / r->step_s);
+    if (r->ranks)
+        printf("gradient allreduce after the last bucket's read: %.3f ms a step\n", 1e3 * r->sync_exposed_s);
     printf("parts (each ended by a queue finish):\n");
-    const char *names[] = {"teacher forward", "student forward", "loss", "backward", "update"};
+    const char *names[] = {"teacher forward", "student forward", "loss", "backward", "update", "wait for ranks",
+                           "gradient sync"};
     const fk_step_times *t = &r->parts;
-    double v[] = {t->teacher_forward, t->student_forward, t->loss, t->backward, t->update}, sum = 0;
-    for (int i = 0; i < 5; i++) {
+    double v[] = {t->teacher_forward, t->student_forward, t->loss, t->backward, t->update, t->rank_wait, t->sync};
+    double sum = 0;
+    for (int i = 0; i < (r->ranks ? 7 : 5); i++) {
         printf("  %-16s %8.3f ms\n", names[i], 1e3 * v[i] / r->steps);
         sum += v[i];
     }
@@ -30,7 +36,7 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
     printf("peak resident memory: %.1f MiB\n", r->peak_rss / 1048576.0);
 }
 
-int fk_cmd_bench(int argc, char **argv)
+static int bench(int argc, char **argv)
 {
     long steps = 20, batch = 0, classes = 0;
     const arg_opt opts[] = {{"--steps", ARG_COUNT, &steps, false, NULL},
@@ -64,3 +70,6 @@ int fk_cmd_bench(int argc, char **argv)
     fk_config_free(&cfg);
     return rc;
 }
+
+/* under mpirun: the data-parallel step, the global batch split over the ranks */
+int fk_cmd_bench(int argc, char **argv) { return cli_ranks("bench", bench, argc, argv, false); }

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-int fk_cmd_eval(int argc, char **argv)
+static int eval(int argc, char **argv)
 {
     const char *weights = NULL, *model = NULL;
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, false, NULL},
@@ -44,3 +44,6 @@ int fk_cmd_eval(int argc, char **argv)
     fk_config_free(&cfg);
     return r;
 }
+
+/* under mpirun each rank evaluates its share of the test split; the counts are summed */
+int fk_cmd_eval(int argc, char **argv) { return cli_ranks("eval", eval, argc, argv, false); }

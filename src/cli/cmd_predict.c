@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int fk_cmd_predict(int argc, char **argv)
+static int predict(int argc, char **argv)
 {
     const char *weights = NULL, *out = NULL, *model = NULL, *split = "test", *labels = NULL, *features = NULL;
     const arg_opt opts[] = {{"--weights", ARG_TEXT, &weights, true, NULL}, {"--out", ARG_TEXT, &out, true, NULL},
@@ -54,3 +54,6 @@ int fk_cmd_predict(int argc, char **argv)
     fk_config_free(&cfg);
     return rc;
 }
+
+/* under mpirun rank 0 alone predicts and writes the files */
+int fk_cmd_predict(int argc, char **argv) { return cli_ranks("predict", predict, argc, argv, true); }

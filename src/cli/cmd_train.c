@@ -59,19 +59,4 @@ static int train(int argc, char **argv)
     return st == FK_OK ? 0 : st == FK_ERR_INTERRUPTED ? 128 + r.signal : 1;
 }
 
-int fk_cmd_train(int argc, char **argv)
-{
-    fk_par par;
-    if (fk_par_init(NULL, NULL, fk_env_mpi_launched(), &par) != FK_OK)
-        return 1;
-    /* the progress and the summary come from rank 0; errors from any rank (stderr) */
-    if (!fk_par_root(&par) && !freopen("/dev/null", "w", stdout))
-        fprintf(stderr, "figkd-cl: rank %d: cannot silence stdout\n", par.rank);
-    int rc = train(argc, argv);
-    if (fk_par_many(&par) && (rc == 1 || rc == 2)) {
-        fprintf(stderr, "figkd-cl: rank %d of %d failed: ending the job\n", par.rank, par.size);
-        fk_par_abort(&par, rc);
-    }
-    fk_par_finalize(&par);
-    return rc;
-}
+int fk_cmd_train(int argc, char **argv) { return cli_ranks("train", train, argc, argv, false); }

@@ -57,4 +57,5 @@ const fk_method fk_method_mlkd = {
     .name = "mlkd", .term = "mlkd", .needs_teacher = true,
     .help = "MLKD: instance-, class- and batch-level alignment over 5 temperatures, weak and strong views",
     FK_METHOD_KEYS(keys), .setup = setup, .loss = loss, .work = fk_mlkd_work, .views = 2,
+    .whole_batch = true,
 };

@@ -124,6 +124,16 @@ fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
     return FK_OK;
 }
 
+fk_status fk_par_allgather(const fk_par *d, void *buf, size_t bytes)
+{
+    if (!d->active || d->size == 1)
+        return FK_OK;
+    if (bytes > (size_t)1 << 30)
+        return fk_error(FK_ERR_ARG, "fk_par_allgather: %zu bytes per rank is over 2^30", bytes);
+    MPI_TRY(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, (int)bytes, MPI_BYTE, MPI_COMM_WORLD));
+    return FK_OK;
+}
+
 fk_status fk_par_barrier(const fk_par *d)
 {
     if (d->active && d->size > 1)
@@ -147,6 +157,16 @@ fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
         return mpi_fail(rc, "MPI_Iallreduce");
     }
     b->req = r;
+    return FK_OK;
+}
+
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b)
+{
+    (void)d;
+    if (!b->req)
+        return FK_OK;
+    int done = 0; /* once done the request is MPI_REQUEST_NULL: the wait returns at once */
+    MPI_TRY(MPI_Test(b->req, &done, MPI_STATUS_IGNORE));
     return FK_OK;
 }
 
@@ -196,11 +216,22 @@ fk_status fk_par_bcast(const fk_par *d, void *buf, size_t bytes, int root)
     (void)d, (void)buf, (void)bytes, (void)root;
     return FK_OK;
 }
+fk_status fk_par_allgather(const fk_par *d, void *buf, size_t bytes)
+{
+    (void)d, (void)buf, (void)bytes;
+    return FK_OK;
+}
 fk_status fk_par_barrier(const fk_par *d) { (void)d; return FK_OK; }
 fk_status fk_par_bucket_start(const fk_par *d, fk_par_bucket *b)
 {
     (void)d;
     b->req = NULL;
+    return FK_OK;
+}
+fk_status fk_par_bucket_test(const fk_par *d, fk_par_bucket *b)
+{
+    (void)d;
+    (void)b;
     return FK_OK;
 }
 fk_status fk_par_bucket_finish(const fk_par *d, fk_par_bucket *b)

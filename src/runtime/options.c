@@ -47,6 +47,8 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     snprintf(o->device, sizeof o->device, "%s", dev ? dev : "");
     o->sync = env_flag("FIGKD_SYNC");
     o->profile = env_flag("FIGKD_PROFILE");
+    const char *poll = env("FIGKD_GRAD_POLL");
+    o->grad_poll = !(poll && !strcmp(poll, "0"));
 
     const char *c = env("FIGKD_CACHE");
     o->disk_cache = !(c && !strcmp(c, "0"));

@@ -2,7 +2,7 @@
  * input (no data set needed): the whole step, then each part (teacher
  * forward, student forward, loss, backward, update) ended by a queue finish. */
 #include "figkd/train.h"
-#include "train/session.h"
+#include "train/stage.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +26,25 @@ typedef struct bench {
     fk_model *student, *teacher;
     fk_step step;
     cl_mem x, y;
+    fk_grad_sync sync;         /* under mpirun: the data-parallel step */
+    fk_logit_gather gather;
+    bool attached;
 } bench;
 
 /* Models, step and a batch of uniform noise in [-1, 1) with labels i % classes. */
 static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
 {
+    const fk_par *par = fk_par_world();
     int B = r->batch, classes = r->classes;
+    if (fk_par_many(par)) { /* the global batch over the ranks, as train splits it */
+        if (B % par->size != 0)
+            return fk_error(FK_ERR_ARG, "bench: batch %d (the global batch) does not split evenly over %d "
+                            "processes; use a multiple of %d", B, par->size, par->size);
+        B /= par->size;
+        r->ranks = par->size;
+    }
     fk_loss_spec loss;
-    FK_TRY(fk_runtime_create(&b->rt));
+    FK_TRY(fk_session_runtime(&b->rt));
     FK_TRY(fk_loss_spec_from_config(cfg, classes, &loss));
     if (cfg->method->needs_teacher)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));
@@ -47,6 +58,8 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
         FK_TRY(fk_model_plan_teacher(b->teacher, B, FK_METHOD_TAPS(loss.method)));
     FK_TRY(fk_model_plan(b->student, B, true));
     FK_TRY(fk_step_init(&b->step, b->rt, b->student, b->teacher, &loss, B, classes));
+    b->attached = true;
+    FK_TRY(fk_ranks_attach(&b->step, &b->student->graph, cfg->optim.sync_bn, &b->sync, &b->gather));
     r->size = b->student->graph.nodes[0].h;
     size_t img = (size_t)views * B * r->channels * r->size * r->size;
     r->device_bytes = (double)fk_model_planned_bytes(b->student) + (double)(img + (size_t)B) * 4 +
@@ -83,11 +96,14 @@ static fk_status bench_time(bench *b, const fk_config *cfg, fk_bench_result *r)
     for (int i = 0; i < 3; i++) /* program builds, CLBlast tuning caches */
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, NULL));
     FK_TRY(fk_runtime_finish(b->rt));
+    FK_TRY(fk_par_barrier(fk_par_world()));
+    b->sync.exposed_s = 0;
     double t0 = fk_seconds();
     for (long i = 0; i < r->steps; i++)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, NULL));
     FK_TRY(fk_runtime_finish(b->rt));
     r->step_s = (fk_seconds() - t0) / r->steps;
+    r->sync_exposed_s = b->sync.exposed_s / r->steps;
     for (long i = 0; i < r->steps; i++)
         FK_TRY(fk_step_run(&b->step, b->x, b->y, 0, &sgd, &r->parts));
     struct rusage ru;
@@ -117,6 +133,8 @@ fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes,
         clReleaseMemObject(b.x);
     if (b.y)
         clReleaseMemObject(b.y);
+    if (b.attached)
+        fk_ranks_detach(&b.student->graph, &b.sync, &b.gather);
     fk_step_free(&b.step);
     fk_model_free(b.student);
     fk_model_free(b.teacher);

@@ -58,7 +58,7 @@ static fk_status predict_all(predict *P, const fk_config *cfg, const char *weigh
                              bool train_split, fk_predictions *r)
 {
     int B = cfg->optim.batch_size;
-    FK_TRY(fk_runtime_create(&P->rt));
+    FK_TRY(fk_session_runtime(&P->rt));
     FK_TRY(fk_dataset_open(&cfg->data, train_split, &P->ds));
     r->classes = fk_dataset_classes(P->ds);
     char name[64];
@@ -155,7 +155,7 @@ fk_status fk_predict_run(const fk_config *cfg, const char *weights, const char *
 
 static fk_status eval_all(predict *P, const fk_config *cfg, const char *model, fk_eval_result *r)
 {
-    FK_TRY(fk_runtime_create(&P->rt));
+    FK_TRY(fk_session_runtime(&P->rt));
     FK_TRY(fk_dataset_open(&cfg->data, 0, &P->ds));
     char name[64];
     FK_TRY(fk_session_weights_model(cfg, r->weights, model, name, sizeof name));

@@ -43,35 +43,52 @@ fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at)
     return FK_OK;
 }
 
-fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step)
+fk_status fk_ranks_attach(fk_step *step, fk_graph *g, bool sync_bn, fk_grad_sync *sync, fk_logit_gather *gather)
 {
     static fk_replicas replicas;
     const fk_par *par = fk_par_world();
-    fk_graph *g = &S->net->graph;
-    FK_TRY(fk_grad_sync_init(sync, par, S->rt, &g->params, FK_GRAD_BUCKET));
+    const fk_method *m = step->loss.method;
+    memset(gather, 0, sizeof *gather);
+    FK_TRY(fk_grad_sync_init(sync, par, step->rt, &g->params, FK_GRAD_BUCKET));
     if (!fk_par_many(par))
         return FK_OK;
-    /* the buckets are sent as a backward completes them: one backward per step */
-    if (fk_method_views(S->loss.method) > 1)
-        return fk_error(FK_ERR_ARG, "%s: [distill] method = %s trains on two views of each batch, which does not "
-                        "run across processes yet; run it in one process", S->cfg->path, S->loss.method->name);
     step->sync = sync;
+    if (m->whole_batch) {
+        if (FK_METHOD_TAPS(m)) /* the features stay on their rank */
+            return fk_error(FK_ERR_ARG, "method %s: a whole-batch term cannot read features", m->name);
+        int rows = step->batch * par->size;
+        FK_TRY(fk_logit_gather_init(gather, par, step->rt, step->batch, step->classes,
+                                    fk_method_work(m, rows, step->classes)));
+        step->gather = gather;
+    }
     g->after_backward = fk_grad_sync_ready;
     g->after_backward_ctx = sync;
-    if (S->opt->sync_bn) {
+    if (sync_bn) {
         replicas = fk_par_replicas(par);
         g->bn_replicas = &replicas;
     }
-    return fk_par_bcast_params(par, S->rt, &g->params, true);
+    return FK_OK;
 }
 
-void fk_ranks_end(stage *S, fk_grad_sync *sync)
+fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_logit_gather *gather, fk_step *step)
 {
     fk_graph *g = &S->net->graph;
+    FK_TRY(fk_ranks_attach(step, g, S->opt->sync_bn, sync, gather));
+    return fk_par_bcast_params(fk_par_world(), S->rt, &g->params, true);
+}
+
+void fk_ranks_end(stage *S, fk_grad_sync *sync, fk_logit_gather *gather)
+{
+    fk_ranks_detach(&S->net->graph, sync, gather);
+}
+
+void fk_ranks_detach(fk_graph *g, fk_grad_sync *sync, fk_logit_gather *gather)
+{
     g->after_backward = NULL;
     g->after_backward_ctx = NULL;
     g->bn_replicas = NULL;
     fk_grad_sync_free(sync);
+    fk_logit_gather_free(gather);
 }
 
 fk_status fk_ranks_agree_stop(bool *stop)

@@ -28,10 +28,7 @@ static fk_status open_run(run *R)
 {
     const fk_config *cfg = R->cfg;
     const fk_par *par = fk_par_world();
-    fk_runtime_options ro;
-    FK_TRY(fk_runtime_options_from_env(&ro));
-    ro.local_rank = par->local_rank; /* 0 in one process */
-    FK_TRY(fk_runtime_create_opts(&ro, &R->rt));
+    FK_TRY(fk_session_runtime(&R->rt));
     R->classes = fk_dataset_classes(R->train);
     R->channels = fk_session_channels(cfg, R->train);
     printf("figkd-cl train %s: %s, %ld training and %ld test images, %d classes, device %s\n", cfg->path,

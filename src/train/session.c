@@ -7,6 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+fk_status fk_session_runtime(fk_runtime **out)
+{
+    fk_runtime_options ro;
+    FK_TRY(fk_runtime_options_from_env(&ro));
+    ro.local_rank = fk_par_world()->local_rank; /* 0 in one process */
+    return fk_runtime_create_opts(&ro, out);
+}
+
 static void *pinned_alloc(void *ctx, size_t bytes)
 {
     fk_pinned *p = ctx;

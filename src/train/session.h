@@ -9,6 +9,9 @@
 #include "figkd/model.h"
 #include "figkd/trainer.h"
 
+/* The runtime of the environment's options on this process's device: in
+ * an MPI job, the one of its local rank (docs/scaling.md). */
+fk_status fk_session_runtime(fk_runtime **out);
 /* A model from the zoo for the config's data (classes, channels, input
  * size), on the device, initialised from seed. */
 fk_status fk_session_model(fk_runtime *rt, const fk_config *cfg, const char *name, int classes, int channels,

@@ -18,6 +18,7 @@ typedef struct loop {
     stage *S;
     fk_step step;
     fk_grad_sync sync;         /* gradients averaged over the ranks of an MPI job */
+    fk_logit_gather gather;    /* a batch-coupled term's logits from every rank */
     fk_pinned pinned;          /* the loader's ring in pinned host memory */
     fk_loader *loader;
     cl_mem x[2], y[2];         /* two batch slots: one uploads while the other trains */
@@ -413,7 +414,7 @@ static void loop_free(loop *L)
     fk_pinned_free(&L->pinned);
     if (L->metrics)
         fclose(L->metrics);
-    fk_ranks_end(L->S, &L->sync);
+    fk_ranks_end(L->S, &L->sync, &L->gather);
     fk_step_free(&L->step);
 }
 
@@ -439,7 +440,7 @@ fk_status fk_stage_run(stage *S)
     if (!st)
         st = stage_load(L, &go);
     if (!st && go)
-        st = fk_ranks_begin(S, &L->sync, &L->step);
+        st = fk_ranks_begin(S, &L->sync, &L->gather, &L->step);
     if (!st && go)
         st = open_metrics(L);
     if (!st && go)

@@ -110,9 +110,17 @@ fk_status fk_ranks_found(int *found);
 fk_status fk_ranks_share_resume(stage *S, fk_resume_point *at);
 /* At a stage's start: every rank takes rank 0's weights and optimizer
  * state; the step averages its gradients over the ranks (sync) and, with
- * sync_bn, the network's batch norm runs over the global batch. */
-fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step);
-void fk_ranks_end(stage *S, fk_grad_sync *sync);
+ * sync_bn, the network's batch norm runs over the global batch; a term
+ * that couples a batch's rows (the row's .whole_batch) runs on the global
+ * batch's logits (gather). A method of two views sends its buckets during
+ * the second backward, with the first one's gradients added. */
+fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_logit_gather *gather, fk_step *step);
+void fk_ranks_end(stage *S, fk_grad_sync *sync, fk_logit_gather *gather);
+/* fk_ranks_begin's part for any step on graph g (bench): the hook, the
+ * averaging, sync_bn and the gather attached; no weights sent. Detach
+ * before freeing the step. */
+fk_status fk_ranks_attach(fk_step *step, fk_graph *g, bool sync_bn, fk_grad_sync *sync, fk_logit_gather *gather);
+void fk_ranks_detach(fk_graph *g, fk_grad_sync *sync, fk_logit_gather *gather);
 /* Stop when any rank stops: a signal one rank got stops all at the same
  * step (and counts as theirs). */
 fk_status fk_ranks_agree_stop(bool *stop);

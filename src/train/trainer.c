@@ -143,7 +143,11 @@ static fk_status step_view(fk_step *s, cl_mem x, cl_mem y, int v, float weight, 
         fk_model_feats(st, &io.student_feats);
         fk_model_feats(s->teacher, &io.teacher_feats);
     }
+    if (s->gather) /* its term over the global batch, this rank's rows of the gradient */
+        FK_TRY(fk_logit_gather_io(s->gather, &io));
     FK_TRY(L->method->loss(&io));
+    if (s->gather)
+        FK_TRY(fk_logit_gather_scatter(s->gather, &dl));
     if (v == 0) /* accuracy of the weak (or only) view, as the authors' trainer reports */
         FK_TRY(topk(s, slogits, y, n));
     FK_TRY(lap(s, times, times ? &times->loss : NULL, t0));
@@ -158,17 +162,29 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     fk_param_store *ps = &s->student->graph.params;
     float weight = (float)fk_method_term_scale(&s->loss, epoch);
     double t0 = times ? fk_seconds() : 0;
+    if (s->sync && s->views > 1) /* the buckets go out during the last backward */
+        fk_grad_sync_hold(s->sync);
     FK_TRY(step_view(s, x, y, 0, weight, times, &t0));
     if (s->views > 1) {
-        /* each view's step starts from zeroed gradients: keep the weak view's, add them back */
+        /* each view's step starts from zeroed gradients: keep the weak view's, add them back
+         * (across processes bucket by bucket, as the strong view's backward completes them) */
         FK_TRY(fk_buffer_copy(rt, s->grads_weak, 0, ps->grads, 0, ps->param_count));
+        if (s->sync)
+            fk_grad_sync_arm(s->sync, s->grads_weak);
         FK_TRY(step_view(s, x, y, 1, weight, times, &t0));
-        FK_TRY(fk_buffer_axpy(rt, ps->grads, 0, s->grads_weak, 0, 1.0f, ps->param_count));
+        if (!s->sync)
+            FK_TRY(fk_buffer_axpy(rt, ps->grads, 0, s->grads_weak, 0, 1.0f, ps->param_count));
         FK_TRY(fk_buffer_axpy(rt, s->values, 0, s->values, 4, 1.0f, 2));
         FK_TRY(lap(s, times, times ? &times->backward : NULL, &t0));
     }
-    if (s->sync) /* data parallel: the gradients' means over the ranks */
+    if (s->sync) { /* data parallel: the gradients' means over the ranks */
+        if (times) { /* the allreduce alone, without the ranks' imbalance */
+            FK_TRY(fk_par_barrier(fk_par_world()));
+            FK_TRY(lap(s, times, &times->rank_wait, &t0));
+        }
         FK_TRY(fk_grad_sync_end(s->sync));
+        FK_TRY(lap(s, times, times ? &times->sync : NULL, &t0));
+    }
     /* each rank adds its share of the global batch's mean (summed over the ranks when logged) */
     float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
