@@ -15,6 +15,12 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
     printf("%s%s%s, method %s, batch %d, %dx%dx%d input, %d classes, %ld steps\n", teacher ? cfg->teacher_model : "",
            teacher ? " -> " : "", cfg->student_model, cfg->method->name, r->batch, r->channels, r->size, r->size,
            r->classes, r->steps);
+    if (r->tune_entries)
+        printf("tuned: %d conv shapes from %s (%d entries)\n", r->tune_used, r->tune_file, r->tune_entries);
+    else if (r->tune_file[0])
+        printf("tuned: none (no entries in %s: figkd-cl tune CONFIG writes them)\n", r->tune_file);
+    else
+        printf("tuned: off\n");
     printf("step: %.2f ms, %.1f img/s\n", 1e3 * r->step_s, r->batch / r->step_s);
     printf("parts (each ended by a queue finish):\n");
     const char *names[] = {"teacher forward", "student forward", "loss", "backward", "update"};

@@ -22,6 +22,7 @@
 #include "figkd/ops.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
@@ -150,6 +151,19 @@ static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
         c->wino_bwd = o->winograd == FK_SWITCH_ON || bwd == FK_TUNE_WINOGRAD || (bwd == FK_TUNE_DEFAULT && c->own);
     }
     return FK_OK;
+}
+
+void fk_conv_choice_describe(fk_runtime *rt, const fk_conv_dims *d, bool frozen, char *out, size_t n)
+{
+    conv_choice c;
+    if (conv_choose(rt, d, frozen, &c) != FK_OK) {
+        snprintf(out, n, "?");
+        return;
+    }
+    const char *gemm = !c.own ? "clblast" : c.wi ? "wi" : "own";
+    const char *fwd = c.batch_fwd ? "batch" : c.wino_fwd ? "winograd" : "columns";
+    const char *bwd = c.batch_bwd ? "batch" : c.wino_bwd ? "winograd" : "columns";
+    snprintf(out, n, "%s %s%s%s", gemm, fwd, frozen ? "" : "/", frozen ? "" : bwd);
 }
 
 /* samples per chunk of the CPU path's Winograd and weight-gradient work */
