@@ -61,6 +61,15 @@ fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_
                                 const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
                                 const fk_conv_dims *d);
 
+/* What a conv of (frozen, shape) runs with rt's switches and tune table:
+ * "GEMM FORWARD" for the frozen teacher's fused forward, else "GEMM
+ * FORWARD/BACKWARD" (own | wi | clblast; columns | winograd | batch). */
+void fk_conv_choice_describe(fk_runtime *rt, const fk_conv_dims *d, bool frozen, char *out, size_t n);
+/* The dims of node `id` of a built graph as a conv of batch n (bias as
+ * the layer has it); false when the node is no conv. src/graph/layer_conv.c. */
+typedef struct fk_graph fk_graph;
+bool fk_graph_conv_dims(fk_graph *g, int id, int n, fk_conv_dims *d);
+
 /* ---- batchnorm2d (src/ops/batchnorm.c, cl/batchnorm.cl) --------------- */
 
 typedef struct fk_bn_dims {

@@ -51,6 +51,10 @@ typedef struct fk_runtime_options {
                                 default on where the own GEMMs run (CPUs) */
     fk_switch fold_teacher;  /* FIGKD_FOLD_TEACHER=1|0: the frozen teacher with BN folded into its
                                 convs, fused epilogues and reused buffers; default on */
+    bool tune;               /* FIGKD_TUNE != 0: train and bench read the device's tune cache */
+    char tune_file[1024];    /* FIGKD_TUNE=FILE (not 0 or 1): that file, else "" for the default
+                                ($XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl, tune-DEVICE.ini) */
+    char tune_dir[1024];     /* the default file's folder ("" when neither variable is set) */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its
@@ -68,6 +72,7 @@ fk_status fk_device_spec_for_rank(const char *device, int r, char *out, size_t n
 
 typedef struct fk_program_entry fk_program_entry;
 typedef struct fk_kernel_variant fk_kernel_variant;
+typedef struct fk_tune_entry fk_tune_entry;
 
 typedef struct fk_runtime {
     fk_device_info dev;
@@ -82,6 +87,8 @@ typedef struct fk_runtime {
     int builds, disk_hits, memory_hits, cache_rejects;
     bool loops_probed;       /* fk_device_loop_limit has run */
     long loop_limit;         /* its result */
+    fk_tune_entry *tune;     /* per-shape conv choices (fk_tune_load, fk_tune_set); NULL: the defaults */
+    int ntune, captune;
 } fk_runtime;
 
 /* Create with the options of the environment (fk_runtime_options_from_env). */
@@ -280,6 +287,60 @@ fk_status fk_arena_alloc(fk_runtime *rt, fk_arena *a);
 /* A tensor view of a planned request (valid after fk_arena_alloc). */
 fk_tensor fk_arena_tensor(const fk_arena *a, int req, int ndim, const int *shape);
 void fk_arena_free(fk_arena *a);
+
+/* ---- tuned choices (figkd-cl tune) ----------------------------------- */
+
+/* How one pass of a groups=1 conv runs (src/ops/conv.c). */
+typedef enum fk_tune_way {
+    FK_TUNE_DEFAULT,  /* the device's rule */
+    FK_TUNE_COLUMNS,  /* per-sample path: im2col (or the input of a 1x1) and GEMMs */
+    FK_TUNE_WINOGRAD, /* per-sample path, Winograd F(2x2, 3x3) (3x3 stride-1 pad-1, >= 8 channels) */
+    FK_TUNE_BATCH,    /* whole-batch path (cl/conv_batch.cl) */
+} fk_tune_way;
+
+/* One conv shape's choice. Frozen: the frozen teacher's fused forward
+ * (fk_conv_forward_fused); else a layer's fk_conv_forward and
+ * fk_conv_backward (backward: the data gradient's way; the batch path
+ * takes the weight gradient too). Environment switches (FIGKD_CONV_PATH,
+ * FIGKD_CONV_GEMM, FIGKD_WINOGRAD) win over an entry. */
+struct fk_tune_entry {
+    bool frozen;
+    int n, c_in, h, w, c_out, k, stride, pad, groups;
+    fk_conv_gemm gemm;             /* own | wi | clblast; DEFAULT: the device's rule */
+    fk_tune_way forward, backward; /* backward DEFAULT for frozen entries */
+    double ms;                     /* the chosen candidate's time when tuned (0: unknown) */
+    double default_ms;             /* the device default's time when tuned (0: unknown) */
+    int uses;                      /* lookups by convs of this runtime (fk_tune_find) */
+};
+
+/* FNV-1a of every kernel file this build runs (embedded, or read from
+ * the source tree with -Dkernels_from_source=true), in name order. */
+uint64_t fk_kernel_sources_hash(void);
+/* The tune cache's path for this runtime's device: opts.tune_file when
+ * set, else opts.tune_dir/tune-NAME.ini with the device name's characters
+ * outside [A-Za-z0-9._-] as '_'. FK_ERR_ARG when there is no folder. */
+fk_status fk_tune_path(const fk_runtime *rt, char *out, size_t n);
+/* Read a tune cache into the runtime's table (replacing it). Missing
+ * file: *count 0, FK_OK. A file written for another device, driver or
+ * kernel sources: *count 0, FK_OK, and *stale set (the caller says so).
+ * A malformed file: FK_ERR_IO with "FILE:LINE: why" in fk_last_error(). */
+fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale);
+/* Write the table with this runtime's key, atomically. */
+fk_status fk_tune_save(const fk_runtime *rt, const char *file);
+/* Add or replace the entry of e's (frozen, shape). */
+fk_status fk_tune_set(fk_runtime *rt, const fk_tune_entry *e);
+/* Empty the table. */
+void fk_tune_clear(fk_runtime *rt);
+/* The entry of (frozen, shape), NULL when none; counts the use. */
+fk_tune_entry *fk_tune_find(fk_runtime *rt, bool frozen, int n, int c_in, int h, int w, int c_out, int k,
+                            int stride, int pad, int groups);
+/* What train and bench do: unless FIGKD_TUNE=0, load the device's cache
+ * (fk_tune_path). A stale file is ignored with one line on stderr. *file
+ * gets the path read (for the caller's "tuned: ..." line); *count the
+ * entries (0: none or disabled). */
+fk_status fk_tune_use(fk_runtime *rt, char *file, size_t n, int *count);
+/* Entries looked up at least once. */
+int fk_tune_used(const fk_runtime *rt);
 
 /* ---- GEMM (CLBlast) --------------------------------------------------- */
 

@@ -45,6 +45,9 @@ typedef struct fk_bench_result {
     int ranks;            /* under mpirun: the processes (batch is the global batch), else 0 */
     double sync_exposed_s; /* ranks: seconds per step (of the steps without syncs) spent waiting for the
                             * gradients' allreduce after this rank's last bucket reached the host */
+    char tune_file[1024]; /* the tune cache read ("" when FIGKD_TUNE=0 or no folder) */
+    int tune_entries;     /* its entries (0: none, stale or disabled) */
+    int tune_used;        /* entries the convs looked up */
 } fk_bench_result;
 
 /* Classes of the config's data set when bench is not told (0: unknown). */
@@ -53,6 +56,25 @@ int fk_bench_default_classes(const fk_config *cfg);
  * warm-up steps; batch 0 = the config's. In an MPI job every rank runs the
  * data-parallel step on its share of the (global) batch. */
 fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes, fk_bench_result *out);
+
+/* figkd-cl tune (src/train/tune.c): for every distinct groups=1 conv
+ * shape of cfg's pair at the batch (0: the config's) and input size, the
+ * frozen teacher's fused forward, or a training layer's forward and
+ * backward, timed by every candidate way (src/ops/conv.c's conv_choose:
+ * GEMMs own | wi | clblast, columns | Winograd | whole batch), best of
+ * `steps` runs each; the fastest goes into the device's tune cache (out,
+ * else fk_tune_path), the device default where the fastest gains less
+ * than 3%. Environment switches that force a path are ignored while
+ * timing (said on stderr). */
+typedef struct fk_tune_result {
+    char file[1024];      /* the cache written */
+    int shapes;           /* entries written */
+    int changed;          /* of them, not the device default */
+    double default_ms;    /* sum over the entries of the default's time */
+    double tuned_ms;      /* sum of the chosen times */
+} fk_tune_result;
+
+fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, const char *out, fk_tune_result *r);
 
 typedef struct fk_eval_result {
     char model[64];

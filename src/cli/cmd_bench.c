@@ -17,6 +17,12 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
            r->classes, r->steps);
     if (r->ranks)
         printf("data parallel: %d processes, batch %d each (global %d)\n", r->ranks, r->batch / r->ranks, r->batch);
+    if (r->tune_entries)
+        printf("tuned: %d conv shapes from %s (%d entries)\n", r->tune_used, r->tune_file, r->tune_entries);
+    else if (r->tune_file[0])
+        printf("tuned: none (no entries in %s: figkd-cl tune CONFIG writes them)\n", r->tune_file);
+    else
+        printf("tuned: off\n");
     printf("step: %.2f ms, %.1f img/s\n", 1e3 * r->step_s, r->batch / r->step_s);
     if (r->ranks)
         printf("gradient allreduce after the last bucket's read: %.3f ms a step\n", 1e3 * r->sync_exposed_s);

@@ -9,6 +9,7 @@ int fk_cmd_data(int argc, char **argv);
 int fk_cmd_train(int argc, char **argv);
 int fk_cmd_eval(int argc, char **argv);
 int fk_cmd_bench(int argc, char **argv);
+int fk_cmd_tune(int argc, char **argv);
 int fk_cmd_predict(int argc, char **argv);
 int fk_cmd_analyze(int argc, char **argv);
 int fk_cmd_models(int argc, char **argv);

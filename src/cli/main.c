@@ -27,6 +27,9 @@ static void usage(FILE *f)
         "                     top-1 of the logits' low- and high-frequency (Haar) parts, band energy\n"
         "  bench CONFIG [--steps N] [--batch B] [--classes C]\n"
         "                     timed training steps of the config's pair on synthetic input\n"
+        "  tune CONFIG [--steps N] [--batch B] [--out FILE]\n"
+        "                     time each conv shape's paths on this device, keep the fastest in\n"
+        "                     the device's tune cache (train and bench read it; FIGKD_TUNE=0 ignores it)\n"
         "  models             list the model zoo (parameters at 100 classes)\n"
         "  info MODEL         layer table of a model [--classes N] [--input S] [--json]\n"
         "\n"
@@ -35,7 +38,9 @@ static void usage(FILE *f)
         "  --version          print the version\n"
         "\n"
         "environment:\n"
-        "  FIGKD_DEVICE=<platform>[:<device>]  index or name substring; 'gpu' or 'cpu'\n");
+        "  FIGKD_DEVICE=<platform>[:<device>]  index or name substring; 'gpu' or 'cpu'\n"
+        "  FIGKD_TUNE=0|FILE  ignore the tune cache, or read FILE instead of\n"
+        "                     $XDG_CACHE_HOME/figkd-cl/tune-DEVICE.ini (~/.cache without XDG_CACHE_HOME)\n");
 }
 
 int main(int argc, char **argv)
@@ -65,6 +70,7 @@ int main(int argc, char **argv)
         {"train", fk_cmd_train},
         {"eval", fk_cmd_eval},
         {"bench", fk_cmd_bench},
+        {"tune", fk_cmd_tune},
         {"predict", fk_cmd_predict},
         {"analyze", fk_cmd_analyze},
         {"models", fk_cmd_models},

@@ -83,3 +83,13 @@ fk_status fk_conv_node_fused(const fk_exec *x, const fk_node *nd, fk_tensor out,
     return fk_conv_forward_fused(x->rt, out, fk_node_input(x->g, nd, 0)->out, weight, bias, res, relu, x->work,
                                  &s->d);
 }
+
+bool fk_graph_conv_dims(fk_graph *g, int id, int n, fk_conv_dims *d)
+{
+    const fk_node *nd = &g->nodes[id];
+    if (nd->op != &conv_op)
+        return false;
+    const conv_state *s = nd->state;
+    const fk_node *x = fk_node_input(g, nd, 0);
+    return fk_conv_dims_init(d, n, x->c, x->h, x->w, s->c_out, s->k, s->stride, s->pad, s->groups, s->bias) == FK_OK;
+}

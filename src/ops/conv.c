@@ -22,6 +22,8 @@
 #include "figkd/ops.h"
 
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
 
 fk_status fk_conv_dims_init(fk_conv_dims *d, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups, bool bias)
@@ -86,33 +88,127 @@ size_t fk_conv_work(const fk_conv_dims *d)
     return most;
 }
 
-static bool use_own_gemm(const fk_runtime *rt);
-static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d);
-static fk_status use_wi_gemm(fk_runtime *rt, bool *wi);
+/* How one groups=1 conv runs: an environment switch (FIGKD_CONV_GEMM,
+ * FIGKD_CONV_PATH, FIGKD_WINOGRAD) when set, else the tune table's entry
+ * for (frozen, shape) when there is one (figkd-cl tune), else the
+ * device's rule. Every choice is an exact equivalent of the others (the
+ * tests run each against the plain one); only the time differs.
+ * Device rules:
+ * - GEMMs: the own kernels of cl/conv_gemm.cl on CPU devices (PoCL;
+ *   register tiles in float16 vectors, with the row-wise im2col /
+ *   col2im), CLBlast elsewhere (with the per-element im2col / col2im).
+ *   The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi) on
+ *   devices that leave long loops early (Mesa's llvmpipe; see
+ *   src/runtime/probe.c): gemm_nn16 loops over all of K with 16 rows
+ *   inside and would be cut short there, so no choice undoes it.
+ * - Path: on GPUs the whole-batch path forward (H100: resnet32x4 forward
+ *   at batch 64 11.5 ms against 13.1 per sample) and the per-sample path
+ *   backward (5.5 ms against 19.7: the batch path's weight-gradient GEMM,
+ *   K = N*P, is slow in CLBlast); on CPUs per sample both ways.
+ *   FIGKD_CONV_PATH=batch|sample forces one path for both, =mixed the GPU
+ *   rule on any device. The batch path's kernels index in int: a conv
+ *   too large for them keeps the per-sample path.
+ * - Winograd (3x3 stride-1 pad-1, see below): where the own GEMMs run,
+ *   for the frozen teacher's fused forward and the data gradient; a
+ *   training forward keeps the columns. FIGKD_WINOGRAD=1 takes it for
+ *   every pass of every such shape, =0 for none. */
+typedef struct conv_choice {
+    bool own, wi;              /* own GEMMs (wi: their per-work-item variant), else CLBlast */
+    bool batch_fwd, batch_bwd; /* the whole-batch path */
+    bool wino_fwd, wino_bwd;   /* Winograd forward, for the data gradient */
+    bool forced_path;          /* FIGKD_CONV_PATH is set */
+} conv_choice;
+
+static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen, conv_choice *c)
+{
+    const fk_runtime_options *o = &rt->opts;
+    memset(c, 0, sizeof *c);
+    const fk_tune_entry *e = d->groups == 1 && rt->ntune ? fk_tune_find(rt, frozen, d->n, d->c_in, d->h, d->w,
+                                                                        d->c_out, d->kh, d->stride, d->pad, d->groups)
+                                                         : NULL;
+    const fk_conv_gemm gemm = o->conv_gemm != FK_CONV_GEMM_DEFAULT ? o->conv_gemm : e ? e->gemm : FK_CONV_GEMM_DEFAULT;
+    c->own = gemm == FK_CONV_GEMM_DEFAULT ? rt->dev.is_cpu : gemm != FK_CONV_GEMM_CLBLAST;
+    long limit;
+    FK_TRY(fk_device_loop_limit(rt, &limit));
+    c->wi = limit != 0 || gemm == FK_CONV_GEMM_WI;
+    if (d->groups != 1)
+        return FK_OK;
+    const fk_tune_way fwd = e ? e->forward : FK_TUNE_DEFAULT, bwd = e && !frozen ? e->backward : FK_TUNE_DEFAULT;
+    c->forced_path = o->conv_path != FK_CONV_PATH_DEFAULT;
+    if (o->conv_path == FK_CONV_PATH_BATCH || o->conv_path == FK_CONV_PATH_SAMPLE) {
+        c->batch_fwd = c->batch_bwd = o->conv_path == FK_CONV_PATH_BATCH;
+    } else if (o->conv_path == FK_CONV_PATH_MIXED) {
+        c->batch_fwd = true;
+    } else {
+        c->batch_fwd = fwd == FK_TUNE_BATCH || (fwd == FK_TUNE_DEFAULT && !rt->dev.is_cpu);
+        c->batch_bwd = bwd == FK_TUNE_BATCH;
+    }
+    if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
+        c->batch_fwd = c->batch_bwd = false;
+    if (is_winograd_shape(d) && o->winograd != FK_SWITCH_OFF) {
+        c->wino_fwd = o->winograd == FK_SWITCH_ON || fwd == FK_TUNE_WINOGRAD ||
+                      (fwd == FK_TUNE_DEFAULT && frozen && c->own);
+        c->wino_bwd = o->winograd == FK_SWITCH_ON || bwd == FK_TUNE_WINOGRAD || (bwd == FK_TUNE_DEFAULT && c->own);
+    }
+    return FK_OK;
+}
+
+void fk_conv_choice_describe(fk_runtime *rt, const fk_conv_dims *d, bool frozen, char *out, size_t n)
+{
+    conv_choice c;
+    if (conv_choose(rt, d, frozen, &c) != FK_OK) {
+        snprintf(out, n, "?");
+        return;
+    }
+    const char *gemm = !c.own ? "clblast" : c.wi ? "wi" : "own";
+    const char *fwd = c.batch_fwd ? "batch" : c.wino_fwd ? "winograd" : "columns";
+    const char *bwd = c.batch_bwd ? "batch" : c.wino_bwd ? "winograd" : "columns";
+    snprintf(out, n, "%s %s%s%s", gemm, fwd, frozen ? "" : "/", frozen ? "" : bwd);
+}
 
 /* samples per chunk of the CPU path's Winograd and weight-gradient work */
 #define WORK_CHUNK 16
 
-size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
+/* Whether a plan gives a conv the work of fk_conv_work (any path of any
+ * device): everything but the own GEMMs (not the per-work-item variant)
+ * on the per-sample path without FIGKD_CONV_PATH. */
+static bool plan_full(const conv_choice *c, bool backward)
 {
-    bool wi = true;
-    if (d->groups != 1 || !use_own_gemm(rt) || use_wi_gemm(rt, &wi) != FK_OK || wi ||
-        rt->opts.conv_path != FK_CONV_PATH_DEFAULT)
-        return fk_conv_work(d);
-    const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
-    const bool pw = is_pointwise(d), wino = use_winograd(rt, d);
-    /* columns of a chunk: forward, the data gradient without Winograd and
-     * the weight gradient's transposed columns are all this size */
-    const size_t cols = pw ? 0 : (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
-    /* forward: the frozen plan's fused forward takes Winograd, a training
-     * forward the columns unless FIGKD_WINOGRAD=1 */
-    size_t most = wino && (!train || rt->opts.winograd == FK_SWITCH_ON) ? winograd_work(d, chunk) : cols;
-    if (train) {
-        size_t back = wino ? winograd_work(d, chunk) : cols;
+    return !c->own || c->wi || c->forced_path || c->batch_fwd || (backward && c->batch_bwd);
+}
+
+/* The own GEMMs' per-sample passes of one choice in chunks of `chunk`
+ * samples: columns (forward, the data gradient without Winograd and the
+ * weight gradient's transposed columns are all this size) or Winograd. */
+static size_t chunk_work(const fk_conv_dims *d, const conv_choice *c, bool backward, size_t chunk)
+{
+    const size_t cols = is_pointwise(d) ? 0 : (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
+    size_t most = c->wino_fwd ? winograd_work(d, chunk) : cols;
+    if (backward) {
+        size_t back = c->wino_bwd ? winograd_work(d, chunk) : cols;
         most = back > most ? back : most;
         most = cols > most ? cols : most;
     }
     return most;
+}
+
+/* The plan asks what its conv's choice runs with (the same conv_choose
+ * as the execution). A training plan: the layer's forward and backward.
+ * An eval plan serves the frozen teacher's fused forward and a plain
+ * forward: the fused choice's chunks, and at least one sample for the
+ * plain one (its passes take chunks of the work they are given). */
+size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
+{
+    conv_choice c, f;
+    if (d->groups != 1 || conv_choose(rt, d, false, &c) != FK_OK || plan_full(&c, train))
+        return fk_conv_work(d);
+    const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
+    if (train)
+        return chunk_work(d, &c, true, chunk);
+    if (conv_choose(rt, d, true, &f) != FK_OK || plan_full(&f, false))
+        return fk_conv_work(d);
+    size_t fused = chunk_work(d, &f, false, chunk), plain = chunk_work(d, &c, false, 1);
+    return fused > plain ? fused : plain;
 }
 
 /* a kernel of cl/conv.cl built for this layer's shape */
@@ -127,13 +223,11 @@ static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id
 /* the size arguments of the direct (grouped) kernels */
 #define DIRECT_SIZES(d) FK_A((d)->n), FK_A((d)->h), FK_A((d)->w), FK_A((d)->c_out), FK_A((d)->h_out), FK_A((d)->w_out)
 
-/* CPU devices: im2col and col2im one work-item per (sample, channel, row);
- * elsewhere (and with FIGKD_CONV_GEMM=clblast) one per element. */
-static bool use_own_gemm(const fk_runtime *rt);
-
-static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_conv_dims *d)
+/* With the own GEMMs: im2col and col2im one work-item per (sample,
+ * channel, row); with CLBlast one per element. */
+static fk_status im2col(fk_runtime *rt, const conv_choice *c, fk_tensor col, fk_tensor in, const fk_conv_dims *d)
 {
-    const bool rows = use_own_gemm(rt);
+    const bool rows = c->own;
     cl_kernel k;
     FK_TRY(conv_kernel(rt, d, rows ? FK_K_IM2COL : FK_K_IM2COL_PX, &k));
     size_t global[2] = {fk_round_up((size_t)d->n * d->h_out * d->w_out, 64),
@@ -144,9 +238,10 @@ static fk_status im2col(fk_runtime *rt, fk_tensor col, fk_tensor in, const fk_co
     return FK_OK;
 }
 
-static fk_status col2im_add(fk_runtime *rt, fk_tensor din, fk_tensor col, const fk_conv_dims *d)
+static fk_status col2im_add(fk_runtime *rt, const conv_choice *c, fk_tensor din, fk_tensor col,
+                            const fk_conv_dims *d)
 {
-    const bool rows = use_own_gemm(rt);
+    const bool rows = c->own;
     cl_kernel k;
     FK_TRY(conv_kernel(rt, d, rows ? FK_K_COL2IM_ADD : FK_K_COL2IM_ADD_PX, &k));
     FK_RUN_1D(rt, k, (size_t)d->n * d->c_in * d->h * (rows ? 1 : (size_t)d->w), FK_T(din), FK_T(col),
@@ -193,34 +288,12 @@ static size_t samples_per_launch(size_t per_sample, size_t n)
     return per < 1 ? 1 : per > n ? n : per;
 }
 
-/* GEMM back end. CPU devices (PoCL): gemm_nn16 / gemm_nt16 of
- * cl/conv_gemm.cl, register tiles in float16 vectors, with the row-wise
- * im2col / col2im. GPUs: CLBlast with the per-element im2col / col2im.
- * FIGKD_CONV_GEMM=own or =clblast forces one of the two on any device
- * (tests run both). */
-static bool use_own_gemm(const fk_runtime *rt)
-{
-    if (rt->opts.conv_gemm != FK_CONV_GEMM_DEFAULT)
-        return rt->opts.conv_gemm != FK_CONV_GEMM_CLBLAST;
-    return rt->dev.is_cpu;
-}
-
 /* The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi of
- * cl/conv_gemm.cl) on devices that leave long loops early (Mesa's
- * llvmpipe; see src/runtime/probe.c): gemm_nn16 loops over all of K with
- * 16 rows inside and would be cut short. FIGKD_CONV_GEMM=wi forces it. */
+ * cl/conv_gemm.cl; conv_choose says where): */
 #define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
 #define WI_TN 8          /* columns per work-item (WI_TN) */
 #define WI_COLS 32       /* work-items along the columns rounded up to this */
 #define WI_K_SLICE 2048u /* longest loop of a work-item */
-
-static fk_status use_wi_gemm(fk_runtime *rt, bool *wi)
-{
-    long limit;
-    FK_TRY(fk_device_loop_limit(rt, &limit));
-    *wi = limit != 0 || rt->opts.conv_gemm == FK_CONV_GEMM_WI;
-    return FK_OK;
-}
 
 /* size of a buffer in floats (the own GEMMs read whole vectors up to it) */
 static fk_status buffer_floats(cl_mem m, cl_ulong *len)
@@ -233,16 +306,15 @@ static fk_status buffer_floats(cl_mem m, cl_ulong *len)
 
 /* C_b (m, n) = op(W) (m, k) * B_b (k, n) (+ C_b when accumulate),
  * batched; trans_w: A = W^T with W stored (k, m), else A = W stored (m, k). */
-static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, size_t k, fk_tensor w,
+static fk_status weight_gemm(fk_runtime *rt, const conv_choice *cc, bool trans_w, size_t m, size_t n, size_t k, fk_tensor w,
                              cl_mem b, size_t b_off, size_t ldb, size_t b_stride, bool accumulate,
                              cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch)
 {
-    if (!use_own_gemm(rt))
+    if (!cc->own)
         return fk_gemm_strided_batched(rt, trans_w, false, m, n, k, 1.0f, w.buf, w.off, trans_w ? m : k, 0,
                                        b, b_off, ldb, b_stride, accumulate ? 1.0f : 0.0f, c, c_off, ldc,
                                        c_stride, batch);
-    bool wi;
-    FK_TRY(use_wi_gemm(rt, &wi));
+    const bool wi = cc->wi;
     cl_kernel kn;
     FK_TRY(fk_kernel(rt, wi ? FK_K_GEMM_NN_WI : FK_K_GEMM_NN16, &kn));
     cl_ulong b_len;
@@ -270,12 +342,11 @@ static fk_status weight_gemm(fk_runtime *rt, bool trans_w, size_t m, size_t n, s
 
 /* dW (m, n) += sum over the batch of A_b (m, k) * B_b (n, k)^T, row-major
  * with leading dimension k (dout_n and col_n) */
-static fk_status weight_grad_gemm(fk_runtime *rt, size_t m, size_t n, size_t k, cl_mem a, size_t a_off,
+static fk_status weight_grad_gemm(fk_runtime *rt, const conv_choice *c, size_t m, size_t n, size_t k, cl_mem a, size_t a_off,
                                   size_t a_stride, cl_mem b, size_t b_off, size_t b_stride, fk_tensor dw,
                                   size_t batch)
 {
-    bool wi;
-    FK_TRY(use_wi_gemm(rt, &wi));
+    const bool wi = c->wi;
     cl_kernel kn;
     FK_TRY(fk_kernel(rt, wi ? FK_K_GEMM_NT_WI : FK_K_GEMM_NT16, &kn));
     cl_ulong a_len, b_len;
@@ -345,34 +416,11 @@ static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor d
  *             col = W^T * dy, din += col2im(col).
  * Work space: col (CKK * NP) then y or dy (C_out * NP). 1x1 convs take the
  * same route (their im2col is the layout change of the input).
- * FIGKD_CONV_PATH=batch or =sample picks a path on any device; by default
- * GPUs (every non-CPU device) take this one. */
+ * Where it runs: conv_choose. */
 static size_t batch_work(const fk_conv_dims *d)
 {
     size_t np = (size_t)d->n * d->h_out * d->w_out;
     return ((size_t)d->c_in * d->kh * d->kw + d->c_out) * np;
-}
-
-/* Default on GPUs: the batch path forward (H100: resnet32x4 forward at
- * batch 64 11.5 ms against 13.1 per sample) and the sample path backward
- * (5.5 ms against 19.7: the batch path's weight-gradient GEMM, K = N*P,
- * is slow in CLBlast). The sample backward makes its own columns, so the
- * two mix. FIGKD_CONV_PATH=batch|sample forces one path for both, =mixed
- * this GPU default on any device. */
-static fk_status use_batch_path(const fk_runtime *rt, const fk_conv_dims *d, bool backward, bool *batch)
-{
-    const fk_conv_path path = rt->opts.conv_path;
-    *batch = false;
-    if (d->groups != 1)
-        return FK_OK;
-    if (path == FK_CONV_PATH_BATCH || path == FK_CONV_PATH_SAMPLE)
-        *batch = path == FK_CONV_PATH_BATCH;
-    else
-        *batch = (!rt->dev.is_cpu || path == FK_CONV_PATH_MIXED) && !backward;
-    /* its kernels index in int */
-    if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
-        *batch = false;
-    return FK_OK;
 }
 
 /* im2col_batch (col <- in) or col2im_batch_add (din += col) */
@@ -443,18 +491,12 @@ static fk_status batch_backward(fk_runtime *rt, const fk_tensor *din, const fk_t
  * conv is the same kind of conv of dout with the weight rotated by 180
  * degrees and transposed, added into din (the output step's residual).
  * Convs with fewer than 8 input or output channels (a first layer on RGB)
- * keep the columns: their GEMMs are too thin to gain. Default on where the own GEMMs run (CPUs); FIGKD_WINOGRAD=0|1 forces it. */
+ * keep the columns: their GEMMs are too thin to gain. Where it runs:
+ * conv_choose. */
 static bool is_winograd_shape(const fk_conv_dims *d)
 {
     return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->stride == 1 && d->pad == 1 && d->c_in >= 8 &&
            d->c_out >= 8;
-}
-
-static bool use_winograd(const fk_runtime *rt, const fk_conv_dims *d)
-{
-    if (!is_winograd_shape(d) || rt->opts.winograd == FK_SWITCH_OFF)
-        return false;
-    return rt->opts.winograd == FK_SWITCH_ON || use_own_gemm(rt);
 }
 
 /* 2x2 output tiles per sample */
@@ -477,7 +519,7 @@ typedef struct conv_epilogue {
 
 /* out (N, o_ch, H, W) = the 3x3 pad-1 conv of in (N, i_ch, H, W) with
  * weight (flip: the data-gradient form), then the epilogue. */
-static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, bool flip, int o_ch,
+static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor out, fk_tensor in, fk_tensor weight, bool flip, int o_ch,
                                int i_ch, const conv_epilogue *e, fk_tensor work, const fk_conv_dims *d)
 {
     const int h = d->h_out, w = d->w_out, th = (h + 1) / 2, tw = (w + 1) / 2;
@@ -496,9 +538,7 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
     FK_TRY(fk_kernel(rt, FK_K_WINO_INPUT, &ki));
     FK_TRY(fk_kernel(rt, FK_K_WINO_OUTPUT, &ko));
     /* the own GEMMs: all 16 in one launch (wino_gemm); else one GEMM each */
-    bool wi;
-    FK_TRY(use_wi_gemm(rt, &wi));
-    const bool own = use_own_gemm(rt) && !wi;
+    const bool own = c->own && !c->wi;
     cl_kernel kg;
     FK_TRY(fk_kernel(rt, FK_K_WINO_GEMM, &kg));
     cl_ulong v_len;
@@ -520,7 +560,7 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
                    FK_A(v_end < v_len ? v_end : v_len));
         } else {
             for (size_t xi = 0; xi < 16; xi++)
-                FK_TRY(weight_gemm(rt, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
+                FK_TRY(weight_gemm(rt, c, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
                                    v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
         }
         fk_tensor oc = offset_tensor(out, s0 * out_img);
@@ -532,15 +572,14 @@ static fk_status winograd_conv(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_t
     return FK_OK;
 }
 
-fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
-                          const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
+/* fk_conv_forward with a choice made */
+static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor out, fk_tensor in, fk_tensor weight,
+                              const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
 {
     if (d->bias != (bias != NULL))
         return fk_error(FK_ERR_ARG, "conv2d forward: dims say bias=%d but bias tensor %s", d->bias,
                         bias ? "given" : "missing");
-    bool batch;
-    FK_TRY(use_batch_path(rt, d, false, &batch));
-    if (batch)
+    if (c->batch_fwd)
         return batch_forward(rt, out, in, weight, bias, work, d);
     const size_t p = (size_t)d->h_out * d->w_out;
     if (d->groups != 1) {
@@ -551,12 +590,12 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
                   DIRECT_SIZES(d));
         return FK_OK;
     }
-    if (rt->opts.winograd == FK_SWITCH_ON && use_winograd(rt, d))
-        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in,
+    if (c->wino_fwd)
+        return winograd_conv(rt, c, out, in, weight, false, d->c_out, d->c_in,
                              &(conv_epilogue){bias, NULL, false}, work, d);
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
-        FK_TRY(weight_gemm(rt, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
+        FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n));
     } else {
         /* in chunks of the samples whose columns the work holds (all of
@@ -565,8 +604,8 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
         fk_conv_dims part = *d;
         for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
             part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
-            FK_TRY(im2col(rt, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part));
-            FK_TRY(weight_gemm(rt, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
+            FK_TRY(im2col(rt, c, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part));
+            FK_TRY(weight_gemm(rt, c, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
                                out.buf, out.off + s0 * d->c_out * p, p, d->c_out * p, (size_t)part.n));
         }
     }
@@ -575,13 +614,21 @@ fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor
     return FK_OK;
 }
 
+fk_status fk_conv_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight,
+                          const fk_tensor *bias, fk_tensor work, const fk_conv_dims *d)
+{
+    conv_choice c;
+    FK_TRY(conv_choose(rt, d, false, &c));
+    return conv_forward(rt, &c, out, in, weight, bias, work, d);
+}
+
 fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight,
                            const fk_tensor *dbias, fk_tensor dout, fk_tensor in, fk_tensor weight,
                            fk_tensor work, const fk_conv_dims *d)
 {
-    bool batch;
-    FK_TRY(use_batch_path(rt, d, true, &batch));
-    if (batch)
+    conv_choice cc, *c = &cc;
+    FK_TRY(conv_choose(rt, d, false, c));
+    if (c->batch_bwd)
         return batch_backward(rt, din, dweight, dbias, dout, in, weight, work, d);
     const size_t p = (size_t)d->h_out * d->w_out;
     if (dbias) {
@@ -617,19 +664,17 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    bool wi;
-    FK_TRY(use_wi_gemm(rt, &wi));
-    if (dweight && !pw && use_own_gemm(rt) && !wi) {
+    if (dweight && !pw && c->own && !c->wi) {
         FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
     } else if (dweight) {
         if (!pw)
-            FK_TRY(im2col(rt, col, in, d));
-        if (use_own_gemm(rt))
-            FK_TRY(weight_grad_gemm(rt, d->c_out, ckk, p, dout.buf, dout.off, d->c_out * p, col.buf,
+            FK_TRY(im2col(rt, c, col, in, d));
+        if (c->own)
+            FK_TRY(weight_grad_gemm(rt, c, d->c_out, ckk, p, dout.buf, dout.off, d->c_out * p, col.buf,
                                     col.off, col_stride, *dweight, d->n));
         fk_tensor part = offset_tensor(work, pw ? 0 : col_elems(d));
         const size_t chunk = dw_chunk(d), len = (size_t)d->c_out * ckk;
-        for (size_t s0 = 0; s0 < (size_t)d->n && !use_own_gemm(rt); s0 += chunk) {
+        for (size_t s0 = 0; s0 < (size_t)d->n && !c->own; s0 += chunk) {
             size_t b = (size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk;
             FK_TRY(fk_gemm_strided_batched(rt, false, true, d->c_out, ckk, p, 1.0f, dout.buf,
                                            dout.off + s0 * d->c_out * p, p, d->c_out * p, col.buf,
@@ -640,21 +685,21 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_RUN_1D(rt, k, len, FK_T(*dweight), FK_T(part), FK_A((int)b), FK_A((int)len));
         }
     }
-    if (din && use_winograd(rt, d))
-        return winograd_conv(rt, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
+    if (din && c->wino_bwd)
+        return winograd_conv(rt, c, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
                              work, d);
     if (din) {
         if (pw) {
-            FK_TRY(weight_gemm(rt, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
+            FK_TRY(weight_gemm(rt, c, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n));
         } else {
             const size_t chunk = col_chunk(work, d);
             fk_conv_dims part = *d;
             for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
                 part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
-                FK_TRY(weight_gemm(rt, true, ckk, p, d->c_out, weight, dout.buf, dout.off + s0 * d->c_out * p, p,
+                FK_TRY(weight_gemm(rt, c, true, ckk, p, d->c_out, weight, dout.buf, dout.off + s0 * d->c_out * p, p,
                                    d->c_out * p, false, col.buf, col.off, p, ckk * p, (size_t)part.n));
-                FK_TRY(col2im_add(rt, offset_tensor(*din, s0 * d->c_in * d->h * d->w), col, &part));
+                FK_TRY(col2im_add(rt, c, offset_tensor(*din, s0 * d->c_in * d->h * d->w), col, &part));
             }
         }
     }
@@ -665,14 +710,14 @@ fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_
                                 const fk_tensor *bias, const fk_tensor *res, bool relu, fk_tensor work,
                                 const fk_conv_dims *d)
 {
-    bool batch;
-    FK_TRY(use_batch_path(rt, d, false, &batch));
-    if (!batch && use_winograd(rt, d))
-        return winograd_conv(rt, out, in, weight, false, d->c_out, d->c_in, &(conv_epilogue){bias, res, relu},
+    conv_choice c;
+    FK_TRY(conv_choose(rt, d, true, &c));
+    if (!c.batch_fwd && c.wino_fwd)
+        return winograd_conv(rt, &c, out, in, weight, false, d->c_out, d->c_in, &(conv_epilogue){bias, res, relu},
                              work, d);
     fk_conv_dims plain = *d;
     plain.bias = false;
-    FK_TRY(fk_conv_forward(rt, out, in, weight, NULL, work, &plain));
+    FK_TRY(conv_forward(rt, &c, out, in, weight, NULL, work, &plain));
     if (!bias && !res && !relu)
         return FK_OK;
     cl_kernel k;

@@ -62,6 +62,15 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     else
         o->disk_cache = false;
 
+    const char *tune = env("FIGKD_TUNE");
+    o->tune = !(tune && !strcmp(tune, "0"));
+    if (tune && strcmp(tune, "0") && strcmp(tune, "1"))
+        snprintf(o->tune_file, sizeof o->tune_file, "%s", tune);
+    if (xdg)
+        snprintf(o->tune_dir, sizeof o->tune_dir, "%s/figkd-cl", xdg);
+    else if (home)
+        snprintf(o->tune_dir, sizeof o->tune_dir, "%s/.cache/figkd-cl", home);
+
     static const char *const paths[] = {"", "batch", "sample", "mixed"};
     static const char *const gemms[] = {"", "own", "clblast", "wi"};
     int path, gemm;

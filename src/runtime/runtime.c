@@ -94,6 +94,7 @@ void fk_runtime_free(fk_runtime *rt)
      * for a runtime still in use) */
     CLBlastClearCache();
     free(rt->variants); /* the kernels are the program cache's */
+    free(rt->tune);
     fk_program_cache_free(rt);
     if (rt->ctx)
         clReleaseContext(rt->ctx);

@@ -45,6 +45,7 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
     }
     fk_loss_spec loss;
     FK_TRY(fk_session_runtime(&b->rt));
+    FK_TRY(fk_tune_use(b->rt, r->tune_file, sizeof r->tune_file, &r->tune_entries));
     FK_TRY(fk_loss_spec_from_config(cfg, classes, &loss));
     if (cfg->method->needs_teacher)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));
@@ -128,6 +129,7 @@ fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes,
     if (!st) {
         snprintf(r->device, sizeof r->device, "%s", b.rt->dev.name);
         snprintf(r->platform, sizeof r->platform, "%s", b.rt->dev.platform);
+        r->tune_used = fk_tune_used(b.rt);
     }
     if (b.x)
         clReleaseMemObject(b.x);

@@ -29,11 +29,16 @@ static fk_status open_run(run *R)
     const fk_config *cfg = R->cfg;
     const fk_par *par = fk_par_world();
     FK_TRY(fk_session_runtime(&R->rt));
+    char tuned[1024];
+    int entries;
+    FK_TRY(fk_tune_use(R->rt, tuned, sizeof tuned, &entries));
     R->classes = fk_dataset_classes(R->train);
     R->channels = fk_session_channels(cfg, R->train);
     printf("figkd-cl train %s: %s, %ld training and %ld test images, %d classes, device %s\n", cfg->path,
            fk_dataset_name(cfg->data.dataset), fk_dataset_count(R->train), fk_dataset_count(R->test), R->classes,
            R->rt->dev.name);
+    if (entries && fk_par_root(par))
+        printf("tuned: %d conv shapes in %s\n", entries, tuned);
     if (fk_par_many(par))
         printf("data parallel: %d processes, batch %d each (global %d)%s\n", par->size,
                cfg->optim.batch_size / par->size, cfg->optim.batch_size,
