@@ -49,6 +49,8 @@ typedef struct fk_runtime_options {
                                 default on where the own GEMMs run (CPUs) */
     fk_switch fold_teacher;  /* FIGKD_FOLD_TEACHER=1|0: the frozen teacher with BN folded into its
                                 convs, fused epilogues and reused buffers; default on */
+    fk_switch fuse;          /* FIGKD_FUSE=1|0: a train or eval plan runs each in-place ReLU after a BN or
+                                a residual add inside that BN's or add's kernels; default on */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its
