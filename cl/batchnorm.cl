@@ -109,12 +109,14 @@ void bn_stats(__global const float *in, const ulong in_off, __global float *save
 
 /* out = (x - mean) * invstd * gamma + beta, elementwise; grid (HW rounded
  * up, C, N). Train mode passes the saved mean and invstd; eval mode
- * (stat_is_var nonzero) the running mean and variance. */
+ * (stat_is_var nonzero) the running mean and variance. With relu nonzero
+ * (a ReLU fused into the BN) the value then goes through relu.cl's
+ * relu_forward: 0 unless above 0, NaN passing through. */
 __kernel void bn_apply(__global float *out, const ulong out_off, __global const float *in,
                        const ulong in_off, __global const float *mean, const ulong mean_off,
                        __global const float *stat, const ulong stat_off, __global const float *gamma,
                        const ulong g_off, __global const float *beta, const ulong b_off, const int c,
-                       const int hw, const int stat_is_var, const float eps)
+                       const int hw, const int stat_is_var, const float eps, const int relu)
 {
     int i = get_global_id(0), ch = get_global_id(1);
     size_t img = get_global_id(2);
@@ -123,33 +125,50 @@ __kernel void bn_apply(__global float *out, const ulong out_off, __global const 
     float s = stat[stat_off + ch];
     float invstd = stat_is_var ? 1.0f / sqrt(s + eps) : s;
     size_t at = (img * (size_t)c + (size_t)ch) * (size_t)hw + (size_t)i;
-    out[out_off + at] = (in[in_off + at] - mean[mean_off + ch]) * (invstd * gamma[g_off + ch]) + beta[b_off + ch];
+    float v = (in[in_off + at] - mean[mean_off + ch]) * (invstd * gamma[g_off + ch]) + beta[b_off + ch];
+    if (relu && !isnan(v) && !(v > 0.0f))
+        v = 0.0f;
+    out[out_off + at] = v;
+}
+
+/* The gradient a BN's backward takes at element i: dy[i], or with a fused
+ * ReLU (gated nonzero, y the ReLU's output) what relu.cl's relu_backward
+ * leaves in a zeroed buffer: 0 + dy[i] where y[i] > 0, else 0. */
+#define BN_DY(dy, y, i, gated) ((gated) ? ((y)[i] > 0.0f ? 0.0f + (dy)[i] : 0.0f) : (dy)[i])
+/* the same for the 8 elements from i */
+inline float8 bn_dy8(__global const float *dy, __global const float *y, int i, int gated)
+{
+    float8 g = vload8(0, dy + i);
+    return gated ? select((float8)(0.0f), 0.0f + g, isgreater(vload8(0, y + i), (float8)(0.0f))) : g;
 }
 
 /* Backward of train mode for channel get_group_id(0), with xhat = (x - mean)
  * * invstd:  dbeta += sum dy,  dgamma += sum dy * xhat,
  * din += gamma * invstd * (dy - sum dy / M - xhat * sum(dy * xhat) / M).
- * Flags say which gradients to produce (a NULL gradient is skipped). */
+ * Flags say which gradients to produce (a NULL gradient is skipped); with
+ * gated nonzero dy is the gradient of a fused ReLU's output `gate` and goes
+ * through its gate first (BN_DY). */
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
 void bn_backward(__global float *din, const ulong din_off, __global float *dgamma, const ulong dg_off,
                  __global float *dbeta, const ulong db_off, __global const float *dout,
-                 const ulong dout_off, __global const float *in, const ulong in_off,
+                 const ulong dout_off, __global const float *gate, const ulong gate_off,
+                 __global const float *in, const ulong in_off,
                  __global const float *gamma, const ulong g_off, __global const float *save_mean,
                  const ulong sm_off, __global const float *save_invstd, const ulong si_off,
                  const int n, const int c, const int hw, const int want_din, const int want_dgamma,
-                 const int want_dbeta)
+                 const int want_dbeta, const int gated)
 {
     __local float buf[LOCAL];
     int ch = get_group_id(0);
     __global const float *x = in + in_off;
-    __global const float *dy = dout + dout_off;
+    __global const float *dy = dout + dout_off, *y = gate + gate_off;
     float mean = save_mean[sm_off + ch], invstd = save_invstd[si_off + ch];
     float m = (float)n * (float)hw;
 
     float s = 0.0f, cs = 0.0f, sx = 0.0f, cx = 0.0f;
     WALK_BEGIN(n, hw)
         size_t i = WALK_INDEX(c, ch);
-        float g = dy[i];
+        float g = BN_DY(dy, y, i, gated);
         KAHAN_ADD(s, cs, g);
         KAHAN_ADD(sx, cx, g * ((x[i] - mean) * invstd));
     WALK_END
@@ -163,7 +182,7 @@ void bn_backward(__global float *din, const ulong din_off, __global float *dgamm
         WALK_BEGIN(n, hw)
             size_t i = WALK_INDEX(c, ch);
             float xhat = (x[i] - mean) * invstd;
-            din[din_off + i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+            din[din_off + i] += k * (BN_DY(dy, y, i, gated) - mean_dy - xhat * mean_dy_xhat);
         WALK_END
     }
 }
@@ -246,11 +265,12 @@ void bn_stats_img(__global const float *in, const ulong in_off, __global float *
 __kernel __attribute__((reqd_work_group_size(LOCAL, 1, 1)))
 void bn_backward_img(__global float *din, const ulong din_off, __global float *dgamma, const ulong dg_off,
                      __global float *dbeta, const ulong db_off, __global const float *dout,
-                     const ulong dout_off, __global const float *in, const ulong in_off,
+                     const ulong dout_off, __global const float *gate, const ulong gate_off,
+                     __global const float *in, const ulong in_off,
                      __global const float *gamma, const ulong g_off, __global const float *save_mean,
                      const ulong sm_off, __global const float *save_invstd, const ulong si_off,
                      const int n, const int c, const int hw, const int want_din, const int want_dgamma,
-                     const int want_dbeta)
+                     const int want_dbeta, const int gated)
 {
     __local float buf[LOCAL];
     int ch = get_group_id(0);
@@ -260,18 +280,19 @@ void bn_backward_img(__global float *din, const ulong din_off, __global float *d
     float s = 0.0f, cs = 0.0f, sx = 0.0f, cx = 0.0f;
     for (int img = get_local_id(0); img < n; img += LOCAL) {
         size_t base = ((size_t)img * c + ch) * hw;
-        __global const float *x = in + in_off + base, *dy = dout + dout_off + base;
+        __global const float *x = in + in_off + base, *dy = dout + dout_off + base, *y = gate + gate_off + base;
         float8 a = (float8)(0.0f), ca = (float8)(0.0f), b = (float8)(0.0f), cb = (float8)(0.0f);
         int i = 0;
         for (; i + 8 <= hw; i += 8) {
-            float8 g = vload8(0, dy + i);
+            float8 g = bn_dy8(dy, y, i, gated);
             KAHAN_ADD8(a, ca, g);
             KAHAN_ADD8(b, cb, g * ((vload8(0, x + i) - mean) * invstd));
         }
         float ta = 0.0f, tb = 0.0f;
         for (; i < hw; i++) {
-            ta += dy[i];
-            tb += dy[i] * ((x[i] - mean) * invstd);
+            float g = BN_DY(dy, y, i, gated);
+            ta += g;
+            tb += g * ((x[i] - mean) * invstd);
         }
         KAHAN_ADD(s, cs, lanes_sum8(a) - lanes_sum8(ca) + ta);
         KAHAN_ADD(sx, cx, lanes_sum8(b) - lanes_sum8(cb) + tb);
@@ -285,11 +306,11 @@ void bn_backward_img(__global float *din, const ulong din_off, __global float *d
         float mean_dy = sum_dy / m, mean_dy_xhat = sum_dy_xhat / m;
         for (int img = get_local_id(0); img < n; img += LOCAL) {
             size_t base = ((size_t)img * c + ch) * hw;
-            __global const float *x = in + in_off + base, *dy = dout + dout_off + base;
+            __global const float *x = in + in_off + base, *dy = dout + dout_off + base, *y = gate + gate_off + base;
             __global float *dx = din + din_off + base;
             for (int i = 0; i < hw; i++) {
                 float xhat = (x[i] - mean) * invstd;
-                dx[i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+                dx[i] += k * (BN_DY(dy, y, i, gated) - mean_dy - xhat * mean_dy_xhat);
             }
         }
     }

@@ -11,6 +11,36 @@ __kernel void add_forward(__global float *out, const ulong out_off, __global con
         out[out_off + i] = a[a_off + i] + b[b_off + i];
 }
 
+/* out = relu(a + b): add_forward, then relu.cl's relu_forward on the sum
+ * (0 unless above 0, NaN passing through), in one pass */
+__kernel void add_relu_forward(__global float *out, const ulong out_off, __global const float *a,
+                               const ulong a_off, __global const float *b, const ulong b_off,
+                               const ulong n)
+{
+    size_t i = get_global_id(0);
+    if (i < n) {
+        float v = a[a_off + i] + b[b_off + i];
+        out[out_off + i] = isnan(v) ? v : (v > 0.0f ? v : 0.0f);
+    }
+}
+
+/* Backward of add_relu_forward (out its output): g = 0 + dout where
+ * out > 0, else 0 (what relu_backward leaves in the add's zeroed
+ * gradient), then da += g and, when want_b, db += g (acc for each input). */
+__kernel void add_relu_backward(__global float *da, const ulong da_off, __global float *db,
+                                const ulong db_off, __global const float *dout, const ulong dout_off,
+                                __global const float *out, const ulong out_off, const ulong n,
+                                const int want_b)
+{
+    size_t i = get_global_id(0);
+    if (i < n) {
+        float g = out[out_off + i] > 0.0f ? 0.0f + dout[dout_off + i] : 0.0f;
+        da[da_off + i] += g;
+        if (want_b)
+            db[db_off + i] += g;
+    }
+}
+
 /* dx += dout */
 __kernel void acc(__global float *dx, const ulong dx_off, __global const float *dout,
                   const ulong dout_off, const ulong n)

@@ -1,6 +1,7 @@
 /* Runtime options come from the environment once, in
  * fk_runtime_options_from_env: flags, the cache directory rules, and the
- * conv choices, where a bad value names the variable and the choices. */
+ * conv choices and the on/off switches (FIGKD_FUSE), where a bad value
+ * names the variable and the choices. */
 #include "common.h"
 
 #include <stdlib.h>
@@ -29,7 +30,8 @@ int main(void)
 {
     fk_error_quiet(1);
     const char *vars[] = {"FIGKD_DEVICE", "FIGKD_SYNC", "FIGKD_PROFILE", "FIGKD_CACHE", "FIGKD_CACHE_DIR",
-                          "XDG_CACHE_HOME", "FIGKD_CONV_PATH", "FIGKD_CONV_GEMM", "FIGKD_GRAD_POLL"};
+                          "XDG_CACHE_HOME", "FIGKD_CONV_PATH", "FIGKD_CONV_GEMM", "FIGKD_GRAD_POLL",
+                          "FIGKD_FUSE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
     setenv("HOME", "/home/someone", 1);
@@ -65,6 +67,15 @@ int main(void)
     msg = fk_last_error();
     CHECK(strstr(msg, "FIGKD_CONV_GEMM=blas") && strstr(msg, "own, clblast or wi"), "message: %s", msg);
     setenv("FIGKD_CONV_GEMM", "clblast", 1);
+    CHECK(read_env() == FK_OK && opts.fuse == FK_SWITCH_DEFAULT, "FIGKD_FUSE unset: the default (fused)");
+    setenv("FIGKD_FUSE", "0", 1);
+    CHECK(read_env() == FK_OK && opts.fuse == FK_SWITCH_OFF, "FIGKD_FUSE=0");
+    setenv("FIGKD_FUSE", "1", 1);
+    CHECK(read_env() == FK_OK && opts.fuse == FK_SWITCH_ON, "FIGKD_FUSE=1");
+    setenv("FIGKD_FUSE", "off", 1);
+    CHECK(read_env() == FK_ERR_ARG && strstr(fk_last_error(), "FIGKD_FUSE=off") && strstr(fk_last_error(), "1 or 0"),
+          "FIGKD_FUSE=off fails: %s", fk_last_error());
+    unsetenv("FIGKD_FUSE");
     fk_runtime *rt = NULL;
     setenv("FIGKD_CONV_PATH", "sample ", 1);
     CHECK(fk_runtime_create(&rt) == FK_ERR_ARG && !rt, "a runtime is not created with a bad option");

@@ -129,6 +129,10 @@ struct fk_node {
     bool has_grad;              /* false for the input and what only depends on it without params */
 
     /* set by fk_graph_plan */
+    int fused_relu;             /* a BN or add: the in-place ReLU on its output that its own forward
+                                   applies and its backward gates by (-1: none; FIGKD_FUSE=0: never).
+                                   It keeps no gradient of its own: it reads the ReLU's dout */
+    bool fused;                 /* a ReLU whose work its input's node does (fused_relu): nothing to run */
     int act_req, grad_req, saved_req[FK_NODE_MAX_SAVED];
     int grad_zero_at;           /* train: the gradient is zeroed before this node's backward
                                    (its last writer; the graph's count for the output) */
@@ -189,7 +193,9 @@ fk_status fk_graph_finish(fk_graph *g);
 
 /* Memory plan for batch n (train: also activation gradients and saved
  * tensors). Frees an earlier plan. Needs the runtime for the device's
- * maximum allocation. */
+ * maximum allocation. Unless rt->opts.fuse is off, each ReLU that runs in
+ * place on a BN's or a residual add's output is fused into that node
+ * (fk_node.fused_relu): the same floats in fewer passes and launches. */
 fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train);
 /* Bytes the plan for batch n would allocate (activations, saved tensors,
  * gradients, work space), without allocating: for a memory check first. */

@@ -14,6 +14,8 @@
     X(RELU_BACKWARD, "relu", "relu_backward", NONE)                            \
     X(ADD_FORWARD, "tensor_ops", "add_forward", NONE)                          \
     X(ACC, "tensor_ops", "acc", NONE)                                          \
+    X(ADD_RELU_FORWARD, "tensor_ops", "add_relu_forward", NONE)                \
+    X(ADD_RELU_BACKWARD, "tensor_ops", "add_relu_backward", NONE)              \
     X(CHANNEL_COPY, "tensor_ops", "channel_copy", NONE)                        \
     X(CHANNEL_ACC, "tensor_ops", "channel_acc", NONE)                          \
     X(SHUFFLE_COPY, "tensor_ops", "shuffle_copy", NONE)                        \

@@ -94,6 +94,23 @@ fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *
                          const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
                          fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
 
+/* The same with the ReLU that follows the BN fused in (src/graph/graph.c
+ * fuses a ReLU that runs in place on a BN's output): forward writes
+ * relu(bn(in)) into out in the same pass; backward takes the ReLU's
+ * gradient dout and its output out (relu(bn(in))) and gates dout by
+ * out > 0 on the way. Element for element the floats of fk_bn_forward_*
+ * then fk_relu_forward, and of fk_relu_backward into a zeroed buffer then
+ * fk_bn_backward (the channel sums in the same order). */
+fk_status fk_bn_relu_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
+                                   fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
+                                   fk_tensor running_var, fk_tensor num_batches, const fk_bn_dims *d);
+fk_status fk_bn_relu_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor gamma,
+                                  fk_tensor beta, fk_tensor running_mean, fk_tensor running_var,
+                                  const fk_bn_dims *d);
+fk_status fk_bn_relu_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                              const fk_tensor *dbeta, fk_tensor dout, fk_tensor out, fk_tensor in,
+                              fk_tensor gamma, fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
+
 /* The replicas of a data-parallel job (include/figkd/parallel.h): sum
  * (in place, over every replica, each calling it in the same order). */
 typedef struct fk_replicas {
@@ -115,6 +132,16 @@ fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tens
 fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
                               const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
                               fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d);
+/* The same with a fused ReLU (as fk_bn_relu_*: out is the ReLU's output,
+ * dout its gradient). */
+fk_status fk_bn_relu_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                                        fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                                        fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
+                                        const fk_bn_dims *d);
+fk_status fk_bn_relu_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din,
+                                   const fk_tensor *dgamma, const fk_tensor *dbeta, fk_tensor dout, fk_tensor out,
+                                   fk_tensor in, fk_tensor gamma, fk_tensor save_mean, fk_tensor save_invstd,
+                                   const fk_bn_dims *d);
 
 /* ---- relu (src/ops/relu.c, cl/relu.cl) --------------------------------- */
 
@@ -158,6 +185,13 @@ fk_status fk_linear_backward(fk_runtime *rt, const fk_tensor *din, const fk_tens
  * does one of them; call it for each input). */
 fk_status fk_add_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count);
 fk_status fk_add_backward(fk_runtime *rt, fk_tensor dx, fk_tensor dout, size_t count);
+/* out = relu(a + b) in one pass (a ReLU fused into the add, src/graph/graph.c);
+ * backward: with g = dout gated by out > 0 as fk_relu_backward leaves it in
+ * a zeroed buffer, da += g and db += g (either may be NULL), element for
+ * element what fk_relu_backward then fk_add_backward for each input give. */
+fk_status fk_add_relu_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count);
+fk_status fk_add_relu_backward(fk_runtime *rt, const fk_tensor *da, const fk_tensor *db, fk_tensor dout,
+                               fk_tensor out, size_t count);
 /* Concatenate along channels: a (N, Ca, HW), b (N, Cb, HW) -> out (N, Ca+Cb, HW). */
 fk_status fk_concat_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, int n, int ca,
                             int cb, int hw);

@@ -55,6 +55,8 @@ typedef struct fk_runtime_options {
     char tune_file[1024];    /* FIGKD_TUNE=FILE (not 0 or 1): that file, else "" for the default
                                 ($XDG_CACHE_HOME/figkd-cl, else ~/.cache/figkd-cl, tune-DEVICE.ini) */
     char tune_dir[1024];     /* the default file's folder ("" when neither variable is set) */
+    fk_switch fuse;          /* FIGKD_FUSE=1|0: a train or eval plan runs each in-place ReLU after a BN or
+                                a residual add inside that BN's or add's kernels; default on */
 } fk_runtime_options;
 
 /* The only reader of the environment in the library. A value outside its

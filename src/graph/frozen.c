@@ -297,6 +297,7 @@ static fk_status assign_buffers(fk_runtime *rt, fk_graph *g, struct fk_frozen *z
 fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
 {
     FK_TRY(fk_graph_plan(rt, g, 1, false)); /* frees the earlier plan; checks */
+    fk_graph_fuse_relus(g, false);          /* the steps fuse by themselves; unfused nodes run as they are */
     fk_arena_free(&g->act);
     fk_arena_free(&g->grad);
     g->work_req = -1;

@@ -7,6 +7,9 @@
 
 /* nd's output shape for batch n over base, at element offset off */
 fk_tensor fk_graph_view(fk_tensor base, const fk_node *nd, int n, size_t off);
+/* Fuse each ReLU that runs in place on a BN's or an add's output into that
+ * node (fk_node.fused_relu, fused), or with on false undo every fusion. */
+void fk_graph_fuse_relus(fk_graph *g, bool on);
 /* Release a frozen plan (nothing when there is none). */
 void fk_frozen_free(fk_graph *g);
 /* The frozen plan's forward walk (fk_graph_forward with a frozen plan). */

@@ -233,6 +233,24 @@ static int grad_root(const fk_graph *g, int i)
     return i;
 }
 
+void fk_graph_fuse_relus(fk_graph *g, bool on)
+{
+    for (int i = 0; i < g->count; i++) {
+        g->nodes[i].fused_relu = -1;
+        g->nodes[i].fused = false;
+    }
+    for (int i = 1; on && i < g->count; i++) {
+        fk_node *nd = &g->nodes[i];
+        if (nd->op->kind != FK_OP_RELU || nd->alias != nd->in[0])
+            continue; /* only a ReLU in place: its input has no other reader and is no tap */
+        fk_node *src = &g->nodes[nd->in[0]];
+        if (src->op->kind == FK_OP_BN || src->op->kind == FK_OP_ADD) {
+            src->fused_relu = i;
+            nd->fused = true;
+        }
+    }
+}
+
 /* Activation gradients by lifetime. In the backward walk (node ids going
  * down) the gradient of node r is written (added into) by the backward of
  * the nodes that read r or a view of it, and read by r's own backward: it
@@ -241,7 +259,8 @@ static int grad_root(const fk_graph *g, int i)
  * share a buffer; the output's gradient lives from the start (the copy of
  * dout). Greedy in the order of the walk: a gradient takes the smallest
  * free buffer that holds it, else the largest free one grows, else a new
- * one. */
+ * one. A node with a fused ReLU has no gradient of its own, and the ReLU's
+ * gradient lives on down to that node, whose backward reads it. */
 static fk_status plan_grads(fk_graph *g, int n)
 {
     const int count = g->count;
@@ -275,7 +294,7 @@ static fk_status plan_grads(fk_graph *g, int n)
     for (int at = count; !st && at >= 1; at--)
         for (int i = count - 1; i >= 1; i--) {
             fk_node *nd = &g->nodes[i];
-            if (!nd->has_grad || nd->grad_alias || nd->grad_zero_at != at)
+            if (!nd->has_grad || nd->grad_alias || nd->fused_relu >= 0 || nd->grad_zero_at != at)
                 continue;
             const size_t need = node_elems(nd, n);
             int best = -1;
@@ -290,7 +309,7 @@ static fk_status plan_grads(fk_graph *g, int n)
                 best = nslots++;
             if (elems[best] < need)
                 elems[best] = need;
-            busy_to[best] = i; /* free for lifetimes that start below i */
+            busy_to[best] = nd->fused ? nd->in[0] : i; /* free for lifetimes that start below */
             slot_of[i] = best;
         }
     for (int q = 0; !st && q < nslots; q++)
@@ -347,6 +366,7 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
     if (n <= 0)
         return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
     plan_free(g);
+    fk_graph_fuse_relus(g, rt->opts.fuse != FK_SWITCH_OFF);
     size_t work = 0;
     g->plan_rt = rt;
     g->plan_train = train;
@@ -441,11 +461,14 @@ fk_status fk_graph_forward(fk_runtime *rt, fk_graph *g, fk_tensor input, bool tr
     fk_exec x = exec_of(rt, g, train);
     for (int i = 1; i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
-        if (nd->op->forward) {
+        if (nd->fused) { /* nothing to run (layer_relu.c), nothing to time */
+            FK_TRY(nd->op->forward(&x, nd));
+        } else if (nd->op->forward) {
             double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->forward(&x, nd));
             char label[48];
-            snprintf(label, sizeof label, "%s %s", nd->op->name, train ? "fwd-train" : "fwd-eval");
+            snprintf(label, sizeof label, "%s%s %s", nd->op->name, nd->fused_relu >= 0 ? "+relu" : "",
+                     train ? "fwd-train" : "fwd-eval");
             fk_profile_end(rt, label, t0);
         }
     }
@@ -491,11 +514,13 @@ fk_status fk_graph_backward_from(fk_runtime *rt, fk_graph *g, fk_tensor dout)
             if (r->grad_zero_at == i && r->grad_req >= 0)
                 FK_TRY(fk_buffer_fill(rt, r->dout.buf, r->dout.off, fk_tensor_numel(&r->dout), 0.0f));
         }
-        if (nd->has_grad && nd->op->backward) {
+        if (nd->has_grad && nd->op->backward && nd->fused) {
+            FK_TRY(nd->op->backward(&x, nd));
+        } else if (nd->has_grad && nd->op->backward) {
             double t0 = fk_profile_begin(rt);
             FK_TRY(nd->op->backward(&x, nd));
             char label[48];
-            snprintf(label, sizeof label, "%s bwd", nd->op->name);
+            snprintf(label, sizeof label, "%s%s bwd", nd->op->name, nd->fused_relu >= 0 ? "+relu" : "");
             fk_profile_end(rt, label, t0);
         }
         size_t from = SIZE_MAX;

@@ -1,4 +1,5 @@
-/* Residual addition of two tensors of the same shape. */
+/* Residual addition of two tensors of the same shape (with the ReLU after
+ * it fused in when the plan fuses it). */
 #include "layer_util.h"
 
 #include "figkd/ops.h"
@@ -13,14 +14,20 @@ static fk_status add_shape(fk_graph *g, fk_node *nd)
     return FK_OK;
 }
 
+/* With a fused ReLU (nd->fused_relu, src/graph/graph.c) the output is the
+ * ReLU's (in place on the add's), and backward takes the ReLU's gradient. */
 static fk_status add_forward(const fk_exec *x, fk_node *nd)
 {
-    return fk_add_forward(x->rt, nd->out, fk_node_input(x->g, nd, 0)->out, fk_node_input(x->g, nd, 1)->out,
-                          fk_tensor_numel(&nd->out));
+    return (nd->fused_relu >= 0 ? fk_add_relu_forward : fk_add_forward)(
+        x->rt, nd->out, fk_node_input(x->g, nd, 0)->out, fk_node_input(x->g, nd, 1)->out,
+        fk_tensor_numel(&nd->out));
 }
 
 static fk_status add_backward(const fk_exec *x, fk_node *nd)
 {
+    if (nd->fused_relu >= 0)
+        return fk_add_relu_backward(x->rt, fk_node_din(x->g, nd, 0), fk_node_din(x->g, nd, 1),
+                                    x->g->nodes[nd->fused_relu].dout, nd->out, fk_tensor_numel(&nd->out));
     for (int i = 0; i < 2; i++) {
         const fk_tensor *din = fk_node_din(x->g, nd, i);
         if (din)

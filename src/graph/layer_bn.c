@@ -37,21 +37,26 @@ static size_t bn_plan(fk_graph *g, fk_node *nd, int n)
     return 0;
 }
 
+/* With a fused ReLU (nd->fused_relu, src/graph/graph.c) the output is the
+ * ReLU's (in place on the BN's), and backward takes the ReLU's gradient. */
 static fk_status bn_forward(const fk_exec *x, fk_node *nd)
 {
     bn_state *s = nd->state;
     fk_graph *g = x->g;
     fk_tensor in = fk_node_input(g, nd, 0)->out;
+    bool relu = nd->fused_relu >= 0;
+    fk_tensor gamma = fk_node_param(g, nd, 0), beta = fk_node_param(g, nd, 1);
+    fk_tensor rmean = fk_node_param(g, nd, 2), rvar = fk_node_param(g, nd, 3);
     if (x->train && g->bn_replicas)
-        return fk_bn_forward_train_sync(g->bn_replicas, x->rt, nd->out, nd->saved[0], nd->saved[1], in,
-                                        fk_node_param(g, nd, 0), fk_node_param(g, nd, 1), fk_node_param(g, nd, 2),
-                                        fk_node_param(g, nd, 3), fk_node_param(g, nd, 4), &s->d);
+        return (relu ? fk_bn_relu_forward_train_sync : fk_bn_forward_train_sync)(
+            g->bn_replicas, x->rt, nd->out, nd->saved[0], nd->saved[1], in, gamma, beta, rmean, rvar,
+            fk_node_param(g, nd, 4), &s->d);
     if (x->train)
-        return fk_bn_forward_train(x->rt, nd->out, nd->saved[0], nd->saved[1], in, fk_node_param(g, nd, 0),
-                                   fk_node_param(g, nd, 1), fk_node_param(g, nd, 2),
-                                   fk_node_param(g, nd, 3), fk_node_param(g, nd, 4), &s->d);
-    return fk_bn_forward_eval(x->rt, nd->out, in, fk_node_param(g, nd, 0), fk_node_param(g, nd, 1),
-                              fk_node_param(g, nd, 2), fk_node_param(g, nd, 3), &s->d);
+        return (relu ? fk_bn_relu_forward_train : fk_bn_forward_train)(
+            x->rt, nd->out, nd->saved[0], nd->saved[1], in, gamma, beta, rmean, rvar, fk_node_param(g, nd, 4),
+            &s->d);
+    return (relu ? fk_bn_relu_forward_eval : fk_bn_forward_eval)(x->rt, nd->out, in, gamma, beta, rmean, rvar,
+                                                                  &s->d);
 }
 
 static fk_status bn_backward(const fk_exec *x, fk_node *nd)
@@ -59,13 +64,20 @@ static fk_status bn_backward(const fk_exec *x, fk_node *nd)
     bn_state *s = nd->state;
     fk_graph *g = x->g;
     fk_tensor dgamma = fk_node_dparam(g, nd, 0), dbeta = fk_node_dparam(g, nd, 1);
-    if (g->bn_replicas)
-        return fk_bn_backward_sync(g->bn_replicas, x->rt, fk_node_din(g, nd, 0), &dgamma, &dbeta, nd->dout,
-                                   fk_node_input(g, nd, 0)->out, fk_node_param(g, nd, 0), nd->saved[0],
+    const fk_tensor *din = fk_node_din(g, nd, 0);
+    fk_tensor in = fk_node_input(g, nd, 0)->out, gamma = fk_node_param(g, nd, 0);
+    if (nd->fused_relu >= 0) {
+        fk_tensor dy = g->nodes[nd->fused_relu].dout;
+        if (g->bn_replicas)
+            return fk_bn_relu_backward_sync(g->bn_replicas, x->rt, din, &dgamma, &dbeta, dy, nd->out, in, gamma,
+                                            nd->saved[0], nd->saved[1], &s->d);
+        return fk_bn_relu_backward(x->rt, din, &dgamma, &dbeta, dy, nd->out, in, gamma, nd->saved[0],
                                    nd->saved[1], &s->d);
-    return fk_bn_backward(x->rt, fk_node_din(g, nd, 0), &dgamma, &dbeta, nd->dout,
-                          fk_node_input(g, nd, 0)->out, fk_node_param(g, nd, 0), nd->saved[0],
-                          nd->saved[1], &s->d);
+    }
+    if (g->bn_replicas)
+        return fk_bn_backward_sync(g->bn_replicas, x->rt, din, &dgamma, &dbeta, nd->dout, in, gamma, nd->saved[0],
+                                   nd->saved[1], &s->d);
+    return fk_bn_backward(x->rt, din, &dgamma, &dbeta, nd->dout, in, gamma, nd->saved[0], nd->saved[1], &s->d);
 }
 
 static const fk_op bn_op = {"bn", FK_OP_BN, bn_shape, bn_plan, bn_forward, bn_backward};

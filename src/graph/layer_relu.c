@@ -1,4 +1,5 @@
-/* ReLU layer; runs in place when fk_graph_finish allows it. */
+/* ReLU layer; runs in place when fk_graph_finish allows it, and inside its
+ * input's kernels when fk_graph_plan fuses it. */
 #include "layer_util.h"
 
 #include "figkd/ops.h"
@@ -9,15 +10,21 @@ static fk_status relu_shape(fk_graph *g, fk_node *nd)
     return FK_OK;
 }
 
+/* A fused ReLU (nd->fused, src/graph/graph.c) has nothing to do: its
+ * input's node (a BN or an add, in place) applied it and gates its
+ * gradient; the calls stay, so a forward hooked on the ReLU (the step
+ * test's record of its decisions) still sees its output. */
 static fk_status relu_forward(const fk_exec *x, fk_node *nd)
 {
+    if (nd->fused)
+        return FK_OK;
     return fk_relu_forward(x->rt, nd->out, fk_node_input(x->g, nd, 0)->out, fk_tensor_numel(&nd->out));
 }
 
 static fk_status relu_backward(const fk_exec *x, fk_node *nd)
 {
     const fk_tensor *din = fk_node_din(x->g, nd, 0);
-    if (!din)
+    if (!din || nd->fused)
         return FK_OK;
     return fk_relu_backward(x->rt, *din, nd->dout, nd->out, fk_tensor_numel(&nd->out));
 }

@@ -1,6 +1,7 @@
-/* BatchNorm2d forward (train and eval) and backward (cl/batchnorm.cl).
- * CPU devices use the per-image variants of the per-channel kernels
- * (bn_stats_img, bn_backward_img). */
+/* BatchNorm2d forward (train and eval) and backward (cl/batchnorm.cl),
+ * alone or with the ReLU after it fused in (fk_bn_relu_*). CPU devices use
+ * the per-image variants of the per-channel kernels (bn_stats_img,
+ * bn_backward_img). */
 #include "figkd/ops.h"
 
 /* Work-group size of the per-channel kernels: wide on GPUs, narrow on CPUs
@@ -40,20 +41,20 @@ static fk_status check_dims(const fk_bn_dims *d, bool train)
 }
 
 static fk_status bn_apply(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor mean, fk_tensor stat,
-                          int stat_is_var, fk_tensor gamma, fk_tensor beta, const fk_bn_dims *d)
+                          int stat_is_var, fk_tensor gamma, fk_tensor beta, int relu, const fk_bn_dims *d)
 {
     cl_kernel k;
     FK_TRY(fk_kernel(rt, FK_K_BN_APPLY, &k));
     int hw = d->h * d->w;
     size_t global[3] = {fk_round_up((size_t)hw, 16), (size_t)d->c, (size_t)d->n};
     FK_RUN(rt, k, 3, global, NULL, FK_T(out), FK_T(in), FK_T(mean), FK_T(stat), FK_T(gamma), FK_T(beta),
-           FK_A(d->c), FK_A(hw), FK_A(stat_is_var), FK_A(d->eps));
+           FK_A(d->c), FK_A(hw), FK_A(stat_is_var), FK_A(d->eps), FK_A(relu));
     return FK_OK;
 }
 
-fk_status fk_bn_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
-                              fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
-                              fk_tensor running_var, fk_tensor num_batches, const fk_bn_dims *d)
+static fk_status forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
+                               fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
+                               fk_tensor running_var, fk_tensor num_batches, int relu, const fk_bn_dims *d)
 {
     FK_TRY(check_dims(d, true));
     cl_kernel k;
@@ -62,7 +63,23 @@ fk_status fk_bn_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean
     FK_RUN(rt, k, 1, &gl[0], &gl[1], FK_T(in), FK_T(save_mean), FK_T(save_invstd), FK_T(running_mean),
            FK_T(running_var), FK_T(num_batches), FK_A(d->n), FK_A(d->c), FK_A(d->h * d->w), FK_A(d->eps),
            FK_A(d->momentum));
-    return bn_apply(rt, out, in, save_mean, save_invstd, 0, gamma, beta, d);
+    return bn_apply(rt, out, in, save_mean, save_invstd, 0, gamma, beta, relu, d);
+}
+
+fk_status fk_bn_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
+                              fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
+                              fk_tensor running_var, fk_tensor num_batches, const fk_bn_dims *d)
+{
+    return forward_train(rt, out, save_mean, save_invstd, in, gamma, beta, running_mean, running_var,
+                         num_batches, 0, d);
+}
+
+fk_status fk_bn_relu_forward_train(fk_runtime *rt, fk_tensor out, fk_tensor save_mean, fk_tensor save_invstd,
+                                   fk_tensor in, fk_tensor gamma, fk_tensor beta, fk_tensor running_mean,
+                                   fk_tensor running_var, fk_tensor num_batches, const fk_bn_dims *d)
+{
+    return forward_train(rt, out, save_mean, save_invstd, in, gamma, beta, running_mean, running_var,
+                         num_batches, 1, d);
 }
 
 fk_status fk_bn_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor gamma,
@@ -70,12 +87,21 @@ fk_status fk_bn_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_ten
                              const fk_bn_dims *d)
 {
     FK_TRY(check_dims(d, false));
-    return bn_apply(rt, out, in, running_mean, running_var, 1, gamma, beta, d);
+    return bn_apply(rt, out, in, running_mean, running_var, 1, gamma, beta, 0, d);
 }
 
-fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
-                         const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
-                         fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
+fk_status fk_bn_relu_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor gamma,
+                                  fk_tensor beta, fk_tensor running_mean, fk_tensor running_var,
+                                  const fk_bn_dims *d)
+{
+    FK_TRY(check_dims(d, false));
+    return bn_apply(rt, out, in, running_mean, running_var, 1, gamma, beta, 1, d);
+}
+
+/* gate: the fused ReLU's output, or NULL without one */
+static fk_status backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma, const fk_tensor *dbeta,
+                          fk_tensor dout, const fk_tensor *gate, fk_tensor in, fk_tensor gamma,
+                          fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
 {
     FK_TRY(check_dims(d, true));
     if (!din && !dgamma && !dbeta)
@@ -83,10 +109,24 @@ fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *
     cl_kernel k;
     size_t gl[2];
     FK_TRY(bn_kernel(rt, rt->dev.is_cpu ? FK_K_BN_BACKWARD_IMG : FK_K_BN_BACKWARD, d, &k, gl));
-    /* a skipped gradient still needs a valid buffer argument: dout stands in */
+    /* a skipped gradient or gate still needs a valid buffer argument: dout stands in */
     FK_RUN(rt, k, 1, &gl[0], &gl[1], FK_T(din ? *din : dout), FK_T(dgamma ? *dgamma : dout),
-           FK_T(dbeta ? *dbeta : dout), FK_T(dout), FK_T(in), FK_T(gamma), FK_T(save_mean), FK_T(save_invstd),
-           FK_A(d->n), FK_A(d->c), FK_A(d->h * d->w), FK_A(din ? 1 : 0), FK_A(dgamma ? 1 : 0),
-           FK_A(dbeta ? 1 : 0));
+           FK_T(dbeta ? *dbeta : dout), FK_T(dout), FK_T(gate ? *gate : dout), FK_T(in), FK_T(gamma),
+           FK_T(save_mean), FK_T(save_invstd), FK_A(d->n), FK_A(d->c), FK_A(d->h * d->w), FK_A(din ? 1 : 0),
+           FK_A(dgamma ? 1 : 0), FK_A(dbeta ? 1 : 0), FK_A(gate ? 1 : 0));
     return FK_OK;
+}
+
+fk_status fk_bn_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                         const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
+                         fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
+{
+    return backward(rt, din, dgamma, dbeta, dout, NULL, in, gamma, save_mean, save_invstd, d);
+}
+
+fk_status fk_bn_relu_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                              const fk_tensor *dbeta, fk_tensor dout, fk_tensor out, fk_tensor in,
+                              fk_tensor gamma, fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
+{
+    return backward(rt, din, dgamma, dbeta, dout, &out, in, gamma, save_mean, save_invstd, d);
 }

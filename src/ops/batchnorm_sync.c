@@ -1,7 +1,8 @@
 /* Batch norm with the statistics of every replica's batch (SyncBatchNorm),
- * include/figkd/ops.h. The per-channel sums are taken on the host in double
- * precision and summed over the replicas; the output is applied on the
- * device by the eval-mode kernel with the global mean and variance. */
+ * alone or with a ReLU fused in, include/figkd/ops.h. The per-channel sums
+ * are taken on the host in double precision and summed over the replicas;
+ * the output is applied on the device by the eval-mode kernel with the
+ * global mean and variance. */
 #include "figkd/ops.h"
 
 #include <math.h>
@@ -21,10 +22,11 @@ static fk_status store(fk_runtime *rt, fk_tensor t, size_t n, const float *h)
     return fk_buffer_write(rt, t.buf, t.off * sizeof(float), n * sizeof(float), h);
 }
 
-fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
-                                   fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
-                                   fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
-                                   const fk_bn_dims *d)
+/* relu: a ReLU fused in (its output in out) */
+static fk_status forward_train(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                               fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                               fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches, bool relu,
+                               const fk_bn_dims *d)
 {
     const int C = d->c;
     const size_t hw = (size_t)d->h * d->w, n = (size_t)d->n * C * hw;
@@ -74,7 +76,8 @@ fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tens
      * variance in save_mean and save_invstd, then invstd stored over it) */
     if ((st = store(rt, save_mean, (size_t)C, mean)) || (st = store(rt, save_invstd, (size_t)C, var)))
         goto out;
-    if ((st = fk_bn_forward_eval(rt, out, in, gamma, beta, save_mean, save_invstd, d)))
+    if ((st = (relu ? fk_bn_relu_forward_eval : fk_bn_forward_eval)(rt, out, in, gamma, beta, save_mean,
+                                                                     save_invstd, d)))
         goto out;
     if ((st = fk_buffer_read(rt, running_mean.buf, running_mean.off * sizeof(float), (size_t)C * sizeof(float), rm)) ||
         (st = fk_buffer_read(rt, running_var.buf, running_var.off * sizeof(float), (size_t)C * sizeof(float), rv)) ||
@@ -97,9 +100,28 @@ out:
     return st;
 }
 
-fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
-                              const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
-                              fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
+fk_status fk_bn_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                                   fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                                   fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
+                                   const fk_bn_dims *d)
+{
+    return forward_train(r, rt, out, save_mean, save_invstd, in, gamma, beta, running_mean, running_var,
+                         num_batches, false, d);
+}
+
+fk_status fk_bn_relu_forward_train_sync(const fk_replicas *r, fk_runtime *rt, fk_tensor out, fk_tensor save_mean,
+                                        fk_tensor save_invstd, fk_tensor in, fk_tensor gamma, fk_tensor beta,
+                                        fk_tensor running_mean, fk_tensor running_var, fk_tensor num_batches,
+                                        const fk_bn_dims *d)
+{
+    return forward_train(r, rt, out, save_mean, save_invstd, in, gamma, beta, running_mean, running_var,
+                         num_batches, true, d);
+}
+
+/* gate: a fused ReLU's output (dout is its gradient), or NULL */
+static fk_status backward(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                          const fk_tensor *dbeta, fk_tensor dout, const fk_tensor *gate, fk_tensor in,
+                          fk_tensor gamma, fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
 {
     const int C = d->c;
     const size_t hw = (size_t)d->h * d->w, n = (size_t)d->n * C * hw;
@@ -110,6 +132,15 @@ fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_ten
         st = fetch(rt, in, n, &x);
     if (!st)
         st = fetch(rt, dout, n, &dy);
+    if (!st && gate) {
+        /* the BN's gradient as the unfused ReLU's backward leaves it in a
+         * zeroed buffer (fk_relu_backward): 0 + dy where y > 0, else 0 */
+        float *y = NULL;
+        if (!(st = fetch(rt, *gate, n, &y)))
+            for (size_t i = 0; i < n; i++)
+                dy[i] = y[i] > 0.0f ? 0.0f + dy[i] : 0.0f;
+        free(y);
+    }
     if (!st && !(h = fk_malloc(5 * (size_t)C * sizeof(float))))
         st = FK_ERR_NOMEM;
     float *g = h, *mean = h + C, *invstd = h + 2 * C, *pg = h + 3 * C;
@@ -170,4 +201,19 @@ out:
     free(dx);
     free(h);
     return st;
+}
+
+fk_status fk_bn_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma,
+                              const fk_tensor *dbeta, fk_tensor dout, fk_tensor in, fk_tensor gamma,
+                              fk_tensor save_mean, fk_tensor save_invstd, const fk_bn_dims *d)
+{
+    return backward(r, rt, din, dgamma, dbeta, dout, NULL, in, gamma, save_mean, save_invstd, d);
+}
+
+fk_status fk_bn_relu_backward_sync(const fk_replicas *r, fk_runtime *rt, const fk_tensor *din,
+                                   const fk_tensor *dgamma, const fk_tensor *dbeta, fk_tensor dout, fk_tensor out,
+                                   fk_tensor in, fk_tensor gamma, fk_tensor save_mean, fk_tensor save_invstd,
+                                   const fk_bn_dims *d)
+{
+    return backward(r, rt, din, dgamma, dbeta, dout, &out, in, gamma, save_mean, save_invstd, d);
 }

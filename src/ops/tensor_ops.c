@@ -1,4 +1,4 @@
-/* Residual add, concat and split along channels, channel shuffle
+/* Residual add (alone or with the ReLU after it fused in), concat and split along channels, channel shuffle
  * (cl/tensor_ops.cl). Flatten is a view and needs no code. */
 #include "figkd/ops.h"
 
@@ -15,6 +15,27 @@ fk_status fk_add_backward(fk_runtime *rt, fk_tensor dx, fk_tensor dout, size_t c
     cl_kernel k;
     FK_TRY(fk_kernel(rt, FK_K_ACC, &k));
     FK_RUN_1D(rt, k, count, FK_T(dx), FK_T(dout), FK_A(count));
+    return FK_OK;
+}
+
+fk_status fk_add_relu_forward(fk_runtime *rt, fk_tensor out, fk_tensor a, fk_tensor b, size_t count)
+{
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_ADD_RELU_FORWARD, &k));
+    FK_RUN_1D(rt, k, count, FK_T(out), FK_T(a), FK_T(b), FK_A(count));
+    return FK_OK;
+}
+
+fk_status fk_add_relu_backward(fk_runtime *rt, const fk_tensor *da, const fk_tensor *db, fk_tensor dout,
+                               fk_tensor out, size_t count)
+{
+    if (!da && !db)
+        return FK_OK;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, FK_K_ADD_RELU_BACKWARD, &k));
+    fk_tensor first = da ? *da : *db;
+    FK_RUN_1D(rt, k, count, FK_T(first), FK_T(da && db ? *db : first), FK_T(dout), FK_T(out), FK_A(count),
+              FK_A(da && db ? 1 : 0));
     return FK_OK;
 }
 

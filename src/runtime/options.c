@@ -79,11 +79,13 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     o->conv_path = (fk_conv_path)path;
     o->conv_gemm = (fk_conv_gemm)gemm;
     static const char *const onoff[] = {"", "1", "0"};
-    int wino, fold;
+    int wino, fold, fuse;
     FK_TRY(env_choice("FIGKD_WINOGRAD", onoff, 3, &wino));
     FK_TRY(env_choice("FIGKD_FOLD_TEACHER", onoff, 3, &fold));
+    FK_TRY(env_choice("FIGKD_FUSE", onoff, 3, &fuse));
     o->winograd = (fk_switch)wino;
     o->fold_teacher = (fk_switch)fold;
+    o->fuse = (fk_switch)fuse;
     return FK_OK;
 }
 
