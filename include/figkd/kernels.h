@@ -27,6 +27,7 @@
     X(GAP_FORWARD, "pool", "gap_forward", NONE)                                \
     X(GAP_BACKWARD, "pool", "gap_backward", NONE)                              \
     X(BN_APPLY, "batchnorm", "bn_apply", NONE)                                 \
+    X(BN_APPLY_RUN, "batchnorm", "bn_apply_run", NONE)                         \
     X(BN_STATS, "batchnorm", "bn_stats", BN)                                   \
     X(BN_STATS_IMG, "batchnorm", "bn_stats_img", BN)                           \
     X(BN_BACKWARD, "batchnorm", "bn_backward", BN)                             \
@@ -52,6 +53,9 @@
     X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \
     X(NCHW_TO_CM, "conv_batch", "nchw_to_cm", NONE)                            \
     X(ROW_SUM_ADD, "conv_batch", "row_sum_add", NONE)                          \
+    X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_BATCH)                       \
+    X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_BATCH)             \
+    X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_BATCH)         \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \

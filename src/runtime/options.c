@@ -61,10 +61,10 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
         o->disk_cache = false;
 
     static const char *const paths[] = {"", "batch", "sample", "mixed"};
-    static const char *const gemms[] = {"", "own", "clblast", "wi"};
+    static const char *const gemms[] = {"", "own", "clblast", "wi", "ig"};
     int path, gemm;
     FK_TRY(env_choice("FIGKD_CONV_PATH", paths, 4, &path));
-    FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 4, &gemm));
+    FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 5, &gemm));
     o->conv_path = (fk_conv_path)path;
     o->conv_gemm = (fk_conv_gemm)gemm;
     return FK_OK;
