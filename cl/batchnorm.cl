@@ -142,6 +142,33 @@ inline float8 bn_dy8(__global const float *dy, __global const float *y, int i, i
     return gated ? select((float8)(0.0f), 0.0f + g, isgreater(vload8(0, y + i), (float8)(0.0f))) : g;
 }
 
+/* bn_apply with BN_RUN consecutive elements per work-item (the channel's
+ * four parameters loaded once for them); grid (ceil(HW / BN_RUN), C, N).
+ * For devices where every load costs a loop over the SIMD lanes (Mesa's
+ * llvmpipe, src/ops/batchnorm.c). */
+#define BN_RUN 8
+__kernel void bn_apply_run(__global float *out, const ulong out_off, __global const float *in,
+                           const ulong in_off, __global const float *mean, const ulong mean_off,
+                           __global const float *stat, const ulong stat_off, __global const float *gamma,
+                           const ulong g_off, __global const float *beta, const ulong b_off, const int c,
+                           const int hw, const int stat_is_var, const float eps, const int relu)
+{
+    const int i0 = (int)get_global_id(0) * BN_RUN, ch = (int)get_global_id(1);
+    const size_t img = get_global_id(2);
+    if (i0 >= hw)
+        return;
+    const float s = stat[stat_off + ch];
+    const float invstd = stat_is_var ? 1.0f / sqrt(s + eps) : s;
+    const float scale = invstd * gamma[g_off + ch], m = mean[mean_off + ch], b = beta[b_off + ch];
+    const size_t at = (img * (size_t)c + (size_t)ch) * (size_t)hw;
+    for (int i = i0; i < min(i0 + BN_RUN, hw); i++) {
+        float v = (in[in_off + at + i] - m) * scale + b;
+        if (relu && !isnan(v) && !(v > 0.0f))
+            v = 0.0f;
+        out[out_off + at + i] = v;
+    }
+}
+
 /* Backward of train mode for channel get_group_id(0), with xhat = (x - mean)
  * * invstd:  dbeta += sum dy,  dgamma += sum dy * xhat,
  * din += gamma * invstd * (dy - sum dy / M - xhat * sum(dy * xhat) / M).

@@ -65,7 +65,9 @@ int main(void)
     setenv("FIGKD_CONV_GEMM", "blas", 1);
     CHECK(read_env() == FK_ERR_ARG, "FIGKD_CONV_GEMM=blas fails");
     msg = fk_last_error();
-    CHECK(strstr(msg, "FIGKD_CONV_GEMM=blas") && strstr(msg, "own, clblast or wi"), "message: %s", msg);
+    CHECK(strstr(msg, "FIGKD_CONV_GEMM=blas") && strstr(msg, "own, clblast, wi or ig"), "message: %s", msg);
+    setenv("FIGKD_CONV_GEMM", "ig", 1);
+    CHECK(read_env() == FK_OK && opts.conv_gemm == FK_CONV_GEMM_IG, "FIGKD_CONV_GEMM=ig");
     setenv("FIGKD_CONV_GEMM", "clblast", 1);
     CHECK(read_env() == FK_OK && opts.fuse == FK_SWITCH_DEFAULT, "FIGKD_FUSE unset: the default (fused)");
     setenv("FIGKD_FUSE", "0", 1);

@@ -29,6 +29,7 @@
     X(GAP_FORWARD, "pool", "gap_forward", NONE)                                \
     X(GAP_BACKWARD, "pool", "gap_backward", NONE)                              \
     X(BN_APPLY, "batchnorm", "bn_apply", NONE)                                 \
+    X(BN_APPLY_RUN, "batchnorm", "bn_apply_run", NONE)                         \
     X(BN_STATS, "batchnorm", "bn_stats", BN)                                   \
     X(BN_STATS_IMG, "batchnorm", "bn_stats_img", BN)                           \
     X(BN_BACKWARD, "batchnorm", "bn_backward", BN)                             \
@@ -61,6 +62,9 @@
     X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
     X(IM2COL_T, "conv_wgrad", "im2col_t", CONV_BATCH)                          \
     X(WGRAD_NN16, "conv_wgrad", "wgrad_nn16", NONE)                            \
+    X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_BATCH)                       \
+    X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_BATCH)             \
+    X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_BATCH)         \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \

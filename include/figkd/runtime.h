@@ -25,6 +25,7 @@ typedef enum fk_conv_gemm {
     FK_CONV_GEMM_OWN,
     FK_CONV_GEMM_CLBLAST,
     FK_CONV_GEMM_WI,      /* the own GEMMs' per-work-item variant (src/runtime/probe.c) */
+    FK_CONV_GEMM_IG,      /* WI, and the implicit-GEMM conv on every shape (src/ops/conv_ig.c) */
 } fk_conv_gemm;
 
 /* an on/off choice whose default depends on the device */

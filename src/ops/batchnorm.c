@@ -40,13 +40,24 @@ static fk_status check_dims(const fk_bn_dims *d, bool train)
     return FK_OK;
 }
 
+#define BN_RUN 8 /* elements per work-item of bn_apply_run (cl/batchnorm.cl) */
+
 static fk_status bn_apply(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor mean, fk_tensor stat,
                           int stat_is_var, fk_tensor gamma, fk_tensor beta, int relu, const fk_bn_dims *d)
 {
+    /* devices that leave long loops early (Mesa's llvmpipe,
+     * src/runtime/probe.c; probed on CPU devices, as the conv path does)
+     * load one SIMD lane at a time: BN_RUN elements
+     * per work-item there, the parameters loaded once for them (forced with
+     * FIGKD_CONV_GEMM=wi or =ig, the llvmpipe-shaped kernels) */
+    long limit = rt->opts.conv_gemm == FK_CONV_GEMM_WI || rt->opts.conv_gemm == FK_CONV_GEMM_IG;
+    if (!limit && rt->dev.is_cpu)
+        FK_TRY(fk_device_loop_limit(rt, &limit));
     cl_kernel k;
-    FK_TRY(fk_kernel(rt, FK_K_BN_APPLY, &k));
+    FK_TRY(fk_kernel(rt, limit ? FK_K_BN_APPLY_RUN : FK_K_BN_APPLY, &k));
     int hw = d->h * d->w;
-    size_t global[3] = {fk_round_up((size_t)hw, 16), (size_t)d->c, (size_t)d->n};
+    size_t global[3] = {fk_round_up(limit ? ((size_t)hw + BN_RUN - 1) / BN_RUN : (size_t)hw, 16), (size_t)d->c,
+                        (size_t)d->n};
     FK_RUN(rt, k, 3, global, NULL, FK_T(out), FK_T(in), FK_T(mean), FK_T(stat), FK_T(gamma), FK_T(beta),
            FK_A(d->c), FK_A(hw), FK_A(stat_is_var), FK_A(d->eps), FK_A(relu));
     return FK_OK;

@@ -20,6 +20,7 @@
  * data gradient is din_n += W^T * dout_n, batched with beta 1).
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
 #include "figkd/ops.h"
+#include "ops/conv_ig.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -117,7 +118,10 @@ typedef struct conv_choice {
     bool batch_fwd, batch_bwd; /* the whole-batch path */
     bool wino_fwd, wino_bwd;   /* Winograd forward, for the data gradient */
     bool forced_path;          /* FIGKD_CONV_PATH is set */
+    bool ig_fwd, ig_dgrad, ig_wgrad; /* the implicit GEMMs (src/ops/conv_ig.c), per-work-item devices */
 } conv_choice;
+
+#define IG_MIN_PLANE 128
 
 static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen, conv_choice *c)
 {
@@ -130,9 +134,15 @@ static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
     c->own = gemm == FK_CONV_GEMM_DEFAULT ? rt->dev.is_cpu : gemm != FK_CONV_GEMM_CLBLAST;
     long limit;
     FK_TRY(fk_device_loop_limit(rt, &limit));
-    c->wi = limit != 0 || gemm == FK_CONV_GEMM_WI;
+    c->wi = limit != 0 || gemm == FK_CONV_GEMM_WI || gemm == FK_CONV_GEMM_IG;
     if (d->groups != 1)
         return FK_OK;
+    if (c->own && c->wi && !is_pointwise(d)) { /* IG_MIN_PLANE: see its note below */
+        const bool all = gemm == FK_CONV_GEMM_IG;
+        c->ig_wgrad = true;
+        c->ig_fwd = all || (d->stride == 1 && (size_t)d->h_out * d->w_out >= IG_MIN_PLANE);
+        c->ig_dgrad = all || (d->stride == 1 && (size_t)d->h * d->w >= IG_MIN_PLANE);
+    }
     const fk_tune_way fwd = e ? e->forward : FK_TUNE_DEFAULT, bwd = e && !frozen ? e->backward : FK_TUNE_DEFAULT;
     c->forced_path = o->conv_path != FK_CONV_PATH_DEFAULT;
     if (o->conv_path == FK_CONV_PATH_BATCH || o->conv_path == FK_CONV_PATH_SAMPLE) {
@@ -295,6 +305,15 @@ static size_t samples_per_launch(size_t per_sample, size_t n)
 #define WI_COLS 32       /* work-items along the columns rounded up to this */
 #define WI_K_SLICE 2048u /* longest loop of a work-item */
 
+/* The per-work-item devices' forward (or data gradient) of a groups == 1
+ * conv that is not pointwise: the implicit GEMMs of src/ops/conv_ig.c (no
+ * im2col / col2im) where they measured faster on llvmpipe, stride 1 and an
+ * output (or input) plane of at least IG_MIN_PLANE pixels (resnet8 at
+ * batch 64, 28x28 maps: forward 1.6x, data gradient 2.5x; 14x14 1.2x and
+ * 1.3x; slower on 7x7 maps and at stride 2, whose taps mostly miss); the
+ * weight gradient implicit on every such conv (1.8x over resnet8's
+ * convs). With FIGKD_CONV_GEMM=ig on every such conv. Chosen in
+ * conv_choose (IG_MIN_PLANE is defined there). */
 /* size of a buffer in floats (the own GEMMs read whole vectors up to it) */
 static fk_status buffer_floats(cl_mem m, cl_ulong *len)
 {
@@ -597,6 +616,8 @@ static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor ou
     if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n));
+    } else if (c->ig_fwd) {
+        FK_TRY(fk_conv_ig_forward(rt, out, in, weight, d));
     } else {
         /* in chunks of the samples whose columns the work holds (all of
          * them with fk_conv_work; fk_conv_work_on's plans ask less) */
@@ -664,7 +685,9 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    if (dweight && !pw && c->own && !c->wi) {
+    if (dweight && c->ig_wgrad) {
+        FK_TRY(fk_conv_ig_backward_weight(rt, *dweight, dout, in, d));
+    } else if (dweight && !pw && c->own && !c->wi) {
         FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
     } else if (dweight) {
         if (!pw)
@@ -692,6 +715,8 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
         if (pw) {
             FK_TRY(weight_gemm(rt, c, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n));
+        } else if (c->ig_dgrad) {
+            FK_TRY(fk_conv_ig_backward_data(rt, *din, dout, weight, d));
         } else {
             const size_t chunk = col_chunk(work, d);
             fk_conv_dims part = *d;

@@ -72,10 +72,10 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
         snprintf(o->tune_dir, sizeof o->tune_dir, "%s/.cache/figkd-cl", home);
 
     static const char *const paths[] = {"", "batch", "sample", "mixed"};
-    static const char *const gemms[] = {"", "own", "clblast", "wi"};
+    static const char *const gemms[] = {"", "own", "clblast", "wi", "ig"};
     int path, gemm;
     FK_TRY(env_choice("FIGKD_CONV_PATH", paths, 4, &path));
-    FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 4, &gemm));
+    FK_TRY(env_choice("FIGKD_CONV_GEMM", gemms, 5, &gemm));
     o->conv_path = (fk_conv_path)path;
     o->conv_gemm = (fk_conv_gemm)gemm;
     static const char *const onoff[] = {"", "1", "0"};
