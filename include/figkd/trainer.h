@@ -34,6 +34,7 @@ typedef struct fk_step {
     struct fk_grad_sync *sync;     /* gradients averaged over the ranks before SGD (NULL: one process) */
     int views;                     /* fk_method_views of the loss: x holds views * batch images */
     cl_mem grads_weak;             /* views 2: the weak view's parameter gradients */
+    fk_model *params;              /* the method's own parameters (its row's build_params), or NULL */
 } fk_step;
 
 #define FK_STEP_VALUES 6

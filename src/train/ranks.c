@@ -55,6 +55,11 @@ fk_status fk_ranks_begin(stage *S, fk_grad_sync *sync, fk_step *step)
     if (fk_method_views(S->loss.method) > 1)
         return fk_error(FK_ERR_ARG, "%s: [distill] method = %s trains on two views of each batch, which does not "
                         "run across processes yet; run it in one process", S->cfg->path, S->loss.method->name);
+    /* the method's own parameters have no gradient buckets: refused, not left unaveraged */
+    if (step->params)
+        return fk_error(FK_ERR_ARG, "%s: [distill] method = %s trains parameters of its own (%s), whose gradients "
+                        "are not averaged across processes yet; run it in one process", S->cfg->path,
+                        S->loss.method->name, step->params->graph.params.items[0].name);
     step->sync = sync;
     g->after_backward = fk_grad_sync_ready;
     g->after_backward_ctx = sync;
