@@ -83,7 +83,14 @@ static const fk_test_tol tol[] = { /* atol: a share of the largest |lref| */
     {"stat", 1e-4, 1e-4},
     {"loss", 1e-5, 1e-4},
     /* a method's own parameters' SGD momentum after two steps (0.9 g1 + g2,
-     * weight decay in): gradients, held to the update's limits */
+     * weight decay in): gradients, held to the update's limits, with the
+     * float32 allowance tensor-wide (4 x PyTorch float32's largest error
+     * of the tensor): the bias of a convolution that feeds a train-mode
+     * BatchNorm has a gradient of exactly 0, so its momentum is weight
+     * decay (1.9 x 5e-4 x b) plus the rounding of a sum over N x H x W
+     * that cancels, which is noise at each element (wrn_16_1's regressor:
+     * ours 5.2e-7, PyTorch float32's 5.7e-7, on momenta of 1.7e-4; the
+     * element-wise allowance put it at 0.98 x its limit) */
     {"momentum", 2e-3, 1e-2},
 };
 
@@ -108,13 +115,16 @@ static void compare(stats *S, const char *method, const char *what, const char *
     const fk_test_tol *row = fk_test_tol_find(tol, sizeof tol / sizeof tol[0], what, false);
     double rtol = row ? row->rtol : 0, atol = (row ? row->atol : 0) * mx;
     size_t bad = 0, worst = 0;
-    double worst_ratio = 0, err2 = 0, ref2 = 0;
+    double worst_ratio = 0, err2 = 0, ref2 = 0, f32_max = 0;
+    bool wide = l32 && strcmp(what, "momentum") == 0; /* the float32 allowance tensor-wide */
+    for (size_t i = 0; wide && i < n; i++)
+        f32_max = fmax(f32_max, fabs((double)l32[i] - lref[i]));
     for (size_t i = 0; i < n; i++) {
         double err = fabs(got[i] - ref[i]);
         err2 += (got[i] - ref[i]) * (got[i] - ref[i]);
         ref2 += (double)ref[i] * ref[i];
-        double lim = atol + rtol * fabs(lref[i]) + (l32 ? 4.0 * fabs((double)l32[i] - lref[i]) : 0.0) +
-                     vrel * fabs(ref[i]);
+        double f32 = wide ? f32_max : l32 ? fabs((double)l32[i] - lref[i]) : 0.0;
+        double lim = atol + rtol * fabs(lref[i]) + 4.0 * f32 + vrel * fabs(ref[i]);
         double ratio = isfinite(err) ? err / (lim > 0 ? lim : 1e-300) : INFINITY;
         if (!(err <= lim))
             bad++;
