@@ -174,7 +174,7 @@ def bad_configs():
         ("epochs = 0", "bad4.ini:23: [optim] epochs is given twice; first at bad4.ini:21", []),
         ("momentum = 1.5", "bad5.ini:23: [optim] momentum: must be below 1", []),
         ("", "--set optim.batch_size: must be at least 1", ["--set", "optim.batch_size=0"]),
-        ("", "--set distill.method: distill.method: unknown method 'fitnet'", ["--set", "distill.method=fitnet"]),
+        ("", "--set distill.method: distill.method: unknown method 'crd'", ["--set", "distill.method=crd"]),
         ("", "--set optim.epochs: must be at least 1", ["--set", "optim.epochs=0"]),
     ]
     for i, (line, want, sets) in enumerate(cases, 1):
