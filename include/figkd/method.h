@@ -121,16 +121,16 @@ typedef struct fk_method {
      * the strong one, and sums the two gradients; CE and the term are the
      * sums over the views. */
     int views;
-    /* Parameters of the method's own (FitNet's regressor): build its
-     * layers into g, an empty graph whose first node is their input (a
-     * student feature; g->input_grad set when its gradient is wanted),
-     * from the features' shapes (batch 0). The step owns them as a model
-     * (fk_step.params: seeded with spec->seed, planned for the batch in
-     * train mode), zeroes their gradients with the student's, hands them to
-     * the loss (io->params: it runs their forward and backward) and updates
-     * them with the same SGD call; checkpoints hold them beside the
-     * student's, named by the layers ("method.<name>", by convention:
-     * src/io/checkpoint.c). NULL: none. */
+    /* Parameters of the method's own (FitNet's regressor; a row with
+     * feature taps): build its layers into g, an empty graph whose first
+     * node is their input (a student feature; g->input_grad set when its
+     * gradient is wanted), from the features' shapes (batch 0). The step
+     * owns them as a model (fk_step.params: seeded with spec->seed,
+     * planned for the batch in train mode), zeroes their gradients with the
+     * student's, hands them to the loss (io->params: it runs their forward
+     * and backward) and updates them with the same SGD call; checkpoints
+     * hold them beside the student's, named by the layers ("method.<name>",
+     * by convention: src/io/checkpoint.c). NULL: none. */
     fk_status (*build_params)(const fk_loss_spec *spec, const fk_feats *student, const fk_feats *teacher,
                               fk_graph *g);
 } fk_method;
