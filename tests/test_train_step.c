@@ -1,6 +1,8 @@
 /* Two whole training steps (teacher forward, student forward, CE plus the
  * method's term, backward, SGD with momentum and weight decay) against
- * PyTorch, for figkd, kd, dkd, dist, at, pkt, rkd and mlkd: resnet8x4 student,
+ * PyTorch, for figkd, kd, dkd, dist, at, pkt, rkd and mlkd (and fitnet, named
+ * on the command line: its regressor's values, updates, momentum and BN
+ * statistics too, m0./m2./mm2. in the run file): resnet8x4 student,
  * resnet32x4 teacher (and wrn_16_2 from wrn_40_2 for mlkd), 100 classes, a
  * batch of 8 at 32x32, and a second input for the strong view of a
  * two-view method (references written at test time by tests/ref/gen_step.py
@@ -510,7 +512,7 @@ out:
  * layer3.0.bn2.weight 1.18 x past it under rkd, which the outlier rule
  * cannot accept in such small tensors. With the device's decisions (PoCL):
  * dist 0.38 x the limit at worst (its losses), rkd 0.008 x. */
-static const char *const all_methods[] = {"figkd", "kd", "dkd", "dist", "at", "pkt", "rkd", "fitnet"};
+static const char *const all_methods[] = {"figkd", "kd", "dkd", "dist", "at", "pkt", "rkd"};
 
 /* The case: its batch (N, 3, S, S), the strong views of the same shape,
  * labels, class count, and the models named in the weights' metadata
