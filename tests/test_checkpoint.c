@@ -160,6 +160,39 @@ int main(void)
     fk_params_alloc(rt, &d);
     CHECK_ERR(fk_checkpoint_load(rt, &d, path, false, NULL), FK_ERR_FORMAT, "unexpected tensor bn1.bias", NULL, NULL);
     fk_params_free(&d);
+    /* a method's own parameters beside the model's: round trip with momentum;
+     * the model's store alone passes them over; asked for, they must be there */
+    fk_param_store m, m2, *both[2] = {&b, &m2};
+    fk_params_init(&m);
+    fk_params_add(&m, "method.reg.weight", 2, (int[]){2, 3}, false);
+    fk_params_add(&m, "method.reg.running_mean", 1, (int[]){2}, true);
+    fk_params_init(&m2);
+    fk_params_add(&m2, "method.reg.weight", 2, (int[]){2, 3}, false);
+    fk_params_add(&m2, "method.reg.running_mean", 1, (int[]){2}, true);
+    char path2[560];
+    snprintf(path2, sizeof path2, "%s/two.safetensors", dir);
+    float mw[6] = {1, 2, 3, 4, 5, 6}, mm[6] = {-1, -2, -3, -4, -5, -6}, mb[2] = {7, 8}, g6[6], g2[2];
+    if (fk_params_alloc(rt, &m) || fk_params_alloc(rt, &m2))
+        return 1;
+    fk_buffer_write(rt, m.params, 0, sizeof mw, mw);
+    fk_buffer_write(rt, m.momentum, 0, sizeof mm, mm);
+    fk_buffer_write(rt, m.buffers, 0, sizeof mb, mb);
+    const fk_param_store *saved[2] = {&a, &m};
+    CHECK(fk_checkpoint_save_stores(rt, saved, 2, path2, true, NULL, NULL, 0) == FK_OK, "save two stores: %s",
+          fk_last_error());
+    CHECK(fk_checkpoint_load_stores(rt, both, 2, path2, true, NULL) == FK_OK, "load two stores: %s", fk_last_error());
+    fk_buffer_read(rt, m2.params, 0, sizeof g6, g6);
+    CHECK(!memcmp(g6, mw, sizeof mw), "method parameters round-trip");
+    fk_buffer_read(rt, m2.momentum, 0, sizeof g6, g6);
+    CHECK(!memcmp(g6, mm, sizeof mm), "method momentum round-trip");
+    fk_buffer_read(rt, m2.buffers, 0, sizeof g2, g2);
+    CHECK(!memcmp(g2, mb, sizeof mb), "method buffers round-trip");
+    CHECK(fk_checkpoint_load(rt, &b, path2, true, NULL) == FK_OK, "the model's store alone: %s", fk_last_error());
+    CHECK(fk_checkpoint_load(rt, &b, path2, false, NULL) == FK_OK, "weights only: %s", fk_last_error());
+    CHECK_ERR(fk_checkpoint_load_stores(rt, both, 2, path, true, NULL), FK_ERR_FORMAT, "method.reg.weight", "missing",
+              NULL);
+    fk_params_free(&m);
+    fk_params_free(&m2);
     /* a truncated file is an error, never a crash */
     FILE *f = fopen(path, "r+b");
     if (f) {

@@ -5,7 +5,9 @@
 #include "common.h"
 #include "figkd/config.h"
 #include "figkd/loss.h"
+#include "figkd/method.h"
 #include "figkd/model.h"
+#include "figkd/trainer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +145,28 @@ int main(int argc, char **argv)
     expect_error("[distill]\nbands = LL,XX\n", NULL, 0, "c.ini:16", "valid: LL, LH, HL, HH");
     expect_error("[distill]\ntemperature = 4\n", NULL, 0, "c.ini:16: distill.temperature does not apply to method = figkd",
                  "alpha, beta, bands");
+    /* fitnet's keys: the stage index is a whole number, weights non-negative numbers; its keys are its own */
+    expect_error("[distill]\nmethod = fitnet\nhint_layer = 1.5\n", NULL, 0, "c.ini:17: distill.hint_layer",
+                 "not a non-negative integer");
+    expect_error("[distill]\nmethod = fitnet\nhint_layer = -1\n", NULL, 0, "c.ini:17: distill.hint_layer",
+                 "not a non-negative integer");
+    expect_error("[distill]\nmethod = fitnet\nbeta = lots\n", NULL, 0, "c.ini:17: distill.beta", "not a non-negative number");
+    expect_error("[distill]\nmethod = fitnet\ntemperature = 4\n", NULL, 0,
+                 "c.ini:17: distill.temperature does not apply to method = fitnet", "alpha, beta, hint_layer");
+    expect_error("[distill]\nmethod = at\nhint_layer = 2\n", NULL, 0,
+                 "c.ini:17: distill.hint_layer does not apply to method = at", "alpha, beta, p");
+    expect_error("", (const char *[]){"distill.method=fitnet", "distill.hint_layer=two"}, 2, "--set distill.hint_layer",
+                 "not a non-negative integer");
+    CHECK(load("[distill]\nmethod = fitnet\n", NULL, 0, &cfg) == FK_OK, "fitnet: %s", fk_last_error());
+    CHECK(cfg.method == &fk_method_fitnet, "fitnet loads");
+    fk_config_free(&cfg);
+    CHECK(load("[distill]\nmethod = fitnet\nhint_layer = 3\nbeta = 50\n", NULL, 0, &cfg) == FK_OK, "fitnet keys: %s",
+          fk_last_error());
+    fk_loss_spec spec;
+    CHECK(fk_loss_spec_from_config(&cfg, 100, &spec) == FK_OK && spec.ce_weight == 1 && spec.term_weight == 50 &&
+              spec.seed == cfg.seed + 2,
+          "fitnet spec: ce %g, term %g", spec.ce_weight, spec.term_weight);
+    fk_config_free(&cfg);
     expect_error("[optim]\nschedule = cosine\nmilestones = 10,20\n", NULL, 0, "c.ini:17: optim.milestones conflicts",
                  NULL);
     expect_error("[optim]\nmilestones = 20,10\n", NULL, 0, "c.ini:16", "increasing");

@@ -90,7 +90,7 @@ static float term(dev *D, const fk_loss_spec *spec, bool grad, int view)
     fk_tensor value = {D->value, 0, 1, {1, 1, 1, 1}}, dl = {D->dlogits, 0, 2, {N, C, 1, 1}};
     fk_method_io io = {D->rt, spec, value, grad ? &dl : NULL, {D->student, 0, 2, {N, C, 1, 1}},
                        {D->teacher, 0, 2, {N, C, 1, 1}}, D->labels, N, C, 0.5f,
-                       {D->work, 0, 1, {(int)fk_method_work(spec->method, N, C), 1, 1, 1}}, {0}, {0}, view};
+                       {D->work, 0, 1, {(int)fk_method_work(spec->method, N, C), 1, 1, 1}}, {0}, {0}, view, NULL};
     float v = NAN;
     if (spec->method->loss(&io) != FK_OK || fk_buffer_read(D->rt, D->value, 0, sizeof v, &v) != FK_OK)
         CHECK(0, "%s: loss: %s", spec->method->name, fk_last_error());

@@ -37,6 +37,7 @@ started from a PyTorch-written init (p0), augment standard, shuffle on:
   sharded, the counts summed; each rank on its own FIGKD_DEVICE entry); predict in 2 processes runs on rank 0
   alone (rank 1 has no device and is not asked for one) and writes what 1
   process writes;
+- fitnet (a method with parameters of its own) is refused, naming them;
 - killing one process (SIGKILL) ends the job within seconds; a process
   that fails (its FIGKD_DEVICE list entry matches nothing) ends the job with
   its error printed.
@@ -355,6 +356,18 @@ def test_failing_rank():
     check(dt < 60, "the job took %.1f s to end" % dt)
 
 
+def test_fitnet_refused():
+    """a method with parameters of its own (fitnet's regressor) has no
+    gradient buckets: refused across processes, naming them"""
+    r = subprocess.run(MPI + [BIN, "train", "run.ini", "--set", "run.out_dir=fitnet", "--set",
+                              "distill.method=fitnet", "--set", "optim.max_steps=1"], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    check(r.returncode != 0 and "method = fitnet trains parameters of its own (method.conv_reg.conv.weight)"
+          in r.stderr and "run it in one process" in r.stderr,
+          "fitnet in 2 processes: exit %d\n%s" % (r.returncode, r.stderr[-2000:]))
+    print("fitnet in 2 processes: refused (exit %d)" % r.returncode)
+
+
 def main():
     need_device(BIN)
     setup()
@@ -365,6 +378,7 @@ def main():
     test_other_commands()
     test_kill()
     test_failing_rank()
+    test_fitnet_refused()
     finish("train_mpi")
 
 

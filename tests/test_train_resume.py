@@ -12,6 +12,9 @@ checkpoint written here) to a resnet8 student, augment standard, shuffle on:
   ends at the uninterrupted run's weights;
 - a NaN loss (optim.lr = 1e30) stops the run naming the step, leaves the
   previous last.safetensors as it was, and a --resume from it runs;
+- a method with parameters of its own (fitnet's regressor) saves them
+  with their momentum and BN statistics and resumes bit for bit; eval of
+  its run loads the student alone;
 - bad config values stop with FILE:LINE (or the --set) before any work;
 - the student checkpoint loads into the PyTorch model (strict, after
   dropping the optimizer entries) and `figkd-cl predict` writes the logits
@@ -129,7 +132,7 @@ def bad_configs():
         ("epochs = 0", "bad4.ini:23: [optim] epochs is given twice; first at bad4.ini:21", []),
         ("momentum = 1.5", "bad5.ini:23: [optim] momentum: must be below 1", []),
         ("", "--set optim.batch_size: must be at least 1", ["--set", "optim.batch_size=0"]),
-        ("", "--set distill.method: distill.method: unknown method 'fitnet'", ["--set", "distill.method=fitnet"]),
+        ("", "--set distill.method: distill.method: unknown method 'crd'", ["--set", "distill.method=crd"]),
         ("", "--set optim.epochs: must be at least 1", ["--set", "optim.epochs=0"]),
     ]
     for i, (line, want, sets) in enumerate(cases, 1):
@@ -219,6 +222,33 @@ def main():
     r = train("at_split", 12, "--resume", *at)
     check("epoch 1, batch 7 (step 7)" in r.stdout, "at_split: not resumed at epoch 1, batch 7:\n" + r.stdout[-1500:])
     same_weights("at_straight", "at_split", "at: 7 + --resume to 12")
+
+    # a method with parameters of its own (FitNet's regressor): they are in
+    # the checkpoint with their momentum, trained, and resumed bit for bit;
+    # the student's weights alone still load (eval passes them over)
+    fit = ("--set", "distill.method=fitnet")
+    train("fitnet_straight", 12, *fit)
+    train("fitnet_split", 7, *fit)
+    t7, _ = fkio.read_safetensors(last("fitnet_split"))
+    reg = sorted(k for k in t7 if k.startswith("method.conv_reg."))
+    check(reg == ["method.conv_reg.bn.bias", "method.conv_reg.bn.num_batches_tracked",
+                  "method.conv_reg.bn.running_mean", "method.conv_reg.bn.running_var",
+                  "method.conv_reg.bn.weight", "method.conv_reg.conv.bias", "method.conv_reg.conv.weight"],
+          "fitnet: the regressor's tensors in last.safetensors: %s" % reg)
+    check(all("optimizer.momentum." + k in t7 for k in reg if "bn.running" not in k and "num_batches" not in k),
+          "fitnet: the regressor's momentum is not in last.safetensors")
+    check(int(np.asarray(t7["method.conv_reg.bn.num_batches_tracked"]).reshape(-1)[0]) == 7,
+          "fitnet: the regressor's BN counted %s steps, not 7" % t7["method.conv_reg.bn.num_batches_tracked"])
+    r = train("fitnet_split", 12, "--resume", *fit)
+    check("epoch 1, batch 7 (step 7)" in r.stdout,
+          "fitnet_split: not resumed at epoch 1, batch 7:\n" + r.stdout[-1500:])
+    same_weights("fitnet_straight", "fitnet_split", "fitnet: 7 + --resume to 12")
+    t12, _ = fkio.read_safetensors(last("fitnet_split"))
+    check(t12["method.conv_reg.conv.weight"].tobytes() != t7["method.conv_reg.conv.weight"].tobytes(),
+          "fitnet: the regressor did not change from step 7 to 12")
+    r = subprocess.run([BIN, "eval", "run.ini", "--weights", last("fitnet_split"), *fit], cwd=WORK,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0, "fitnet: eval of the run: exit %d\n%s" % (r.returncode, r.stderr[-1500:]))
 
     interrupted_run("sigint", signal.SIGINT)
     interrupted_run("sigterm", signal.SIGTERM)

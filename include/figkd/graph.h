@@ -174,6 +174,11 @@ struct fk_graph {
     int feat[FK_FEAT_MAX];      /* node of stage output i */
     int nfeat;
     int embed;                  /* node of the embedding; -1 none */
+
+    /* the input's gradient is wanted (a method's connector layers, whose
+     * input is a student feature): set before fk_graph_finish; after a
+     * backward nodes[0].dout holds it */
+    bool input_grad;
 };
 
 void fk_graph_init(fk_graph *g);
@@ -188,7 +193,8 @@ int fk_graph_add(fk_graph *g, const fk_op *op, const int *in, int nin, void *sta
 int fk_graph_param(fk_graph *g, fk_node *node, const char *suffix, int ndim, const int *shape,
                    bool is_buffer, fk_init_rule rule);
 /* Consumers, views, in-place ReLUs and gradient flags; call once after
- * the last node. The last node is the output (logits). */
+ * the last node. The last node is the output (logits); it keeps memory of
+ * its own (a ReLU there is not in place). */
 fk_status fk_graph_finish(fk_graph *g);
 
 /* Memory plan for batch n (train: also activation gradients and saved

@@ -97,6 +97,7 @@
     X(MLKD_CORR_GRAD, "mlkd", "mlkd_corr_grad", NONE)                          \
     X(MLKD_GRAD, "mlkd", "mlkd_grad", NONE)                                    \
     X(MLKD_VALUE, "mlkd", "mlkd_value", NONE)                                  \
+    X(FITNET_MSE, "fitnet", "fitnet_mse", NONE)                                \
     X(SGD_STEP, "sgd", "sgd_step", NONE)                                       \
     X(TOPK_HITS, "metrics", "topk_hits", NONE)                                 \
     X(NONFINITE_ROWS, "metrics", "nonfinite_rows", NONE)

@@ -112,6 +112,15 @@ size_t fk_rkd_work(int n, int ds, int dt);
 fk_status fk_rkd_loss(fk_runtime *rt, fk_tensor value, fk_tensor student, const fk_tensor *dstudent,
                       fk_tensor teacher, float distance_weight, float angle_weight, float weight, fk_tensor work);
 
+/* FitNet's hint, as mdistiller's FitNet.py: F.mse_loss(r, t), the mean
+ * over every element of (r - t)^2 for r, t (N, C, H, W) of one shape
+ * (src/loss/fitnet.c, cl/fitnet.cl). dr: NULL, or weight * d value / d r,
+ * WRITTEN (r is a connector's output: dr is the gradient its backward
+ * starts from). */
+size_t fk_fitnet_work(const fk_tensor *r);
+fk_status fk_fitnet_loss(fk_runtime *rt, fk_tensor value, fk_tensor r, const fk_tensor *dr, fk_tensor t,
+                         float weight, fk_tensor work);
+
 /* ---- MLKD (src/loss/mlkd.c, cl/mlkd.cl) ---- */
 
 /* MLKD (Jin et al. 2023), one view's term as the authors' KD_ours.py sums

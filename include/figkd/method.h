@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct fk_config fk_config; /* figkd/config.h */
 
@@ -22,6 +23,7 @@ typedef enum fk_key_kind {
     FK_KEY_CHOICE, /* one of `choices` ("mse,l1"): int, its index */
     FK_KEY_FLAGS,  /* comma-separated names of `choices`: int, bit i for the i-th */
     FK_KEY_GRID,   /* "HxW" or "auto": two ints, h then w (0, 0 = auto) */
+    FK_KEY_COUNT,  /* int >= 0 (a stage index) */
 } fk_key_kind;
 
 typedef struct fk_method_key {
@@ -45,6 +47,7 @@ typedef struct fk_loss_spec {
     double ce_weight;   /* weight of the cross-entropy */
     double term_weight; /* weight of the method's term, before its warm-up rule */
     double params[8];   /* the method's own values: its setup writes them, its loss reads them */
+    uint64_t seed;      /* initialisation of the method's own parameters (run.seed + 2) */
 } fk_loss_spec;
 
 /* A method's own struct of values in fk_loss_spec.params, copied in (its
@@ -77,6 +80,9 @@ typedef struct fk_method_io {
      * dlogits is not NULL, and the teacher's (forward only). */
     fk_feats student_feats, teacher_feats;
     int view;                 /* a method of two views: 0 the weak (first), 1 the strong */
+    /* The method's own trained layers (a row with build_params), planned
+     * for batch n in train mode with their gradients zeroed; NULL: none. */
+    struct fk_model *params;
 } fk_method_io;
 
 typedef struct fk_method {
@@ -120,6 +126,18 @@ typedef struct fk_method {
      * gathered from every rank, so N ranks of B/N train as one process of
      * B. A row with feature taps cannot set it. */
     bool whole_batch;
+    /* Parameters of the method's own (FitNet's regressor; a row with
+     * feature taps): build its layers into g, an empty graph whose first
+     * node is their input (a student feature; g->input_grad set when its
+     * gradient is wanted), from the features' shapes (batch 0). The step
+     * owns them as a model (fk_step.params: seeded with spec->seed,
+     * planned for the batch in train mode), zeroes their gradients with the
+     * student's, hands them to the loss (io->params: it runs their forward
+     * and backward) and updates them with the same SGD call; checkpoints
+     * hold them beside the student's, named by the layers ("method.<name>",
+     * by convention: src/io/checkpoint.c). NULL: none. */
+    fk_status (*build_params)(const fk_loss_spec *spec, const fk_feats *student, const fk_feats *teacher,
+                              fk_graph *g);
 } fk_method;
 
 #define FK_STAGES_FROM(k) (~0u << (k))
@@ -154,7 +172,7 @@ extern const fk_method fk_method_mlkd;
 #define FK_METHOD_DKD (&fk_method_dkd)
 #define FK_METHOD_FIGKD (&fk_method_figkd)
 #define FK_METHOD_DIST (&fk_method_dist)
-extern const fk_method fk_method_at, fk_method_pkt, fk_method_rkd;
+extern const fk_method fk_method_at, fk_method_pkt, fk_method_rkd, fk_method_fitnet;
 #define FK_METHOD_MLKD (&fk_method_mlkd)
 
 #endif

@@ -35,6 +35,7 @@ typedef struct fk_step {
     struct fk_logit_gather *gather; /* the term over every rank's logits (NULL: this rank's) */
     int views;                     /* fk_method_views of the loss: x holds views * batch images */
     cl_mem grads_weak;             /* views 2: the weak view's parameter gradients */
+    fk_model *params;              /* the method's own parameters (its row's build_params), or NULL */
 } fk_step;
 
 #define FK_STEP_VALUES 6

@@ -173,7 +173,7 @@ fk_status fk_graph_finish(fk_graph *g)
         fk_node *nd = &g->nodes[i];
         fk_op_kind kind = nd->op->kind;
         /* gradient wanted when a parameter or an input that wants one feeds it */
-        nd->has_grad = nd->nparam > 0 && kind != FK_OP_INPUT;
+        nd->has_grad = kind == FK_OP_INPUT ? g->input_grad : nd->nparam > 0;
         for (int j = 0; j < nd->nin; j++)
             if (g->nodes[nd->in[j]].has_grad)
                 nd->has_grad = true;
@@ -187,7 +187,8 @@ fk_status fk_graph_finish(fk_graph *g)
             /* In place when nothing else reads the input and it is plain
              * memory of its own: every backward reads its own input, never
              * its output (but ReLU, which reads the same values in place). */
-            if (src->op->kind != FK_OP_INPUT && src->alias < 0 && src->consumers == 1 && !is_tap(g, nd->in[0])) {
+            if (src->op->kind != FK_OP_INPUT && src->alias < 0 && src->consumers == 1 && !is_tap(g, nd->in[0]) &&
+                i != g->count - 1) {
                 nd->alias = nd->in[0];
                 nd->alias_sample_off = 0;
                 nd->grad_alias = false;

@@ -15,7 +15,8 @@
     X(at)          \
     X(pkt)         \
     X(rkd)         \
-    X(mlkd)
+    X(mlkd)        \
+    X(fitnet)
 
 #define DECLARE(name) extern const fk_method fk_method_##name;
 METHODS(DECLARE)

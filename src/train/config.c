@@ -304,7 +304,8 @@ static int set_value(const key_spec *k, void *base, const char *v, char *err, si
 static int set_method_key(const fk_method_key *k, fk_config *cfg, const char *v, char *err, size_t errsz)
 {
     static const enum kind kinds[] = {[FK_KEY_NUMBER] = K_DOUBLE, [FK_KEY_CHOICE] = K_CHOICE,
-                                      [FK_KEY_FLAGS] = K_FLAGS, [FK_KEY_GRID] = K_GRID};
+                                      [FK_KEY_FLAGS] = K_FLAGS, [FK_KEY_GRID] = K_GRID,
+                                      [FK_KEY_COUNT] = K_INT};
     target t = {kinds[k->kind], (char *)cfg + k->off, 0, k->name, k->choices};
     return set_target(&t, v, err, errsz);
 }

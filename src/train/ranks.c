@@ -52,6 +52,11 @@ fk_status fk_ranks_attach(fk_step *step, fk_graph *g, bool sync_bn, fk_grad_sync
     FK_TRY(fk_grad_sync_init(sync, par, step->rt, &g->params, FK_GRAD_BUCKET));
     if (!fk_par_many(par))
         return FK_OK;
+    /* the method's own parameters have no gradient buckets: refused, not left unaveraged */
+    if (step->params)
+        return fk_error(FK_ERR_ARG, "[distill] method = %s trains parameters of its own (%s), whose gradients are "
+                        "not averaged across processes yet; run it in one process", m->name,
+                        step->params->graph.params.items[0].name);
     step->sync = sync;
     if (m->whole_batch) {
         if (FK_METHOD_TAPS(m)) /* the features stay on their rank */

@@ -4,6 +4,8 @@
  * trimming metrics.jsonl to the checkpoint's epoch. */
 #include "train/stage.h"
 
+#include "figkd/checkpoint.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,10 @@ fk_status fk_stage_save(const stage *S, const char *file, long epoch, long batch
     const char *vals[] = {S->label, S->net->entry->name, e, b, s, best, be, a, seed, done ? "1" : "0",
                           S->cfg->text ? S->cfg->text : "", last, pv.classes, pv.input, pv.dataset, pv.hash};
     fk_train_saving(true);
-    fk_status st = fk_checkpoint_save(S->rt, &S->net->graph.params, path, true, keys, vals,
-                                      sizeof keys / sizeof keys[0]);
+    const fk_param_store *stores[] = {&S->net->graph.params,
+                                      S->method_params ? &S->method_params->graph.params : NULL};
+    fk_status st = fk_checkpoint_save_stores(S->rt, stores, S->method_params ? 2 : 1, path, true, keys, vals,
+                                             sizeof keys / sizeof keys[0]);
     fk_train_saving(false);
     return st;
 }
@@ -71,7 +75,8 @@ static fk_status meta_acc(const fk_st_file *f, const char *path, float *acc)
 fk_status fk_stage_load(stage *S, const char *path, fk_resume_point *at)
 {
     fk_st_file meta;
-    FK_TRY(fk_checkpoint_load(S->rt, &S->net->graph.params, path, true, &meta));
+    fk_param_store *stores[] = {&S->net->graph.params, S->method_params ? &S->method_params->graph.params : NULL};
+    FK_TRY(fk_checkpoint_load_stores(S->rt, stores, S->method_params ? 2 : 1, path, true, &meta));
     double epoch, batch, step, best_epoch, done;
     fk_status st = meta_number(&meta, path, "figkd.epoch", 0, &epoch);
     if (!st)

@@ -97,7 +97,9 @@ static fk_status build_step(loop *L)
     FK_TRY(fk_model_plan(S->net, L->B, true));
     if (S->teacher)
         FK_TRY(fk_model_plan_teacher(S->teacher, L->B, FK_METHOD_TAPS(S->loss.method)));
-    return fk_step_init(&L->step, S->rt, S->net, S->teacher, &S->loss, L->B, S->classes);
+    FK_TRY(fk_step_init(&L->step, S->rt, S->net, S->teacher, &S->loss, L->B, S->classes));
+    S->method_params = L->step.params;
+    return FK_OK;
 }
 
 static fk_status open_metrics(loop *L)
@@ -415,6 +417,7 @@ static void loop_free(loop *L)
     if (L->metrics)
         fclose(L->metrics);
     fk_ranks_end(L->S, &L->sync, &L->gather);
+    L->S->method_params = NULL;
     fk_step_free(&L->step);
 }
 

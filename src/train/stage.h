@@ -17,6 +17,7 @@ typedef struct stage {
     fk_model *net, *teacher;
     const fk_optim_config *opt;
     fk_loss_spec loss;
+    fk_model *method_params;    /* the step's fk_step.params (the method's own), saved beside net; or NULL */
     fk_dataset *train, *test;
     int classes;
     uint64_t seed;

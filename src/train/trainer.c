@@ -16,11 +16,34 @@ fk_status fk_loss_spec_from_config(const fk_config *cfg, int classes, fk_loss_sp
 {
     memset(out, 0, sizeof *out);
     out->method = cfg->method;
+    out->seed = cfg->seed + 2; /* the student's is cfg->seed, the teacher's cfg->seed + 1 */
     return cfg->method->setup(cfg, classes, out);
 }
 
+static const fk_model_entry method_params_entry = {.name = "method parameters", .family = "method"};
+
+/* The row's own parameters: its layers as a model of their own, seeded,
+ * planned for the batch in train mode. */
+static fk_status params_init(fk_step *s, const fk_feats *student, const fk_feats *teacher)
+{
+    const fk_method *m = s->loss.method;
+    if (fk_method_views(m) > 1)
+        return fk_error(FK_ERR_ARG, "method %s: parameters of its own and two views are not supported together",
+                        m->name);
+    fk_model *p = fk_calloc(1, sizeof *p);
+    if (!p)
+        return FK_ERR_NOMEM;
+    p->entry = &method_params_entry;
+    fk_graph_init(&p->graph);
+    s->params = p;
+    FK_TRY(m->build_params(&s->loss, student, teacher, &p->graph));
+    FK_TRY(fk_graph_finish(&p->graph));
+    FK_TRY(fk_model_to_device(s->rt, p, s->loss.seed));
+    return fk_model_plan(p, s->batch, true);
+}
+
 /* A row with feature taps: both models expose what it reads; its own checks
- * and scratch. */
+ * and scratch, and its own parameters. */
 static fk_status feat_init(fk_step *s)
 {
     const fk_method *m = s->loss.method;
@@ -42,7 +65,7 @@ static fk_status feat_init(fk_step *s)
         FK_TRY(m->feat_setup(&s->loss, &f[0], &f[1], &need));
     if (need > s->work_elems)
         s->work_elems = need;
-    return FK_OK;
+    return m->build_params ? params_init(s, &f[0], &f[1]) : FK_OK;
 }
 
 fk_status fk_step_init(fk_step *s, fk_runtime *rt, fk_model *student, fk_model *teacher, const fk_loss_spec *loss,
@@ -77,6 +100,7 @@ void fk_step_free(fk_step *s)
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
         if (m[i])
             clReleaseMemObject(m[i]);
+    fk_model_free(s->params);
     memset(s, 0, sizeof *s);
 }
 
@@ -137,8 +161,11 @@ static fk_status step_view(fk_step *s, cl_mem x, cl_mem y, int v, float weight, 
     FK_TRY(fk_buffer_fill(rt, s->dlogits, 0, (size_t)n * c, 0.0f));
     /* gradients are zeroed before the loss: a feature term adds into them */
     FK_TRY(fk_model_zero_grad(st));
+    if (s->params)
+        FK_TRY(fk_model_zero_grad(s->params));
     FK_TRY(fk_ce_loss(rt, vec(s->values, vo, 1), &dl, slogits, y, 0, n, c, (float)L->ce_weight, work));
-    fk_method_io io = {rt, L, vec(s->values, vo + 1, 1), &dl, slogits, tlogits, y, n, c, weight, work, {0}, {0}, v};
+    fk_method_io io = {rt, L, vec(s->values, vo + 1, 1), &dl, slogits, tlogits, y, n, c, weight, work, {0}, {0}, v,
+                       s->params};
     if (FK_METHOD_TAPS(L->method)) {
         fk_model_feats(st, &io.student_feats);
         fk_model_feats(s->teacher, &io.teacher_feats);
@@ -189,6 +216,8 @@ fk_status fk_step_run(fk_step *s, cl_mem x, cl_mem y, long epoch, const fk_sgd *
     float share = s->sync ? 1.0f / (float)fk_par_world()->size : 1.0f;
     FK_TRY(fk_buffer_axpy(rt, s->acc, FK_ACC_CE, s->values, 0, share, 2));
     FK_TRY(fk_sgd_step(rt, ps, sgd));
+    if (s->params) /* the method's own: the same optimizer, as one SGD over both */
+        FK_TRY(fk_sgd_step(rt, &s->params->graph.params, sgd));
     FK_TRY(lap(s, times, times ? &times->update : NULL, &t0));
     return FK_OK;
 }

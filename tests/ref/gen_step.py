@@ -1,7 +1,8 @@
 """References for tests/test_train_step.c: two whole training steps of a
 resnet8x4 student distilled from a resnet32x4 teacher (100 classes), in
 PyTorch, for the methods figkd, kd, dkd, dist, at, pkt and rkd; or of another
-teacher -> student pair for the methods named; with no pair named, also mlkd
+teacher -> student pair (or this one) for the methods named (fitnet runs
+only so); with no pair named, also mlkd
 (two views) on the same pair with another batch in OUT_DIR/resnet, and a
 wrn_16_2 student distilled from a wrn_40_2 teacher in OUT_DIR/wrn (the same
 files). Written at test time into a build folder (the weights are too large
@@ -52,6 +53,14 @@ them (fk_loss_spec_from_config, fk_step_run):
   rkd:   1 * CE + rkd_loss(pooled_feat ..., distance 25, angle 50)
          (gen_feat.at_loss, pkt_loss, rkd_loss: mdistiller's, on the features
          torch_models keeps: mdistiller's feats["feats"], ["pooled_feat"]);
+  fitnet: 1 * CE + 100 * F.mse_loss(conv_reg(feats[2]), teacher feats[2]),
+         conv_reg mdistiller's ConvReg (conv, BN in train mode, ReLU; its
+         ReLU decisions near zero from the device too, after the student's)
+         starting from the device's initial regressor (m0.method.conv_reg.*
+         in the run file), a submodule of the student so that the one SGD
+         updates it; its refs under figkd-cl's names
+         (p.method.conv_reg.conv.weight, ...), with mom.<name> and
+         f32.mom.<name>, the SGD momentum buffers after the two steps;
   mlkd:  the student forward on the weak view (input) and then the strong
          one (input_strong), BN in train mode on each; 0.1 * (CE(weak) +
          CE(strong)) + 0.9 * the authors' loss_kd + loss_cc + loss_bc
@@ -108,6 +117,45 @@ LR, MOMENTUM, WD = 0.05, 0.9, 5e-4
 T = 4.0
 LH, HL, HH = 2, 4, 8
 TAU = 1e-4  # a ReLU decision follows the device's within TAU * max |input| of zero
+HINT = 2  # fitnet's hint_layer (mdistiller's CFG.FITNET.HINT_LAYER)
+METHOD_PREFIX = "method.conv_reg."  # figkd-cl's names of the regressor's tensors
+
+
+class ConvReg(torch.nn.Module):
+    """mdistiller's mdistiller/distillers/_common.py ConvReg (use_relu True),
+    the cases figkd-cl builds: 3x3 stride 2 padding 1 for a student map twice
+    the teacher's side, else a (1 + Hs - Ht) square kernel; F.relu at call
+    time, so that DeviceDecisions sees it."""
+
+    def __init__(self, s_shape, t_shape):
+        super().__init__()
+        s_c, s_h, t_c, t_h = s_shape[1], s_shape[2], t_shape[1], t_shape[2]
+        if s_h == 2 * t_h:
+            self.conv = torch.nn.Conv2d(s_c, t_c, kernel_size=3, stride=2, padding=1)
+        elif s_h >= t_h:
+            self.conv = torch.nn.Conv2d(s_c, t_c, kernel_size=1 + s_h - t_h)
+        else:
+            raise ValueError("no regressor from %s to %s" % (s_shape, t_shape))
+        self.bn = torch.nn.BatchNorm2d(t_c)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+def attach_conv_reg(student, teacher_out, x, run):
+    """student.conv_reg for fitnet, from the device's initial regressor
+    (run[m0.method.conv_reg.*]); the shapes from one eval forward."""
+    was = student.training
+    student.eval()
+    with torch.no_grad():
+        student(x)
+    student.train(was)
+    reg = ConvReg(student.feats[HINT].shape, teacher_out[1][0][HINT].shape).to(x.dtype)
+    sd = {k[len("m0." + METHOD_PREFIX):]: torch.from_numpy(np.array(v)) for k, v in run.items()
+          if k.startswith("m0." + METHOD_PREFIX)}
+    sd = {k: v.long() if k.endswith("num_batches_tracked") else v.to(x.dtype) for k, v in sd.items()}
+    reg.load_state_dict(sd)
+    student.conv_reg = reg
 
 def term_fn(method):
     """(ce_weight, term_weight, term(s, t, y, student, teacher_feats)) as
@@ -119,6 +167,8 @@ def term_fn(method):
         return 1.0, 30000.0, lambda s, t, y, m, tf: gen_feat.pkt_loss(m.pooled, tf[1])
     if method == "rkd":
         return 1.0, 1.0, lambda s, t, y, m, tf: gen_feat.rkd_loss(m.pooled, tf[1], False, 1e-12, 25.0, 50.0)
+    if method == "fitnet":
+        return 1.0, 100.0, lambda s, t, y, m, tf: F.mse_loss(m.conv_reg(m.feats[HINT]), tf[0][HINT])
     ce_w, term_w, f = logit_term_fn(method)
     return ce_w, term_w, lambda s, t, y, m, tf: f(s, t, y)
 
@@ -189,6 +239,8 @@ def two_steps(method, student, teacher_out, x, y, decisions):
     For a two-view method x and the teacher's logits are (weak, strong) pairs."""
     ce_w, term_w, term = term_fn(method)
     t_logits, t_feats = teacher_out
+    # fitnet: student.conv_reg is a submodule, so its parameters go to the
+    # same SGD (mdistiller's get_learnable_parameters)
     opt = torch.optim.SGD(student.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     student.train()
     views = isinstance(x, tuple)
@@ -197,12 +249,15 @@ def two_steps(method, student, teacher_out, x, y, decisions):
         opt.zero_grad()
         with decisions.forward(step):
             z = tuple(student(v) for v in x) if views else student(x)
+            if method == "fitnet":  # the regressor's ReLU follows the student's
+                tv = term(z, t_logits, y, student, t_feats)
         ce = sum(F.cross_entropy(v, y) for v in z) if views else F.cross_entropy(z, y)
-        tv = term(z, t_logits, y, student, t_feats)
+        if method != "fitnet":
+            tv = term(z, t_logits, y, student, t_feats)
         (ce_w * ce + term_w * tv).backward()
         opt.step()
         losses.append([ce.item(), tv.item()])
-    return np.array(losses)
+    return np.array(losses), opt
 
 
 def teacher_logits(teacher, x):
@@ -269,12 +324,15 @@ def write_refs(out):
         d64, d32 = DeviceDecisions(run), DeviceDecisions(run)
         s64 = copy.deepcopy(student).double()
         s32 = copy.deepcopy(student)
+        if m == "fitnet":
+            attach_conv_reg(s64, tl64, x.double(), run)
+            attach_conv_reg(s32, tl32, x, run)
         if m == "mlkd":
-            l64 = two_steps(m, s64, views64[1], views64[0], y, d64)
-            l32 = two_steps(m, s32, views32[1], views32[0], y, d32)
+            l64, opt64 = two_steps(m, s64, views64[1], views64[0], y, d64)
+            l32, opt32 = two_steps(m, s32, views32[1], views32[0], y, d32)
         else:
-            l64 = two_steps(m, s64, tl64, x.double(), y, d64)
-            l32 = two_steps(m, s32, tl32, x, y, d32)
+            l64, opt64 = two_steps(m, s64, tl64, x.double(), y, d64)
+            l32, opt32 = two_steps(m, s32, tl32, x, y, d32)
         ref = {"loss": l64.astype(np.float32), "f32.loss": l32.astype(np.float32)}
         p0 = {k: v.double() for k, v in s_sd.items()}
         sd64, sd32 = s64.state_dict(), s32.state_dict()
@@ -288,6 +346,8 @@ def write_refs(out):
                 ref["f32.u." + k] = (sd32[k].double() - p0[k]).float().numpy()
             else:
                 ref["f32.p." + k] = sd32[k].numpy()
+        if m == "fitnet":  # the regressor: values, updates, statistics and momentum
+            reg_refs(ref, s64.conv_reg, s32.conv_reg, opt64, opt32, run)
         fkio.write_safetensors(os.path.join(out, m + ".ref.safetensors"),
                                {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in ref.items()},
                                {"method": m})
@@ -295,6 +355,28 @@ def write_refs(out):
               "float64's (largest |input| %.2g of its tensor's), %d not PyTorch float32's"
               % (t_name, s_name, m, l64[0], l64[1], d64.taken, d64.flipped,
                  d64.worst, d32.flipped))
+
+
+def reg_refs(ref, r64, r32, opt64, opt32, run):
+    """The regressor's entries of ref under figkd-cl's names: p., u., f32.u.
+    and mom., f32.mom. (the SGD momentum buffers) of its parameters, p. and
+    f32.p. of its BN statistics."""
+    params = dict(r64.named_parameters())
+    p32 = dict(r32.named_parameters())
+    sd64, sd32 = r64.state_dict(), r32.state_dict()
+    for k in sd64:
+        if k.endswith("num_batches_tracked"):
+            continue
+        name = METHOD_PREFIX + k
+        ref["p." + name] = sd64[k].float().numpy()
+        if k in params:
+            p0 = torch.from_numpy(np.array(run["m0." + name])).double()
+            ref["u." + name] = (sd64[k] - p0).float().numpy()
+            ref["f32.u." + name] = (sd32[k].double() - p0).float().numpy()
+            ref["mom." + name] = opt64.state[params[k]]["momentum_buffer"].float().numpy()
+            ref["f32.mom." + name] = opt32.state[p32[k]]["momentum_buffer"].float().numpy()
+        else:
+            ref["f32.p." + name] = sd32[k].numpy()
 
 
 def main():
