@@ -293,7 +293,7 @@ static fk_status plan_grads(fk_graph *g, int n)
     int nslots = 0;
     /* in the order the lifetimes start: by zero point, going down */
     for (int at = count; !st && at >= 1; at--)
-        for (int i = count - 1; i >= 1; i--) {
+        for (int i = count - 1; i >= 0; i--) { /* the input too when its gradient is wanted (input_grad) */
             fk_node *nd = &g->nodes[i];
             if (!nd->has_grad || nd->grad_alias || nd->fused_relu >= 0 || nd->grad_zero_at != at)
                 continue;
@@ -510,7 +510,7 @@ fk_status fk_graph_backward_from(fk_runtime *rt, fk_graph *g, fk_tensor dout)
         fk_node *nd = &g->nodes[i];
         /* gradients share buffers by lifetime (plan_grads): each is zeroed
          * just before its first writer adds into it */
-        for (int j = 1; j <= i; j++) {
+        for (int j = 0; j <= i; j++) {
             fk_node *r = &g->nodes[j];
             if (r->grad_zero_at == i && r->grad_req >= 0)
                 FK_TRY(fk_buffer_fill(rt, r->dout.buf, r->dout.off, fk_tensor_numel(&r->dout), 0.0f));
