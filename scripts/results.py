@@ -26,7 +26,9 @@ import subprocess
 import sys
 import time
 
-METHODS = ["ce", "kd", "dkd", "figkd"]
+METHODS = ["ce", "kd", "dkd", "dist", "mlkd", "at", "pkt", "rkd", "figkd"]
+# the baselines added after the first tables, queued after them a seed at a time
+BASELINES = ["dist", "at", "pkt", "rkd", "mlkd"]
 # (label, run name prefix, --set values); "none" and the default bands are the ce and figkd runs
 BANDS = [("none (CE only)", "ce", []),
          ("LL only", "figkd-bands-LL", ["distill.bands=LL"]),
@@ -203,6 +205,7 @@ def main():
         queue = [(n, s) for n in order for s in seeds]
         queue += [(beta_name(b), s) for s in seeds for b in betas if beta_name(b) != "figkd"]
         queue += [("dkd", s) for s in seeds]
+        queue += [(m, s) for s in seeds for m in BASELINES]
         for name, seed in queue:
             train(args, name, seed)
             report(args, seeds, betas)
