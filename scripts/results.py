@@ -2,7 +2,9 @@
 """The quickstart-scale experiments on Fashion-MNIST, three seeds each, one
 shared teacher, and docs/results.md from them:
 
-- the methods: ce, kd, dkd and figkd;
+- the methods: ce, the logit baselines kd, dkd, dist and mlkd, the feature
+  baselines at, pkt and rkd, and figkd, each with its defaults (read from
+  docs/config.md, which the method table writes);
 - the band ablation (the paper's Table VI): no distillation (the ce runs),
   LL only, LH+HL+HH only (the figkd runs: the default bands) and all four;
 - the beta sweep of figkd (beta 1 is the figkd runs).
@@ -18,6 +20,7 @@ usage: python3 scripts/results.py [--figkd build/figkd-cl] [--config configs/qui
                                   [--out docs/results.md] [--set section.key=value ...] [--report-only]
 """
 import argparse
+import configparser
 import json
 import os
 import statistics
@@ -26,7 +29,26 @@ import subprocess
 import sys
 import time
 
-METHODS = ["ce", "kd", "dkd", "figkd"]
+METHODS = ["ce", "kd", "dkd", "dist", "mlkd", "at", "pkt", "rkd", "figkd"]
+# the baselines added after the first tables, queued after them a seed at a time
+BASELINES = ["dist", "at", "pkt", "rkd", "mlkd"]
+# where each method's defaults come from (the method files say the same)
+SOURCES = {
+    "ce": "cross-entropy alone",
+    "kd": "mdistiller's KD (CIFAR-100 setting)",
+    "dkd": "mdistiller's DKD; its warm-up of 20 epochs leaves the DKD term at 5, 10 and 15% "
+           "of its weight in these 3 epochs",
+    "dist": "the authors' CIFAR setting (hunto/DIST_KD, dist_cifar.yaml: tau 4, inter and intra "
+            "weight 1, loss weight 2 folded into beta and gamma)",
+    "mlkd": "the authors' code (Jin-Ying/Multi-Level-Logit-Distillation, mdistiller's CIFAR-100 KD "
+            "weights); every step trains on two views of the batch, the config's augmentation and "
+            "a strong one (RandAugment(2, 10) + Cutout), each through both models",
+    "at": "mdistiller's AT (CFG.AT): attention maps of the stage outputs after the first",
+    "pkt": "mdistiller's PKT (CFG.PKT), on the pooled embeddings",
+    "rkd": "mdistiller's RKD (CFG.RKD), on the pooled embeddings",
+    "figkd": "FiGKD's defaults",
+}
+CONFIG_MD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "config.md")
 # (label, run name prefix, --set values); "none" and the default bands are the ce and figkd runs
 BANDS = [("none (CE only)", "ce", []),
          ("LL only", "figkd-bands-LL", ["distill.bands=LL"]),
@@ -49,6 +71,40 @@ def run_sets(name):
     if name.startswith("figkd-beta"):
         return ["distill.method=figkd", f"distill.beta={name[len('figkd-beta'):]}"]
     raise ValueError(name)
+
+
+def method_defaults():
+    """{method: [(key, default)]} from docs/config.md's "#### method = M" tables."""
+    out, method = {}, None
+    with open(CONFIG_MD) as f:
+        for line in f:
+            if line.startswith("#"):
+                method = line.split("=", 1)[1].strip() if line.startswith("#### method = ") else None
+                if method:
+                    out[method] = []
+            elif method and line.startswith("| `"):
+                cols = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+                out[method].append((cols[0], cols[1]))
+    return out
+
+
+def settings(args, name, defaults):
+    """The [distill] values of the run called name: the method's defaults, then
+    the config's [distill] section, then the --set values."""
+    sets = run_sets(name) + args.set
+    method = [s.split("=", 1)[1] for s in sets if s.startswith("distill.method=")][-1]
+    values = dict(defaults.get(method, []))
+    ini = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        ini.read(args.config)
+        values.update((k, v) for k, v in ini["distill"].items() if k in values)
+    except (configparser.Error, KeyError):
+        pass
+    for s in sets:
+        key, _, value = s.partition("=")
+        if key.startswith("distill.") and key[len("distill."):] in values:
+            values[key[len("distill."):]] = value
+    return ", ".join(f"{k} {v}" for k, v in values.items())
 
 
 def checkpoint_meta(path):
@@ -155,6 +211,13 @@ def report(args, seeds, betas):
         f.write("\nThe training minutes are the student stage's, from each run's metrics.jsonl, on a "
                 "shared machine whose load changed between runs: they do not compare the methods' cost "
                 "(docs/speed.md does, side by side).\n\n")
+        f.write("Every method runs with its `[distill]` defaults (docs/config.md), the setting of the "
+                "source it follows on CIFAR, not tuned for this data set or pair; the teacher, the "
+                "student, the data and the schedule are the config's, the same for all:\n\n")
+        defaults = method_defaults()
+        for method in METHODS:
+            f.write(f"- `{method}`: {settings(args, method, defaults)}; {SOURCES[method]}.\n")
+        f.write("\n")
         f.write("## Band ablation (the paper's Table VI)\n\n")
         f.write("FiGKD (alpha 1, beta 1, mse) with the detail loss on the bands named; \"none\" is "
                 "plain cross-entropy (the ce runs above), \"LH+HL+HH\" the figkd runs above.\n\n")
@@ -203,6 +266,7 @@ def main():
         queue = [(n, s) for n in order for s in seeds]
         queue += [(beta_name(b), s) for s in seeds for b in betas if beta_name(b) != "figkd"]
         queue += [("dkd", s) for s in seeds]
+        queue += [(m, s) for s in seeds for m in BASELINES]
         for name, seed in queue:
             train(args, name, seed)
             report(args, seeds, betas)
