@@ -29,9 +29,9 @@ import subprocess
 import sys
 import time
 
-METHODS = ["ce", "kd", "dkd", "dist", "mlkd", "at", "pkt", "rkd", "figkd"]
+METHODS = ["ce", "kd", "dkd", "dist", "mlkd", "fitnet", "at", "pkt", "rkd", "figkd"]
 # the baselines added after the first tables, queued after them a seed at a time
-BASELINES = ["dist", "at", "pkt", "rkd", "mlkd"]
+BASELINES = ["dist", "at", "pkt", "rkd", "mlkd", "fitnet"]
 # where each method's defaults come from (the method files say the same)
 SOURCES = {
     "ce": "cross-entropy alone",
@@ -43,6 +43,8 @@ SOURCES = {
     "mlkd": "the authors' code (Jin-Ying/Multi-Level-Logit-Distillation, mdistiller's CIFAR-100 KD "
             "weights); every step trains on two views of the batch, the config's augmentation and "
             "a strong one (RandAugment(2, 10) + Cutout), each through both models",
+    "fitnet": "mdistiller's FitNet (CFG.FITNET): the hint at the second stage's output through a trained "
+              "regressor (conv, BatchNorm, ReLU), updated by the student's SGD",
     "at": "mdistiller's AT (CFG.AT): attention maps of the stage outputs after the first",
     "pkt": "mdistiller's PKT (CFG.PKT), on the pooled embeddings",
     "rkd": "mdistiller's RKD (CFG.RKD), on the pooled embeddings",

@@ -44,7 +44,7 @@ sets = dict(a.split("=", 1) for a in sys.argv[2:] if "=" in a and not a.startswi
 out = sets["run.out_dir"]
 acc = 0.5 + 0.01 * int(sets["run.seed"]) + 0.1 * float(sets.get("distill.beta", "1")) \
     + {"ce": 0.0, "kd": 0.02, "dkd": 0.03, "figkd": 0.05, "dist": 0.04, "mlkd": 0.06, "at": 0.07,
-       "pkt": 0.08, "rkd": 0.09}[sets["distill.method"]] \
+       "pkt": 0.08, "rkd": 0.09, "fitnet": 0.10}[sets["distill.method"]] \
     + {"LL": 0.001, "LL,LH,HL,HH": 0.002}.get(sets.get("distill.bands", ""), 0.0)
 os.makedirs(out, exist_ok=True)
 with open(os.path.join(out, "metrics.jsonl"), "w") as f:
@@ -108,19 +108,21 @@ def main():
     results([])
     done = calls()
     dirs = [next(a.split("=", 1)[1] for a in c if a.startswith("run.out_dir=")) for c in done]
-    baselines = ("dist", "at", "pkt", "rkd", "mlkd")
+    baselines = ("dist", "at", "pkt", "rkd", "mlkd", "fitnet")
     want = {"runs/%s-seed%d" % (n, s) for n in ("ce", "kd", "dkd", "figkd", "figkd-bands-LL", "figkd-bands-all",
                                                  "figkd-beta2") + baselines for s in (0, 1)} - {"runs/figkd-seed0"}
     check(len(dirs) == len(set(dirs)) and set(dirs) == want,
           "trained %s, expected each of %s once" % (sorted(dirs), sorted(want)))
-    check(dirs[:1] == ["runs/figkd-seed1"] and dirs[-12:-10] == ["runs/dkd-seed0", "runs/dkd-seed1"]
-          and dirs[-10:] == ["runs/%s-seed%d" % (n, s) for s in (0, 1) for n in baselines], "order: %s" % dirs)
+    check(dirs[:1] == ["runs/figkd-seed1"] and dirs[-14:-12] == ["runs/dkd-seed0", "runs/dkd-seed1"]
+          and dirs[-12:] == ["runs/%s-seed%d" % (n, s) for s in (0, 1) for n in baselines], "order: %s" % dirs)
     for c, d in zip(done, dirs):
         flag = [a for a in c if a in ("--resume", "--force")]
         expect = {"runs/ce-seed1": ["--resume"], "runs/kd-seed0": ["--force"]}.get(d, [])
         check(flag == expect, "%s: %s, expected %s" % (d, flag, expect))
         if "beta2" in d:
             check("distill.beta=2" in c and "distill.method=figkd" in c, "%s: %s" % (d, c))
+        if d.startswith("runs/fitnet-"):
+            check("distill.method=fitnet" in c, "%s: %s" % (d, c))
         if d.startswith("runs/at-"):
             check("distill.method=at" in c, "%s: %s" % (d, c))
         if "bands-all" in d:
@@ -138,10 +140,11 @@ def main():
     check(row(text, "at")[1:4] == ["67.50 ± 0.71", "67.50 ± 0.71", "67.00, 68.00"], "at: %s" % row(text, "at"))
     check(row(text, "mlkd")[3] == "66.00, 67.00" and row(text, "rkd")[3] == "69.00, 70.00", "mlkd, rkd rows")
     rows = [line.split("|")[1].strip() for line in text.split("## Band")[0].splitlines() if line.startswith("| ")]
-    check(rows[1:] == ["ce", "kd", "dkd", "dist", "mlkd", "at", "pkt", "rkd", "figkd"], "method rows %s" % rows)
+    check(rows[1:] == ["ce", "kd", "dkd", "dist", "mlkd", "fitnet", "at", "pkt", "rkd", "figkd"], "method rows %s" % rows)
     for line in ("- `at`: alpha 1, beta 1000, p 2;", "- `rkd`: alpha 1, distance 25, angle 50;",
                  "- `dkd`: alpha 1, beta 8, ce_weight 1, temperature 4, warmup_epochs 20;",
-                 "- `mlkd`: alpha 0.1, beta 0.9, temperature 4, standardize off;"):
+                 "- `mlkd`: alpha 0.1, beta 0.9, temperature 4, standardize off;",
+                 "- `fitnet`: alpha 1, beta 100, hint_layer 2;"):
         check(line in text, "no settings line %s in\n%s" % (line, text))
     check("Missing" not in text and "NOTES 42" in text and "old tables" not in text, "report:\n" + text)
 
