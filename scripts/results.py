@@ -3,7 +3,7 @@
 shared teacher, and docs/results.md from them:
 
 - the methods: ce, the logit baselines kd, dkd, dist and mlkd, the feature
-  baselines at, pkt and rkd, and figkd, each with its defaults (read from
+  baselines fitnet, at, pkt and rkd, and figkd, each with its defaults (read from
   docs/config.md, which the method table writes);
 - the band ablation (the paper's Table VI): no distillation (the ce runs),
   LL only, LH+HL+HH only (the figkd runs: the default bands) and all four;
