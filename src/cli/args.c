@@ -111,6 +111,17 @@ int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg)
     return cli_errors(a, cfg->errors ? cfg->errors : 1);
 }
 
+int cli_start_synthetic(cli_args *a, int argc, char **argv, fk_config *cfg)
+{
+    int rc = cli_start(a, argc, argv, cfg);
+    if (rc < 0 && cfg->errors) { /* synthetic input: the config is all there is to check */
+        const int errors = cfg->errors;
+        fk_config_free(cfg);
+        return cli_errors(a, errors);
+    }
+    return rc;
+}
+
 int cli_errors(const cli_args *a, int errors)
 {
     fprintf(stderr, "figkd-cl %s: %d error%s in %s\n", a->cmd, errors, errors == 1 ? "" : "s", a->config);

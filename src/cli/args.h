@@ -42,6 +42,9 @@ int cli_start(cli_args *a, int argc, char **argv, fk_config *cfg);
 void cli_usage(const cli_args *a, FILE *f);
 /* After errors found before work (each reported): "figkd-cl CMD: N errors
  * in CONFIG" on stderr; returns the exit status, 1. */
+/* cli_start for a command that runs on synthetic input (bench, tune):
+ * any config error ends it (the config is all there is to check). */
+int cli_start_synthetic(cli_args *a, int argc, char **argv, fk_config *cfg);
 int cli_errors(const cli_args *a, int errors);
 
 /* Run a command (body, given argc and argv) as one rank of an MPI job when

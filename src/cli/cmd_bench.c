@@ -52,13 +52,9 @@ static int bench(int argc, char **argv)
                   .usage = "bench CONFIG [--steps N] [--batch B] [--classes C] [--set section.key=value]",
                   .keep_going = true};
     fk_config cfg;
-    int rc = cli_start(&a, argc, argv, &cfg);
+    int rc = cli_start_synthetic(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    if (cfg.errors) { /* synthetic input: the config is all there is to check */
-        fk_config_free(&cfg);
-        return cli_errors(&a, cfg.errors);
-    }
     if (!classes)
         classes = fk_bench_default_classes(&cfg);
     fk_bench_result r;

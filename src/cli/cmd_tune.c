@@ -19,13 +19,9 @@ int fk_cmd_tune(int argc, char **argv)
                   .usage = "tune CONFIG [--steps N] [--batch B] [--out FILE] [--set section.key=value]",
                   .keep_going = true};
     fk_config cfg;
-    int rc = cli_start(&a, argc, argv, &cfg);
+    int rc = cli_start_synthetic(&a, argc, argv, &cfg);
     if (rc >= 0)
         return rc;
-    if (cfg.errors) { /* synthetic input: the config is all there is to check */
-        fk_config_free(&cfg);
-        return cli_errors(&a, cfg.errors);
-    }
     if (batch > 1000000 || steps > 1000) {
         fprintf(stderr, "figkd-cl tune: --batch must be at most 1000000 and --steps at most 1000\n");
         fk_config_free(&cfg);
