@@ -1,74 +1,55 @@
 /* GEMM kernels of conv2d for CPU devices (host code: src/ops/conv.c), in a
  * program of their own so that the shape options of cl/conv.cl do not
  * rebuild them (fetched with ""; the host's grids assume the default tile
- * sizes NN_TM, NT_TM, NT_TN). Offsets are in elements. */
+ * sizes TILE_TM, TILE_TN, NT_TM, NT_TN). Offsets are in elements. */
 
 /* The default on CPU devices (PoCL).
- * Work-groups of one work-item; each item computes a register tile with
- * explicit float16 vectors (PoCL compiles them to AVX-512 / AVX2 registers),
- * no local memory, no barriers. B rows are read as whole float16 vectors
- * also for the last (partial) column tile whenever the 16 elements lie
- * inside the buffer (b_len: its size in elements, from the host); the
- * extra lanes are never stored (nn) or are zeroed (nt). */
-#ifndef NN_TM
-#define NN_TM 16
-#endif
+ * Work-groups of one work-item; each item computes the register tile of
+ * tile.clh (TILE_TM rows x TILE_TN columns, explicit float16 vectors that
+ * PoCL compiles to AVX-512 / AVX2 registers), no local memory, no
+ * barriers. B rows are read as whole vectors also for the last (partial)
+ * column tile whenever they lie inside the buffer (b_len: its size in
+ * elements, from the host); the extra lanes are never stored. */
+#include "tile.clh"
 
 /* C_b (M, N) (+)= A (M, K) * B_b (K, N), B and C row-major; A element (i, p)
  * at a[a_off + i * a_rs + p * a_cs] (the weight or its transpose); global
- * (ceil(N / 16), ceil(M / NN_TM), batch). */
+ * (ceil(N / TILE_TN), ceil(M / TILE_TM), batch). */
 __kernel void gemm_nn16(__global float *c, const ulong c_off, __global const float *a,
                         const ulong a_off, __global const float *b, const ulong b_off,
                         const int m, const int n, const int k, const int a_rs, const int a_cs,
                         const int ldb, const ulong b_stride, const int ldc, const ulong c_stride,
                         const int accumulate, const ulong b_len)
 {
-    const int j = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * NN_TM;
+    const int j = (int)get_global_id(0) * TILE_TN, i0 = (int)get_global_id(1) * TILE_TM;
     const size_t bi = get_global_id(2);
     if (j >= n || i0 >= m)
         return;
     const size_t b0 = b_off + bi * b_stride + j;
     __global const float *bb = b + b0;
     __global const float *aa = a + a_off;
-    int arow[NN_TM];
-    for (int t = 0; t < NN_TM; t++)
+    int arow[TILE_TM];
+    TILE_UNROLL for (int t = 0; t < TILE_TM; t++)
         arow[t] = min(i0 + t, m - 1) * a_rs;
-    float16 acc[NN_TM];
-    for (int t = 0; t < NN_TM; t++)
-        acc[t] = (float16)(0.0f);
-    const int cols = min(16, n - j);
+    float16 acc[TILE_TM][TILE_NV], bv[TILE_NV];
+    TILE_ZERO(acc);
+    const int cols = min(TILE_TN, n - j);
     /* whole-vector loads stay inside the buffer for every row p */
-    if (cols == 16 || b0 + (size_t)(k - 1) * ldb + 16 <= b_len) {
+    if (cols == TILE_TN || b0 + (size_t)(k - 1) * ldb + TILE_TN <= b_len) {
         for (int p = 0; p < k; p++) {
-            const float16 bv = vload16(0, bb + (size_t)p * ldb);
+            TILE_LOAD_B(bv, bb + (size_t)p * ldb);
             const int ap = p * a_cs;
-            for (int t = 0; t < NN_TM; t++)
-                acc[t] = fma((float16)(aa[arow[t] + ap]), bv, acc[t]);
+            TILE_FMA(acc, aa[arow[t_] + ap], bv);
         }
     } else {
         for (int p = 0; p < k; p++) {
-            float tmp[16];
-            for (int q = 0; q < 16; q++)
-                tmp[q] = q < cols ? bb[(size_t)p * ldb + q] : 0.0f;
-            const float16 bv = vload16(0, tmp);
+            TILE_LOAD_B_PART(bv, bb + (size_t)p * ldb, cols);
             const int ap = p * a_cs;
-            for (int t = 0; t < NN_TM; t++)
-                acc[t] = fma((float16)(aa[arow[t] + ap]), bv, acc[t]);
+            TILE_FMA(acc, aa[arow[t_] + ap], bv);
         }
     }
-    const int rows = min(NN_TM, m - i0);
     __global float *cc = c + c_off + bi * c_stride + (size_t)i0 * ldc + j;
-    for (int t = 0; t < rows; t++) {
-        __global float *row = cc + (size_t)t * ldc;
-        if (cols == 16) {
-            vstore16(accumulate ? vload16(0, row) + acc[t] : acc[t], 0, row);
-        } else {
-            float out[16];
-            vstore16(acc[t], 0, out);
-            for (int q = 0; q < cols; q++)
-                row[q] = accumulate ? row[q] + out[q] : out[q];
-        }
-    }
+    TILE_STORE(acc, cc, ldc, min(TILE_TM, m - i0), cols, accumulate);
 }
 
 #ifndef NT_TM
@@ -93,13 +74,13 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
     if (j0 >= n || i0 >= m)
         return;
     float16 acc[NT_TM][NT_TN];
-    for (int t = 0; t < NT_TM; t++)
-        for (int u = 0; u < NT_TN; u++)
+    TILE_UNROLL for (int t = 0; t < NT_TM; t++)
+        TILE_UNROLL for (int u = 0; u < NT_TN; u++)
             acc[t][u] = (float16)(0.0f);
     size_t arow[NT_TM], brow[NT_TN];
-    for (int t = 0; t < NT_TM; t++)
+    TILE_UNROLL for (int t = 0; t < NT_TM; t++)
         arow[t] = a_off + (size_t)min(i0 + t, m - 1) * lda;
-    for (int u = 0; u < NT_TN; u++)
+    TILE_UNROLL for (int u = 0; u < NT_TN; u++)
         brow[u] = b_off + (size_t)min(j0 + u, n - 1) * ldb;
     const int kfull = k / 16 * 16, rem = k - kfull;
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -108,17 +89,17 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
         const size_t ao = (size_t)s * a_stride, bo = (size_t)s * b_stride;
         for (int p = 0; p < kfull; p += 16) {
             float16 av[NT_TM], bv[NT_TN];
-            for (int t = 0; t < NT_TM; t++)
+            TILE_UNROLL for (int t = 0; t < NT_TM; t++)
                 av[t] = vload16(0, a + arow[t] + ao + p);
-            for (int u = 0; u < NT_TN; u++)
+            TILE_UNROLL for (int u = 0; u < NT_TN; u++)
                 bv[u] = vload16(0, b + brow[u] + bo + p);
-            for (int t = 0; t < NT_TM; t++)
-                for (int u = 0; u < NT_TN; u++)
+            TILE_UNROLL for (int t = 0; t < NT_TM; t++)
+                TILE_UNROLL for (int u = 0; u < NT_TN; u++)
                     acc[t][u] = fma(av[t], bv[u], acc[t][u]);
         }
         if (rem) {
             float16 av[NT_TM], bv[NT_TN];
-            for (int t = 0; t < NT_TM; t++) {
+            TILE_UNROLL for (int t = 0; t < NT_TM; t++) {
                 const size_t o = arow[t] + ao + kfull;
                 if (o + 16 <= a_len) {
                     av[t] = vload16(0, a + o);
@@ -130,7 +111,7 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
                 }
                 av[t] = select((float16)(0.0f), av[t], keep);
             }
-            for (int u = 0; u < NT_TN; u++) {
+            TILE_UNROLL for (int u = 0; u < NT_TN; u++) {
                 const size_t o = brow[u] + bo + kfull;
                 if (o + 16 <= b_len) {
                     bv[u] = vload16(0, b + o);
@@ -142,15 +123,17 @@ __kernel void gemm_nt16(__global float *c, const ulong c_off, __global const flo
                 }
                 bv[u] = select((float16)(0.0f), bv[u], keep);
             }
-            for (int t = 0; t < NT_TM; t++)
-                for (int u = 0; u < NT_TN; u++)
+            TILE_UNROLL for (int t = 0; t < NT_TM; t++)
+                TILE_UNROLL for (int u = 0; u < NT_TN; u++)
                     acc[t][u] = fma(av[t], bv[u], acc[t][u]);
         }
     }
     const int rows = min(NT_TM, m - i0), cols = min(NT_TN, n - j0);
-    for (int t = 0; t < rows; t++) {
+    TILE_UNROLL for (int t = 0; t < NT_TM; t++) {
         __global float *row = c + c_off + (size_t)(i0 + t) * ldc + j0;
-        for (int u = 0; u < cols; u++) {
+        TILE_UNROLL for (int u = 0; u < NT_TN; u++) {
+            if (t >= rows || u >= cols)
+                continue;
             const float16 v = acc[t][u];
             float8 h8 = v.lo + v.hi;
             float4 h4 = h8.lo + h8.hi;

@@ -3,13 +3,14 @@
  *   colT (N*P, CKK)  row (s, q) = the KH*KW window of every input channel
  *                    under output position q of sample s (im2col_t);
  *   dW (C_out, CKK) += sum over (s, q) of dout (s, :, q) x colT row (s, q)
- *                    (wgrad_nn16: register tiles of 16 rows x float16).
- * Each work-item of wgrad_nn16 holds 16 x 16 sums over all N*P products
- * (one vector load and 16 scalar loads per 16 vector multiply-adds), no
- * local memory, no barriers. Compile-time shape: KH, KW, STRIDE, PAD (the
+ *                    (wgrad_nn16: the register tile of tile.clh).
+ * Each work-item of wgrad_nn16 holds TILE_TM x TILE_TN sums over all N*P
+ * products (TILE_NV vector loads and TILE_TM scalar loads per
+ * TILE_TM * TILE_NV vector multiply-adds), no local memory, no barriers. Compile-time shape: KH, KW, STRIDE, PAD (the
  * CONV_BATCH -D values; wgrad_nn16 uses none). Offsets are in elements. */
 
 #include "conv.clh"
+#include "tile.clh"
 
 /* colT (N*P, C*KH*KW) from in (N, C, H, W); one work-item per (sample,
  * channel, output position), consecutive items on consecutive positions,
@@ -39,52 +40,35 @@ __kernel void im2col_t(__global float *col, const ulong col_off, __global const 
 }
 
 /* dw (M, CKK) += sum over s < n, q < p of dout[s*M*p + i*p + q] *
- * colT[(s*p + q)*CKK + j]; global (ceil(CKK / 16), ceil(M / 16)). */
+ * colT[(s*p + q)*CKK + j]; global (ceil(CKK / TILE_TN), ceil(M / TILE_TM)). */
 __kernel void wgrad_nn16(__global float *dw, const ulong dw_off, __global const float *dout,
                          const ulong dout_off, __global const float *col, const ulong col_off,
                          const int m, const int ckk, const int n, const int p)
 {
-    const int j = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * 16;
+    const int j = (int)get_global_id(0) * TILE_TN, i0 = (int)get_global_id(1) * TILE_TM;
     if (j >= ckk || i0 >= m)
         return;
-    size_t arow[16];
-    for (int t = 0; t < 16; t++)
+    size_t arow[TILE_TM];
+    TILE_UNROLL for (int t = 0; t < TILE_TM; t++)
         arow[t] = dout_off + (size_t)min(i0 + t, m - 1) * p;
-    float16 acc[16];
-    for (int t = 0; t < 16; t++)
-        acc[t] = (float16)(0.0f);
-    const int cols = min(16, ckk - j);
+    float16 acc[TILE_TM][TILE_NV], bv[TILE_NV];
+    TILE_ZERO(acc);
+    const int cols = min(TILE_TN, ckk - j);
     const size_t a_stride = (size_t)m * p;
     for (int s = 0; s < n; s++) {
         __global const float *bb = col + col_off + (size_t)s * p * ckk + j;
         const size_t ao = (size_t)s * a_stride;
-        if (cols == 16) {
+        if (cols == TILE_TN) {
             for (int q = 0; q < p; q++) {
-                const float16 bv = vload16(0, bb + (size_t)q * ckk);
-                for (int t = 0; t < 16; t++)
-                    acc[t] = fma((float16)(dout[arow[t] + ao + q]), bv, acc[t]);
+                TILE_LOAD_B(bv, bb + (size_t)q * ckk);
+                TILE_FMA(acc, dout[arow[t_] + ao + q], bv);
             }
         } else {
             for (int q = 0; q < p; q++) {
-                float tmp[16];
-                for (int e = 0; e < 16; e++)
-                    tmp[e] = e < cols ? bb[(size_t)q * ckk + e] : 0.0f;
-                const float16 bv = vload16(0, tmp);
-                for (int t = 0; t < 16; t++)
-                    acc[t] = fma((float16)(dout[arow[t] + ao + q]), bv, acc[t]);
+                TILE_LOAD_B_PART(bv, bb + (size_t)q * ckk, cols);
+                TILE_FMA(acc, dout[arow[t_] + ao + q], bv);
             }
         }
     }
-    const int rows = min(16, m - i0);
-    for (int t = 0; t < rows; t++) {
-        __global float *row = dw + dw_off + (size_t)(i0 + t) * ckk + j;
-        if (cols == 16) {
-            vstore16(vload16(0, row) + acc[t], 0, row);
-        } else {
-            float out[16];
-            vstore16(acc[t], 0, out);
-            for (int e = 0; e < cols; e++)
-                row[e] += out[e];
-        }
-    }
+    TILE_STORE(acc, dw + dw_off + (size_t)i0 * ckk + j, ckk, min(TILE_TM, m - i0), cols, 1);
 }

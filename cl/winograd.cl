@@ -3,7 +3,7 @@
  * (T = samples * TH * TW, tile t = (s, ty, tx)):
  *   U (16, O, I)  = G g G^T       per (output, input) channel pair;
  *   V (16, I, T)  = B^T d B       per input channel and tile (d: its 4x4 window);
- *   M (16, O, T)  = U_xi * V_xi   16 GEMMs (cl/conv_gemm.cl's gemm_nn16);
+ *   M (16, O, T)  = U_xi * V_xi   16 GEMMs (the register tile of tile.clh);
  *   out           = A^T M A       per output channel and tile, then bias,
  *                                 residual and ReLU (the fused epilogue).
  * G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0;
@@ -11,6 +11,8 @@
  * the transformed 4x4 tile. Offsets are in elements; one work-item per
  * (channel, tile) with consecutive items on consecutive tiles, no local
  * memory, no barriers. */
+
+#include "tile.clh"
 
 /* v (+ res) then ReLU when relu (NaN passes, as relu_forward) */
 inline float epilogue(float v, __global const float *res, size_t at, int has_res, int relu)
@@ -148,55 +150,38 @@ __kernel void conv_epilogue(__global float *out, const ulong out_off, __global c
 }
 
 /* M_xi (O, T) = U_xi (O, I) * V_xi (I, T) for the 16 xi in one launch:
- * gemm_nn16's register tile (NN_TM = 16 rows, one float16 of columns per
- * row) with a per-xi weight plane; global (ceil(T / 16), ceil(O / 16), 16).
- * The last column tile reads whole vectors only when they lie inside V
- * (v_len: the end of V in elements; M follows it in the same buffer). */
+ * gemm_nn16's register tile (tile.clh) with a per-xi weight plane; global
+ * (ceil(T / TILE_TN), ceil(O / TILE_TM), 16). The last column tile reads
+ * whole vectors only when they lie inside V (v_len: the end of V in
+ * elements; M follows it in the same buffer). */
 __kernel void wino_gemm(__global float *m, const ulong m_off, __global const float *u,
                         const ulong u_off, __global const float *v, const ulong v_off,
                         const int o_ch, const int tiles, const int i_ch, const ulong v_len)
 {
-    const int j = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * 16;
+    const int j = (int)get_global_id(0) * TILE_TN, i0 = (int)get_global_id(1) * TILE_TM;
     const size_t xi = get_global_id(2);
     if (j >= tiles || i0 >= o_ch)
         return;
     const size_t b0 = v_off + xi * (size_t)i_ch * tiles + j;
     __global const float *bb = v + b0;
     __global const float *aa = u + u_off + xi * (size_t)o_ch * i_ch;
-    int arow[16];
-    for (int t = 0; t < 16; t++)
+    int arow[TILE_TM];
+    TILE_UNROLL for (int t = 0; t < TILE_TM; t++)
         arow[t] = min(i0 + t, o_ch - 1) * i_ch;
-    float16 acc[16];
-    for (int t = 0; t < 16; t++)
-        acc[t] = (float16)(0.0f);
-    const int cols = min(16, tiles - j);
-    if (cols == 16 || b0 + (size_t)(i_ch - 1) * tiles + 16 <= v_len) {
+    float16 acc[TILE_TM][TILE_NV], bv[TILE_NV];
+    TILE_ZERO(acc);
+    const int cols = min(TILE_TN, tiles - j);
+    if (cols == TILE_TN || b0 + (size_t)(i_ch - 1) * tiles + TILE_TN <= v_len) {
         for (int p = 0; p < i_ch; p++) {
-            const float16 bv = vload16(0, bb + (size_t)p * tiles);
-            for (int t = 0; t < 16; t++)
-                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+            TILE_LOAD_B(bv, bb + (size_t)p * tiles);
+            TILE_FMA(acc, aa[arow[t_] + p], bv);
         }
     } else {
         for (int p = 0; p < i_ch; p++) {
-            float tmp[16];
-            for (int q = 0; q < 16; q++)
-                tmp[q] = q < cols ? bb[(size_t)p * tiles + q] : 0.0f;
-            const float16 bv = vload16(0, tmp);
-            for (int t = 0; t < 16; t++)
-                acc[t] = fma((float16)(aa[arow[t] + p]), bv, acc[t]);
+            TILE_LOAD_B_PART(bv, bb + (size_t)p * tiles, cols);
+            TILE_FMA(acc, aa[arow[t_] + p], bv);
         }
     }
-    const int rows = min(16, o_ch - i0);
     __global float *cc = m + m_off + xi * (size_t)o_ch * tiles + (size_t)i0 * tiles + j;
-    for (int t = 0; t < rows; t++) {
-        __global float *row = cc + (size_t)t * tiles;
-        if (cols == 16) {
-            vstore16(acc[t], 0, row);
-        } else {
-            float out[16];
-            vstore16(acc[t], 0, out);
-            for (int q = 0; q < cols; q++)
-                row[q] = out[q];
-        }
-    }
+    TILE_STORE(acc, cc, tiles, min(TILE_TM, o_ch - i0), cols, 0);
 }

@@ -298,6 +298,11 @@ static size_t samples_per_launch(size_t per_sample, size_t n)
     return per < 1 ? 1 : per > n ? n : per;
 }
 
+/* The register tile of the own GEMMs gemm_nn16, wgrad_nn16 and wino_gemm
+ * (TILE_TM rows x TILE_TN columns per work-item, cl/tile.clh) */
+#define TILE_TM 8
+#define TILE_TN 32
+
 /* The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi of
  * cl/conv_gemm.cl; conv_choose says where): */
 #define WI_TM 8          /* rows per work-item (WI_TM of cl/conv_gemm.cl) */
@@ -351,8 +356,7 @@ static fk_status weight_gemm(fk_runtime *rt, const conv_choice *cc, bool trans_w
         }
         return FK_OK;
     }
-    /* 16 columns x NN_TM = 16 rows per work-item */
-    size_t global[3] = {(n + 15) / 16, (m + 15) / 16, batch}, local[3] = {1, 1, 1};
+    size_t global[3] = {(n + TILE_TN - 1) / TILE_TN, (m + TILE_TM - 1) / TILE_TM, batch}, local[3] = {1, 1, 1};
     FK_RUN(rt, kn, 3, global, local, FK_A(c), FK_A(c_off), FK_T(w), FK_A(b), FK_A(b_off), FK_A((int)m),
            FK_A((int)n), FK_A((int)k), FK_A(lda_r), FK_A(lda_c), FK_A((int)ldb),
            FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate ? 1 : 0), FK_A(b_len));
@@ -397,9 +401,9 @@ static fk_status weight_grad_gemm(fk_runtime *rt, const conv_choice *c, size_t m
 
 /* dW (C_out, CKK) += the weight gradient as one GEMM per chunk of samples
  * with K = chunk*P (cl/conv_wgrad.cl): the columns transposed, colT
- * (chunk*P, CKK) in col's place, then register tiles of 16 x 16 dW
- * elements, each summing all chunk*P products (gemm_nt16's 4 x 4 dot
- * products load twice as much per multiply-add). The chunk is as many
+ * (chunk*P, CKK) in col's place, then register tiles of TILE_TM x TILE_TN
+ * dW elements, each summing all chunk*P products (gemm_nt16's 4 x 4 dot
+ * products load more per multiply-add). The chunk is as many
  * samples as the work holds. CPU devices with the own GEMMs, convs that
  * make columns. */
 static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
@@ -418,7 +422,8 @@ static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor d
         const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
         FK_RUN_1D(rt, ki, (size_t)cs * d->c_in * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),
                   FK_A(d->c_in), FK_A(d->h), FK_A(d->w), FK_A(d->h_out), FK_A(d->w_out));
-        size_t global[2] = {(ckk + 15) / 16, ((size_t)d->c_out + 15) / 16}, local[2] = {1, 1};
+        size_t global[2] = {(ckk + TILE_TN - 1) / TILE_TN, ((size_t)d->c_out + TILE_TM - 1) / TILE_TM},
+               local[2] = {1, 1};
         FK_RUN(rt, kg, 2, global, local, FK_T(dweight), FK_T(offset_tensor(dout, s0 * out_img)), FK_T(col),
                FK_A(d->c_out), FK_A((int)ckk), FK_A(cs), FK_A((int)p));
     }
@@ -571,7 +576,8 @@ static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor o
         FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
                   FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
         if (own) {
-            size_t global[3] = {(t + 15) / 16, ((size_t)o_ch + 15) / 16, 16}, local[3] = {1, 1, 1};
+            size_t global[3] = {(t + TILE_TN - 1) / TILE_TN, ((size_t)o_ch + TILE_TM - 1) / TILE_TM, 16},
+                   local[3] = {1, 1, 1};
             /* whole vectors only inside V: M follows it in the work, and
              * other work-items write M while this one reads */
             const cl_ulong v_end = (cl_ulong)(v.off + 16 * (size_t)i_ch * t);
