@@ -302,6 +302,8 @@ static size_t samples_per_launch(size_t per_sample, size_t n)
  * (TILE_TM rows x TILE_TN columns per work-item, cl/tile.clh) */
 #define TILE_TM 8
 #define TILE_TN 32
+/* fewest work-items of a weight-gradient launch (weight_grad_rows) */
+#define WGRAD_ITEMS 16
 
 /* The own GEMMs' per-work-item variant (gemm_nn_wi, gemm_nt_wi of
  * cl/conv_gemm.cl; conv_choose says where): */
@@ -418,14 +420,19 @@ static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor d
     FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &ki));
     FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &kg));
     const size_t in_img = (size_t)d->c_in * d->h * d->w, out_img = (size_t)d->c_out * p;
+    /* rows of dW per work-item: all of them (colT read once) unless that
+     * leaves fewer than WGRAD_ITEMS work-items to share out */
+    const size_t col_tiles = (ckk + TILE_TN - 1) / TILE_TN;
+    size_t rows = fk_round_up((size_t)d->c_out, TILE_TM);
+    while (rows > TILE_TM && col_tiles * (((size_t)d->c_out + rows - 1) / rows) < WGRAD_ITEMS)
+        rows = fk_round_up(rows / 2, TILE_TM);
     for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
         const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
-        FK_RUN_1D(rt, ki, (size_t)cs * d->c_in * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),
+        FK_RUN_1D(rt, ki, (size_t)cs * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),
                   FK_A(d->c_in), FK_A(d->h), FK_A(d->w), FK_A(d->h_out), FK_A(d->w_out));
-        size_t global[2] = {(ckk + TILE_TN - 1) / TILE_TN, ((size_t)d->c_out + TILE_TM - 1) / TILE_TM},
-               local[2] = {1, 1};
+        size_t global[2] = {col_tiles, ((size_t)d->c_out + rows - 1) / rows}, local[2] = {1, 1};
         FK_RUN(rt, kg, 2, global, local, FK_T(dweight), FK_T(offset_tensor(dout, s0 * out_img)), FK_T(col),
-               FK_A(d->c_out), FK_A((int)ckk), FK_A(cs), FK_A((int)p));
+               FK_A(d->c_out), FK_A((int)ckk), FK_A(cs), FK_A((int)p), FK_A((int)rows));
     }
     return FK_OK;
 }
