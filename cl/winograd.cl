@@ -135,6 +135,162 @@ __kernel void wino_output(__global float *out, const ulong out_off, __global con
     }
 }
 
+/* The transforms with explicit float16 vectors for the CPU devices of the
+ * own GEMMs (PoCL does not vectorise wino_input / wino_output across
+ * work-items; they took two thirds of a Winograd conv): lane l of a vector
+ * is tile tx0 + l of a tile row, so V and M are read and written as whole
+ * vectors along T. One work-item per (channel, sample) of the chunk walks
+ * that plane's tile rows in segments of 16 tiles. The arithmetic is that
+ * of wino_input / wino_output in the same order: the same floats. */
+
+/* float16 of the 32 floats at x + i0 .. i0 + 31 of a row of w floats,
+ * zero outside [0, w): even (x[i0 + 2l]) and odd (x[i0 + 2l + 1]) lanes */
+inline void wino_row32(__global const float *x, int i0, int w, float16 *even, float16 *odd)
+{
+    float16 lo, hi;
+    if (i0 >= 0 && i0 + 32 <= w) {
+        lo = vload16(0, x + i0);
+        hi = vload16(1, x + i0);
+    } else {
+        float tmp[32];
+        for (int q = 0; q < 32; q++)
+            tmp[q] = i0 + q >= 0 && i0 + q < w ? x[i0 + q] : 0.0f;
+        lo = vload16(0, tmp);
+        hi = vload16(1, tmp);
+    }
+    const uint16 ev = (uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *even = shuffle2(lo, hi, ev);
+    *odd = shuffle2(lo, hi, ev + (uint16)(1));
+}
+
+/* As wino_input; global (C, samples) */
+__kernel void wino_input16(__global float *v, const ulong v_off, __global const float *in,
+                           const ulong in_off, const int c, const int h, const int w, const int th,
+                           const int tw, const int tiles)
+{
+    const int ci = (int)get_global_id(0), s = (int)get_global_id(1);
+    if (ci >= c)
+        return;
+    __global const float *x = in + in_off + ((size_t)s * c + ci) * h * w;
+    const size_t plane = (size_t)c * tiles;
+    for (int ty = 0; ty < th; ty++)
+        for (int tx0 = 0; tx0 < tw; tx0 += 16) {
+            float16 d[4][4];
+            for (int a = 0; a < 4; a++) {
+                const int yy = 2 * ty - 1 + a;
+                if (yy < 0 || yy >= h) {
+                    d[a][0] = d[a][1] = d[a][2] = d[a][3] = (float16)(0.0f);
+                    continue;
+                }
+                __global const float *row = x + (size_t)yy * w;
+                /* columns 2 tx - 1 + b for the 16 tiles tx = tx0 + l */
+                float16 e, o;
+                wino_row32(row, 2 * tx0, w, &e, &o);
+                const int xl = 2 * tx0 - 1, xr = 2 * tx0 + 32;
+                const float left = xl >= 0 && xl < w ? row[xl] : 0.0f;
+                const float right = xr < w ? row[xr] : 0.0f;
+                d[a][0] = shuffle2((float16)(left), o,
+                                   (uint16)(0, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30));
+                d[a][1] = e;
+                d[a][2] = o;
+                d[a][3] = shuffle2(e, (float16)(right),
+                                   (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16));
+            }
+            float16 q[4][4]; /* B^T d */
+            for (int b = 0; b < 4; b++) {
+                q[0][b] = d[0][b] - d[2][b];
+                q[1][b] = d[1][b] + d[2][b];
+                q[2][b] = d[2][b] - d[1][b];
+                q[3][b] = d[1][b] - d[3][b];
+            }
+            const int lanes = min(16, tw - tx0);
+            __global float *dst = v + v_off + (size_t)ci * tiles + ((size_t)s * th + ty) * tw + tx0;
+            for (int a = 0; a < 4; a++) {
+                const float16 r[4] = {q[a][0] - q[a][2], q[a][1] + q[a][2], q[a][2] - q[a][1],
+                                      q[a][1] - q[a][3]};
+                for (int b = 0; b < 4; b++) {
+                    __global float *p = dst + (a * 4 + b) * plane;
+                    if (lanes == 16) {
+                        vstore16(r[b], 0, p);
+                    } else {
+                        float tmp[16];
+                        vstore16(r[b], 0, tmp);
+                        for (int l = 0; l < lanes; l++)
+                            p[l] = tmp[l];
+                    }
+                }
+            }
+        }
+}
+
+/* As wino_output; global (O, samples) */
+__kernel void wino_output16(__global float *out, const ulong out_off, __global const float *m,
+                            const ulong m_off, __global const float *bias, const ulong bias_off,
+                            __global const float *res, const ulong res_off, const int o_ch, const int h,
+                            const int w, const int th, const int tw, const int tiles, const int has_bias,
+                            const int has_res, const int relu)
+{
+    const int o = (int)get_global_id(0), s = (int)get_global_id(1);
+    if (o >= o_ch)
+        return;
+    const size_t plane = (size_t)o_ch * tiles;
+    const float bv = has_bias ? bias[bias_off + o] : 0.0f;
+    const size_t base = ((size_t)s * o_ch + o) * h * w;
+    const uint16 lo_mix = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const uint16 hi_mix = lo_mix + (uint16)(8);
+    for (int ty = 0; ty < th; ty++)
+        for (int tx0 = 0; tx0 < tw; tx0 += 16) {
+            const int lanes = min(16, tw - tx0);
+            __global const float *src = m + m_off + (size_t)o * tiles + ((size_t)s * th + ty) * tw + tx0;
+            float16 mv[16];
+            for (int xi = 0; xi < 16; xi++) {
+                __global const float *p = src + xi * plane;
+                if (lanes == 16) {
+                    mv[xi] = vload16(0, p);
+                } else {
+                    float tmp[16];
+                    for (int l = 0; l < 16; l++)
+                        tmp[l] = l < lanes ? p[l] : 0.0f;
+                    mv[xi] = vload16(0, tmp);
+                }
+            }
+            float16 q[2][4]; /* A^T M */
+            for (int b = 0; b < 4; b++) {
+                q[0][b] = mv[0 * 4 + b] + mv[1 * 4 + b] + mv[2 * 4 + b];
+                q[1][b] = mv[1 * 4 + b] - mv[2 * 4 + b] - mv[3 * 4 + b];
+            }
+            for (int a = 0; a < 2; a++) {
+                const int yy = 2 * ty + a;
+                if (yy >= h)
+                    break;
+                const float16 y0 = q[a][0] + q[a][1] + q[a][2], y1 = q[a][1] - q[a][2] - q[a][3];
+                /* columns 2 tx0 .. 2 tx0 + 31 of the output row */
+                float16 pair[2] = {shuffle2(y0, y1, lo_mix), shuffle2(y0, y1, hi_mix)};
+                const size_t at = base + (size_t)yy * w + 2 * tx0;
+                const int cols = min(32, w - 2 * tx0);
+                for (int k = 0; k < 2; k++) {
+                    float16 r = pair[k] + (float16)(bv);
+                    __global float *dst = out + out_off + at + 16 * k;
+                    const int n = min(16, cols - 16 * k);
+                    if (n <= 0)
+                        break;
+                    if (n == 16) {
+                        if (has_res)
+                            r += vload16(0, res + res_off + at + 16 * k);
+                        if (relu)
+                            r = select((float16)(0.0f), r, isnan(r) | (r > (float16)(0.0f)));
+                        vstore16(r, 0, dst);
+                    } else {
+                        float tmp[16];
+                        vstore16(r, 0, tmp);
+                        for (int l = 0; l < n; l++)
+                            dst[l] = epilogue(tmp[l], res + res_off, at + 16 * k + l, has_res, relu);
+                    }
+                }
+            }
+        }
+}
+
 /* The epilogue of the other conv paths: out (N, C, P) = out (+ bias (C))
  * (+ res) (then ReLU), one work-item per element. */
 __kernel void conv_epilogue(__global float *out, const ulong out_off, __global const float *bias,

@@ -28,6 +28,10 @@ static const shape shapes[] = {
     {"odd7x9", 2, 16, 7, 9, 8, false},
     {"wide5x5", 2, 32, 5, 5, 40, true},
     {"tiny1x3", 3, 9, 1, 3, 12, false},
+    /* rows of more than 16 tiles (the vector transforms' segments: a full
+     * one and a partial one) and a row exactly 16 tiles wide */
+    {"rows34x37", 2, 8, 34, 37, 9, true},
+    {"row33x32", 1, 8, 33, 32, 8, false},
 };
 
 /* out, din (prefilled, added into) and dweight of one path */

@@ -58,6 +58,8 @@
     X(WINO_WEIGHT, "winograd", "wino_weight", NONE)                            \
     X(WINO_INPUT, "winograd", "wino_input", NONE)                              \
     X(WINO_OUTPUT, "winograd", "wino_output", NONE)                            \
+    X(WINO_INPUT16, "winograd", "wino_input16", NONE)                          \
+    X(WINO_OUTPUT16, "winograd", "wino_output16", NONE)                        \
     X(WINO_GEMM, "winograd", "wino_gemm", NONE)                                \
     X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
     X(IM2COL_T, "conv_wgrad", "im2col_t", CONV_BATCH)                          \

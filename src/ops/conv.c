@@ -564,12 +564,13 @@ static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor o
         chunk /= 2;
     if (chunk > (size_t)d->n)
         chunk = (size_t)d->n;
+    /* the own GEMMs: all 16 in one launch (wino_gemm) and the transforms in
+     * float16 vectors; else one GEMM each and a work-item per tile */
+    const bool own = c->own && !c->wi;
     cl_kernel kw, ki, ko;
     FK_TRY(fk_kernel(rt, FK_K_WINO_WEIGHT, &kw));
-    FK_TRY(fk_kernel(rt, FK_K_WINO_INPUT, &ki));
-    FK_TRY(fk_kernel(rt, FK_K_WINO_OUTPUT, &ko));
-    /* the own GEMMs: all 16 in one launch (wino_gemm); else one GEMM each */
-    const bool own = c->own && !c->wi;
+    FK_TRY(fk_kernel(rt, own ? FK_K_WINO_INPUT16 : FK_K_WINO_INPUT, &ki));
+    FK_TRY(fk_kernel(rt, own ? FK_K_WINO_OUTPUT16 : FK_K_WINO_OUTPUT, &ko));
     cl_kernel kg;
     FK_TRY(fk_kernel(rt, FK_K_WINO_GEMM, &kg));
     cl_ulong v_len;
@@ -580,8 +581,14 @@ static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor o
     for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
         const size_t cs = (size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk, t = cs * tiles;
         fk_tensor v = offset_tensor(work, 16 * plane_u), m = offset_tensor(v, 16 * (size_t)i_ch * t);
-        FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
-                  FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
+        /* the vector transforms: one work-item per (channel, sample) */
+        size_t gi[2] = {(size_t)i_ch, cs}, go[2] = {(size_t)o_ch, cs}, l2[2] = {1, 1};
+        if (own)
+            FK_RUN(rt, ki, 2, gi, l2, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch), FK_A(d->h),
+                   FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
+        else
+            FK_RUN_1D(rt, ki, (size_t)i_ch * t, FK_T(v), FK_T(offset_tensor(in, s0 * in_img)), FK_A(i_ch),
+                      FK_A(d->h), FK_A(d->w), FK_A(th), FK_A(tw), FK_A((int)t));
         if (own) {
             size_t global[3] = {(t + TILE_TN - 1) / TILE_TN, ((size_t)o_ch + TILE_TM - 1) / TILE_TM, 16},
                    local[3] = {1, 1, 1};
@@ -597,9 +604,13 @@ static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor o
         }
         fk_tensor oc = offset_tensor(out, s0 * out_img);
         fk_tensor b = e->bias ? *e->bias : m, r = e->res ? offset_tensor(*e->res, s0 * out_img) : m;
-        FK_RUN_1D(rt, ko, (size_t)o_ch * t, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w),
-                  FK_A(th), FK_A(tw), FK_A((int)t), FK_A(e->bias ? 1 : 0), FK_A(e->res ? 1 : 0),
-                  FK_A(e->relu ? 1 : 0));
+        if (own)
+            FK_RUN(rt, ko, 2, go, l2, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w), FK_A(th),
+                   FK_A(tw), FK_A((int)t), FK_A(e->bias ? 1 : 0), FK_A(e->res ? 1 : 0), FK_A(e->relu ? 1 : 0));
+        else
+            FK_RUN_1D(rt, ko, (size_t)o_ch * t, FK_T(oc), FK_T(m), FK_T(b), FK_T(r), FK_A(o_ch), FK_A(h), FK_A(w),
+                      FK_A(th), FK_A(tw), FK_A((int)t), FK_A(e->bias ? 1 : 0), FK_A(e->res ? 1 : 0),
+                      FK_A(e->relu ? 1 : 0));
     }
     return FK_OK;
 }
