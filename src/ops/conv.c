@@ -109,10 +109,13 @@ size_t fk_conv_work(const fk_conv_dims *d)
  *   FIGKD_CONV_PATH=batch|sample forces one path for both, =mixed the GPU
  *   rule on any device. The batch path's kernels index in int: a conv
  *   too large for them keeps the per-sample path.
- * - Winograd (3x3 stride-1 pad-1, see below): where the own GEMMs run,
- *   for the frozen teacher's fused forward and the data gradient; a
- *   training forward keeps the columns. FIGKD_WINOGRAD=1 takes it for
- *   every pass of every such shape, =0 for none. */
+ * - Winograd (3x3 stride-1 pad-1, see below): where the own GEMMs run
+ *   (not their per-work-item variant), for the frozen teacher's fused
+ *   forward and the data gradient; a training forward keeps the columns.
+ *   On the per-work-item devices the implicit GEMMs and columns beat it
+ *   (rusticl on llvmpipe, quickstart `bench --steps 2`: step 2009 ms with
+ *   Winograd, 1684 without). FIGKD_WINOGRAD=1 takes it for every pass of
+ *   every such shape, =0 for none. */
 typedef struct conv_choice {
     bool own, wi;              /* own GEMMs (wi: their per-work-item variant), else CLBlast */
     bool batch_fwd, batch_bwd; /* the whole-batch path */
@@ -156,9 +159,10 @@ static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
     if (batch_work(d) >= INT_MAX || (size_t)d->n * d->c_in * d->h * d->w >= INT_MAX)
         c->batch_fwd = c->batch_bwd = false;
     if (is_winograd_shape(d) && o->winograd != FK_SWITCH_OFF) {
+        const bool by_default = c->own && !c->wi; /* see "Winograd" above */
         c->wino_fwd = o->winograd == FK_SWITCH_ON || fwd == FK_TUNE_WINOGRAD ||
-                      (fwd == FK_TUNE_DEFAULT && frozen && c->own);
-        c->wino_bwd = o->winograd == FK_SWITCH_ON || bwd == FK_TUNE_WINOGRAD || (bwd == FK_TUNE_DEFAULT && c->own);
+                      (fwd == FK_TUNE_DEFAULT && frozen && by_default);
+        c->wino_bwd = o->winograd == FK_SWITCH_ON || bwd == FK_TUNE_WINOGRAD || (bwd == FK_TUNE_DEFAULT && by_default);
     }
     return FK_OK;
 }
