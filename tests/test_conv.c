@@ -30,7 +30,8 @@ enum { T_OUT, T_DIN, T_DW, T_DB };
 static const char *fixtures[] = {
     "k3s1p1", "k3s2p1", "k1s1",   "k1s2",   "k5s2p2", "k7s2p3", "odd7x9",
     "batch1", "k3p0",   "k2s2",   "k3s3p1", "k1s1p1", "g3k1",   "g2k3",
-    "g3k3s2", "dw3s1",  "dw3s2",  "dw3m2",  "dw5s2",  "chunk3x3", "chunk1x1",
+    "g3k3s2", "dw3s1",  "dw3s2",  "dw3m2",  "dw5s2",  "chunk3x3", "chunk1x1", "c32k3s1",
+    "c32k3s2",
 };
 
 /* A guarded device tensor (op_fixture.h) with body `body`, or `fill` when

@@ -64,6 +64,9 @@
     X(CONV_EPILOGUE, "winograd", "conv_epilogue", NONE)                        \
     X(IM2COL_T, "conv_wgrad", "im2col_t", CONV_BATCH)                          \
     X(WGRAD_NN16, "conv_wgrad", "wgrad_nn16", NONE)                            \
+    X(CHW_TO_HWC, "conv_wgrad", "chw_to_hwc", NONE)                            \
+    X(WGRAD_HWC, "conv_wgrad", "wgrad_hwc", CONV_BATCH)                        \
+    X(WGRAD_HWC_ADD, "conv_wgrad", "wgrad_hwc_add", CONV_BATCH)                \
     X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_BATCH)                       \
     X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_BATCH)             \
     X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_BATCH)         \

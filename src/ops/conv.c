@@ -73,6 +73,8 @@ static size_t batch_work(const fk_conv_dims *d);
 
 static bool is_winograd_shape(const fk_conv_dims *d);
 static size_t winograd_work(const fk_conv_dims *d, size_t samples);
+static bool hwc_wgrad(const fk_conv_dims *d);
+static size_t hwc_work(const fk_conv_dims *d, size_t samples);
 
 size_t fk_conv_work(const fk_conv_dims *d)
 {
@@ -200,8 +202,9 @@ static size_t chunk_work(const fk_conv_dims *d, const conv_choice *c, bool backw
     size_t most = c->wino_fwd ? winograd_work(d, chunk) : cols;
     if (backward) {
         size_t back = c->wino_bwd ? winograd_work(d, chunk) : cols;
+        size_t dw = hwc_wgrad(d) ? hwc_work(d, chunk) : cols; /* weight_grad_rows */
         most = back > most ? back : most;
-        most = cols > most ? cols : most;
+        most = dw > most ? dw : most;
     }
     return most;
 }
@@ -405,6 +408,65 @@ static fk_status weight_grad_gemm(fk_runtime *rt, const conv_choice *c, size_t m
     return FK_OK;
 }
 
+/* CKK rows (or C_out rows) of dW per work-item of a weight-gradient
+ * launch with `col_tiles` column tiles: all `m` of them (the block of the
+ * other operand read once) unless that leaves fewer than WGRAD_ITEMS
+ * work-items to share out */
+static size_t wgrad_rows(size_t m, size_t col_tiles)
+{
+    size_t rows = fk_round_up(m, TILE_TM);
+    while (rows > TILE_TM && col_tiles * ((m + rows - 1) / rows) < WGRAD_ITEMS)
+        rows = fk_round_up(rows / 2, TILE_TM);
+    return rows;
+}
+
+/* The weight gradient without transposed columns (cl/conv_wgrad.cl,
+ * wgrad_hwc) where the input channels are a multiple of the tile's
+ * columns */
+static bool hwc_wgrad(const fk_conv_dims *d)
+{
+    return d->c_in % TILE_TN == 0 && !is_pointwise(d);
+}
+
+/* Its work: dwt (C_out, CKK), then the input with channels last for as
+ * many samples as fit */
+static size_t hwc_work(const fk_conv_dims *d, size_t samples)
+{
+    return (size_t)d->c_out * d->c_in * d->kh * d->kw + (size_t)d->c_in * d->h * d->w * samples;
+}
+
+/* dW (C_out, CKK) += the weight gradient, wgrad_hwc: per chunk of samples
+ * the input with its channels last, then the tap-major dwt summed over
+ * the chunk's positions; at the end dwt added into dW. */
+static fk_status weight_grad_hwc(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor work,
+                                 const fk_conv_dims *d)
+{
+    const size_t p = (size_t)d->h_out * d->w_out, ckk = (size_t)d->c_in * d->kh * d->kw;
+    const size_t hw = (size_t)d->h * d->w, fixed = hwc_work(d, 0), have = fk_tensor_numel(&work);
+    const size_t chunk = have > fixed ? (have - fixed) / ((size_t)d->c_in * hw) : 0;
+    if (chunk < 1)
+        return fk_error(FK_ERR_ARG, "conv2d backward: work of %zu floats, the weight gradient needs %zu",
+                        have, hwc_work(d, 1));
+    const int defs[] = {d->kh, d->kw, d->stride, d->pad};
+    cl_kernel kt, kg, ka;
+    FK_TRY(fk_kernel(rt, FK_K_CHW_TO_HWC, &kt));
+    FK_TRY(fk_kernel_defs(rt, FK_K_WGRAD_HWC, defs, &kg));
+    FK_TRY(fk_kernel_defs(rt, FK_K_WGRAD_HWC_ADD, defs, &ka));
+    fk_tensor dwt = work, xt = offset_tensor(work, fixed);
+    const size_t col_tiles = ckk / TILE_TN, rows = wgrad_rows((size_t)d->c_out, col_tiles);
+    for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
+        const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
+        FK_RUN_1D(rt, kt, (size_t)cs * hw, FK_T(xt), FK_T(offset_tensor(in, s0 * d->c_in * hw)), FK_A(cs),
+                  FK_A(d->c_in), FK_A((int)hw));
+        size_t global[2] = {col_tiles, ((size_t)d->c_out + rows - 1) / rows}, local[2] = {1, 1};
+        FK_RUN(rt, kg, 2, global, local, FK_T(dwt), FK_T(offset_tensor(dout, s0 * d->c_out * p)), FK_T(xt),
+               FK_A(d->c_out), FK_A(d->c_in), FK_A(d->h), FK_A(d->w), FK_A(d->h_out), FK_A(d->w_out), FK_A(cs),
+               FK_A((int)rows), FK_A(s0 == 0 ? 1 : 0));
+    }
+    FK_RUN_1D(rt, ka, (size_t)d->c_out * ckk, FK_T(dweight), FK_T(dwt), FK_A(d->c_out), FK_A(d->c_in));
+    return FK_OK;
+}
+
 /* dW (C_out, CKK) += the weight gradient as one GEMM per chunk of samples
  * with K = chunk*P (cl/conv_wgrad.cl): the columns transposed, colT
  * (chunk*P, CKK) in col's place, then register tiles of TILE_TM x TILE_TN
@@ -420,16 +482,13 @@ static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor d
     if (chunk < 1)
         return fk_error(FK_ERR_ARG, "conv2d backward: work of %zu floats, one sample's columns are %zu",
                         fk_tensor_numel(&col), ckk * p);
+    if (hwc_wgrad(d))
+        return weight_grad_hwc(rt, dweight, dout, in, col, d);
     cl_kernel ki, kg;
     FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &ki));
     FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &kg));
     const size_t in_img = (size_t)d->c_in * d->h * d->w, out_img = (size_t)d->c_out * p;
-    /* rows of dW per work-item: all of them (colT read once) unless that
-     * leaves fewer than WGRAD_ITEMS work-items to share out */
-    const size_t col_tiles = (ckk + TILE_TN - 1) / TILE_TN;
-    size_t rows = fk_round_up((size_t)d->c_out, TILE_TM);
-    while (rows > TILE_TM && col_tiles * (((size_t)d->c_out + rows - 1) / rows) < WGRAD_ITEMS)
-        rows = fk_round_up(rows / 2, TILE_TM);
+    const size_t col_tiles = (ckk + TILE_TN - 1) / TILE_TN, rows = wgrad_rows((size_t)d->c_out, col_tiles);
     for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
         const int cs = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
         FK_RUN_1D(rt, ki, (size_t)cs * p, FK_T(col), FK_T(offset_tensor(in, s0 * in_img)), FK_A(cs),

@@ -46,6 +46,11 @@ CASES = {
     # N*HO*WO < C_out: the weight gradient runs in chunks of one sample
     "chunk3x3": (3, 4, 5, 5, 16, 3, 2, 0, 1, True),
     "chunk1x1": (3, 4, 2, 2, 16, 1, 1, 0, 1, False),
+    # 32 input channels: on CPU devices the weight gradient reads the input
+    # with its channels last (wgrad_hwc); odd sides, padding, stride 2 and
+    # output channels that are not a multiple of the register tile's rows
+    "c32k3s1": (2, 32, 7, 9, 8, 3, 1, 1, 1, True),
+    "c32k3s2": (3, 32, 9, 8, 12, 3, 2, 1, 1, False),
 }
 
 
@@ -83,7 +88,10 @@ def make(name, n, c_in, h, w, c_out, k, stride, pad, groups, bias, seed):
 def main():
     outdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     os.makedirs(outdir, exist_ok=True)
+    only = sys.argv[1:]  # names to (re)write; all without
     for i, (name, args) in enumerate(CASES.items()):
+        if only and name not in only:
+            continue
         t, meta = make(name, *args, seed=100 + i)
         path = os.path.join(outdir, "conv_%s.safetensors" % name)
         fkio.write_safetensors(path, t, meta)
