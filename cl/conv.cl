@@ -27,31 +27,42 @@
 
 /* col (N, C*KH*KW, HO*WO) from in (N, C, H, W); one work-item per
  * (sample, channel, output row) writes the KH*KW column rows' pieces for
- * that output row (index arithmetic once per piece, plain copy loops). */
+ * that output row (index arithmetic once per piece, plain copy loops).
+ * With panels (HO*WO a multiple of 32) each sample's col is stored in
+ * panels of 32 columns, element (r, q) at (q / 32) * CKK * 32 + r * 32 +
+ * q % 32, so that gemm_nn16 reads a row of its column tile as one piece. */
 __kernel void im2col(__global float *col, const ulong col_off, __global const float *in,
                      const ulong in_off, const int n, const int c, const int h, const int w,
-                     const int ho, const int wo)
+                     const int ho, const int wo, const int panels)
 {
     const int i = (int)get_global_id(0);
     if (i >= n * c * ho)
         return;
     const int oh = i % ho, sc = i / ho; /* sc = s * c + ci */
     const int s = sc / c, ci = sc - s * c;
-    const int p_count = ho * wo;
+    const int p_count = ho * wo, ckk = c * KH * KW;
     __global const float *x = in + in_off + (size_t)sc * h * w;
     for (int kh = 0; kh < KH; kh++) {
         const int ih = oh * STRIDE - PAD + kh;
         const bool row_ok = ih >= 0 && ih < h;
         __global const float *xr = x + (size_t)(row_ok ? ih : 0) * w;
         for (int kw = 0; kw < KW; kw++) {
-            __global float *dst = col + col_off +
-                                  ((size_t)s * (c * KH * KW) + (ci * KH + kh) * KW + kw) * p_count +
-                                  (size_t)oh * wo;
+            const int r = (ci * KH + kh) * KW + kw, q0 = oh * wo;
+            __global float *dst = col + col_off + (size_t)s * ckk * p_count +
+                                  (panels ? (size_t)r * 32 : (size_t)r * p_count + q0);
             /* output columns whose input column lies inside: [lo, hi) */
             int lo = (PAD - kw + STRIDE - 1) / STRIDE;
             int hi = (w + PAD - kw + STRIDE - 1) / STRIDE;
             lo = row_ok ? max(lo, 0) : 0;
             hi = row_ok ? min(hi, wo) : 0;
+            if (panels) {
+                for (int ow = 0; ow < wo; ow++) {
+                    const int q = q0 + ow;
+                    dst[(size_t)(q >> 5) * ckk * 32 + (q & 31)] =
+                        ow >= lo && ow < hi ? xr[ow * STRIDE - PAD + kw] : 0.0f;
+                }
+                continue;
+            }
             for (int ow = 0; ow < lo; ow++)
                 dst[ow] = 0.0f;
             for (int ow = lo; ow < hi; ow++)

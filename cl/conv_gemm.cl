@@ -12,20 +12,22 @@
  * elements, from the host); the extra lanes are never stored. */
 #include "tile.clh"
 
-/* C_b (M, N) (+)= A (M, K) * B_b (K, N), B and C row-major; A element (i, p)
+/* C_b (M, N) (+)= A (M, K) * B_b (K, N), B (see b_panel) and C row-major; A element (i, p)
  * at a[a_off + i * a_rs + p * a_cs] (the weight or its transpose); global
  * (ceil(N / TILE_TN), ceil(M / TILE_TM), batch). */
 __kernel void gemm_nn16(__global float *c, const ulong c_off, __global const float *a,
                         const ulong a_off, __global const float *b, const ulong b_off,
                         const int m, const int n, const int k, const int a_rs, const int a_cs,
                         const int ldb, const ulong b_stride, const int ldc, const ulong c_stride,
-                        const int accumulate, const ulong b_len)
+                        const int accumulate, const ulong b_len, const ulong b_panel)
 {
     const int j = (int)get_global_id(0) * TILE_TN, i0 = (int)get_global_id(1) * TILE_TM;
     const size_t bi = get_global_id(2);
     if (j >= n || i0 >= m)
         return;
-    const size_t b0 = b_off + bi * b_stride + j;
+    /* B in panels of TILE_TN columns (b_panel elements apart, rows ldb
+     * apart inside one: im2col's panels), else row-major */
+    const size_t b0 = b_off + bi * b_stride + (b_panel ? (size_t)(j / TILE_TN) * b_panel : (size_t)j);
     __global const float *bb = b + b0;
     __global const float *aa = a + a_off;
     int arow[TILE_TM];

@@ -241,8 +241,10 @@ static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id
 #define DIRECT_SIZES(d) FK_A((d)->n), FK_A((d)->h), FK_A((d)->w), FK_A((d)->c_out), FK_A((d)->h_out), FK_A((d)->w_out)
 
 /* With the own GEMMs: im2col and col2im one work-item per (sample,
- * channel, row); with CLBlast one per element. */
-static fk_status im2col(fk_runtime *rt, const conv_choice *c, fk_tensor col, fk_tensor in, const fk_conv_dims *d)
+ * channel, row), im2col's col in panels when asked (gemm_nn16's b_panel);
+ * with CLBlast one per element. */
+static fk_status im2col(fk_runtime *rt, const conv_choice *c, fk_tensor col, fk_tensor in, const fk_conv_dims *d,
+                        bool panels)
 {
     const bool rows = c->own;
     cl_kernel k;
@@ -251,7 +253,10 @@ static fk_status im2col(fk_runtime *rt, const conv_choice *c, fk_tensor col, fk_
                         (size_t)d->c_in * d->kh * d->kw};
     if (rows)
         global[0] = fk_round_up((size_t)d->n * d->c_in * d->h_out, 64);
-    FK_RUN(rt, k, rows ? 1 : 2, global, NULL, FK_T(col), FK_T(in), IMAGE_SIZES(d));
+    if (rows)
+        FK_RUN(rt, k, 1, global, NULL, FK_T(col), FK_T(in), IMAGE_SIZES(d), FK_A(panels ? 1 : 0));
+    else
+        FK_RUN(rt, k, 2, global, NULL, FK_T(col), FK_T(in), IMAGE_SIZES(d));
     return FK_OK;
 }
 
@@ -338,10 +343,12 @@ static fk_status buffer_floats(cl_mem m, cl_ulong *len)
 }
 
 /* C_b (m, n) = op(W) (m, k) * B_b (k, n) (+ C_b when accumulate),
- * batched; trans_w: A = W^T with W stored (k, m), else A = W stored (m, k). */
+ * batched; trans_w: A = W^T with W stored (k, m), else A = W stored (m, k).
+ * b_panel > 0 (the own GEMMs, not their per-work-item variant): B in
+ * panels of TILE_TN columns b_panel apart, rows ldb apart inside one. */
 static fk_status weight_gemm(fk_runtime *rt, const conv_choice *cc, bool trans_w, size_t m, size_t n, size_t k, fk_tensor w,
                              cl_mem b, size_t b_off, size_t ldb, size_t b_stride, bool accumulate,
-                             cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch)
+                             cl_mem c, size_t c_off, size_t ldc, size_t c_stride, size_t batch, size_t b_panel)
 {
     if (!cc->own)
         return fk_gemm_strided_batched(rt, trans_w, false, m, n, k, 1.0f, w.buf, w.off, trans_w ? m : k, 0,
@@ -368,7 +375,8 @@ static fk_status weight_gemm(fk_runtime *rt, const conv_choice *cc, bool trans_w
     size_t global[3] = {(n + TILE_TN - 1) / TILE_TN, (m + TILE_TM - 1) / TILE_TM, batch}, local[3] = {1, 1, 1};
     FK_RUN(rt, kn, 3, global, local, FK_A(c), FK_A(c_off), FK_T(w), FK_A(b), FK_A(b_off), FK_A((int)m),
            FK_A((int)n), FK_A((int)k), FK_A(lda_r), FK_A(lda_c), FK_A((int)ldb),
-           FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate ? 1 : 0), FK_A(b_len));
+           FK_A(b_stride), FK_A((int)ldc), FK_A(c_stride), FK_A(accumulate ? 1 : 0), FK_A(b_len),
+           FK_A((cl_ulong)b_panel));
     return FK_OK;
 }
 
@@ -663,7 +671,7 @@ static fk_status winograd_conv(fk_runtime *rt, const conv_choice *c, fk_tensor o
         } else {
             for (size_t xi = 0; xi < 16; xi++)
                 FK_TRY(weight_gemm(rt, c, false, (size_t)o_ch, t, (size_t)i_ch, offset_tensor(u, xi * plane_u), v.buf,
-                                   v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1));
+                                   v.off + xi * i_ch * t, t, 0, false, m.buf, m.off + xi * o_ch * t, t, 0, 1, 0));
         }
         fk_tensor oc = offset_tensor(out, s0 * out_img);
         fk_tensor b = e->bias ? *e->bias : m, r = e->res ? offset_tensor(*e->res, s0 * out_img) : m;
@@ -702,19 +710,23 @@ static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor ou
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
-                           out.buf, out.off, p, d->c_out * p, d->n));
+                           out.buf, out.off, p, d->c_out * p, d->n, 0));
     } else if (c->ig_fwd) {
         FK_TRY(fk_conv_ig_forward(rt, out, in, weight, d));
     } else {
         /* in chunks of the samples whose columns the work holds (all of
          * them with fk_conv_work; fk_conv_work_on's plans ask less) */
         const size_t chunk = col_chunk(work, d);
+        /* the columns in panels where they divide P (64 x 576 by 576 x
+         * 1024 on 2 cores: 98-114 GFLOP/s row-major, 164-174 in panels) */
+        const bool panels = c->own && !c->wi && p % TILE_TN == 0;
         fk_conv_dims part = *d;
         for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
             part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
-            FK_TRY(im2col(rt, c, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part));
-            FK_TRY(weight_gemm(rt, c, false, d->c_out, p, ckk, weight, work.buf, work.off, p, ckk * p, false,
-                               out.buf, out.off + s0 * d->c_out * p, p, d->c_out * p, (size_t)part.n));
+            FK_TRY(im2col(rt, c, work, offset_tensor(in, s0 * d->c_in * d->h * d->w), &part, panels));
+            FK_TRY(weight_gemm(rt, c, false, d->c_out, p, ckk, weight, work.buf, work.off, panels ? TILE_TN : p,
+                               ckk * p, false, out.buf, out.off + s0 * d->c_out * p, p, d->c_out * p,
+                               (size_t)part.n, panels ? ckk * TILE_TN : 0));
         }
     }
     if (bias)
@@ -778,7 +790,7 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
         FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
     } else if (dweight) {
         if (!pw)
-            FK_TRY(im2col(rt, c, col, in, d));
+            FK_TRY(im2col(rt, c, col, in, d, false));
         if (c->own)
             FK_TRY(weight_grad_gemm(rt, c, d->c_out, ckk, p, dout.buf, dout.off, d->c_out * p, col.buf,
                                     col.off, col_stride, *dweight, d->n));
@@ -801,7 +813,7 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (din) {
         if (pw) {
             FK_TRY(weight_gemm(rt, c, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
-                               true, din->buf, din->off, p, d->c_in * p, d->n));
+                               true, din->buf, din->off, p, d->c_in * p, d->n, 0));
         } else if (c->ig_dgrad) {
             FK_TRY(fk_conv_ig_backward_data(rt, *din, dout, weight, d));
         } else {
@@ -810,7 +822,7 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             for (size_t s0 = 0; s0 < (size_t)d->n; s0 += chunk) {
                 part.n = (int)((size_t)d->n - s0 < chunk ? (size_t)d->n - s0 : chunk);
                 FK_TRY(weight_gemm(rt, c, true, ckk, p, d->c_out, weight, dout.buf, dout.off + s0 * d->c_out * p, p,
-                                   d->c_out * p, false, col.buf, col.off, p, ckk * p, (size_t)part.n));
+                                   d->c_out * p, false, col.buf, col.off, p, ckk * p, (size_t)part.n, 0));
                 FK_TRY(col2im_add(rt, c, offset_tensor(*din, s0 * d->c_in * d->h * d->w), col, &part));
             }
         }
