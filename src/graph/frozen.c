@@ -14,7 +14,11 @@
  * Buffers: every step's output value gets a slot; a slot is free again
  * after the last step that reads a value in it, and a new value takes the
  * smallest free slot that holds it (else the largest free one grows, else
- * a new slot). The graph's output keeps its slot to the end. */
+ * a new slot). The graph's output keeps its slot to the end.
+ *
+ * The layout (steps, weight offsets, work space, slot sizes) is computed
+ * apart from the device buffers, so that fk_graph_frozen_plan_bytes gives
+ * the bytes of a plan without making it. */
 #include "frozen.h"
 
 #include "figkd/ops.h"
@@ -67,16 +71,16 @@ void fk_frozen_free(fk_graph *g)
     g->frozen = NULL;
 }
 
-size_t fk_graph_frozen_bytes(const fk_graph *g)
+/* the device bytes of a frozen plan's buffers as laid out */
+static size_t frozen_bytes(const struct fk_frozen *z)
 {
-    const struct fk_frozen *z = g->frozen;
-    if (!z)
-        return 0;
     size_t elems = z->weight_elems + z->work_elems;
     for (int i = 0; i < z->nslots; i++)
         elems += z->slot_elems[i];
     return elems * sizeof(float);
 }
+
+size_t fk_graph_frozen_bytes(const fk_graph *g) { return g->frozen ? frozen_bytes(g->frozen) : 0; }
 
 /* The only node that reads node i, or -1 (none, or more than one). */
 static int only_reader(const fk_graph *g, int i)
@@ -344,8 +348,7 @@ static fk_status layout(fk_runtime *rt, fk_graph *g, int n, struct fk_frozen *z,
 fk_status fk_graph_frozen_plan_bytes(fk_runtime *rt, fk_graph *g, int n, size_t *bytes)
 {
     *bytes = 0;
-    if (!g->finished || n <= 0)
-        return fk_error(FK_ERR_ARG, "graph: frozen plan of batch %d%s", n, g->finished ? "" : " before fk_graph_finish");
+    FK_TRY(fk_graph_plan_check(g, n));
     struct fk_frozen z = {0};
     int *owner = fk_malloc((size_t)g->count * sizeof *owner), *slot_of = fk_malloc((size_t)g->count * sizeof *slot_of);
     fk_plan_keep k;
@@ -354,12 +357,8 @@ fk_status fk_graph_frozen_plan_bytes(fk_runtime *rt, fk_graph *g, int n, size_t 
         st = layout(rt, g, n, &z, owner, slot_of);
         fk_plan_keep_end(g, &k);
     }
-    if (!st) {
-        size_t elems = z.weight_elems + z.work_elems;
-        for (int q = 0; q < z.nslots; q++)
-            elems += z.slot_elems[q];
-        *bytes = elems * sizeof(float);
-    }
+    if (!st)
+        *bytes = frozen_bytes(&z);
     free(z.steps);
     free(z.slot_elems);
     free(owner);

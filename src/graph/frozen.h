@@ -21,6 +21,8 @@ typedef struct fk_plan_keep {
 } fk_plan_keep;
 fk_status fk_plan_keep_begin(fk_graph *g, fk_plan_keep *k);
 void fk_plan_keep_end(fk_graph *g, fk_plan_keep *k);
+/* A plan for batch n can be made (finished graph, n > 0), else the error. */
+fk_status fk_graph_plan_check(const fk_graph *g, int n);
 /* Release a frozen plan (nothing when there is none). */
 void fk_frozen_free(fk_graph *g);
 /* The frozen plan's forward walk (fk_graph_forward with a frozen plan). */

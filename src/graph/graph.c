@@ -403,7 +403,7 @@ void fk_plan_keep_end(fk_graph *g, fk_plan_keep *k)
             (void)g->nodes[i].op->plan(g, &g->nodes[i], g->plan_n);
 }
 
-static fk_status plan_check(const fk_graph *g, int n)
+fk_status fk_graph_plan_check(const fk_graph *g, int n)
 {
     if (!g->finished)
         return fk_error(FK_ERR_ARG, "graph: plan before fk_graph_finish");
@@ -415,7 +415,7 @@ static fk_status plan_check(const fk_graph *g, int n)
 fk_status fk_graph_plan_bytes(fk_runtime *rt, fk_graph *g, int n, bool train, size_t *bytes)
 {
     *bytes = 0;
-    FK_TRY(plan_check(g, n));
+    FK_TRY(fk_graph_plan_check(g, n));
     fk_plan_keep k;
     FK_TRY(fk_plan_keep_begin(g, &k));
     fk_status st = plan_requests(rt, g, n, train);
@@ -427,7 +427,7 @@ fk_status fk_graph_plan_bytes(fk_runtime *rt, fk_graph *g, int n, bool train, si
 
 fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
 {
-    FK_TRY(plan_check(g, n));
+    FK_TRY(fk_graph_plan_check(g, n));
     plan_free(g);
     FK_TRY(plan_requests(rt, g, n, train));
     FK_TRY(fk_arena_alloc(rt, &g->act));
