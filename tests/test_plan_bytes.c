@@ -29,42 +29,26 @@ static fk_model *model(fk_runtime *rt, const char *name)
 
 static const int BATCHES[] = {2, 5};
 
-/* the student's plans: train and eval */
-static void check_student(fk_runtime *rt)
+/* A student's plans (train, eval) or a teacher's (eval: a method reads its
+ * feature taps; then frozen unless FIGKD_FOLD_TEACHER=0), each at both
+ * batch sizes. */
+static void check_plans(fk_runtime *rt, const char *name, bool teacher)
 {
-    fk_model *m = model(rt, "resnet8x4");
+    fk_model *m = model(rt, name);
     for (int k = 0; m && k < 4; k++) {
         const int n = BATCHES[k % 2];
-        const bool train = k < 2;
+        const bool first = k < 2; /* student: train; teacher: feats */
+        const char *what = teacher ? (first ? "eval" : "frozen") : (first ? "train" : "eval");
         size_t dry = 0;
-        fk_status st = fk_model_bytes(m, n, train, &dry);
+        fk_status st = teacher ? fk_model_teacher_bytes(m, n, first, &dry) : fk_model_bytes(m, n, first, &dry);
         if (!st)
-            st = fk_model_plan(m, n, train);
+            st = teacher ? fk_model_plan_teacher(m, n, first) : fk_model_plan(m, n, first);
         size_t real = fk_model_planned_bytes(m);
-        CHECK(!st && dry == real, "resnet8x4 %s batch %d: dry run %zu bytes, plan %zu: %s", train ? "train" : "eval",
-              n, dry, real, fk_last_error());
-        printf("resnet8x4  %-5s batch %d: %.2f MiB\n", train ? "train" : "eval", n, real / 1048576.0);
-    }
-    fk_model_free(m);
-}
-
-/* the teacher's plans: eval (a method reads its feature taps), then frozen */
-static void check_teacher(fk_runtime *rt)
-{
-    fk_model *m = model(rt, "resnet32x4");
-    for (int k = 0; m && k < 4; k++) {
-        const int n = BATCHES[k % 2];
-        const bool feats = k < 2;
-        size_t dry = 0;
-        fk_status st = fk_model_teacher_bytes(m, n, feats, &dry);
-        if (!st)
-            st = fk_model_plan_teacher(m, n, feats);
-        size_t real = fk_model_planned_bytes(m);
-        CHECK(!st && dry == real, "resnet32x4 %s batch %d: dry run %zu bytes, plan %zu: %s",
-              feats ? "eval" : "frozen", n, dry, real, fk_last_error());
-        CHECK(st || rt->opts.fold_teacher == FK_SWITCH_OFF || feats == (m->graph.frozen == NULL),
-              "resnet32x4: the plan frozen unless feats");
-        printf("resnet32x4 %-6s batch %d: %.2f MiB\n", feats ? "eval" : "frozen", n, real / 1048576.0);
+        CHECK(!st && dry == real, "%s %s batch %d: dry run %zu bytes, plan %zu: %s", name, what, n, dry, real,
+              fk_last_error());
+        CHECK(st || !teacher || rt->opts.fold_teacher == FK_SWITCH_OFF || first == (m->graph.frozen == NULL),
+              "%s: the teacher's plan frozen unless feats", name);
+        printf("%-10s %-6s batch %d: %.2f MiB\n", name, what, n, real / 1048576.0);
     }
     fk_model_free(m);
 }
@@ -157,8 +141,8 @@ static void check_refusal(fk_runtime *rt)
 static void run(fk_runtime *rt, const fk_st_file *f)
 {
     (void)f;
-    check_student(rt);
-    check_teacher(rt);
+    check_plans(rt, "resnet8x4", false);
+    check_plans(rt, "resnet32x4", true);
     check_plan_kept(rt);
     check_refusal(rt);
 }
