@@ -9,8 +9,10 @@
  * parameter and BN statistic is random (gamma, beta, running mean and a
  * positive running variance), so a wrong fold shows. Also: the frozen plan
  * takes fewer device bytes than the plain one (besides its copy of the
- * weights), a train forward on it is
- * refused, and a plain plan after it works again. */
+ * weights), the dry runs of both plans (fk_graph_plan_bytes,
+ * fk_graph_frozen_plan_bytes, made while the plain plan is held, which
+ * must run on unchanged) give the bytes the plans allocate, a train
+ * forward on it is refused, and a plain plan after it works again. */
 #include "common.h"
 
 #include "figkd/model.h"
@@ -56,7 +58,14 @@ static void check_model(fk_runtime *rt, const char *name, int batch, int size)
     fk_tensor in = {in_buf, 0, 4, {batch, 3, size, size}}, logits;
     if (!st)
         st = fk_model_plan(m, batch, false);
-    size_t plain_bytes = fk_graph_plan_bytes(&m->graph, batch, false);
+    /* the dry runs (after the plan: it stays as it is) ask what the plans allocate */
+    size_t plain_bytes = 0, frozen_dry = 0;
+    if (!st)
+        st = fk_graph_plan_bytes(rt, &m->graph, batch, false, &plain_bytes);
+    if (!st)
+        st = fk_graph_frozen_plan_bytes(rt, &m->graph, batch, &frozen_dry);
+    CHECK(st || plain_bytes == fk_graph_planned_bytes(&m->graph), "%s: plain plan %zu bytes, its dry run %zu", name,
+          fk_graph_planned_bytes(&m->graph), plain_bytes);
     if (!st)
         st = fk_model_forward(m, in, false, &logits);
     if (!st)
@@ -79,6 +88,7 @@ static void check_model(fk_runtime *rt, const char *name, int batch, int size)
     snprintf(what, sizeof what, "%s frozen logits", name);
     size_t bad = fk_test_close(what, frozen, plain, nl, ATOL_SCALE * mx, RTOL);
     size_t fbytes = fk_graph_frozen_bytes(&m->graph);
+    CHECK(fbytes == frozen_dry, "%s: frozen plan %zu bytes, its dry run %zu", name, fbytes, frozen_dry);
     /* the frozen plan holds a folded copy of the conv weights (at most the
      * parameters, each padded to 16 floats) beside its activations */
     size_t copy = (ps->param_count + 16 * (size_t)ps->count) * sizeof(float);

@@ -203,9 +203,12 @@ fk_status fk_graph_finish(fk_graph *g);
  * place on a BN's or a residual add's output is fused into that node
  * (fk_node.fused_relu): the same floats in fewer passes and launches. */
 fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train);
-/* Bytes the plan for batch n would allocate (activations, saved tensors,
- * gradients, work space), without allocating: for a memory check first. */
-size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train);
+/* *bytes: the device bytes fk_graph_plan(rt, g, n, train) would allocate
+ * (its arenas: activations, saved tensors, gradients shared by lifetime,
+ * the work space of the device's choices), without allocating: for a
+ * memory check first. rt NULL: work space for any device. A plan the
+ * graph holds stays as it is. */
+fk_status fk_graph_plan_bytes(fk_runtime *rt, fk_graph *g, int n, bool train, size_t *bytes);
 /* The frozen plan of an inference-only graph (a teacher) for batch n, in
  * place of fk_graph_plan(rt, g, n, false), from the weights the graph holds
  * now (later changes to them are not seen): every conv followed by a
@@ -216,6 +219,10 @@ size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train);
  * last reader has run (a few buffers of the largest size for a ResNet).
  * fk_graph_forward with train = false runs it; a train forward is refused. */
 fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n);
+/* *bytes: the device bytes fk_graph_freeze(rt, g, n) would allocate
+ * (folded weights, buffers, work space), without allocating; as
+ * fk_graph_plan_bytes. */
+fk_status fk_graph_frozen_plan_bytes(fk_runtime *rt, fk_graph *g, int n, size_t *bytes);
 /* Device bytes of the frozen plan (0 without one). */
 size_t fk_graph_frozen_bytes(const fk_graph *g);
 /* Device bytes of the plan as allocated (arenas, or the frozen plan). */

@@ -62,9 +62,14 @@ fk_status fk_model_plan_teacher(fk_model *m, int batch, bool feats);
 /* Device bytes the model holds now: its parameter store and its plan
  * (plain or frozen) as allocated. */
 size_t fk_model_planned_bytes(const fk_model *m);
-/* Device bytes of the model: its parameter store (parameters, gradients,
- * momentum, buffers) and the plan fk_model_plan(m, batch, train) makes. */
-size_t fk_model_bytes(fk_model *m, int batch, bool train);
+/* *bytes: the device bytes of the model after fk_model_plan(m, batch,
+ * train): its parameter store (parameters, gradients, momentum, buffers)
+ * and the plan's arenas on the model's device, without planning (a plan
+ * the model holds stays as it is). */
+fk_status fk_model_bytes(fk_model *m, int batch, bool train, size_t *bytes);
+/* The same after fk_model_plan_teacher(m, batch, feats): the frozen plan
+ * and the store without gradients and momentum, or the eval plan. */
+fk_status fk_model_teacher_bytes(fk_model *m, int batch, bool feats, size_t *bytes);
 /* input (N, C, S, S) -> *logits (N, num_classes), a view into the arena
  * valid until the next forward. */
 fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *logits);

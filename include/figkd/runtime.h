@@ -287,6 +287,9 @@ void fk_arena_init(fk_arena *a);
 /* Reserve `elems` floats; returns a request id (>= 0) or -1. */
 int fk_arena_request(fk_arena *a, size_t elems);
 fk_status fk_arena_alloc(fk_runtime *rt, fk_arena *a);
+/* Bytes fk_arena_alloc allocates for the requests made so far (every
+ * request aligned; chunking adds none). */
+size_t fk_arena_bytes(const fk_arena *a);
 /* A tensor view of a planned request (valid after fk_arena_alloc). */
 fk_tensor fk_arena_tensor(const fk_arena *a, int req, int ndim, const int *shape);
 void fk_arena_free(fk_arena *a);

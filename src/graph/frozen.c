@@ -14,7 +14,11 @@
  * Buffers: every step's output value gets a slot; a slot is free again
  * after the last step that reads a value in it, and a new value takes the
  * smallest free slot that holds it (else the largest free one grows, else
- * a new slot). The graph's output keeps its slot to the end. */
+ * a new slot). The graph's output keeps its slot to the end.
+ *
+ * The layout (steps, weight offsets, work space, slot sizes) is computed
+ * apart from the device buffers, so that fk_graph_frozen_plan_bytes gives
+ * the bytes of a plan without making it. */
 #include "frozen.h"
 
 #include "figkd/ops.h"
@@ -67,16 +71,16 @@ void fk_frozen_free(fk_graph *g)
     g->frozen = NULL;
 }
 
-size_t fk_graph_frozen_bytes(const fk_graph *g)
+/* the device bytes of a frozen plan's buffers as laid out */
+static size_t frozen_bytes(const struct fk_frozen *z)
 {
-    const struct fk_frozen *z = g->frozen;
-    if (!z)
-        return 0;
     size_t elems = z->weight_elems + z->work_elems;
     for (int i = 0; i < z->nslots; i++)
         elems += z->slot_elems[i];
     return elems * sizeof(float);
 }
+
+size_t fk_graph_frozen_bytes(const fk_graph *g) { return g->frozen ? frozen_bytes(g->frozen) : 0; }
 
 /* The only node that reads node i, or -1 (none, or more than one). */
 static int only_reader(const fk_graph *g, int i)
@@ -150,8 +154,8 @@ static int build_steps(const fk_graph *g, fz_step *steps, int *owner, bool *done
     return ns;
 }
 
-/* The folded weights of every conv step, written to z->weights. */
-static fk_status fold_weights(fk_runtime *rt, fk_graph *g, struct fk_frozen *z)
+/* Where each conv step's folded weight and bias go in z->weights. */
+static void layout_weights(const fk_graph *g, struct fk_frozen *z)
 {
     const fk_param_store *ps = &g->params;
     size_t total = 0;
@@ -168,6 +172,14 @@ static fk_status fold_weights(fk_runtime *rt, fk_graph *g, struct fk_frozen *z)
         total += fk_round_up((size_t)conv->c, 16);
     }
     z->weight_elems = total;
+}
+
+/* The folded weights of every conv step (layout_weights), written to
+ * z->weights. */
+static fk_status fold_weights(fk_runtime *rt, fk_graph *g, struct fk_frozen *z)
+{
+    const fk_param_store *ps = &g->params;
+    const size_t total = z->weight_elems;
     if (!total)
         return FK_OK;
     float *p = fk_malloc((ps->param_count + 1) * sizeof *p), *b = fk_malloc((ps->buffer_count + 1) * sizeof *b);
@@ -217,15 +229,16 @@ static fk_status fold_weights(fk_runtime *rt, fk_graph *g, struct fk_frozen *z)
     return st;
 }
 
-/* Slots by lifetime; sets every node's out. */
-static fk_status assign_buffers(fk_runtime *rt, fk_graph *g, struct fk_frozen *z, const int *owner, int n)
+/* Slots by lifetime: z->slot_elems, z->nslots, and each step value's slot
+ * in slot_of (-1: none). */
+static fk_status plan_slots(const fk_graph *g, struct fk_frozen *z, const int *owner, int n, int *slot_of)
 {
     const int count = g->count;
-    int *last_use = fk_malloc((size_t)count * sizeof *last_use), *slot_of = fk_malloc((size_t)count * sizeof *slot_of);
+    int *last_use = fk_malloc((size_t)count * sizeof *last_use);
     int *busy_until = fk_calloc((size_t)count + 1, sizeof *busy_until);
     z->slot_elems = fk_calloc((size_t)count + 1, sizeof *z->slot_elems);
-    if (!last_use || !slot_of || !busy_until || !z->slot_elems) {
-        free(last_use), free(slot_of), free(busy_until);
+    if (!last_use || !busy_until || !z->slot_elems) {
+        free(last_use), free(busy_until);
         return FK_ERR_NOMEM;
     }
     for (int i = 0; i < count; i++)
@@ -270,6 +283,16 @@ static fk_status assign_buffers(fk_runtime *rt, fk_graph *g, struct fk_frozen *z
         busy_until[best] = last_use[v] < k ? k : last_use[v];
         slot_of[v] = best;
     }
+    free(last_use);
+    free(busy_until);
+    return FK_OK;
+}
+
+/* The slots (plan_slots) on the device; sets every node's out. */
+static fk_status assign_buffers(fk_runtime *rt, fk_graph *g, struct fk_frozen *z, const int *owner,
+                                const int *slot_of, int n)
+{
+    const int count = g->count;
     z->slots = fk_calloc((size_t)z->nslots + 1, sizeof *z->slots);
     fk_status st = z->slots ? FK_OK : FK_ERR_NOMEM;
     for (int q = 0; !st && q < z->nslots; q++)
@@ -288,30 +311,20 @@ static fk_status assign_buffers(fk_runtime *rt, fk_graph *g, struct fk_frozen *z
     for (int i = count - 1; !st && i >= 1; i--)
         if (owner[i] != i)
             g->nodes[i].out = g->nodes[owner[i]].out;
-    free(last_use);
-    free(slot_of);
-    free(busy_until);
     return st;
 }
 
-fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
+/* The frozen plan's layout for batch n in z (steps, the folded weights'
+ * offsets, the work space, the slots' sizes; owner and slot_of: count
+ * entries each), nothing on the device. Sets the ops' states for batch n. */
+static fk_status layout(fk_runtime *rt, fk_graph *g, int n, struct fk_frozen *z, int *owner, int *slot_of)
 {
-    FK_TRY(fk_graph_plan(rt, g, 1, false)); /* frees the earlier plan; checks */
-    fk_graph_fuse_relus(g, false);          /* the steps fuse by themselves; unfused nodes run as they are */
-    fk_arena_free(&g->act);
-    fk_arena_free(&g->grad);
-    g->work_req = -1;
-    g->planned = false;
-    struct fk_frozen *z = fk_calloc(1, sizeof *z);
-    int *owner = fk_malloc((size_t)g->count * sizeof *owner);
     bool *done = fk_calloc((size_t)g->count, sizeof *done);
-    fz_step *steps = fk_calloc((size_t)g->count, sizeof *steps);
-    if (!z || !owner || !done || !steps) {
-        free(z), free(owner), free(done), free(steps);
+    z->steps = fk_calloc((size_t)g->count, sizeof *z->steps);
+    if (!done || !z->steps) {
+        free(done);
         return FK_ERR_NOMEM;
     }
-    g->frozen = z;
-    z->steps = steps;
     for (int i = 0; i < g->count; i++)
         owner[i] = i;
     size_t work = 0;
@@ -325,15 +338,58 @@ fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
         }
     }
     g->plan_rt = NULL;
-    z->nsteps = build_steps(g, steps, owner, done);
-    fk_status st = fold_weights(rt, g, z);
-    if (!st)
-        st = assign_buffers(rt, g, z, owner, n);
     z->work_elems = work;
-    if (!st && work)
-        st = fk_buffer_create(rt, work * sizeof(float), 0, &z->work);
-    free(owner);
+    z->nsteps = build_steps(g, z->steps, owner, done);
     free(done);
+    layout_weights(g, z);
+    return plan_slots(g, z, owner, n, slot_of);
+}
+
+fk_status fk_graph_frozen_plan_bytes(fk_runtime *rt, fk_graph *g, int n, size_t *bytes)
+{
+    *bytes = 0;
+    FK_TRY(fk_graph_plan_check(g, n));
+    struct fk_frozen z = {0};
+    int *owner = fk_malloc((size_t)g->count * sizeof *owner), *slot_of = fk_malloc((size_t)g->count * sizeof *slot_of);
+    fk_plan_keep k;
+    fk_status st = owner && slot_of ? fk_plan_keep_begin(g, &k) : FK_ERR_NOMEM;
+    if (!st) {
+        st = layout(rt, g, n, &z, owner, slot_of);
+        fk_plan_keep_end(g, &k);
+    }
+    if (!st)
+        *bytes = frozen_bytes(&z);
+    free(z.steps);
+    free(z.slot_elems);
+    free(owner);
+    free(slot_of);
+    return st;
+}
+
+fk_status fk_graph_freeze(fk_runtime *rt, fk_graph *g, int n)
+{
+    FK_TRY(fk_graph_plan(rt, g, 1, false)); /* frees the earlier plan; checks */
+    fk_graph_fuse_relus(g, false);          /* the steps fuse by themselves; unfused nodes run as they are */
+    fk_arena_free(&g->act);
+    fk_arena_free(&g->grad);
+    g->work_req = -1;
+    g->planned = false;
+    struct fk_frozen *z = fk_calloc(1, sizeof *z);
+    int *owner = fk_malloc((size_t)g->count * sizeof *owner), *slot_of = fk_malloc((size_t)g->count * sizeof *slot_of);
+    if (!z || !owner || !slot_of) {
+        free(z), free(owner), free(slot_of);
+        return FK_ERR_NOMEM;
+    }
+    g->frozen = z;
+    fk_status st = layout(rt, g, n, z, owner, slot_of);
+    if (!st)
+        st = fold_weights(rt, g, z);
+    if (!st)
+        st = assign_buffers(rt, g, z, owner, slot_of, n);
+    if (!st && z->work_elems)
+        st = fk_buffer_create(rt, z->work_elems * sizeof(float), 0, &z->work);
+    free(owner);
+    free(slot_of);
     if (st) {
         fk_frozen_free(g);
         return st;

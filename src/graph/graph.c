@@ -337,41 +337,19 @@ size_t fk_graph_planned_bytes(const fk_graph *g)
     return elems * sizeof(float);
 }
 
-size_t fk_graph_plan_bytes(fk_graph *g, int n, bool train)
+/* The requests of the plan for batch n in g->act and g->grad, not yet
+ * allocated: every node's activation (train: its saved tensors too), the
+ * gradients by lifetime (train) and the largest work space the device's
+ * choices ask for. Sets the fusions, the nodes' requests and the ops'
+ * states for batch n. */
+static fk_status plan_requests(fk_runtime *rt, fk_graph *g, int n, bool train)
 {
-    size_t elems = 0, work = 0;
-    g->plan_rt = NULL; /* the sizes for any device */
-    for (int i = 0; i < g->count; i++) {
-        fk_node *nd = &g->nodes[i];
-        if (nd->op->plan) {
-            size_t w = nd->op->plan(g, nd, n);
-            if (w > work)
-                work = w;
-        }
-        if (nd->op->kind != FK_OP_INPUT && nd->alias < 0)
-            elems += node_elems(nd, n);
-        if (!train)
-            continue;
-        for (int s = 0; s < nd->nsaved; s++)
-            elems += nd->saved_elems[s];
-        if (nd->has_grad && !nd->grad_alias)
-            elems += node_elems(nd, n);
-    }
-    return (elems + work) * sizeof(float);
-}
-
-fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
-{
-    if (!g->finished)
-        return fk_error(FK_ERR_ARG, "graph: plan before fk_graph_finish");
-    if (n <= 0)
-        return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
-    plan_free(g);
-    fk_graph_fuse_relus(g, rt->opts.fuse != FK_SWITCH_OFF);
+    fk_graph_fuse_relus(g, !rt || rt->opts.fuse != FK_SWITCH_OFF);
     size_t work = 0;
+    fk_status st = FK_OK;
     g->plan_rt = rt;
     g->plan_train = train;
-    for (int i = 0; i < g->count; i++) {
+    for (int i = 0; !st && i < g->count; i++) {
         fk_node *nd = &g->nodes[i];
         nd->act_req = nd->grad_req = -1;
         for (int s = 0; s < FK_NODE_MAX_SAVED; s++)
@@ -381,27 +359,77 @@ fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
             if (w > work)
                 work = w;
         }
-        if (nd->op->kind != FK_OP_INPUT && nd->alias < 0) {
-            nd->act_req = fk_arena_request(&g->act, node_elems(nd, n));
-            if (nd->act_req < 0)
-                return FK_ERR_NOMEM;
-        }
-        if (train) {
-            for (int s = 0; s < nd->nsaved; s++)
-                if ((nd->saved_req[s] = fk_arena_request(&g->act, nd->saved_elems[s])) < 0)
-                    return FK_ERR_NOMEM;
-
-        }
+        if (nd->op->kind != FK_OP_INPUT && nd->alias < 0 &&
+            (nd->act_req = fk_arena_request(&g->act, node_elems(nd, n))) < 0)
+            st = FK_ERR_NOMEM;
+        for (int s = 0; !st && train && s < nd->nsaved; s++)
+            if ((nd->saved_req[s] = fk_arena_request(&g->act, nd->saved_elems[s])) < 0)
+                st = FK_ERR_NOMEM;
     }
     g->plan_rt = NULL;
-    if (train)
-        FK_TRY(plan_grads(g, n));
-    if (work > 0) {
-        g->work_req = fk_arena_request(&g->act, work);
-        if (g->work_req < 0)
-            return FK_ERR_NOMEM;
-    }
+    if (!st && train)
+        st = plan_grads(g, n);
+    if (!st && work > 0 && (g->work_req = fk_arena_request(&g->act, work)) < 0)
+        st = FK_ERR_NOMEM;
     g->work_elems = work;
+    return st;
+}
+
+fk_status fk_plan_keep_begin(fk_graph *g, fk_plan_keep *k)
+{
+    k->g = *g;
+    k->nodes = fk_malloc(((size_t)g->count + 1) * sizeof *k->nodes);
+    if (!k->nodes)
+        return FK_ERR_NOMEM;
+    memcpy(k->nodes, g->nodes, (size_t)g->count * sizeof *k->nodes);
+    fk_arena_init(&g->act);
+    fk_arena_init(&g->grad);
+    g->work_req = -1;
+    g->work_elems = 0;
+    return FK_OK;
+}
+
+void fk_plan_keep_end(fk_graph *g, fk_plan_keep *k)
+{
+    fk_arena_free(&g->act);
+    fk_arena_free(&g->grad);
+    *g = k->g;
+    memcpy(g->nodes, k->nodes, (size_t)g->count * sizeof *k->nodes);
+    free(k->nodes);
+    k->nodes = NULL;
+    /* the ops' states (sizes for the batch) as the plan made them */
+    for (int i = 0; g->planned && i < g->count; i++)
+        if (g->nodes[i].op->plan)
+            (void)g->nodes[i].op->plan(g, &g->nodes[i], g->plan_n);
+}
+
+fk_status fk_graph_plan_check(const fk_graph *g, int n)
+{
+    if (!g->finished)
+        return fk_error(FK_ERR_ARG, "graph: plan before fk_graph_finish");
+    if (n <= 0)
+        return fk_error(FK_ERR_ARG, "graph: batch size %d", n);
+    return FK_OK;
+}
+
+fk_status fk_graph_plan_bytes(fk_runtime *rt, fk_graph *g, int n, bool train, size_t *bytes)
+{
+    *bytes = 0;
+    FK_TRY(fk_graph_plan_check(g, n));
+    fk_plan_keep k;
+    FK_TRY(fk_plan_keep_begin(g, &k));
+    fk_status st = plan_requests(rt, g, n, train);
+    if (!st)
+        *bytes = fk_arena_bytes(&g->act) + (train ? fk_arena_bytes(&g->grad) : 0);
+    fk_plan_keep_end(g, &k);
+    return st;
+}
+
+fk_status fk_graph_plan(fk_runtime *rt, fk_graph *g, int n, bool train)
+{
+    FK_TRY(fk_graph_plan_check(g, n));
+    plan_free(g);
+    FK_TRY(plan_requests(rt, g, n, train));
     FK_TRY(fk_arena_alloc(rt, &g->act));
     if (train)
         FK_TRY(fk_arena_alloc(rt, &g->grad));

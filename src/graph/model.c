@@ -113,11 +113,17 @@ fk_status fk_model_plan(fk_model *m, int batch, bool train)
     return fk_graph_plan(m->rt, &m->graph, batch, train);
 }
 
+/* Whether fk_model_plan_teacher freezes the teacher. */
+static bool teacher_frozen(const fk_model *m, bool feats)
+{
+    return m->rt->opts.fold_teacher != FK_SWITCH_OFF && !feats;
+}
+
 fk_status fk_model_plan_teacher(fk_model *m, int batch, bool feats)
 {
     if (!m->rt)
         return fk_error(FK_ERR_ARG, "model %s: plan before fk_model_to_device", m->entry->name);
-    if (m->rt->opts.fold_teacher == FK_SWITCH_OFF || feats)
+    if (!teacher_frozen(m, feats))
         return fk_graph_plan(m->rt, &m->graph, batch, false);
     FK_TRY(fk_graph_freeze(m->rt, &m->graph, batch));
     /* a frozen teacher trains no more: no gradients, no momentum */
@@ -141,10 +147,29 @@ size_t fk_model_planned_bytes(const fk_model *m)
     return bytes + fk_graph_planned_bytes(&m->graph);
 }
 
-size_t fk_model_bytes(fk_model *m, int batch, bool train)
+/* the parameter store's bytes with `stores` of its parameter-sized buffers */
+static size_t store_bytes(const fk_param_store *ps, size_t stores)
 {
-    const fk_param_store *ps = &m->graph.params;
-    return (3 * ps->param_count + ps->buffer_count) * sizeof(float) + fk_graph_plan_bytes(&m->graph, batch, train);
+    return (stores * ps->param_count + ps->buffer_count) * sizeof(float);
+}
+
+fk_status fk_model_bytes(fk_model *m, int batch, bool train, size_t *bytes)
+{
+    FK_TRY(fk_graph_plan_bytes(m->rt, &m->graph, batch, train, bytes));
+    *bytes += store_bytes(&m->graph.params, 3);
+    return FK_OK;
+}
+
+fk_status fk_model_teacher_bytes(fk_model *m, int batch, bool feats, size_t *bytes)
+{
+    *bytes = 0;
+    if (!m->rt)
+        return fk_error(FK_ERR_ARG, "model %s: plan before fk_model_to_device", m->entry->name);
+    if (!teacher_frozen(m, feats))
+        return fk_model_bytes(m, batch, false, bytes);
+    FK_TRY(fk_graph_frozen_plan_bytes(m->rt, &m->graph, batch, bytes));
+    *bytes += store_bytes(&m->graph.params, 1); /* no gradients, no momentum */
+    return FK_OK;
 }
 
 fk_status fk_model_forward(fk_model *m, fk_tensor input, bool train, fk_tensor *logits)

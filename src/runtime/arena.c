@@ -28,6 +28,20 @@ int fk_arena_request(fk_arena *a, size_t elems)
     return a->nreq++;
 }
 
+/* the floats request i takes in its chunk */
+static size_t request_need(const fk_arena *a, int i)
+{
+    return fk_round_up(a->req_elems[i] ? a->req_elems[i] : 1, ALIGN_ELEMS);
+}
+
+size_t fk_arena_bytes(const fk_arena *a)
+{
+    size_t elems = 0;
+    for (int i = 0; i < a->nreq; i++)
+        elems += request_need(a, i);
+    return elems * sizeof(float);
+}
+
 fk_status fk_arena_alloc(fk_runtime *rt, fk_arena *a)
 {
     size_t limit = a->max_chunk ? a->max_chunk : (size_t)rt->dev.max_alloc;
@@ -42,7 +56,7 @@ fk_status fk_arena_alloc(fk_runtime *rt, fk_arena *a)
     int chunk = 0;
     size_t used = 0;
     for (int i = 0; i < a->nreq; i++) {
-        size_t need = fk_round_up(a->req_elems[i] ? a->req_elems[i] : 1, ALIGN_ELEMS);
+        size_t need = request_need(a, i);
         if (need > limit_elems)
             return fk_error(FK_ERR_CL,
                             "one activation of %.1f MiB exceeds %s's maximum allocation of %.1f MiB; "

@@ -52,7 +52,7 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
     FK_TRY(fk_session_model(b->rt, cfg, cfg->student_model, classes, r->channels, cfg->seed, &b->student));
     const fk_node *in = &b->student->graph.nodes[0];
     int views = fk_method_views(loss.method); /* a two-view method reads views * B images */
-    FK_TRY(fk_session_check_memory(b->rt, b->student, true, b->teacher, B,
+    FK_TRY(fk_session_check_memory(b->rt, b->student, true, b->teacher, FK_METHOD_TAPS(loss.method), B,
                                    (size_t)views * in->c * in->h * in->w * sizeof(float) +
                                        4 * (size_t)classes * sizeof(float)));
     if (b->teacher)

@@ -67,7 +67,7 @@ static fk_status predict_all(predict *P, const fk_config *cfg, const char *weigh
                             fk_session_channels(cfg, P->ds), 0, &P->m));
     FK_TRY(fk_session_load_weights(P->rt, P->m, weights));
     const fk_node *in0 = &P->m->graph.nodes[0];
-    FK_TRY(fk_session_check_memory(P->rt, P->m, false, NULL, B, (size_t)in0->c * in0->h * in0->w * sizeof(float)));
+    FK_TRY(fk_session_check_memory(P->rt, P->m, false, NULL, false, B, (size_t)in0->c * in0->h * in0->w * sizeof(float)));
     FK_TRY(fk_model_plan(P->m, B, false));
     snprintf(r->model, sizeof r->model, "%s", P->m->entry->name);
     if (r->features) {

@@ -194,7 +194,7 @@ fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds,
     memset(&s, 0, sizeof s);
     const fk_node *in = &m->graph.nodes[0];
     size_t img = (size_t)batch * in->c * in->h * in->w;
-    fk_status st = fk_session_check_memory(rt, m, false, NULL, batch, img / (size_t)batch * sizeof(float));
+    fk_status st = fk_session_check_memory(rt, m, false, NULL, false, batch, img / (size_t)batch * sizeof(float));
     if (!st)
         st = fk_model_plan(m, batch, false);
     if (!st)
@@ -215,14 +215,26 @@ fk_status fk_session_evaluate_model(fk_runtime *rt, fk_model *m, fk_dataset *ds,
 
 static double gib(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
 
-fk_status fk_session_check_memory(fk_runtime *rt, fk_model *student, bool train, fk_model *teacher, int batch,
-                                  size_t per_image)
+/* the bytes of the student's and the teacher's plans for batch n */
+static fk_status plans_bytes(fk_model *student, bool train, fk_model *teacher, bool teacher_feats, int n,
+                             double *bytes)
+{
+    size_t s = 0, t = 0;
+    FK_TRY(fk_model_bytes(student, n, train, &s));
+    if (teacher)
+        FK_TRY(fk_model_teacher_bytes(teacher, n, teacher_feats, &t));
+    *bytes = (double)s + (double)t;
+    return FK_OK;
+}
+
+fk_status fk_session_check_memory(fk_runtime *rt, fk_model *student, bool train, fk_model *teacher,
+                                  bool teacher_feats, int batch, size_t per_image)
 {
     /* the plans grow with the batch: their bytes at batch 1 are the fixed
      * part (parameters) plus one image's share */
-    double at1 = (double)fk_model_bytes(student, 1, train) + (teacher ? (double)fk_model_bytes(teacher, 1, false) : 0);
-    double atb = (double)fk_model_bytes(student, batch, train) +
-                 (teacher ? (double)fk_model_bytes(teacher, batch, false) : 0);
+    double at1, atb;
+    FK_TRY(plans_bytes(student, train, teacher, teacher_feats, 1, &at1));
+    FK_TRY(plans_bytes(student, train, teacher, teacher_feats, batch, &atb));
     double image = (atb - at1) / (batch > 1 ? batch - 1 : 1) + (double)per_image;
     double fixed = at1 - (atb - at1) / (batch > 1 ? batch - 1 : 1);
     double need = fixed + image * batch, have = (double)rt->dev.global_mem;

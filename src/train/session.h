@@ -52,11 +52,13 @@ void fk_pinned_init(fk_pinned *p, fk_runtime *rt);
 void fk_pinned_free(fk_pinned *p);
 
 /* Before any plan is allocated: the device memory that training (train)
- * or evaluating `student`, with `teacher` in eval mode (may be NULL), at
- * `batch` needs, with `per_image` more bytes per image (inputs, step
- * buffers), against the device's global memory. Too much is an error that
- * names the sizes and the largest batch size that fits. */
-fk_status fk_session_check_memory(fk_runtime *rt, fk_model *student, bool train, fk_model *teacher, int batch,
-                                  size_t per_image);
+ * or evaluating `student`, with `teacher` (may be NULL) planned by
+ * fk_model_plan_teacher(teacher, batch, teacher_feats), at `batch` needs
+ * (what those plans allocate on this device: fk_model_bytes,
+ * fk_model_teacher_bytes), with `per_image` more bytes per image (inputs,
+ * step buffers), against the device's global memory. Too much is an error
+ * that names the sizes and the largest batch size that fits. */
+fk_status fk_session_check_memory(fk_runtime *rt, fk_model *student, bool train, fk_model *teacher,
+                                  bool teacher_feats, int batch, size_t per_image);
 
 #endif

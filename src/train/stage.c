@@ -93,7 +93,8 @@ static fk_status build_step(loop *L)
     const fk_node *in = &S->net->graph.nodes[0];
     size_t per_image = 2 * (size_t)L->views * in->c * in->h * in->w * sizeof(float) +
                        4 * (size_t)S->classes * sizeof(float);
-    FK_TRY(fk_session_check_memory(S->rt, S->net, true, S->teacher, L->B, per_image));
+    FK_TRY(fk_session_check_memory(S->rt, S->net, true, S->teacher, FK_METHOD_TAPS(S->loss.method), L->B,
+                                   per_image));
     FK_TRY(fk_model_plan(S->net, L->B, true));
     if (S->teacher)
         FK_TRY(fk_model_plan_teacher(S->teacher, L->B, FK_METHOD_TAPS(S->loss.method)));
