@@ -182,8 +182,12 @@ void fk_conv_choice_describe(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
     snprintf(out, n, "%s %s%s%s", gemm, fwd, frozen ? "" : "/", frozen ? "" : bwd);
 }
 
-/* samples per chunk of the CPU path's Winograd and weight-gradient work */
+/* samples per chunk of the CPU path's Winograd and weight-gradient work,
+ * fewer where that work would pass WORK_BYTES (64x64 inputs: the columns
+ * of a 64-channel 3x3 conv are 9.4 MB per sample; chunks of 1 to 16
+ * samples ran a 32x32 batch equally fast) */
 #define WORK_CHUNK 16
+#define WORK_BYTES ((size_t)40 << 20)
 
 /* Whether a plan gives a conv the work of fk_conv_work (any path of any
  * device): everything but the own GEMMs (not the per-work-item variant)
@@ -195,7 +199,8 @@ static bool plan_full(const conv_choice *c, bool backward)
 
 /* The own GEMMs' per-sample passes of one choice in chunks of `chunk`
  * samples: columns (forward, the data gradient without Winograd and the
- * weight gradient's transposed columns are all this size) or Winograd. */
+ * weight gradient's transposed columns are all this size), the weight
+ * gradient's channels-last input (hwc_work) or Winograd. */
 static size_t chunk_work(const fk_conv_dims *d, const conv_choice *c, bool backward, size_t chunk)
 {
     const size_t cols = is_pointwise(d) ? 0 : (size_t)d->c_in * d->kh * d->kw * d->h_out * d->w_out * chunk;
@@ -209,6 +214,16 @@ static size_t chunk_work(const fk_conv_dims *d, const conv_choice *c, bool backw
     return most;
 }
 
+/* the samples per chunk a plan gives one choice: WORK_CHUNK, halved while
+ * its work passes WORK_BYTES */
+static size_t plan_chunk(const fk_conv_dims *d, const conv_choice *c, bool backward)
+{
+    size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
+    while (chunk > 1 && chunk_work(d, c, backward, chunk) * sizeof(float) > WORK_BYTES)
+        chunk /= 2;
+    return chunk;
+}
+
 /* The plan asks what its conv's choice runs with (the same conv_choose
  * as the execution). A training plan: the layer's forward and backward.
  * An eval plan serves the frozen teacher's fused forward and a plain
@@ -219,12 +234,11 @@ size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
     conv_choice c, f;
     if (d->groups != 1 || conv_choose(rt, d, false, &c) != FK_OK || plan_full(&c, train))
         return fk_conv_work(d);
-    const size_t chunk = d->n < WORK_CHUNK ? (size_t)d->n : WORK_CHUNK;
     if (train)
-        return chunk_work(d, &c, true, chunk);
+        return chunk_work(d, &c, true, plan_chunk(d, &c, true));
     if (conv_choose(rt, d, true, &f) != FK_OK || plan_full(&f, false))
         return fk_conv_work(d);
-    size_t fused = chunk_work(d, &f, false, chunk), plain = chunk_work(d, &c, false, 1);
+    size_t fused = chunk_work(d, &f, false, plan_chunk(d, &f, false)), plain = chunk_work(d, &c, false, 1);
     return fused > plain ? fused : plain;
 }
 
