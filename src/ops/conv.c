@@ -490,12 +490,13 @@ static fk_status weight_grad_hwc(fk_runtime *rt, fk_tensor dweight, fk_tensor do
 }
 
 /* dW (C_out, CKK) += the weight gradient as one GEMM per chunk of samples
- * with K = chunk*P (cl/conv_wgrad.cl): the columns transposed, colT
- * (chunk*P, CKK) in col's place, then register tiles of TILE_TM x TILE_TN
- * dW elements, each summing all chunk*P products (gemm_nt16's 4 x 4 dot
- * products load more per multiply-add). The chunk is as many
- * samples as the work holds. CPU devices with the own GEMMs, convs that
- * make columns. */
+ * with K = chunk*P (cl/conv_wgrad.cl): weight_grad_hwc where the input
+ * channels allow, else the columns transposed, colT (chunk*P, CKK) in
+ * col's place, then register tiles of TILE_TM x TILE_TN dW elements
+ * summed over blocks of positions (wgrad_nn16; gemm_nt16's 4 x 4 dot
+ * products load more per multiply-add). The chunk is as many samples as
+ * the work holds. CPU devices with the own GEMMs, convs that make
+ * columns. */
 static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
                                   const fk_conv_dims *d)
 {
