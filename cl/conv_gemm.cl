@@ -37,19 +37,9 @@ __kernel void gemm_nn16(__global float *c, const ulong c_off, __global const flo
     TILE_ZERO(acc);
     const int cols = min(TILE_TN, n - j);
     /* whole-vector loads stay inside the buffer for every row p */
-    if (cols == TILE_TN || b0 + (size_t)(k - 1) * ldb + TILE_TN <= b_len) {
-        for (int p = 0; p < k; p++) {
-            TILE_LOAD_B(bv, bb + (size_t)p * ldb);
-            const int ap = p * a_cs;
-            TILE_FMA(acc, aa[arow[t_] + ap], bv);
-        }
-    } else {
-        for (int p = 0; p < k; p++) {
-            TILE_LOAD_B_PART(bv, bb + (size_t)p * ldb, cols);
-            const int ap = p * a_cs;
-            TILE_FMA(acc, aa[arow[t_] + ap], bv);
-        }
-    }
+#define GN_ROW(p) (bb + (size_t)(p) * ldb)
+#define GN_A(t, p) aa[arow[t] + (p) * a_cs]
+    TILE_SUM(acc, bv, k, GN_ROW, GN_A, cols == TILE_TN || b0 + (size_t)(k - 1) * ldb + TILE_TN <= b_len, cols);
     __global float *cc = c + c_off + bi * c_stride + (size_t)i0 * ldc + j;
     TILE_STORE(acc, cc, ldc, min(TILE_TM, m - i0), cols, accumulate);
 }

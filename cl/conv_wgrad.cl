@@ -72,17 +72,9 @@ __kernel void wgrad_nn16(__global float *dw, const ulong dw_off, __global const 
                 __global float *dst = dw + dw_off + (size_t)i0 * ckk + j;
                 const int tm = min(TILE_TM, m - i0);
                 TILE_LOAD_C(acc, dst, ckk, tm, cols);
-                if (cols == TILE_TN) {
-                    for (int q = 0; q < qn; q++) {
-                        TILE_LOAD_B(bv, bb + (size_t)q * ckk);
-                        TILE_FMA(acc, dout[arow[t_] + q], bv);
-                    }
-                } else {
-                    for (int q = 0; q < qn; q++) {
-                        TILE_LOAD_B_PART(bv, bb + (size_t)q * ckk, cols);
-                        TILE_FMA(acc, dout[arow[t_] + q], bv);
-                    }
-                }
+#define WN_ROW(q) (bb + (size_t)(q) * ckk)
+#define WN_A(t, q) dout[arow[t] + (q)]
+                TILE_SUM(acc, bv, qn, WN_ROW, WN_A, cols == TILE_TN, cols);
                 TILE_STORE(acc, dst, ckk, tm, cols, 0);
             }
         }

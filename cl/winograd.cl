@@ -14,6 +14,13 @@
 
 #include "tile.clh"
 
+/* The transforms' arithmetic on a column or row x0..x3 of a 4x4 tile,
+ * shared by the scalar kernels and their float16 forms (the same floats):
+ * B^T x (four values, an initialiser) and A^T x (two) */
+#define WINO_BT(x0, x1, x2, x3) {(x0) - (x2), (x1) + (x2), (x2) - (x1), (x1) - (x3)}
+#define WINO_AT0(x0, x1, x2, x3) ((x0) + (x1) + (x2))
+#define WINO_AT1(x0, x1, x2, x3) ((x1) - (x2) - (x3))
+
 /* v (+ res) then ReLU when relu (NaN passes, as relu_forward) */
 inline float epilogue(float v, __global const float *res, size_t at, int has_res, int relu)
 {
@@ -77,20 +84,18 @@ __kernel void wino_input(__global float *v, const ulong v_off, __global const fl
             d[a][b] = row_ok && xx >= 0 && xx < w ? x[yy * w + xx] : 0.0f;
         }
     }
-    float q[4][4]; /* B^T d */
+    float q[4][4]; /* B^T d, by columns */
     for (int b = 0; b < 4; b++) {
-        q[0][b] = d[0][b] - d[2][b];
-        q[1][b] = d[1][b] + d[2][b];
-        q[2][b] = d[2][b] - d[1][b];
-        q[3][b] = d[1][b] - d[3][b];
+        const float col[4] = WINO_BT(d[0][b], d[1][b], d[2][b], d[3][b]);
+        for (int a = 0; a < 4; a++)
+            q[a][b] = col[a];
     }
     const size_t plane = (size_t)c * tiles;
     __global float *dst = v + v_off + (size_t)ci * tiles + t;
     for (int a = 0; a < 4; a++) {
-        dst[(a * 4 + 0) * plane] = q[a][0] - q[a][2];
-        dst[(a * 4 + 1) * plane] = q[a][1] + q[a][2];
-        dst[(a * 4 + 2) * plane] = q[a][2] - q[a][1];
-        dst[(a * 4 + 3) * plane] = q[a][1] - q[a][3];
+        const float r[4] = WINO_BT(q[a][0], q[a][1], q[a][2], q[a][3]);
+        for (int b = 0; b < 4; b++)
+            dst[(a * 4 + b) * plane] = r[b];
     }
 }
 
@@ -115,8 +120,8 @@ __kernel void wino_output(__global float *out, const ulong out_off, __global con
     for (int b = 0; b < 4; b++) {
         const float m0 = src[(0 * 4 + b) * plane], m1 = src[(1 * 4 + b) * plane];
         const float m2 = src[(2 * 4 + b) * plane], m3 = src[(3 * 4 + b) * plane];
-        q[0][b] = m0 + m1 + m2;
-        q[1][b] = m1 - m2 - m3;
+        q[0][b] = WINO_AT0(m0, m1, m2, m3);
+        q[1][b] = WINO_AT1(m0, m1, m2, m3);
     }
     const float bv = has_bias ? bias[bias_off + o] : 0.0f;
     const size_t base = ((size_t)s * o_ch + o) * h * w;
@@ -124,7 +129,8 @@ __kernel void wino_output(__global float *out, const ulong out_off, __global con
         const int yy = 2 * ty + a;
         if (yy >= h)
             break;
-        const float y[2] = {q[a][0] + q[a][1] + q[a][2], q[a][1] - q[a][2] - q[a][3]};
+        const float y[2] = {WINO_AT0(q[a][0], q[a][1], q[a][2], q[a][3]),
+                            WINO_AT1(q[a][0], q[a][1], q[a][2], q[a][3])};
         for (int b = 0; b < 2; b++) {
             const int xx = 2 * tx + b;
             if (xx >= w)
@@ -196,18 +202,16 @@ __kernel void wino_input16(__global float *v, const ulong v_off, __global const 
                 d[a][3] = shuffle2(e, (float16)(right),
                                    (uint16)(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16));
             }
-            float16 q[4][4]; /* B^T d */
+            float16 q[4][4]; /* B^T d, by columns */
             for (int b = 0; b < 4; b++) {
-                q[0][b] = d[0][b] - d[2][b];
-                q[1][b] = d[1][b] + d[2][b];
-                q[2][b] = d[2][b] - d[1][b];
-                q[3][b] = d[1][b] - d[3][b];
+                const float16 col[4] = WINO_BT(d[0][b], d[1][b], d[2][b], d[3][b]);
+                for (int a = 0; a < 4; a++)
+                    q[a][b] = col[a];
             }
             const int lanes = min(16, tw - tx0);
             __global float *dst = v + v_off + (size_t)ci * tiles + ((size_t)s * th + ty) * tw + tx0;
             for (int a = 0; a < 4; a++) {
-                const float16 r[4] = {q[a][0] - q[a][2], q[a][1] + q[a][2], q[a][2] - q[a][1],
-                                      q[a][1] - q[a][3]};
+                const float16 r[4] = WINO_BT(q[a][0], q[a][1], q[a][2], q[a][3]);
                 for (int b = 0; b < 4; b++) {
                     __global float *p = dst + (a * 4 + b) * plane;
                     if (lanes == 16) {
@@ -256,14 +260,15 @@ __kernel void wino_output16(__global float *out, const ulong out_off, __global c
             }
             float16 q[2][4]; /* A^T M */
             for (int b = 0; b < 4; b++) {
-                q[0][b] = mv[0 * 4 + b] + mv[1 * 4 + b] + mv[2 * 4 + b];
-                q[1][b] = mv[1 * 4 + b] - mv[2 * 4 + b] - mv[3 * 4 + b];
+                q[0][b] = WINO_AT0(mv[0 * 4 + b], mv[1 * 4 + b], mv[2 * 4 + b], mv[3 * 4 + b]);
+                q[1][b] = WINO_AT1(mv[0 * 4 + b], mv[1 * 4 + b], mv[2 * 4 + b], mv[3 * 4 + b]);
             }
             for (int a = 0; a < 2; a++) {
                 const int yy = 2 * ty + a;
                 if (yy >= h)
                     break;
-                const float16 y0 = q[a][0] + q[a][1] + q[a][2], y1 = q[a][1] - q[a][2] - q[a][3];
+                const float16 y0 = WINO_AT0(q[a][0], q[a][1], q[a][2], q[a][3]);
+                const float16 y1 = WINO_AT1(q[a][0], q[a][1], q[a][2], q[a][3]);
                 /* columns 2 tx0 .. 2 tx0 + 31 of the output row */
                 float16 pair[2] = {shuffle2(y0, y1, lo_mix), shuffle2(y0, y1, hi_mix)};
                 const size_t at = base + (size_t)yy * w + 2 * tx0;
@@ -327,17 +332,10 @@ __kernel void wino_gemm(__global float *m, const ulong m_off, __global const flo
     float16 acc[TILE_TM][TILE_NV], bv[TILE_NV];
     TILE_ZERO(acc);
     const int cols = min(TILE_TN, tiles - j);
-    if (cols == TILE_TN || b0 + (size_t)(i_ch - 1) * tiles + TILE_TN <= v_len) {
-        for (int p = 0; p < i_ch; p++) {
-            TILE_LOAD_B(bv, bb + (size_t)p * tiles);
-            TILE_FMA(acc, aa[arow[t_] + p], bv);
-        }
-    } else {
-        for (int p = 0; p < i_ch; p++) {
-            TILE_LOAD_B_PART(bv, bb + (size_t)p * tiles, cols);
-            TILE_FMA(acc, aa[arow[t_] + p], bv);
-        }
-    }
+#define WG_ROW(p) (bb + (size_t)(p) * tiles)
+#define WG_A(t, p) aa[arow[t] + (p)]
+    TILE_SUM(acc, bv, i_ch, WG_ROW, WG_A, cols == TILE_TN || b0 + (size_t)(i_ch - 1) * tiles + TILE_TN <= v_len,
+             cols);
     __global float *cc = m + m_off + xi * (size_t)o_ch * tiles + (size_t)i0 * tiles + j;
     TILE_STORE(acc, cc, tiles, min(TILE_TM, o_ch - i0), cols, 0);
 }
