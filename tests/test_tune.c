@@ -6,6 +6,7 @@
 #include "common.h"
 #include "figkd/ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 /* a runtime without a device: the cache's functions read dev and opts only */
@@ -109,6 +110,12 @@ static void test_bad_files(void)
         {"[train 8 16 8 8 16 3 1 1 1]\nms = -1\n", ":7:", "ms = -1"},
         {"[train 8 16 8 8 16 3 1 1 1]\nthis is no ini line\n", ":7:", "tune cache"},
         {"[train 8 16 8 8 16 3 1 1 4]\nforward = columns\n", ":6:", "grouped"},
+        {"[clblast Sgemm]\nMWG = 64\n", ":6:", "expected [clblast Xgemm] or [clblast XgemmDirect]"},
+        {"[clblast Xgemm]\nmwg = 64\n", ":7:", "unknown key 'mwg' in [clblast Xgemm]"},
+        {"[clblast Xgemm]\nMWG = -1\n", ":7:", "MWG = -1: expected a whole number"},
+        {"[clblast Xgemm]\nMWG = 64\nMWG = 32\n", ":8:", "MWG is given twice"},
+        {"[clblast XgemmDirect]\nms = 1\n", ":6:", "[clblast XgemmDirect] has no parameters"},
+        {"[clblast Xgemm]\nMWG = 64\n[clblast Xgemm]\n", ":8:", "[clblast Xgemm] given twice"},
     };
     const char *file = fk_test_path("bad.ini");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -120,7 +127,7 @@ static void test_bad_files(void)
         fk_error_quiet(1);
         CHECK_ERR(fk_tune_load(rt, file, &count, &stale), FK_ERR_FORMAT, file, cases[i].line, cases[i].why);
         fk_error_quiet(0);
-        CHECK(rt->ntune == 0, "case %zu: nothing kept", i);
+        CHECK(rt->ntune == 0 && rt->nblas == 0, "case %zu: nothing kept", i);
     }
     /* no [device] first */
     const char *nokey = "[train 8 16 8 8 16 3 1 1 1]\ngemm = own\n";
@@ -148,6 +155,109 @@ static void test_env(void)
 }
 
 /* ---- on the device ------------------------------------------------------ */
+
+static bool same_values(const fk_blas_params *a, const fk_blas_params *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (int i = 0; i < a->count; i++)
+        if (strcmp(a->names[i], b->names[i]) || a->values[i] != b->values[i])
+            return false;
+    return true;
+}
+
+/* CLBlast's values: its tuner, a tune cache's [clblast Xgemm] in force
+ * after loading it (and the GEMM still right), a round trip, and a
+ * section CLBlast refuses as an error naming the file and line. */
+static void test_blas(fk_runtime *rt)
+{
+    if (!fk_blas_tuner_available()) {
+        printf("this build has no CLBlast tuner: its part is skipped\n");
+        return;
+    }
+    const cl_device_id dev = rt->dev.device_id;
+    fk_blas_params def = {.kernel = "Xgemm"};
+    CHECK(fk_blas_retrieve(dev, &def) == 0 && def.count == 16, "CLBlast's Xgemm values: %d", def.count);
+
+    /* the tuner, on a few of its configurations */
+    fk_blas_params tuned = {.kernel = "Xgemm"};
+    int s = fk_blas_tune(rt->queue, 128, 128, 32, 3.0 / 16566, &tuned);
+    CHECK(s == 0 && tuned.count == def.count, "tuner: %s, %d values", fk_blas_errname(s), tuned.count);
+    for (int i = 0; i < tuned.count && i < def.count; i++)
+        CHECK(!strcmp(tuned.names[i], def.names[i]), "tuned name %d: %s, CLBlast's %s", i, tuned.names[i],
+              def.names[i]);
+
+    /* a valid set of values other than CLBlast's, from a cache file */
+    static const char *const names[] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
+                                        "NDIMC", "NWG", "SA", "SB", "STRM", "STRN", "VWM", "VWN"};
+    static const size_t values[] = {0, 1, 16, 2, 8, 8, 32, 8, 8, 32, 0, 0, 0, 0, 1, 1};
+    char text[2048];
+    int len = snprintf(text, sizeof text, "[device]\nformat = 1\nname = %s\ndriver = %s\nsources = %016llx\n"
+                                          "\n[clblast Xgemm]\n", rt->dev.name, rt->dev.driver,
+                       (unsigned long long)fk_kernel_sources_hash());
+    fk_blas_params want = {.kernel = "Xgemm", .count = 16};
+    for (int i = 0; i < 16; i++) {
+        len += snprintf(text + len, sizeof text - (size_t)len, "%s = %zu\n", names[i], values[i]);
+        snprintf(want.names[i], sizeof want.names[i], "%s", names[i]);
+        want.values[i] = values[i];
+    }
+    CHECK(!same_values(&want, &def), "the test's values must differ from CLBlast's own");
+    const char *file = fk_test_path("blas.ini");
+    fk_test_write(file, text, strlen(text));
+    int count;
+    bool stale;
+    CHECK(fk_tune_load(rt, file, &count, &stale) == FK_OK && !stale && rt->nblas == 1, "load: %s",
+          fk_last_error());
+    fk_blas_params now = {.kernel = "Xgemm"};
+    CHECK(fk_blas_retrieve(dev, &now) == 0 && same_values(&now, &want), "the file's values are in force");
+
+    /* a GEMM on the indirect kernel (past CLBlast's size limit on CPUs and GPUs) with them */
+    const size_t m = 1040, n = 1056, k = 1024;
+    float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *c = malloc(m * n * sizeof *c);
+    for (size_t i = 0; i < m * k; i++)
+        a[i] = (float)((int)(i % 13) - 6) / 8.0f;
+    for (size_t i = 0; i < k * n; i++)
+        b[i] = (float)((int)(i % 7) - 3) / 4.0f;
+    cl_mem da, db, dc;
+    CHECK(fk_buffer_create(rt, m * k * 4, 0, &da) == FK_OK && fk_buffer_create(rt, k * n * 4, 0, &db) == FK_OK &&
+              fk_buffer_create(rt, m * n * 4, 0, &dc) == FK_OK,
+          "buffers");
+    CHECK(fk_buffer_write(rt, da, 0, m * k * 4, a) == FK_OK && fk_buffer_write(rt, db, 0, k * n * 4, b) == FK_OK,
+          "write");
+    CHECK(fk_gemm(rt, false, false, m, n, k, 1.0f, da, 0, k, db, 0, n, 0.0f, dc, 0, n) == FK_OK &&
+              fk_buffer_read(rt, dc, 0, m * n * 4, c) == FK_OK,
+          "gemm with the file's values: %s", fk_last_error());
+    int bad = 0;
+    for (size_t i = 0; i < m * n; i += 97) {
+        const size_t r = i / n, col = i % n;
+        double ref = 0;
+        for (size_t j = 0; j < k; j++)
+            ref += (double)a[r * k + j] * b[j * n + col];
+        bad += fabs(c[i] - ref) > 1e-4 * (1 + fabs(ref)); /* products of eighths and quarters: exact sums */
+    }
+    CHECK(bad == 0, "%d sampled elements of the GEMM off", bad);
+    clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dc);
+    free(a), free(b), free(c);
+
+    /* written and read back with its GEMM and times */
+    want.m = 128, want.n = 1024, want.k = 576, want.ms = 1.25, want.default_ms = 2.5;
+    CHECK(fk_tune_set_blas(rt, &want) == FK_OK && fk_tune_save(rt, file) == FK_OK, "save: %s", fk_last_error());
+    CHECK(fk_tune_load(rt, file, &count, &stale) == FK_OK && rt->nblas == 1 && same_values(&rt->blas[0], &want) &&
+              rt->blas[0].m == 128 && rt->blas[0].n == 1024 && rt->blas[0].k == 576 && rt->blas[0].ms == 1.25 &&
+              rt->blas[0].default_ms == 2.5,
+          "round trip: %s", fk_last_error());
+
+    /* a parameter missing: CLBlast refuses it, the file's line is named */
+    char *mwg = strstr(text, "MWG = ");
+    memmove(mwg, strchr(mwg, '\n') + 1, strlen(strchr(mwg, '\n') + 1) + 1);
+    fk_test_write(file, text, strlen(text));
+    fk_error_quiet(1);
+    CHECK_ERR(fk_tune_load(rt, file, &count, &stale), FK_ERR_FORMAT, file, ":7: CLBlast refused the parameters of "
+              "[clblast Xgemm]", "CLBlastMissingOverrideParameter");
+    fk_error_quiet(0);
+    CHECK(rt->nblas == 0, "nothing kept");
+    CHECK(fk_blas_override(dev, &def) == 0, "CLBlast's own values back");
+}
 
 static float *forward_with(fk_runtime *rt, const fk_tune_entry *e, const fk_conv_dims *d, cl_mem in, cl_mem w,
                            bool frozen, cl_mem bias)
@@ -256,6 +366,7 @@ int main(void)
     int r = fk_test_runtime(&rt);
     if (r == 0) {
         test_device(rt);
+        test_blas(rt);
         fk_runtime_free(rt);
     } else if (r == FK_TEST_SKIP) {
         printf("no OpenCL device: the device part is skipped\n");

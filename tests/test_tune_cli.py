@@ -2,7 +2,9 @@
 $XDG_CACHE_HOME/figkd-cl; bench then says it used it ("tuned: N conv
 shapes from FILE"), FIGKD_TUNE=0 turns it off, FIGKD_TUNE=FILE reads
 another file, a file of another driver is ignored with a message, and a
-malformed one is an error naming FILE:LINE (exit 1, no crash).
+malformed one is an error naming FILE:LINE (exit 1, no crash). With
+--clblast, CLBlast's own tuner runs first and its values are written
+only where kept; bench puts a cache's CLBlast values in force.
 
 usage: test_tune_cli.py FIGKD_CL WORKDIR   (Debian's python3)
 """
@@ -41,6 +43,7 @@ def main():
     check(rc == 0 and "tuned: none (no entries in " in out, "bench before tune: exit %d\n%s%s" % (rc, out, err))
 
     rc, out, err = run(["tune", "tiny.ini", "--steps", "1", "--batch", "2"])
+    check("CLBlast's tuner" not in out, "CLBlast's tuner runs on CPUs only when asked:\n%s" % out)
     files = glob.glob(os.path.join(WORK, "xdg", "figkd-cl", "tune-*.ini"))
     check(rc == 0 and len(files) == 1 and ("wrote %s: " % (files[0] if files else "?")) in out,
           "tune: exit %d, files %s\n%s%s" % (rc, files, out, err))
@@ -69,6 +72,36 @@ def main():
     rc, out, err = run(bench, FIGKD_TUNE=other)
     check(rc == 0 and ("tuned: 0 conv shapes from %s (8 entries)" % other) in out,
           "another batch looks up no entry: exit %d\n%s%s" % (rc, out, err))
+
+    # CLBlast's tuner on a few of its configurations: a line per kernel, a
+    # section exactly where kept
+    blas = os.path.join(WORK, "blas.ini")
+    rc, out, err = run(["tune", "tiny.ini", "--steps", "1", "--batch", "2", "--clblast", "0.0002", "--out", blas])
+    check(rc == 0 and "CLBlast's tuner, 0.0002 of its configurations" in out,
+          "tune --clblast: exit %d\n%s%s" % (rc, out, err))
+    with open(blas) if os.path.exists(blas) else open(os.devnull) as f:
+        written = f.read()
+    for kernel in ("Xgemm", "XgemmDirect"):
+        line = next((l for l in out.splitlines() if l.startswith("  clblast %-11s" % kernel)), None)
+        kept = line is not None and "not kept" not in line and "not tuned" not in line and "failed" not in line
+        check(line is not None and kept == ("[clblast %s]" % kernel in written),
+              "%s: line %r, section written %s" % (kernel, line, "[clblast %s]" % kernel in written))
+    rc, out, err = run(["tune", "tiny.ini", "--clblast", "2"])
+    check(rc == 2 and "--clblast 2: expected the fraction" in err, "--clblast 2: exit %d\n%s%s" % (rc, out, err))
+
+    # a cache's CLBlast values (a valid set) are put in force by bench
+    values = dict(GEMMK=0, KREG=1, KWG=16, KWI=2, MDIMA=8, MDIMC=8, MWG=32, NDIMB=8, NDIMC=8, NWG=32,
+                  SA=0, SB=0, STRM=0, STRN=0, VWM=1, VWN=1)
+    with open(other, "a") as f:
+        f.write("\n[clblast Xgemm]\n" + "".join("%s = %d\n" % kv for kv in values.items()))
+    rc, out, err = run(bench + ["--batch", "4"], FIGKD_TUNE=other)
+    check(rc == 0 and ("tuned: CLBlast's Xgemm values from %s" % other) in out,
+          "bench with CLBlast values: exit %d\n%s%s" % (rc, out, err))
+    with open(other, "a") as f:
+        f.write("\n[clblast XgemmDirect]\nWGD = 8\n")
+    rc, out, err = run(bench + ["--batch", "4"], FIGKD_TUNE=other)
+    check(rc == 1 and "CLBlast refused the parameters of [clblast XgemmDirect]" in err,
+          "an incomplete section: exit %d\n%s%s" % (rc, out, err[-2000:]))
 
     # another driver: ignored, said once
     with open(cache, "w") as f:

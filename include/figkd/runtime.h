@@ -6,6 +6,7 @@
 #ifndef FIGKD_RUNTIME_H
 #define FIGKD_RUNTIME_H
 
+#include "figkd/blas_tune.h"
 #include "figkd/device.h"
 #include "figkd/kernels.h"
 
@@ -92,6 +93,8 @@ typedef struct fk_runtime {
     long loop_limit;         /* its result */
     fk_tune_entry *tune;     /* per-shape conv choices (fk_tune_load, fk_tune_set); NULL: the defaults */
     int ntune, captune;
+    fk_blas_params blas[2];  /* CLBlast's tuned kernels (fk_tune_set_blas), applied by fk_tune_load */
+    int nblas;
 } fk_runtime;
 
 /* Create with the options of the environment (fk_runtime_options_from_env). */
@@ -326,7 +329,8 @@ uint64_t fk_kernel_sources_hash(void);
  * set, else opts.tune_dir/tune-NAME.ini with the device name's characters
  * outside [A-Za-z0-9._-] as '_'. FK_ERR_ARG when there is no folder. */
 fk_status fk_tune_path(const fk_runtime *rt, char *out, size_t n);
-/* Read a tune cache into the runtime's table (replacing it). Missing
+/* Read a tune cache into the runtime's table (replacing it), and make
+ * CLBlast use its [clblast KERNEL] parameters on this device. Missing
  * file: *count 0, FK_OK. A file written for another device, driver or
  * kernel sources: *count 0, FK_OK, and *stale set (the caller says so).
  * A malformed file: FK_ERR_IO with "FILE:LINE: why" in fk_last_error(). */
@@ -335,8 +339,11 @@ fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale
 fk_status fk_tune_save(const fk_runtime *rt, const char *file);
 /* Add or replace the entry of e's (frozen, shape). */
 fk_status fk_tune_set(fk_runtime *rt, const fk_tune_entry *e);
-/* Empty the table. */
+/* Empty the table of conv choices (the CLBlast parameters stay). */
 void fk_tune_clear(fk_runtime *rt);
+/* Add or replace the CLBlast parameters of p->kernel in what fk_tune_save
+ * writes (applying them is fk_blas_override's). */
+fk_status fk_tune_set_blas(fk_runtime *rt, const fk_blas_params *p);
 /* The entry of (frozen, shape), NULL when none; counts the use. */
 fk_tune_entry *fk_tune_find(fk_runtime *rt, bool frozen, int n, int c_in, int h, int w, int c_out, int k,
                             int stride, int pad, int groups);
@@ -347,6 +354,8 @@ fk_tune_entry *fk_tune_find(fk_runtime *rt, bool frozen, int n, int c_in, int h,
 fk_status fk_tune_use(fk_runtime *rt, char *file, size_t n, int *count);
 /* Entries looked up at least once. */
 int fk_tune_used(const fk_runtime *rt);
+/* The CLBlast kernels with tuned values in force ("Xgemm, XgemmDirect"; "" none). */
+void fk_tune_blas_names(const fk_runtime *rt, char *out, size_t n);
 
 /* ---- GEMM (CLBlast) --------------------------------------------------- */
 

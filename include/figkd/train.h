@@ -47,6 +47,7 @@ typedef struct fk_bench_result {
                             * gradients' allreduce after this rank's last bucket reached the host */
     char tune_file[1024]; /* the tune cache read ("" when FIGKD_TUNE=0 or no folder) */
     int tune_entries;     /* its entries (0: none, stale or disabled) */
+    char tune_blas[64];   /* CLBlast kernels with tuned values from it ("" none) */
     int tune_used;        /* entries the convs looked up */
 } fk_bench_result;
 
@@ -65,16 +66,22 @@ fk_status fk_bench_run(const fk_config *cfg, long steps, int batch, int classes,
  * `steps` runs each; the fastest goes into the device's tune cache (out,
  * else fk_tune_path), the device default where the fastest gains less
  * than 3%. Environment switches that force a path are ignored while
- * timing (said on stderr). */
+ * timing (said on stderr). Before them, unless blas_fraction is 0,
+ * CLBlast's own tuner for its Xgemm and XgemmDirect kernels, trying that
+ * fraction of their configurations (< 0: 1/512 on GPUs, none on CPUs),
+ * each kept where it is right and at least 3% faster than CLBlast's
+ * values on the pair's largest GEMM that runs on that kernel. */
 typedef struct fk_tune_result {
     char file[1024];      /* the cache written */
     int shapes;           /* entries written */
     int changed;          /* of them, not the device default */
     double default_ms;    /* sum over the entries of the default's time */
     double tuned_ms;      /* sum of the chosen times */
+    int blas_kernels;     /* CLBlast kernels whose tuned values were kept */
 } fk_tune_result;
 
-fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, const char *out, fk_tune_result *r);
+fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, double blas_fraction, const char *out,
+                      fk_tune_result *r);
 
 typedef struct fk_eval_result {
     char model[64];

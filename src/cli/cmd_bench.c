@@ -23,6 +23,8 @@ static void print_bench(const fk_config *cfg, const fk_bench_result *r)
         printf("tuned: none (no entries in %s: figkd-cl tune CONFIG writes them)\n", r->tune_file);
     else
         printf("tuned: off\n");
+    if (r->tune_blas[0])
+        printf("tuned: CLBlast's %s values from %s\n", r->tune_blas, r->tune_file);
     printf("step: %.2f ms, %.1f img/s\n", 1e3 * r->step_s, r->batch / r->step_s);
     if (r->ranks)
         printf("gradient allreduce after the last bucket's read: %.3f ms a step\n", 1e3 * r->sync_exposed_s);

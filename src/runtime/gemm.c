@@ -1,4 +1,5 @@
 /* GEMM through CLBlast, row-major, with CLBlast's status reported by name. */
+#include "figkd/blas_tune.h"
 #include "figkd/runtime.h"
 
 #include <clblast_c.h>
@@ -47,4 +48,13 @@ fk_status fk_gemm_strided_batched(fk_runtime *rt, bool trans_a, bool trans_b,
         trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, a_off, lda, a_stride,
         b, b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch, &rt->queue, NULL);
     return blas_check(rt, s, "CLBlastSgemmStridedBatched", m, n, k, batch);
+}
+
+int fk_blas_override(cl_device_id device, const fk_blas_params *p)
+{
+    const char *names[FK_BLAS_MAX_PARAMS];
+    for (int i = 0; i < p->count; i++)
+        names[i] = p->names[i];
+    return CLBlastOverrideParameters(device, p->kernel, CLBlastPrecisionSingle, (size_t)p->count, names,
+                                     p->values);
 }

@@ -17,6 +17,15 @@
  *
  *   [frozen N C_IN H W C_OUT K STRIDE PAD GROUPS]   ; no backward
  *
+ *   [clblast Xgemm]     ; or XgemmDirect: CLBlast's tuner's choice
+ *   MWG = 64            ; every parameter of the kernel, in capitals
+ *   ...
+ *   m = 128             ; optional: the GEMM it was timed on,
+ *   n = 1024            ;   its time and CLBlast's defaults' time
+ *   k = 576
+ *   ms = 3.1
+ *   default_ms = 4.0
+ *
  * A file whose [device] differs from this runtime's (another device,
  * driver or kernel sources, or format) is stale: ignored as a whole. */
 #include "figkd/ini.h"
@@ -80,6 +89,20 @@ void fk_tune_clear(fk_runtime *rt)
     rt->ntune = 0;
 }
 
+static const char *const blas_kernels[] = {"Xgemm", "XgemmDirect"};
+
+fk_status fk_tune_set_blas(fk_runtime *rt, const fk_blas_params *p)
+{
+    int i = 0;
+    while (i < rt->nblas && strcmp(rt->blas[i].kernel, p->kernel))
+        i++;
+    if (i == (int)(sizeof rt->blas / sizeof rt->blas[0]))
+        return fk_error(FK_ERR_ARG, "tune: CLBlast kernel %s: only Xgemm and XgemmDirect are tuned", p->kernel);
+    rt->blas[i] = *p;
+    rt->nblas = i == rt->nblas ? i + 1 : rt->nblas;
+    return FK_OK;
+}
+
 static bool same_shape(const fk_tune_entry *a, const fk_tune_entry *b)
 {
     return a->frozen == b->frozen && a->n == b->n && a->c_in == b->c_in && a->h == b->h && a->w == b->w &&
@@ -125,6 +148,15 @@ int fk_tune_used(const fk_runtime *rt)
     return used;
 }
 
+void fk_tune_blas_names(const fk_runtime *rt, char *out, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        out[0] = '\0';
+    for (int i = 0; i < rt->nblas && len < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%s", i ? ", " : "", rt->blas[i].kernel);
+}
+
 static const char *const gemm_names[] = {"default", "own", "clblast", "wi"};
 static const char *const way_names[] = {"default", "columns", "winograd", "batch"};
 
@@ -145,6 +177,8 @@ typedef struct tune_reader {
     bool in_device, checked, stale;
     fk_tune_entry cur;
     bool have_cur;
+    fk_blas_params blas; /* a [clblast KERNEL] section being read (blas.kernel[0]) */
+    int blas_line[2];
     int cur_line;
     char why[512];
     int count;
@@ -176,6 +210,14 @@ static int check_key(tune_reader *r)
 /* what the finished entry may hold */
 static int end_entry(tune_reader *r)
 {
+    if (r->blas.kernel[0]) {
+        if (!r->blas.count)
+            return fail(r, "[clblast %s] has no parameters", r->blas.kernel);
+        r->blas_line[r->rt->nblas] = r->cur_line;
+        int ok = fk_tune_set_blas(r->rt, &r->blas) == FK_OK;
+        r->blas.kernel[0] = '\0';
+        return ok;
+    }
     if (!r->have_cur)
         return 1;
     const fk_tune_entry *e = &r->cur;
@@ -192,6 +234,37 @@ static int end_entry(tune_reader *r)
     r->have_cur = false;
     r->count++;
     return fk_tune_set(r->rt, e) == FK_OK;
+}
+
+/* a key of a [clblast KERNEL] section */
+static int blas_key(tune_reader *r, const char *name, const char *value)
+{
+    fk_blas_params *p = &r->blas;
+    if (!strcmp(name, "ms") || !strcmp(name, "default_ms")) {
+        double v;
+        if (fk_parse_double(value, &v) || !(v >= 0))
+            return fail(r, "%s = %s: expected a time in ms (>= 0)", name, value);
+        *(name[0] == 'm' ? &p->ms : &p->default_ms) = v;
+        return 1;
+    }
+    long v;
+    if (fk_parse_long(value, &v) || v < 0)
+        return fail(r, "%s = %s: expected a whole number >= 0", name, value);
+    if (!strcmp(name, "m") || !strcmp(name, "n") || !strcmp(name, "k")) {
+        *(name[0] == 'm' ? &p->m : name[0] == 'n' ? &p->n : &p->k) = (size_t)v;
+        return 1;
+    }
+    bool capitals = name[0] >= 'A' && name[0] <= 'Z' && strlen(name) < sizeof p->names[0];
+    for (const char *c = name; *c && capitals; c++)
+        capitals = (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+    if (!capitals)
+        return fail(r, "unknown key '%s' in [clblast %s] (CLBlast's parameters in capitals, m, n, k, ms, "
+                       "default_ms)", name, p->kernel);
+    if (p->count == FK_BLAS_MAX_PARAMS)
+        return fail(r, "[clblast %s]: more than %d parameters", p->kernel, FK_BLAS_MAX_PARAMS);
+    snprintf(p->names[p->count], sizeof p->names[0], "%s", name);
+    p->values[p->count++] = (size_t)v;
+    return 1;
 }
 
 static int tune_handler(void *user, const char *section, const char *name, const char *value, int lineno)
@@ -211,6 +284,17 @@ static int tune_handler(void *user, const char *section, const char *name, const
             r->in_device = false;
             if (!check_key(r))
                 return 0; /* stale (r->stale) or an error */
+        }
+        if (!strncmp(section, "clblast ", 8)) {
+            const char *k = section + 8;
+            if (name_index(k, blas_kernels, 2) < 0)
+                return fail(r, "section [%s]: expected [clblast Xgemm] or [clblast XgemmDirect]", section);
+            for (int i = 0; i < r->rt->nblas; i++)
+                if (!strcmp(r->rt->blas[i].kernel, k))
+                    return fail(r, "section [%s] given twice", section);
+            memset(&r->blas, 0, sizeof r->blas);
+            snprintf(r->blas.kernel, sizeof r->blas.kernel, "%s", k);
+            return 1;
         }
         fk_tune_entry e;
         memset(&e, 0, sizeof e);
@@ -246,6 +330,8 @@ static int tune_handler(void *user, const char *section, const char *name, const
             return fail(r, "unknown key '%s' in [device] (format, name, driver, sources)", name);
         return 1;
     }
+    if (r->blas.kernel[0])
+        return blas_key(r, name, value);
     if (!r->have_cur)
         return fail(r, "key '%s' outside an entry", name);
     fk_tune_entry *e = &r->cur;
@@ -276,6 +362,7 @@ fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale
     *count = 0;
     *stale = false;
     fk_tune_clear(rt);
+    rt->nblas = 0;
     struct stat sb;
     if (stat(file, &sb) != 0 && errno == ENOENT)
         return FK_OK;
@@ -290,16 +377,28 @@ fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale
         line = r.cur_line;
     if (r.stale) {
         fk_tune_clear(rt);
+        rt->nblas = 0;
         *stale = true;
         return FK_OK;
     }
     if (line != 0) {
         fk_tune_clear(rt);
+        rt->nblas = 0;
         if (r.why[0])
             return fk_error(FK_ERR_FORMAT, "%s:%d: %s (tune cache: %s)", file, line, r.why, hint);
         char msg[1200];
         snprintf(msg, sizeof msg, "%s", fk_last_error());
         return fk_error(FK_ERR_FORMAT, "%s (tune cache: %s)", msg[0] ? msg : file, hint);
+    }
+    for (int i = 0; i < rt->nblas; i++) {
+        int s = fk_blas_override(rt->dev.device_id, &rt->blas[i]);
+        if (s) {
+            fk_error(FK_ERR_FORMAT, "%s:%d: CLBlast refused the parameters of [clblast %s]: %s (tune cache: %s)",
+                     file, r.blas_line[i], rt->blas[i].kernel, fk_blas_errname(s), hint);
+            fk_tune_clear(rt);
+            rt->nblas = 0;
+            return FK_ERR_FORMAT;
+        }
     }
     *count = r.count;
     return FK_OK;
@@ -317,7 +416,7 @@ fk_status fk_tune_save(const fk_runtime *rt, const char *file)
         if (fk_mkdirs(dir))
             return fk_error(FK_ERR_IO, "%s: cannot create the folder", dir);
     }
-    size_t cap = 512 + (size_t)rt->ntune * 256, len = 0;
+    size_t cap = 512 + (size_t)rt->ntune * 256 + (size_t)rt->nblas * (256 + FK_BLAS_MAX_PARAMS * 48), len = 0;
     char *text = fk_malloc(cap);
     if (!text)
         return FK_ERR_NOMEM;
@@ -336,6 +435,20 @@ fk_status fk_tune_save(const fk_runtime *rt, const char *file)
             len += (size_t)snprintf(text + len, cap - len, "ms = %.3f\n", e->ms);
         if (e->default_ms > 0)
             len += (size_t)snprintf(text + len, cap - len, "default_ms = %.3f\n", e->default_ms);
+    }
+    for (int i = 0; i < rt->nblas; i++) {
+        const fk_blas_params *p = &rt->blas[i];
+        if (cap - len < 256 + (size_t)p->count * 48)
+            break; /* not reached: sized below */
+        len += (size_t)snprintf(text + len, cap - len, "\n[clblast %s]\n", p->kernel);
+        for (int j = 0; j < p->count; j++)
+            len += (size_t)snprintf(text + len, cap - len, "%s = %zu\n", p->names[j], p->values[j]);
+        if (p->m)
+            len += (size_t)snprintf(text + len, cap - len, "m = %zu\nn = %zu\nk = %zu\n", p->m, p->n, p->k);
+        if (p->ms > 0)
+            len += (size_t)snprintf(text + len, cap - len, "ms = %.3f\n", p->ms);
+        if (p->default_ms > 0)
+            len += (size_t)snprintf(text + len, cap - len, "default_ms = %.3f\n", p->default_ms);
     }
     fk_atomic_file af;
     fk_status st = fk_atomic_open(&af, file);

@@ -46,6 +46,7 @@ static fk_status bench_build(bench *b, const fk_config *cfg, fk_bench_result *r)
     fk_loss_spec loss;
     FK_TRY(fk_session_runtime(&b->rt));
     FK_TRY(fk_tune_use(b->rt, r->tune_file, sizeof r->tune_file, &r->tune_entries));
+    fk_tune_blas_names(b->rt, r->tune_blas, sizeof r->tune_blas);
     FK_TRY(fk_loss_spec_from_config(cfg, classes, &loss));
     if (cfg->method->needs_teacher)
         FK_TRY(fk_session_model(b->rt, cfg, cfg->teacher_model, classes, r->channels, cfg->seed + 1, &b->teacher));

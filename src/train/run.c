@@ -39,6 +39,10 @@ static fk_status open_run(run *R)
            R->rt->dev.name);
     if (entries && fk_par_root(par))
         printf("tuned: %d conv shapes in %s\n", entries, tuned);
+    char blas[64];
+    fk_tune_blas_names(R->rt, blas, sizeof blas);
+    if (blas[0] && fk_par_root(par))
+        printf("tuned: CLBlast's %s values in %s\n", blas, tuned);
     if (fk_par_many(par))
         printf("data parallel: %d processes, batch %d each (global %d)%s\n", par->size,
                cfg->optim.batch_size / par->size, cfg->optim.batch_size,

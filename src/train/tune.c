@@ -4,6 +4,7 @@
 #include "figkd/ops.h"
 #include "figkd/train.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,162 @@ static fk_status tune_shape_run(tuner *t, const tune_shape *s, fk_tune_entry *be
     return FK_OK;
 }
 
-fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, const char *out, fk_tune_result *r)
+/* ---- CLBlast's own tuner ---------------------------------------------- */
+
+static size_t round_up(size_t v, size_t to)
+{
+    return (v + to - 1) / to * to;
+}
+
+/* best of t->steps CLBlast GEMMs a[m,k] x b[k,n] -> c[m,n] after one warm-up
+ * (CLBlast's program build), in ms */
+static fk_status time_gemm(tuner *t, size_t m, size_t n, size_t k, cl_mem c, double *ms)
+{
+    *ms = 0;
+    for (long i = -1; i < t->steps; i++) {
+        double t0 = fk_seconds();
+        FK_TRY(fk_gemm(t->rt, false, false, m, n, k, 1.0f, t->in, 0, k, t->weight, 0, n, 0.0f, c, 0, n));
+        FK_TRY(fk_runtime_finish(t->rt));
+        double dt = 1e3 * (fk_seconds() - t0);
+        *ms = i == 0 || (i > 0 && dt < *ms) ? dt : *ms;
+    }
+    return FK_OK;
+}
+
+/* Where a GEMM of the pair's convs runs on kernel `kernel` (Xgemm, or
+ * XgemmDirect below CLBlast's size limit for this device): the one with
+ * the most multiply-adds, per-sample (n = HO*WO) or whole-batch (n *= N). */
+static bool blas_shape(const tuner *t, bool direct, size_t min_indirect, size_t *m, size_t *n, size_t *k)
+{
+    double most = 0;
+    const unsigned long long limit = (unsigned long long)min_indirect * min_indirect * min_indirect;
+    for (int i = 0; i < t->count; i++) {
+        const fk_conv_dims *d = &t->shapes[i].d;
+        for (int whole = 0; whole < 2; whole++) {
+            size_t gm = (size_t)d->c_out, gk = (size_t)d->c_in * d->kh * d->kw;
+            size_t gn = (size_t)d->h_out * d->w_out * (whole ? (size_t)d->n : 1);
+            const unsigned long long macs = (unsigned long long)gm * gn * gk;
+            if ((macs < limit) != direct || (double)macs <= most)
+                continue;
+            most = (double)macs;
+            *m = gm, *n = gn, *k = gk;
+        }
+    }
+    return most > 0;
+}
+
+/* CLBlast's tuner for one kernel on the pair's largest GEMM that runs on
+ * it; the result kept (fk_tune_set_blas, in force) when it is right and
+ * at least 3% faster than CLBlast's own values on that GEMM. */
+static fk_status tune_blas_kernel(tuner *t, const char *kernel, size_t min_indirect, double fraction)
+{
+    size_t m = 0, n = 0, k = 0;
+    const bool direct = !strcmp(kernel, "XgemmDirect");
+    if (!blas_shape(t, direct, min_indirect, &m, &n, &k)) {
+        printf("  clblast %-11s no GEMM of the pair runs on it: not tuned\n", kernel);
+        return FK_OK;
+    }
+    fk_blas_params def, tuned;
+    memset(&def, 0, sizeof def);
+    snprintf(def.kernel, sizeof def.kernel, "%s", kernel);
+    tuned = def;
+    release_buffers(t);
+    int s = fk_blas_retrieve(t->rt->dev.device_id, &def);
+    if (s)
+        return fk_error(FK_ERR_BLAS, "tune: CLBlast's %s parameters on %s: %s", kernel, t->rt->dev.name,
+                        fk_blas_errname(s));
+    FK_TRY(make_buffer(t, &t->in, m * k, 0.0f));
+    FK_TRY(make_buffer(t, &t->weight, k * n, 0.0f));
+    FK_TRY(make_buffer(t, &t->out, m * n, 0.0f));
+    FK_TRY(make_buffer(t, &t->dout, m * n, 0.0f));
+    /* inputs that catch a wrong index: a[i] = (i % 13 - 6) / 8, b[i] = (i % 7 - 3) / 4 */
+    float *host = fk_malloc((m > n ? m : n) * k * sizeof *host);
+    if (!host)
+        return FK_ERR_NOMEM;
+    for (size_t i = 0; i < m * k; i++)
+        host[i] = (float)((int)(i % 13) - 6) / 8.0f;
+    fk_status st = fk_buffer_write(t->rt, t->in, 0, m * k * sizeof *host, host);
+    for (size_t i = 0; i < k * n && !st; i++)
+        host[i] = (float)((int)(i % 7) - 3) / 4.0f;
+    if (!st)
+        st = fk_buffer_write(t->rt, t->weight, 0, k * n * sizeof *host, host);
+    free(host);
+    FK_TRY(st);
+
+    double def_ms, ms;
+    FK_TRY(time_gemm(t, m, n, k, t->out, &def_ms));
+    /* the tuner's own GEMM (Xgemm: m and n multiples of 128, k of 32) */
+    const size_t tm = direct ? m : round_up(m, 128), tn = direct ? n : round_up(n, 128), tk = direct ? k : round_up(k, 32);
+    double t0 = fk_seconds();
+    s = fk_blas_tune(t->rt->queue, tm, tn, tk, fraction, &tuned);
+    const double took = fk_seconds() - t0;
+    if (s) {
+        printf("  clblast %-11s %5zu x %5zu x %5zu: CLBlast's tuner failed (%s, %.0f s): CLBlast's values kept\n",
+               kernel, m, n, k, fk_blas_errname(s), took);
+        return FK_OK;
+    }
+    s = fk_blas_override(t->rt->dev.device_id, &tuned);
+    if (s)
+        return fk_error(FK_ERR_BLAS, "tune: CLBlast refused its tuner's %s parameters: %s", kernel,
+                        fk_blas_errname(s));
+    FK_TRY(time_gemm(t, m, n, k, t->dout, &ms));
+    /* the same products with the tuned values: the same floats up to the order of the sums */
+    float *a = fk_malloc(m * n * sizeof *a), *b = fk_malloc(m * n * sizeof *b);
+    st = a && b ? FK_OK : FK_ERR_NOMEM;
+    if (!st)
+        st = fk_buffer_read(t->rt, t->out, 0, m * n * sizeof *a, a);
+    if (!st)
+        st = fk_buffer_read(t->rt, t->dout, 0, m * n * sizeof *b, b);
+    double worst = 0;
+    for (size_t i = 0; i < m * n && !st; i++) {
+        double e = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)a[i]));
+        worst = e > worst || e != e ? e : worst;
+    }
+    free(a);
+    free(b);
+    FK_TRY(st);
+    const bool right = worst <= 1e-4 * sqrt((double)k), faster = ms < 0.97 * def_ms;
+    printf("  clblast %-11s %5zu x %5zu x %5zu: CLBlast's values %8.2f ms, its tuner's %8.2f ms (%.0f s)%s\n", kernel,
+           m, n, k, def_ms, ms, took,
+           !right ? ": results differ, not kept" : faster ? "" : ": not 3% faster, not kept");
+    if (right && faster) {
+        tuned.m = m, tuned.n = n, tuned.k = k, tuned.ms = ms, tuned.default_ms = def_ms;
+        return fk_tune_set_blas(t->rt, &tuned);
+    }
+    s = fk_blas_override(t->rt->dev.device_id, &def);
+    return s ? fk_error(FK_ERR_BLAS, "tune: CLBlast refused its own %s parameters back: %s", kernel,
+                        fk_blas_errname(s))
+             : FK_OK;
+}
+
+static fk_status tune_blas(tuner *t, double fraction)
+{
+    if (!fk_blas_tuner_available()) {
+        printf("  clblast: this build has no CLBlast tuner (it needs a C++ compiler at build time)\n");
+        return FK_OK;
+    }
+    fk_blas_params routine;
+    memset(&routine, 0, sizeof routine);
+    snprintf(routine.kernel, sizeof routine.kernel, "GemmRoutine");
+    int s = fk_blas_retrieve(t->rt->dev.device_id, &routine);
+    size_t min_indirect = 0;
+    for (int i = 0; !s && i < routine.count; i++)
+        if (!strcmp(routine.names[i], "XGEMM_MIN_INDIRECT_SIZE"))
+            min_indirect = routine.values[i];
+    if (s || !min_indirect)
+        return fk_error(FK_ERR_BLAS, "tune: CLBlast's GEMM size limit on %s: %s", t->rt->dev.name,
+                        s ? fk_blas_errname(s) : "no XGEMM_MIN_INDIRECT_SIZE");
+    printf("CLBlast's tuner, %.4g of its configurations (direct kernel below %zu^3 multiply-adds):\n", fraction,
+           min_indirect);
+    fk_status st = tune_blas_kernel(t, "Xgemm", min_indirect, fraction);
+    if (!st)
+        st = tune_blas_kernel(t, "XgemmDirect", min_indirect, fraction);
+    release_buffers(t);
+    return st;
+}
+
+fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, double blas_fraction, const char *out,
+                      fk_tune_result *r)
 {
     memset(r, 0, sizeof *r);
     tuner t;
@@ -303,6 +459,12 @@ fk_status fk_tune_run(const fk_config *cfg, long steps, int batch, const char *o
                t.rt->dev.name, t.rt->dev.platform, t.rt->dev.driver, t.count,
                cfg->method->needs_teacher ? cfg->teacher_model : "", cfg->method->needs_teacher ? " -> " : "",
                cfg->student_model, n, t.steps);
+    /* CLBlast first, so that the convs' CLBlast candidates run with its values */
+    if (blas_fraction < 0)
+        blas_fraction = t.rt->dev.is_cpu ? 0 : 1.0 / 512;
+    if (!st && blas_fraction > 0)
+        st = tune_blas(&t, blas_fraction);
+    r->blas_kernels = t.rt->nblas;
     fk_tune_entry *chosen = t.count ? fk_calloc((size_t)t.count, sizeof *chosen) : NULL;
     if (!st && t.count && !chosen)
         st = FK_ERR_NOMEM;
