@@ -11,10 +11,22 @@
  * loops over no more channels than the host passes (the host keeps every
  * loop short: llvmpipe leaves a kernel's loops after 65535 iterations).
  *
- * -D values (KH, KW, STRIDE, PAD) as conv_batch.cl. Layouts NCHW; weight
- * (C_out, C_in, KH, KW). Offsets are in elements. */
+ * -D values (KH, KW, STRIDE, PAD) as conv_batch.cl, and IG_IMAGES: 1 reads
+ * the operands through 1D image views of their buffers (CL_R float), where
+ * llvmpipe fetches a texel without its loop over the lanes that a buffer
+ * load takes (2.5x cheaper; tests/bench_loads.c); the floats and the sums
+ * are the same. Layouts NCHW; weight (C_out, C_in, KH, KW). Offsets are in
+ * elements. */
 
 #include "conv.clh"
+
+#if IG_IMAGES
+#define IG_SRC __read_only image1d_buffer_t
+#define IG_LOAD(p, i) read_imagef(p, (int)(i)).x
+#else
+#define IG_SRC __global const float *
+#define IG_LOAD(p, i) (p)[i]
+#endif
 
 #define IG_TM 16
 #define IG_TN 16
@@ -37,8 +49,8 @@
  * channels [c0, c0 + cn). Output channels are
  * the tile rows, output pixels (flattened HO*WO) its columns.
  * global (ceil(HO*WO / IG_TN), ceil(C_out / IG_TM), N). */
-__kernel void conv_fwd_ig(__global float *out, const ulong out_off, __global const float *in,
-                          const ulong in_off, __global const float *w, const ulong w_off,
+__kernel void conv_fwd_ig(__global float *out, const ulong out_off, IG_SRC in,
+                          const ulong in_off, IG_SRC w, const ulong w_off,
                           const int c_in, const int h, const int wd, const int c_out, const int ho,
                           const int wo, const int c0, const int cn, const int accumulate)
 {
@@ -53,21 +65,21 @@ __kernel void conv_fwd_ig(__global float *out, const ulong out_off, __global con
     const int p##u = min(j0 + u, n - 1);                                                  \
     const int y##u = (p##u / wo) * STRIDE - PAD, x##u = (p##u % wo) * STRIDE - PAD;
     IG_L16(IG_FCOL)
-#define IG_FROW(t) __global const float *w##t = w + w_off + (size_t)min(i0 + t, m - 1) * ckk;
+#define IG_FROW(t) const size_t w##t = w_off + (size_t)min(i0 + t, m - 1) * ckk;
     IG_L16(IG_FROW)
     IG_TILE(IG_ACC)
-    __global const float *img = in + in_off + s * (size_t)c_in * h * wd;
+    const size_t img = in_off + s * (size_t)c_in * h * wd;
     for (int ci = c0; ci < c0 + cn; ci++) {
-        __global const float *xc = img + (size_t)ci * h * wd;
+        const size_t xc = img + (size_t)ci * h * wd;
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
                 const int r = (ci * KH + kh) * KW + kw;
 #define IG_FB(u)                                                                          \
     const int iy##u = y##u + kh, ix##u = x##u + kw;                                       \
-    const float v##u = xc[clamp(iy##u, 0, h - 1) * wd + clamp(ix##u, 0, wd - 1)];         \
+    const float v##u = IG_LOAD(in, xc + clamp(iy##u, 0, h - 1) * wd + clamp(ix##u, 0, wd - 1)); \
     const float b##u = (iy##u >= 0 && iy##u < h && ix##u >= 0 && ix##u < wd) ? v##u : 0.0f;
                 IG_L16(IG_FB)
-#define IG_FA(t) const float a##t = w##t[r];
+#define IG_FA(t) const float a##t = IG_LOAD(w, w##t + r);
                 IG_L16(IG_FA)
                 IG_TILE(IG_MAD)
             }
@@ -81,8 +93,8 @@ __kernel void conv_fwd_ig(__global float *out, const ulong out_off, __global con
  * rows, input pixels (flattened H*W) its columns; each tap (kh, kw) reads
  * the output position whose window puts it on the pixel, if any.
  * global (ceil(H*W / IG_TN), ceil(C_in / IG_TM), N). */
-__kernel void conv_bwd_data_ig(__global float *din, const ulong din_off, __global const float *dout,
-                               const ulong dout_off, __global const float *w, const ulong w_off,
+__kernel void conv_bwd_data_ig(__global float *din, const ulong din_off, IG_SRC dout,
+                               const ulong dout_off, IG_SRC w, const ulong w_off,
                                const int c_in, const int h, const int wd, const int c_out,
                                const int ho, const int wo, const int c0, const int cn, const int accumulate)
 {
@@ -96,24 +108,24 @@ __kernel void conv_bwd_data_ig(__global float *din, const ulong din_off, __globa
     const int p##u = min(j0 + u, n - 1);                                                  \
     const int y##u = p##u / wd + PAD, x##u = p##u % wd + PAD;
     IG_L16(IG_BCOL)
-#define IG_BROW(t) __global const float *w##t = w + w_off + (size_t)min(i0 + t, m - 1) * (KH * KW);
+#define IG_BROW(t) const size_t w##t = w_off + (size_t)min(i0 + t, m - 1) * (KH * KW);
     IG_L16(IG_BROW)
     IG_TILE(IG_ACC)
     const size_t wstride = (size_t)c_in * KH * KW;
-    __global const float *g = dout + dout_off + s * (size_t)c_out * ho * wo;
+    const size_t g = dout_off + s * (size_t)c_out * ho * wo;
     for (int co = c0; co < c0 + cn; co++) {
-        __global const float *gc = g + (size_t)co * ho * wo;
+        const size_t gc = g + (size_t)co * ho * wo;
         const size_t wo_off = (size_t)co * wstride;
         for (int kh = 0; kh < KH; kh++)
             for (int kw = 0; kw < KW; kw++) {
 #define IG_BB(u)                                                                          \
     const int ty##u = y##u - kh, tx##u = x##u - kw;                                       \
     const int oy##u = ty##u / STRIDE, ox##u = tx##u / STRIDE;                             \
-    const float v##u = gc[clamp(oy##u, 0, ho - 1) * wo + clamp(ox##u, 0, wo - 1)];        \
+    const float v##u = IG_LOAD(dout, gc + clamp(oy##u, 0, ho - 1) * wo + clamp(ox##u, 0, wo - 1)); \
     const float b##u = (ty##u >= 0 && tx##u >= 0 && oy##u * STRIDE == ty##u &&            \
                         ox##u * STRIDE == tx##u && oy##u < ho && ox##u < wo) ? v##u : 0.0f;
                 IG_L16(IG_BB)
-#define IG_BA(t) const float a##t = w##t[wo_off + kh * KW + kw];
+#define IG_BA(t) const float a##t = IG_LOAD(w, w##t + wo_off + kh * KW + kw);
                 IG_L16(IG_BA)
                 IG_TILE(IG_MAD)
             }
@@ -127,8 +139,8 @@ __kernel void conv_bwd_data_ig(__global float *din, const ulong din_off, __globa
  * first sample), over output rows [y0, y0 + yn) of each: output channels
  * are the tile rows, weight columns r = (c, kh, kw) its columns.
  * global (ceil(C_in*KH*KW / IG_TN), ceil(C_out / IG_TM)). */
-__kernel void conv_bwd_weight_ig(__global float *dw, const ulong dw_off, __global const float *dout,
-                                 const ulong dout_off, __global const float *in, const ulong in_off,
+__kernel void conv_bwd_weight_ig(__global float *dw, const ulong dw_off, IG_SRC dout,
+                                 const ulong dout_off, IG_SRC in, const ulong in_off,
                                  const int c_in, const int h, const int wd, const int c_out,
                                  const int ho, const int wo, const int sn, const int y0, const int yn)
 {
@@ -147,17 +159,17 @@ __kernel void conv_bwd_weight_ig(__global float *dw, const ulong dw_off, __globa
     IG_L16(IG_WROW)
     IG_TILE(IG_ACC)
     for (int s = 0; s < sn; s++) {
-        __global const float *gs = dout + dout_off + (size_t)s * c_out * gplane;
-        __global const float *xs = in + in_off + (size_t)s * c_in * h * wd;
+        const size_t gs = dout_off + (size_t)s * c_out * gplane;
+        const size_t xs = in_off + (size_t)s * c_in * h * wd;
         for (int oh = y0; oh < y0 + yn; oh++)
             for (int ow = 0; ow < wo; ow++) {
                 const int p = oh * wo + ow, iy = oh * STRIDE, ix = ow * STRIDE;
 #define IG_WB(u)                                                                          \
     const int iy##u = iy + kh##u, ix##u = ix + kw##u;                                     \
-    const float v##u = xs[c##u + clamp(iy##u, 0, h - 1) * wd + clamp(ix##u, 0, wd - 1)];  \
+    const float v##u = IG_LOAD(in, xs + c##u + clamp(iy##u, 0, h - 1) * wd + clamp(ix##u, 0, wd - 1)); \
     const float b##u = (iy##u >= 0 && iy##u < h && ix##u >= 0 && ix##u < wd) ? v##u : 0.0f;
                 IG_L16(IG_WB)
-#define IG_WA(t) const float a##t = gs[g##t + p];
+#define IG_WA(t) const float a##t = IG_LOAD(dout, gs + g##t + p);
                 IG_L16(IG_WA)
                 IG_TILE(IG_MAD)
             }

@@ -50,6 +50,8 @@
     X(GEMM_NT_WI, "conv_gemm", "gemm_nt_wi", NONE)                             \
     X(LOOP_PROBE, "probe", "loop_probe", NONE)                                 \
     X(LOOP_PROBE_SPLIT, "probe", "loop_probe_split", NONE)                     \
+    X(IMAGE_PROBE_BUFFER, "probe_images", "image_probe_buffer", NONE)          \
+    X(IMAGE_PROBE_IMAGE, "probe_images", "image_probe_image", NONE)            \
     X(IM2COL_BATCH, "conv_batch", "im2col_batch", CONV_BATCH)                  \
     X(COL2IM_BATCH_ADD, "conv_batch", "col2im_batch_add", CONV_BATCH)          \
     X(CM_TO_NCHW_BIAS, "conv_batch", "cm_to_nchw_bias", NONE)                  \
@@ -67,9 +69,9 @@
     X(CHW_TO_HWC, "conv_wgrad", "chw_to_hwc", NONE)                            \
     X(WGRAD_HWC, "conv_wgrad", "wgrad_hwc", CONV_BATCH)                        \
     X(WGRAD_HWC_ADD, "conv_wgrad", "wgrad_hwc_add", CONV_BATCH)                \
-    X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_BATCH)                       \
-    X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_BATCH)             \
-    X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_BATCH)         \
+    X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_IG)                          \
+    X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_IG)                \
+    X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_IG)            \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \
@@ -118,13 +120,15 @@ typedef enum fk_kernel_id {
  *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
  *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl)
  *   POOL        K S P                                 (cl/pool.cl)
- *   BN          LOCAL                                 (cl/batchnorm.cl) */
+ *   BN          LOCAL                                 (cl/batchnorm.cl)
+ *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl) */
 typedef enum fk_kernel_defs_kind {
     FK_DEFS_NONE,
     FK_DEFS_CONV,
     FK_DEFS_CONV_BATCH,
     FK_DEFS_POOL,
     FK_DEFS_BN,
+    FK_DEFS_CONV_IG,
 } fk_kernel_defs_kind;
 
 #define FK_DEFS_MAX 8 /* the most -D values of any kind */

@@ -51,6 +51,8 @@ typedef struct fk_runtime_options {
                                 it takes its entry of a FIGKD_DEVICE list, or by default the GPU of its number */
     fk_switch winograd;      /* FIGKD_WINOGRAD=1|0: 3x3 stride-1 convs by Winograd F(2x2, 3x3);
                                 default on where the own GEMMs run (CPUs) */
+    fk_switch images;        /* FIGKD_IMAGES=1|0: the implicit GEMMs read through image views;
+                                default where a probe finds image reads cheaper (fk_device_image_loads) */
     fk_switch fold_teacher;  /* FIGKD_FOLD_TEACHER=1|0: the frozen teacher with BN folded into its
                                 convs, fused epilogues and reused buffers; default on */
     bool tune;               /* FIGKD_TUNE != 0: train and bench read the device's tune cache */
@@ -91,6 +93,11 @@ typedef struct fk_runtime {
     int builds, disk_hits, memory_hits, cache_rejects;
     bool loops_probed;       /* fk_device_loop_limit has run */
     long loop_limit;         /* its result */
+    int image_loads;         /* fk_device_image_loads: 0 not yet, 1 no, 2 yes */
+    struct fk_image_view {   /* CL_R float 1D image views of buffers (fk_buffer_image), oldest replaced */
+        cl_mem buf, img;
+    } views[16];
+    int nviews, next_view, last_view;
     fk_tune_entry *tune;     /* per-shape conv choices (fk_tune_load, fk_tune_set); NULL: the defaults */
     int ntune, captune;
     fk_blas_params blas[2];  /* CLBlast's tuned kernels (fk_tune_set_blas), applied by fk_tune_load */
@@ -110,6 +117,11 @@ fk_status fk_runtime_finish(fk_runtime *rt);
  * with a kernel of cl/probe.cl; Mesa's llvmpipe: 65535), 0 when it ran
  * the probe's 2^20 in full. */
 fk_status fk_device_loop_limit(fk_runtime *rt, long *limit);
+/* Whether the implicit GEMMs read through image views (fk_buffer_image):
+ * FIGKD_IMAGES=1|0, else where the device has images and a probe of
+ * cl/probe_images.cl reads through one in under 0.8x the time of the same
+ * buffer loads (llvmpipe: 0.4-0.7x; PoCL: 25x), measured once per runtime. */
+fk_status fk_device_image_loads(fk_runtime *rt, bool *use);
 
 /* FIGKD_PROFILE=1: fk_profile_begin finishes the queue and returns a time;
  * fk_profile_end finishes it again and adds the elapsed time under label.
@@ -214,6 +226,11 @@ static inline size_t fk_round_up(size_t n, size_t m) { return (n + m - 1) / m * 
 /* A device buffer; on failure the message names the size asked and the
  * device's global memory and maximum allocation. */
 fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_mem *out);
+/* A CL_R float 1D image view of the whole buffer (no copy), kept by the
+ * runtime for later calls (the oldest of 16 replaced, never the one
+ * returned by the call before); *img NULL where the
+ * buffer has more floats than the device's largest image. */
+fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img);
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src);
 fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst);
 /* Fill `count` floats at element offset with a value. */

@@ -6,7 +6,9 @@
  * Each work-item loops over the channels of its launch and, inside, the
  * KH x KW taps; the channels are cut into launches of at most IG_BUDGET
  * loop iterations (llvmpipe counts every loop's iterations of a kernel
- * together and leaves after 65535), the launches after the first adding. */
+ * together and leaves after 65535), the launches after the first adding.
+ * Their sources are read through image views where that is cheaper
+ * (fk_device_image_loads: llvmpipe), with the same floats and sums. */
 #include "ops/conv_ig.h"
 
 #define IG_TM 16         /* tile rows (IG_TM of cl/conv_ig.cl) */
@@ -22,12 +24,31 @@ static int channels_per_launch(const fk_conv_dims *d, int channels)
     return per < 1 ? 1 : per > (unsigned)channels ? channels : (int)per;
 }
 
+/* Kernel id for d, reading a and b through image views of their buffers
+ * where the device reads images faster (fk_device_image_loads) and both
+ * buffers have one (a->buf and b->buf replaced by the views). */
+static fk_status ig_kernel(fk_runtime *rt, fk_kernel_id id, const fk_conv_dims *d, fk_tensor *a, fk_tensor *b,
+                           cl_kernel *k)
+{
+    bool images;
+    FK_TRY(fk_device_image_loads(rt, &images));
+    cl_mem ia = NULL, ib = NULL;
+    if (images) {
+        FK_TRY(fk_buffer_image(rt, a->buf, &ia));
+        FK_TRY(fk_buffer_image(rt, b->buf, &ib));
+    }
+    images = ia && ib;
+    if (images)
+        a->buf = ia, b->buf = ib;
+    return fk_kernel_defs(rt, id, (int[]){d->kh, d->kw, d->stride, d->pad, images}, k);
+}
+
 /* out = (or += after the first launch) kernel id over `channels` sliced */
 static fk_status run_sliced(fk_runtime *rt, fk_kernel_id id, fk_tensor dst, fk_tensor src, fk_tensor weight,
                             const fk_conv_dims *d, size_t rows, size_t cols, int channels, bool accumulate)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, id, (int[]){d->kh, d->kw, d->stride, d->pad}, &k));
+    FK_TRY(ig_kernel(rt, id, d, &src, &weight, &k));
     size_t global[3] = {fk_round_up((cols + IG_TN - 1) / IG_TN, IG_LOCAL), (rows + IG_TM - 1) / IG_TM,
                         (size_t)d->n};
     size_t local[3] = {IG_LOCAL, 1, 1};
@@ -59,7 +80,7 @@ fk_status fk_conv_ig_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tenso
                                      const fk_conv_dims *d)
 {
     cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_BWD_WEIGHT_IG, (int[]){d->kh, d->kw, d->stride, d->pad}, &k));
+    FK_TRY(ig_kernel(rt, FK_K_CONV_BWD_WEIGHT_IG, d, &dout, &in, &k));
     const size_t cols = (size_t)d->c_in * d->kh * d->kw;
     size_t global[2] = {fk_round_up((cols + IG_TN - 1) / IG_TN, IG_LOCAL), ((size_t)d->c_out + IG_TM - 1) / IG_TM};
     size_t local[2] = {IG_LOCAL, 1};

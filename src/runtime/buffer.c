@@ -2,6 +2,9 @@
  * fill / axpy / copy kernels of cl/util.cl. */
 #include "figkd/runtime.h"
 
+#include <limits.h>
+#include <string.h>
+
 fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_mem *out)
 {
     *out = NULL;
@@ -22,6 +25,47 @@ fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_
                         bytes / 1048576.0, fk_cl_errname(err), rt->dev.name,
                         rt->dev.global_mem / 1048576.0, rt->dev.max_alloc / 1048576.0);
     *out = m;
+    return FK_OK;
+}
+
+fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img)
+{
+    *img = NULL;
+    for (int i = 0; i < rt->nviews; i++)
+        if (rt->views[i].buf == buf) {
+            *img = rt->views[i].img;
+            rt->last_view = i;
+            return FK_OK;
+        }
+    size_t bytes = 0, most = 0;
+    FK_CL_CHECK(clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL));
+    FK_CL_CHECK(clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_MAX_BUFFER_SIZE, sizeof most, &most, NULL));
+    if (bytes / sizeof(float) > most || bytes / sizeof(float) > INT_MAX)
+        return FK_OK;
+    const cl_image_format format = {CL_R, CL_FLOAT};
+    cl_image_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.image_type = CL_MEM_OBJECT_IMAGE1D_BUFFER;
+    desc.image_width = bytes / sizeof(float);
+    desc.buffer = buf;
+    cl_int err;
+    cl_mem m = clCreateImage(rt->ctx, CL_MEM_READ_ONLY, &format, &desc, NULL, &err);
+    if (err != CL_SUCCESS)
+        return fk_error(FK_ERR_CL, "clCreateImage of a %zu-float view failed with %s on %s", desc.image_width,
+                        fk_cl_errname(err), rt->dev.name);
+    /* a free slot, else the oldest but never the view returned last (a
+     * caller may hold it for the same launch) */
+    const int cap = (int)(sizeof rt->views / sizeof rt->views[0]);
+    int slot = rt->nviews < cap ? rt->nviews++ : rt->next_view;
+    if (slot == rt->last_view && rt->nviews == cap)
+        slot = (slot + 1) % cap;
+    if (rt->nviews == cap)
+        rt->next_view = (slot + 1) % cap;
+    if (rt->views[slot].img)
+        clReleaseMemObject(rt->views[slot].img);
+    rt->views[slot] = (struct fk_image_view){buf, m};
+    rt->last_view = slot;
+    *img = m;
     return FK_OK;
 }
 

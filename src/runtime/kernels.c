@@ -33,6 +33,7 @@ static const struct {
     [FK_DEFS_CONV_BATCH] = {4, {"KH", "KW", "STRIDE", "PAD"}},
     [FK_DEFS_POOL] = {3, {"K", "S", "P"}},
     [FK_DEFS_BN] = {1, {"LOCAL"}},
+    [FK_DEFS_CONV_IG] = {5, {"KH", "KW", "STRIDE", "PAD", "IG_IMAGES"}},
 };
 
 fk_status fk_kernel(fk_runtime *rt, fk_kernel_id id, cl_kernel *out)

@@ -79,8 +79,10 @@ fk_status fk_runtime_options_from_env(fk_runtime_options *o)
     o->conv_path = (fk_conv_path)path;
     o->conv_gemm = (fk_conv_gemm)gemm;
     static const char *const onoff[] = {"", "1", "0"};
-    int wino, fold, fuse;
+    int wino, fold, fuse, images;
     FK_TRY(env_choice("FIGKD_WINOGRAD", onoff, 3, &wino));
+    FK_TRY(env_choice("FIGKD_IMAGES", onoff, 3, &images));
+    o->images = (fk_switch)images;
     FK_TRY(env_choice("FIGKD_FOLD_TEACHER", onoff, 3, &fold));
     FK_TRY(env_choice("FIGKD_FUSE", onoff, 3, &fuse));
     o->winograd = (fk_switch)wino;

@@ -6,10 +6,16 @@
  * leaves any loop after 65535 iterations of the compiled loop, silently,
  * and the kernel goes on with wrong values (no error). A kernel whose
  * work-item loops over a long dimension (a GEMM over K = C_in*3*3 = 4608)
- * then gives wrong results. */
+ * then gives wrong results.
+ *
+ * Image reads: on llvmpipe a load from a buffer is a loop over the SIMD
+ * lanes, a texel fetch is not; on PoCL the reverse. The implicit GEMMs take
+ * image views where a probe finds them cheaper (fk_device_image_loads). */
 #include "figkd/runtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define PROBE_ITERATIONS (1 << 20)
 
@@ -53,5 +59,107 @@ fk_status fk_device_loop_limit(fk_runtime *rt, long *limit)
         rt->loops_probed = true;
     }
     *limit = rt->loop_limit;
+    return FK_OK;
+}
+
+#define IMAGE_PROBE_ITEMS 1024
+#define IMAGE_PROBE_FLOATS 4112 /* the kernels read [0, 4096 + 16) */
+
+/* best of 3 runs of kernel k with `iters` (after a warm-up: programs are
+ * compiled at the first launch on some devices), in seconds; stops after
+ * the first timed run when that already took `enough` (> 0) */
+static fk_status time_probe(fk_runtime *rt, cl_kernel k, cl_mem out, cl_mem src, int iters, double enough,
+                            double *best)
+{
+    const size_t global = IMAGE_PROBE_ITEMS, local = 64;
+    const fk_arg args[] = {FK_A(out), FK_A(src), FK_A(iters)};
+    *best = 0;
+    for (int i = -1; i < 3; i++) {
+        double t0 = fk_seconds();
+        FK_TRY(fk_run(rt, k, 1, &global, &local, 3, args, __FILE__, __LINE__));
+        FK_TRY(fk_runtime_finish(rt));
+        double dt = fk_seconds() - t0;
+        *best = i == 0 || (i > 0 && dt < *best) ? dt : *best;
+        if (i == 0 && enough > 0 && dt >= enough)
+            break;
+    }
+    return FK_OK;
+}
+
+static fk_status probe_images(fk_runtime *rt, bool *faster)
+{
+    *faster = false;
+    cl_kernel kb, ki;
+    FK_TRY(fk_kernel(rt, FK_K_IMAGE_PROBE_BUFFER, &kb));
+    FK_TRY(fk_kernel(rt, FK_K_IMAGE_PROBE_IMAGE, &ki));
+    cl_mem out = NULL, src = NULL, img = NULL;
+    float *host = fk_malloc(IMAGE_PROBE_FLOATS * sizeof *host);
+    if (!host)
+        return FK_ERR_NOMEM;
+    for (int i = 0; i < IMAGE_PROBE_FLOATS; i++)
+        host[i] = (float)(i % 13) * 0.125f;
+    fk_status st = fk_buffer_create(rt, IMAGE_PROBE_ITEMS * sizeof(float), 0, &out);
+    if (!st)
+        st = fk_buffer_create(rt, IMAGE_PROBE_FLOATS * sizeof(float), 0, &src);
+    if (!st)
+        st = fk_buffer_write(rt, src, 0, IMAGE_PROBE_FLOATS * sizeof(float), host);
+    if (!st) {
+        const cl_image_format format = {CL_R, CL_FLOAT};
+        cl_image_desc desc;
+        memset(&desc, 0, sizeof desc);
+        desc.image_type = CL_MEM_OBJECT_IMAGE1D_BUFFER;
+        desc.image_width = IMAGE_PROBE_FLOATS;
+        desc.buffer = src;
+        cl_int e;
+        img = clCreateImage(rt->ctx, CL_MEM_READ_ONLY, &format, &desc, NULL, &e);
+        if (e != CL_SUCCESS)
+            st = fk_error(FK_ERR_CL, "image probe: clCreateImage: %s on %s", fk_cl_errname(e), rt->dev.name);
+    }
+    /* iterations enough for the buffer loads to take 4 ms (launch costs
+     * aside), at most 4096; the image reads stop once they take twice that */
+    double t_buf = 0, t_img = 0;
+    float a = 0, b = 1;
+    int iters = 64;
+    while (!st) {
+        st = time_probe(rt, kb, out, src, iters, 0, &t_buf);
+        if (st || t_buf >= 4e-3 || iters >= 4096)
+            break;
+        iters *= 4;
+    }
+    if (!st)
+        st = fk_buffer_read(rt, out, 4 * sizeof(float), sizeof a, &a);
+    if (!st)
+        st = time_probe(rt, ki, out, img, iters, 2 * t_buf, &t_img);
+    if (!st)
+        st = fk_buffer_read(rt, out, 4 * sizeof(float), sizeof b, &b);
+    if (!st && a != b)
+        st = fk_error(FK_ERR_CL, "image probe: an image read gave %g where the buffer gave %g on %s", b, a,
+                      rt->dev.name);
+    *faster = !st && t_img < 0.8 * t_buf;
+    if (img)
+        clReleaseMemObject(img);
+    if (src)
+        clReleaseMemObject(src);
+    if (out)
+        clReleaseMemObject(out);
+    free(host);
+    return st;
+}
+
+fk_status fk_device_image_loads(fk_runtime *rt, bool *use)
+{
+    if (!rt->image_loads) {
+        bool yes = false;
+        cl_bool images = CL_FALSE;
+        FK_CL_CHECK(clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL));
+        if (rt->opts.images == FK_SWITCH_ON && !images)
+            return fk_error(FK_ERR_ARG, "FIGKD_IMAGES=1: %s has no image support", rt->dev.name);
+        if (rt->opts.images == FK_SWITCH_ON)
+            yes = true;
+        else if (rt->opts.images == FK_SWITCH_DEFAULT && images)
+            FK_TRY(probe_images(rt, &yes));
+        rt->image_loads = yes ? 2 : 1;
+    }
+    *use = rt->image_loads == 2;
     return FK_OK;
 }

@@ -93,6 +93,8 @@ void fk_runtime_free(fk_runtime *rt)
      * them here, while the implementation is alive (the cache fills again
      * for a runtime still in use) */
     CLBlastClearCache();
+    for (int i = 0; i < rt->nviews; i++)
+        clReleaseMemObject(rt->views[i].img);
     free(rt->variants); /* the kernels are the program cache's */
     free(rt->tune);
     fk_program_cache_free(rt);

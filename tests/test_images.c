@@ -1,0 +1,136 @@
+/* Image reads in the implicit GEMMs (cl/conv_ig.cl with IG_IMAGES): the
+ * device probe and its switches, the runtime's cache of image views, and
+ * every implicit-GEMM kernel giving the very same floats through image
+ * views as through buffer loads, at offsets into their buffers. */
+#include "common.h"
+#include "ops/conv_ig.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool probe(fk_runtime *rt, fk_switch s)
+{
+    rt->opts.images = s;
+    rt->image_loads = 0;
+    bool use = false;
+    CHECK(fk_device_image_loads(rt, &use) == FK_OK, "probe: %s", fk_last_error());
+    return use;
+}
+
+static cl_mem filled(fk_runtime *rt, size_t n, unsigned seed)
+{
+    float *h = malloc(n * sizeof *h);
+    for (size_t i = 0; i < n; i++)
+        h[i] = (float)((int)((i * 2654435761u + seed) % 61) - 30) / 16.0f;
+    cl_mem m;
+    CHECK(fk_buffer_create(rt, n * sizeof *h, 0, &m) == FK_OK && fk_buffer_write(rt, m, 0, n * sizeof *h, h) == FK_OK,
+          "buffer");
+    free(h);
+    return m;
+}
+
+static float *read_all(fk_runtime *rt, cl_mem m, size_t n)
+{
+    float *h = malloc(n * sizeof *h);
+    CHECK(fk_buffer_read(rt, m, 0, n * sizeof *h, h) == FK_OK, "read");
+    return h;
+}
+
+/* the three kernels on d with sources at offsets, by buffer loads or image views */
+static void run_all(fk_runtime *rt, bool images, const fk_conv_dims *d, float *out[3])
+{
+    rt->opts.images = images ? FK_SWITCH_ON : FK_SWITCH_OFF;
+    rt->image_loads = 0;
+    const size_t pad = 37; /* every source starts this far into its buffer */
+    const size_t nin = (size_t)d->n * d->c_in * d->h * d->w, nout = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+    const size_t nw = (size_t)d->c_out * d->c_in * d->kh * d->kw;
+    cl_mem in = filled(rt, nin + pad, 1), w = filled(rt, nw + pad, 2), g = filled(rt, nout + pad, 3);
+    cl_mem o = filled(rt, nout, 4), di = filled(rt, nin, 5), dw = filled(rt, nw, 6);
+    const fk_tensor tin = {in, pad, 1, {(int)nin, 1, 1, 1}}, tw = {w, pad, 1, {(int)nw, 1, 1, 1}};
+    const fk_tensor tg = {g, pad, 1, {(int)nout, 1, 1, 1}}, to = {o, 0, 1, {(int)nout, 1, 1, 1}};
+    const fk_tensor tdi = {di, 0, 1, {(int)nin, 1, 1, 1}}, tdw = {dw, 0, 1, {(int)nw, 1, 1, 1}};
+    CHECK(fk_conv_ig_forward(rt, to, tin, tw, d) == FK_OK, "forward: %s", fk_last_error());
+    CHECK(fk_conv_ig_backward_data(rt, tdi, tg, tw, d) == FK_OK, "data gradient: %s", fk_last_error());
+    CHECK(fk_conv_ig_backward_weight(rt, tdw, tg, tin, d) == FK_OK, "weight gradient: %s", fk_last_error());
+    out[0] = read_all(rt, o, nout), out[1] = read_all(rt, di, nin), out[2] = read_all(rt, dw, nw);
+    cl_mem all[] = {in, w, g, o, di, dw};
+    for (int i = 0; i < 6; i++)
+        clReleaseMemObject(all[i]);
+}
+
+int main(void)
+{
+    fk_runtime *rt = NULL;
+    int r = fk_test_runtime(&rt);
+    if (r)
+        return r == FK_TEST_SKIP ? 77 : 1;
+    cl_bool images = CL_FALSE;
+    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    const fk_switch saved = rt->opts.images;
+
+    /* the switches, and the probe's verdict */
+    CHECK(!probe(rt, FK_SWITCH_OFF), "FIGKD_IMAGES=0: no images");
+    if (!images) {
+        rt->opts.images = FK_SWITCH_ON;
+        rt->image_loads = 0;
+        bool use;
+        fk_error_quiet(1);
+        CHECK_ERR(fk_device_image_loads(rt, &use), FK_ERR_ARG, "FIGKD_IMAGES=1", "no image support", "");
+        fk_error_quiet(0);
+        printf("%s has no images: only the refusal is tested\n", rt->dev.name);
+        fk_runtime_free(rt);
+        return fk_test_result("images");
+    }
+    CHECK(probe(rt, FK_SWITCH_ON), "FIGKD_IMAGES=1: images");
+    const bool verdict = probe(rt, FK_SWITCH_DEFAULT);
+    printf("%s (%s): the probe %s image reads\n", rt->dev.name, rt->dev.platform, verdict ? "takes" : "declines");
+    if (strstr(rt->dev.platform, "Portable Computing Language"))
+        CHECK(!verdict, "PoCL reads images about 19x slower than buffers: the probe must decline them");
+
+    /* the cache: one view per buffer, at most 16, never the last one returned */
+    cl_mem bufs[18], first = NULL, view = NULL, again = NULL;
+    for (int i = 0; i < 18; i++) {
+        CHECK(fk_buffer_create(rt, 64 * sizeof(float), 0, &bufs[i]) == FK_OK, "buffer %d", i);
+        CHECK(fk_buffer_image(rt, bufs[i], &view) == FK_OK && view, "view %d: %s", i, fk_last_error());
+        if (i == 0) {
+            first = view;
+            CHECK(fk_buffer_image(rt, bufs[0], &again) == FK_OK && again == first, "the same view again");
+        }
+        if (i == 15) /* hold bufs[15]'s view as a caller would, while asking for the next */
+            again = view;
+    }
+    CHECK(rt->nviews == 16, "views kept: %d", rt->nviews);
+    bool held = false;
+    for (int i = 0; i < rt->nviews; i++)
+        held |= rt->views[i].img == again;
+    CHECK(held, "the view returned before the last is still kept");
+    for (int i = 0; i < 18; i++)
+        clReleaseMemObject(bufs[i]);
+
+    /* the kernels through images give the buffers' floats, exactly */
+    static const int shapes[][8] = {
+        /* n, c_in, hw, c_out, k, stride, pad */
+        {2, 5, 13, 18, 3, 1, 1},
+        {3, 17, 9, 7, 3, 2, 1},
+        {2, 4, 11, 33, 5, 2, 2},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *v = shapes[s];
+        fk_conv_dims d;
+        CHECK(fk_conv_dims_init(&d, v[0], v[1], v[2], v[2], v[3], v[4], v[5], v[6], 1, false) == FK_OK, "dims");
+        float *plain[3], *viewed[3];
+        run_all(rt, false, &d, plain);
+        run_all(rt, true, &d, viewed);
+        const size_t counts[3] = {(size_t)d.n * d.c_out * d.h_out * d.w_out, (size_t)d.n * d.c_in * d.h * d.w,
+                                  (size_t)d.c_out * d.c_in * d.kh * d.kw};
+        const char *names[3] = {"forward", "data gradient", "weight gradient"};
+        for (int k = 0; k < 3; k++) {
+            CHECK(!memcmp(plain[k], viewed[k], counts[k] * sizeof(float)), "shape %zu, %s: image reads differ", s,
+                  names[k]);
+            free(plain[k]), free(viewed[k]);
+        }
+    }
+    rt->opts.images = saved;
+    fk_runtime_free(rt);
+    return fk_test_result("images");
+}
