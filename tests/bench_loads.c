@@ -56,8 +56,7 @@ int main(int argc, char **argv)
     int r = fk_test_runtime(&rt);
     if (r)
         return r == FK_TEST_SKIP ? 77 : 1;
-    cl_bool images = CL_FALSE;
-    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    const bool images = rt->dev.images;
     cl_int e;
     cl_program prog = clCreateProgramWithSource(rt->ctx, 1, &source, NULL, &e);
     CHECK(e == CL_SUCCESS, "program: %d", e);

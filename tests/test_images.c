@@ -64,8 +64,7 @@ int main(void)
     int r = fk_test_runtime(&rt);
     if (r)
         return r == FK_TEST_SKIP ? 77 : 1;
-    cl_bool images = CL_FALSE;
-    clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    const bool images = rt->dev.images;
     const fk_switch saved = rt->opts.images;
 
     /* the switches, and the probe's verdict */

@@ -44,6 +44,7 @@ typedef struct fk_device_info {
     char driver[128];         /* CL_DRIVER_VERSION */
     char c_version[128];      /* CL_DEVICE_OPENCL_C_VERSION */
     bool is_gpu, is_cpu;
+    bool images;              /* CL_DEVICE_IMAGE_SUPPORT */
     unsigned compute_units;
     uint64_t global_mem, max_alloc;
     size_t max_work_group;

@@ -62,6 +62,9 @@ fk_status fk_device_list(fk_device_info **out, int *count)
             clGetDeviceInfo(devs[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
             di->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
             di->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+            cl_bool images = CL_FALSE;
+            clGetDeviceInfo(devs[d], CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+            di->images = images == CL_TRUE;
             cl_uint cu = 0;
             clGetDeviceInfo(devs[d], CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
             di->compute_units = cu;

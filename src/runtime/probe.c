@@ -150,8 +150,7 @@ fk_status fk_device_image_loads(fk_runtime *rt, bool *use)
 {
     if (!rt->image_loads) {
         bool yes = false;
-        cl_bool images = CL_FALSE;
-        FK_CL_CHECK(clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL));
+        const bool images = rt->dev.images;
         if (rt->opts.images == FK_SWITCH_ON && !images)
             return fk_error(FK_ERR_ARG, "FIGKD_IMAGES=1: %s has no image support", rt->dev.name);
         if (rt->opts.images == FK_SWITCH_ON)
