@@ -294,7 +294,8 @@ static fk_status time_gemm(tuner *t, size_t m, size_t n, size_t k, cl_mem c, dou
 
 /* Where a GEMM of the pair's convs runs on kernel `kernel` (Xgemm, or
  * XgemmDirect below CLBlast's size limit for this device): the one with
- * the most multiply-adds, per-sample (n = HO*WO) or whole-batch (n *= N). */
+ * the most multiply-adds, per-sample (n = HO*WO) or whole-batch (n *= N),
+ * of those whose matrices fit in one device buffer each. */
 static bool blas_shape(const tuner *t, bool direct, size_t min_indirect, size_t *m, size_t *n, size_t *k)
 {
     double most = 0;
@@ -305,7 +306,8 @@ static bool blas_shape(const tuner *t, bool direct, size_t min_indirect, size_t 
             size_t gm = (size_t)d->c_out, gk = (size_t)d->c_in * d->kh * d->kw;
             size_t gn = (size_t)d->h_out * d->w_out * (whole ? (size_t)d->n : 1);
             const unsigned long long macs = (unsigned long long)gm * gn * gk;
-            if ((macs < limit) != direct || (double)macs <= most)
+            const uint64_t floats = (uint64_t)gn * (gk > gm ? gk : gm); /* the largest of its three matrices */
+            if ((macs < limit) != direct || (double)macs <= most || floats * sizeof(float) > t->rt->dev.max_alloc)
                 continue;
             most = (double)macs;
             *m = gm, *n = gn, *k = gk;
