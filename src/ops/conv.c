@@ -500,13 +500,13 @@ static fk_status weight_grad_hwc(fk_runtime *rt, fk_tensor dweight, fk_tensor do
 static fk_status weight_grad_rows(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in, fk_tensor col,
                                   const fk_conv_dims *d)
 {
+    if (hwc_wgrad(d)) /* its own work, checked there */
+        return weight_grad_hwc(rt, dweight, dout, in, col, d);
     const size_t p = (size_t)d->h_out * d->w_out, ckk = (size_t)d->c_in * d->kh * d->kw;
     size_t chunk = fk_tensor_numel(&col) / (ckk * p);
     if (chunk < 1)
         return fk_error(FK_ERR_ARG, "conv2d backward: work of %zu floats, one sample's columns are %zu",
                         fk_tensor_numel(&col), ckk * p);
-    if (hwc_wgrad(d))
-        return weight_grad_hwc(rt, dweight, dout, in, col, d);
     cl_kernel ki, kg;
     FK_TRY(fk_kernel_defs(rt, FK_K_IM2COL_T, (int[]){d->kh, d->kw, d->stride, d->pad}, &ki));
     FK_TRY(fk_kernel(rt, FK_K_WGRAD_NN16, &kg));

@@ -15,7 +15,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define PROBE_ITERATIONS (1 << 20)
 
@@ -103,18 +102,10 @@ static fk_status probe_images(fk_runtime *rt, bool *faster)
         st = fk_buffer_create(rt, IMAGE_PROBE_FLOATS * sizeof(float), 0, &src);
     if (!st)
         st = fk_buffer_write(rt, src, 0, IMAGE_PROBE_FLOATS * sizeof(float), host);
-    if (!st) {
-        const cl_image_format format = {CL_R, CL_FLOAT};
-        cl_image_desc desc;
-        memset(&desc, 0, sizeof desc);
-        desc.image_type = CL_MEM_OBJECT_IMAGE1D_BUFFER;
-        desc.image_width = IMAGE_PROBE_FLOATS;
-        desc.buffer = src;
-        cl_int e;
-        img = clCreateImage(rt->ctx, CL_MEM_READ_ONLY, &format, &desc, NULL, &e);
-        if (e != CL_SUCCESS)
-            st = fk_error(FK_ERR_CL, "image probe: clCreateImage: %s on %s", fk_cl_errname(e), rt->dev.name);
-    }
+    if (!st) /* the view the convs would take (kept by the runtime) */
+        st = fk_buffer_image(rt, src, &img);
+    if (!st && !img)
+        st = fk_error(FK_ERR_CL, "image probe: no image view of %d floats on %s", IMAGE_PROBE_FLOATS, rt->dev.name);
     /* iterations enough for the buffer loads to take 4 ms (launch costs
      * aside), at most 4096; the image reads stop once they take twice that */
     double t_buf = 0, t_img = 0;
@@ -136,8 +127,6 @@ static fk_status probe_images(fk_runtime *rt, bool *faster)
         st = fk_error(FK_ERR_CL, "image probe: an image read gave %g where the buffer gave %g on %s", b, a,
                       rt->dev.name);
     *faster = !st && t_img < 0.8 * t_buf;
-    if (img)
-        clReleaseMemObject(img);
     if (src)
         clReleaseMemObject(src);
     if (out)

@@ -357,12 +357,18 @@ static int tune_handler(void *user, const char *section, const char *name, const
     return 1;
 }
 
+/* the table and the CLBlast values: none */
+static void forget(fk_runtime *rt)
+{
+    fk_tune_clear(rt);
+    rt->nblas = 0;
+}
+
 fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale)
 {
     *count = 0;
     *stale = false;
-    fk_tune_clear(rt);
-    rt->nblas = 0;
+    forget(rt);
     struct stat sb;
     if (stat(file, &sb) != 0 && errno == ENOENT)
         return FK_OK;
@@ -376,14 +382,12 @@ fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale
     if (line == 0 && !r.stale && !end_entry(&r))
         line = r.cur_line;
     if (r.stale) {
-        fk_tune_clear(rt);
-        rt->nblas = 0;
+        forget(rt);
         *stale = true;
         return FK_OK;
     }
     if (line != 0) {
-        fk_tune_clear(rt);
-        rt->nblas = 0;
+        forget(rt);
         if (r.why[0])
             return fk_error(FK_ERR_FORMAT, "%s:%d: %s (tune cache: %s)", file, line, r.why, hint);
         char msg[1200];
@@ -395,8 +399,7 @@ fk_status fk_tune_load(fk_runtime *rt, const char *file, int *count, bool *stale
         if (s) {
             fk_error(FK_ERR_FORMAT, "%s:%d: CLBlast refused the parameters of [clblast %s]: %s (tune cache: %s)",
                      file, r.blas_line[i], rt->blas[i].kernel, fk_blas_errname(s), hint);
-            fk_tune_clear(rt);
-            rt->nblas = 0;
+            forget(rt);
             return FK_ERR_FORMAT;
         }
     }

@@ -336,10 +336,11 @@ static fk_status tune_blas_kernel(tuner *t, const char *kernel, size_t min_indir
     if (s)
         return fk_error(FK_ERR_BLAS, "tune: CLBlast's %s parameters on %s: %s", kernel, t->rt->dev.name,
                         fk_blas_errname(s));
-    FK_TRY(make_buffer(t, &t->in, m * k, 0.0f));
-    FK_TRY(make_buffer(t, &t->weight, k * n, 0.0f));
-    FK_TRY(make_buffer(t, &t->out, m * n, 0.0f));
-    FK_TRY(make_buffer(t, &t->dout, m * n, 0.0f));
+    /* written whole below, by the host or by the GEMMs */
+    FK_TRY(fk_buffer_create(t->rt, m * k * sizeof(float), 0, &t->in));
+    FK_TRY(fk_buffer_create(t->rt, k * n * sizeof(float), 0, &t->weight));
+    FK_TRY(fk_buffer_create(t->rt, m * n * sizeof(float), 0, &t->out));
+    FK_TRY(fk_buffer_create(t->rt, m * n * sizeof(float), 0, &t->dout));
     /* inputs that catch a wrong index: a[i] = (i % 13 - 6) / 8, b[i] = (i % 7 - 3) / 4 */
     float *host = fk_malloc((m > n ? m : n) * k * sizeof *host);
     if (!host)
