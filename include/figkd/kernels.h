@@ -72,6 +72,11 @@
     X(CONV_FWD_IG, "conv_ig", "conv_fwd_ig", CONV_IG)                          \
     X(CONV_BWD_DATA_IG, "conv_ig", "conv_bwd_data_ig", CONV_IG)                \
     X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_IG)            \
+    X(T4_PACK, "conv_t4", "t4_pack", NONE)                                     \
+    X(T4_PACK_IMAGE, "conv_t4", "t4_pack_image", NONE)                         \
+    X(T4_PACK_WEIGHT, "conv_t4", "t4_pack_weight", CONV_BATCH)                 \
+    X(CONV_FWD_T4, "conv_t4", "conv_fwd_t4", CONV_BATCH)                       \
+    X(CONV_WGRAD_T4, "conv_t4", "conv_wgrad_t4", CONV_BATCH)                   \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
     X(DKD_FORWARD, "loss", "dkd_forward", NONE)                                \
@@ -118,7 +123,7 @@ typedef enum fk_kernel_id {
 
 /* The -D values a kernel is built with, in this order:
  *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
- *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl)
+ *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl, cl/conv_t4.cl)
  *   POOL        K S P                                 (cl/pool.cl)
  *   BN          LOCAL                                 (cl/batchnorm.cl)
  *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl) */

@@ -94,8 +94,9 @@ typedef struct fk_runtime {
     bool loops_probed;       /* fk_device_loop_limit has run */
     long loop_limit;         /* its result */
     int image_loads;         /* fk_device_image_loads: 0 not yet, 1 no, 2 yes */
-    struct fk_image_view {   /* CL_R float 1D image views of buffers (fk_buffer_image), oldest replaced */
+    struct fk_image_view {   /* float 1D image views of buffers (fk_buffer_image, fk_buffer_image4), oldest replaced */
         cl_mem buf, img;
+        int channels;        /* 1: CL_R, 4: CL_RGBA */
     } views[16];
     int nviews, next_view, last_view;
     fk_tune_entry *tune;     /* per-shape conv choices (fk_tune_load, fk_tune_set); NULL: the defaults */
@@ -231,6 +232,9 @@ fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_
  * returned by the call before); *img NULL where the
  * buffer has more floats than the device's largest image. */
 fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img);
+/* The same as a CL_RGBA float view: texel i is floats 4i .. 4i + 3 (the
+ * bytes past the last whole texel left out). */
+fk_status fk_buffer_image4(fk_runtime *rt, cl_mem buf, cl_mem *img);
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src);
 fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst);
 /* Fill `count` floats at element offset with a value. */

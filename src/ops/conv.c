@@ -21,6 +21,7 @@
  * groups > 1 (grouped, depthwise): direct kernels, no work space. */
 #include "figkd/ops.h"
 #include "ops/conv_ig.h"
+#include "ops/conv_t4.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ size_t fk_conv_work(const fk_conv_dims *d)
     size_t sample = col + dw_chunk(d) * d->c_out * d->c_in * d->kh * d->kw;
     /* the path is chosen per device at run time: room for either */
     size_t most = sample > batch_work(d) ? sample : batch_work(d);
+    if (fk_conv_t4_work(d) > most)
+        most = fk_conv_t4_work(d);
     /* Winograd runs in chunks of samples that fit the work it is given:
      * room for one sample at least */
     if (is_winograd_shape(d) && winograd_work(d, 1) > most)
@@ -124,6 +127,7 @@ typedef struct conv_choice {
     bool wino_fwd, wino_bwd;   /* Winograd forward, for the data gradient */
     bool forced_path;          /* FIGKD_CONV_PATH is set */
     bool ig_fwd, ig_dgrad, ig_wgrad; /* the implicit GEMMs (src/ops/conv_ig.c), per-work-item devices */
+    bool t4;                   /* forward and stride-1 data gradient on texels (src/ops/conv_t4.c) */
 } conv_choice;
 
 #define IG_MIN_PLANE 128
@@ -147,6 +151,11 @@ static fk_status conv_choose(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
         c->ig_wgrad = true;
         c->ig_fwd = all || (d->stride == 1 && (size_t)d->h_out * d->w_out >= IG_MIN_PLANE);
         c->ig_dgrad = all || (d->stride == 1 && (size_t)d->h * d->w >= IG_MIN_PLANE);
+    }
+    if (c->own && c->wi) {
+        bool images;
+        FK_TRY(fk_device_image_loads(rt, &images));
+        c->t4 = images;
     }
     const fk_tune_way fwd = e ? e->forward : FK_TUNE_DEFAULT, bwd = e && !frozen ? e->backward : FK_TUNE_DEFAULT;
     c->forced_path = o->conv_path != FK_CONV_PATH_DEFAULT;
@@ -723,7 +732,11 @@ static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor ou
         return winograd_conv(rt, c, out, in, weight, false, d->c_out, d->c_in,
                              &(conv_epilogue){bias, NULL, false}, work, d);
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
-    if (is_pointwise(d)) {
+    bool done = false;
+    if (c->t4)
+        FK_TRY(fk_conv_t4_forward(rt, out, in, weight, work, d, &done));
+    if (done) {
+    } else if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n, 0));
     } else if (c->ig_fwd) {
@@ -799,7 +812,11 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    if (dweight && c->ig_wgrad) {
+    bool dw_done = false;
+    if (dweight && c->t4)
+        FK_TRY(fk_conv_t4_backward_weight(rt, *dweight, dout, in, work, d, &dw_done));
+    if (dw_done) {
+    } else if (dweight && c->ig_wgrad) {
         FK_TRY(fk_conv_ig_backward_weight(rt, *dweight, dout, in, d));
     } else if (dweight && !pw && c->own && !c->wi) {
         FK_TRY(weight_grad_rows(rt, *dweight, dout, in, col, d));
@@ -825,7 +842,10 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (din && c->wino_bwd)
         return winograd_conv(rt, c, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
                              work, d);
-    if (din) {
+    bool done = false;
+    if (din && c->t4)
+        FK_TRY(fk_conv_t4_backward_data(rt, *din, dout, weight, work, d, &done));
+    if (din && !done) {
         if (pw) {
             FK_TRY(weight_gemm(rt, c, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n, 0));

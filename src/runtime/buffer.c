@@ -28,11 +28,12 @@ fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_
     return FK_OK;
 }
 
-fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img)
+/* fk_buffer_image (channels 1: CL_R) and fk_buffer_image4 (4: CL_RGBA) */
+static fk_status buffer_view(fk_runtime *rt, cl_mem buf, int channels, cl_mem *img)
 {
     *img = NULL;
     for (int i = 0; i < rt->nviews; i++)
-        if (rt->views[i].buf == buf) {
+        if (rt->views[i].buf == buf && rt->views[i].channels == channels) {
             *img = rt->views[i].img;
             rt->last_view = i;
             return FK_OK;
@@ -40,19 +41,20 @@ fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img)
     size_t bytes = 0, most = 0;
     FK_CL_CHECK(clGetMemObjectInfo(buf, CL_MEM_SIZE, sizeof bytes, &bytes, NULL));
     FK_CL_CHECK(clGetDeviceInfo(rt->dev.device_id, CL_DEVICE_IMAGE_MAX_BUFFER_SIZE, sizeof most, &most, NULL));
-    if (bytes / sizeof(float) > most || bytes / sizeof(float) > INT_MAX)
+    const size_t texels = bytes / sizeof(float) / (size_t)channels;
+    if (texels > most || texels > INT_MAX || texels == 0)
         return FK_OK;
-    const cl_image_format format = {CL_R, CL_FLOAT};
+    const cl_image_format format = {channels == 4 ? CL_RGBA : CL_R, CL_FLOAT};
     cl_image_desc desc;
     memset(&desc, 0, sizeof desc);
     desc.image_type = CL_MEM_OBJECT_IMAGE1D_BUFFER;
-    desc.image_width = bytes / sizeof(float);
+    desc.image_width = texels;
     desc.buffer = buf;
     cl_int err;
     cl_mem m = clCreateImage(rt->ctx, CL_MEM_READ_ONLY, &format, &desc, NULL, &err);
     if (err != CL_SUCCESS)
-        return fk_error(FK_ERR_CL, "clCreateImage of a %zu-float view failed with %s on %s", desc.image_width,
-                        fk_cl_errname(err), rt->dev.name);
+        return fk_error(FK_ERR_CL, "clCreateImage of a %zu-texel %s view failed with %s on %s", desc.image_width,
+                        channels == 4 ? "CL_RGBA" : "CL_R", fk_cl_errname(err), rt->dev.name);
     /* a free slot, else the oldest but never the view returned last (a
      * caller may hold it for the same launch) */
     const int cap = (int)(sizeof rt->views / sizeof rt->views[0]);
@@ -63,10 +65,20 @@ fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img)
         rt->next_view = (slot + 1) % cap;
     if (rt->views[slot].img)
         clReleaseMemObject(rt->views[slot].img);
-    rt->views[slot] = (struct fk_image_view){buf, m};
+    rt->views[slot] = (struct fk_image_view){buf, m, channels};
     rt->last_view = slot;
     *img = m;
     return FK_OK;
+}
+
+fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img)
+{
+    return buffer_view(rt, buf, 1, img);
+}
+
+fk_status fk_buffer_image4(fk_runtime *rt, cl_mem buf, cl_mem *img)
+{
+    return buffer_view(rt, buf, 4, img);
 }
 
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src)

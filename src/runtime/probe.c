@@ -106,14 +106,15 @@ static fk_status probe_images(fk_runtime *rt, bool *faster)
         st = fk_buffer_image(rt, src, &img);
     if (!st && !img)
         st = fk_error(FK_ERR_CL, "image probe: no image view of %d floats on %s", IMAGE_PROBE_FLOATS, rt->dev.name);
-    /* iterations enough for the buffer loads to take 4 ms (launch costs
-     * aside), at most 4096; the image reads stop once they take twice that */
+    /* iterations enough for the buffer loads to take 12 ms (rusticl
+     * spends 0.4 ms launching any kernel), at most 4096; the image reads
+     * stop once they take twice that */
     double t_buf = 0, t_img = 0;
     float a = 0, b = 1;
     int iters = 64;
     while (!st) {
         st = time_probe(rt, kb, out, src, iters, 0, &t_buf);
-        if (st || t_buf >= 4e-3 || iters >= 4096)
+        if (st || t_buf >= 12e-3 || iters >= 4096)
             break;
         iters *= 4;
     }
@@ -121,6 +122,16 @@ static fk_status probe_images(fk_runtime *rt, bool *faster)
         st = fk_buffer_read(rt, out, 4 * sizeof(float), sizeof a, &a);
     if (!st)
         st = time_probe(rt, ki, out, img, iters, 2 * t_buf, &t_img);
+    /* a close call timed again, each way's best kept (llvmpipe's times
+     * vary by a third from run to run) */
+    for (int again = 0; again < 2 && !st && t_img >= 0.6 * t_buf && t_img < 1.2 * t_buf; again++) {
+        double tb, ti;
+        st = time_probe(rt, kb, out, src, iters, 0, &tb);
+        if (!st)
+            st = time_probe(rt, ki, out, img, iters, 0, &ti);
+        t_buf = tb < t_buf ? tb : t_buf;
+        t_img = ti < t_img ? ti : t_img;
+    }
     if (!st)
         st = fk_buffer_read(rt, out, 4 * sizeof(float), sizeof b, &b);
     if (!st && a != b)

@@ -1,0 +1,210 @@
+/* Convolution on four-channel texels (cl/conv_t4.cl) for the devices
+ * whose implicit GEMMs read through image views (fk_device_image_loads:
+ * Mesa's llvmpipe). Each pass packs its source channels-last with its
+ * zero border, and its weights in texels of four output channels, into
+ * the conv's work; conv_fwd_t4 reads both through one CL_RGBA view of the
+ * work buffer. The data gradient of a stride-1 conv is the same forward
+ * on the output gradient with border KH - 1 - PAD and the weights flipped
+ * and transposed. */
+#include "ops/conv_t4.h"
+
+#include <limits.h>
+
+#define T4_TP 8          /* output pixels per work-item (T4_TP of cl/conv_t4.cl) */
+#define T4_LOCAL 8       /* work-items per group along the pixels */
+#define T4_PACK_LOCAL 32 /* t4_pack's work-items per group */
+#define T4_BUDGET 16384u /* loop iterations per work-item (llvmpipe leaves after 65535) */
+
+/* one pass as a forward conv of the packed source */
+typedef struct t4_pass {
+    int n, c_in, h, w, pad, c_out, ho, wo, stride, kh, kw;
+    bool flip;                  /* the data gradient's weights */
+    int c4, hp, wp, co4;        /* texels per pixel, packed size, output texels (even) */
+    size_t packed, weights;     /* floats of the packed source and weights */
+} t4_pass;
+
+static t4_pass pass_of(const fk_conv_dims *d, bool data_grad)
+{
+    t4_pass p = {d->n, d->c_in, d->h, d->w, d->pad, d->c_out, d->h_out, d->w_out, d->stride, d->kh, d->kw,
+                 false, 0, 0, 0, 0, 0, 0};
+    if (data_grad) {
+        p.c_in = d->c_out, p.h = d->h_out, p.w = d->w_out, p.pad = d->kh - 1 - d->pad;
+        p.c_out = d->c_in, p.ho = d->h, p.wo = d->w, p.flip = true;
+    }
+    p.c4 = (p.c_in + 3) / 4;
+    p.hp = p.h + 2 * p.pad, p.wp = p.w + 2 * p.pad;
+    p.co4 = (p.c_out + 7) / 8 * 2;
+    p.packed = (size_t)p.n * p.hp * p.wp * p.c4 * 4;
+    p.weights = (size_t)p.kh * p.kw * p.c4 * 4 * p.co4 * 4;
+    return p;
+}
+
+/* floats of work a pass takes: its start rounded up to a texel, then the
+ * packed source and the weights */
+static size_t pass_work(const t4_pass *p)
+{
+    return 3 + p->packed + p->weights;
+}
+
+/* The weight gradient: the image packed with its border and the output
+ * gradient packed, both in an even number of texels per pixel (8-channel
+ * tiles), and one partial gradient per slice of samples. */
+typedef struct t4_wgrad {
+    int c4, co4, items, per_slice, slices;
+    size_t image, grad, parts; /* floats */
+} t4_wgrad;
+
+#define T4_WGRAD_ITEMS 1024 /* fewest work-items the slices aim at */
+
+static t4_wgrad wgrad_of(const fk_conv_dims *d)
+{
+    t4_wgrad w;
+    w.c4 = (d->c_in + 7) / 8 * 2, w.co4 = (d->c_out + 7) / 8 * 2;
+    w.items = w.co4 / 2 * (w.c4 / 2) * d->kh * d->kw;
+    const int per_sample = d->h_out * (d->w_out + 1) + 1, most = (int)(T4_BUDGET / (unsigned)per_sample);
+    const int wanted = (T4_WGRAD_ITEMS + w.items - 1) / w.items;
+    w.per_slice = (d->n + wanted - 1) / wanted;
+    w.per_slice = w.per_slice > most ? most : w.per_slice;
+    w.per_slice = w.per_slice < 1 ? 1 : w.per_slice;
+    w.slices = (d->n + w.per_slice - 1) / w.per_slice;
+    w.image = (size_t)d->n * (d->h + 2 * d->pad) * (d->w + 2 * d->pad) * w.c4 * 4;
+    w.grad = (size_t)d->n * d->h_out * d->w_out * w.co4 * 4;
+    w.parts = (size_t)w.slices * d->c_out * d->c_in * d->kh * d->kw;
+    return w;
+}
+
+static bool wgrad_fits(const fk_conv_dims *d)
+{
+    return (size_t)d->h_out * (d->w_out + 1) + 2 <= T4_BUDGET;
+}
+
+size_t fk_conv_t4_work(const fk_conv_dims *d)
+{
+    if (d->groups != 1)
+        return 0;
+    t4_pass f = pass_of(d, false), b = pass_of(d, true);
+    size_t most = pass_work(&f);
+    if (d->stride == 1 && d->kh == d->kw && d->pad < d->kh && pass_work(&b) > most)
+        most = pass_work(&b);
+    if (wgrad_fits(d)) {
+        t4_wgrad w = wgrad_of(d);
+        size_t need = 3 + w.image + w.grad + w.parts;
+        most = need > most ? need : most;
+    }
+    return most;
+}
+
+/* the CL_RGBA view of work's buffer, NULL where it has none or does not
+ * reach float `end` */
+static fk_status work_view(fk_runtime *rt, fk_tensor work, size_t end, cl_mem *view)
+{
+    *view = NULL;
+    if (end > work.off + fk_tensor_numel(&work))
+        return FK_OK;
+    cl_mem v;
+    FK_TRY(fk_buffer_image4(rt, work.buf, &v));
+    size_t texels = 0;
+    if (v)
+        FK_CL_CHECK(clGetImageInfo(v, CL_IMAGE_WIDTH, sizeof texels, &texels, NULL));
+    if (v && end / 4 <= texels)
+        *view = v;
+    return FK_OK;
+}
+
+/* dst (texels from float `at` of work) = src packed as t4_pack does,
+ * reading src through its CL_R view where it has one */
+static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, int n, int c, int h, int w, int pad,
+                      int c4)
+{
+    cl_mem img;
+    FK_TRY(fk_buffer_image(rt, src.buf, &img));
+    if (img)
+        src.buf = img;
+    cl_kernel k;
+    FK_TRY(fk_kernel(rt, img ? FK_K_T4_PACK_IMAGE : FK_K_T4_PACK, &k));
+    size_t global[3] = {fk_round_up((size_t)(w + 2 * pad), T4_PACK_LOCAL), (size_t)(h + 2 * pad), (size_t)n};
+    size_t local[3] = {T4_PACK_LOCAL, 1, 1};
+    FK_RUN(rt, k, 3, global, local, fk_arg_mem(work.buf), fk_arg_ulong(at), FK_T(src), FK_A(c), FK_A(h), FK_A(w),
+           FK_A(pad), FK_A(h + 2 * pad), FK_A(w + 2 * pad), FK_A(c4));
+    return FK_OK;
+}
+
+static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tensor weight, fk_tensor work,
+                          const t4_pass *p, bool accumulate, bool *done)
+{
+    *done = false;
+    const size_t start = (work.off + 3) / 4 * 4;
+    const unsigned loops = (unsigned)p->kh * ((unsigned)p->kw * ((unsigned)p->c4 + 1) + 1);
+    if (loops > T4_BUDGET || (size_t)p->ho * p->wo > INT_MAX / 2)
+        return FK_OK;
+    cl_mem view;
+    FK_TRY(work_view(rt, work, start + p->packed + p->weights, &view));
+    if (!view)
+        return FK_OK;
+    const int defs[] = {p->kh, p->kw, p->stride, 0};
+    cl_kernel k;
+    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->c4));
+    const int weights = (int)(p->weights / 4);
+    FK_TRY(fk_kernel_defs(rt, FK_K_T4_PACK_WEIGHT, defs, &k));
+    FK_RUN_1D(rt, k, (size_t)weights, fk_arg_mem(work.buf), fk_arg_ulong(start + p->packed), FK_T(weight),
+              FK_A(p->c_out), FK_A(p->c_in), FK_A(p->c4), FK_A(p->co4), FK_A(p->flip ? 1 : 0), FK_A(weights));
+    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_FWD_T4, defs, &k));
+    const size_t pixels = (size_t)p->ho * p->wo;
+    size_t global[3] = {fk_round_up((pixels + T4_TP - 1) / T4_TP, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
+    size_t local[3] = {T4_LOCAL, 1, 1};
+    FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(start / 4)), FK_A(view),
+           FK_A((int)((start + p->packed) / 4)), FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out),
+           FK_A(p->ho), FK_A(p->wo), FK_A(p->co4), FK_A(accumulate ? 1 : 0));
+    *done = true;
+    return FK_OK;
+}
+
+fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, fk_tensor work,
+                             const fk_conv_dims *d, bool *done)
+{
+    *done = false;
+    if (d->groups != 1)
+        return FK_OK;
+    t4_pass p = pass_of(d, false);
+    return run_pass(rt, out, in, weight, work, &p, false, done);
+}
+
+fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor weight,
+                                   fk_tensor work, const fk_conv_dims *d, bool *done)
+{
+    *done = false;
+    if (d->groups != 1 || d->stride != 1 || d->kh != d->kw || d->pad >= d->kh)
+        return FK_OK;
+    t4_pass p = pass_of(d, true);
+    return run_pass(rt, din, dout, weight, work, &p, true, done);
+}
+
+fk_status fk_conv_t4_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in,
+                                     fk_tensor work, const fk_conv_dims *d, bool *done)
+{
+    *done = false;
+    if (d->groups != 1 || !wgrad_fits(d))
+        return FK_OK;
+    const t4_wgrad w = wgrad_of(d);
+    const size_t start = (work.off + 3) / 4 * 4, grad = start + w.image, parts = grad + w.grad;
+    cl_mem view;
+    FK_TRY(work_view(rt, work, parts + w.parts, &view));
+    if (!view)
+        return FK_OK;
+    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, w.c4));
+    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, w.co4));
+    cl_kernel k;
+    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
+    size_t global[2] = {fk_round_up((size_t)w.items, T4_LOCAL), (size_t)w.slices};
+    size_t local[2] = {T4_LOCAL, 1};
+    FK_RUN(rt, k, 2, global, local, fk_arg_mem(work.buf), fk_arg_ulong(parts), FK_A(view), FK_A((int)(grad / 4)),
+           FK_A(view), FK_A((int)(start / 4)), FK_A(w.c4), FK_A(d->h + 2 * d->pad), FK_A(d->w + 2 * d->pad),
+           FK_A(d->c_in), FK_A(w.co4), FK_A(d->h_out), FK_A(d->w_out), FK_A(d->c_out), FK_A(w.per_slice),
+           FK_A(d->n), FK_A(w.items));
+    const int len = d->c_out * d->c_in * d->kh * d->kw;
+    FK_TRY(fk_kernel(rt, FK_K_SUM_BATCHES_ADD, &k));
+    FK_RUN_1D(rt, k, (size_t)len, FK_T(dweight), fk_arg_mem(work.buf), fk_arg_ulong(parts), FK_A(w.slices),
+              FK_A(len));
+    *done = true;
+    return FK_OK;
+}
