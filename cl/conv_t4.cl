@@ -95,8 +95,17 @@ __kernel void t4_pack_weight(__global float *dst, const ulong dst_off, __global 
     a##u##_1 += x##u.x * w0_1 + x##u.y * w1_1 + x##u.z * w2_1 + x##u.w * w3_1;
 #define T4_STORE1(u, o, j, f)                                                                      \
     if ((o0 + o) * 4 + j < c_out) {                                                                \
-        __global float *d = ob + (size_t)((o0 + o) * 4 + j) * n + j0 + u;                          \
-        *d = accumulate ? *d + a##u##_##o.f : a##u##_##o.f;                                        \
+        const size_t at = (size_t)((o0 + o) * 4 + j) * n + j0 + u;                                 \
+        float v = a##u##_##o.f;                                                                    \
+        if (epilogue & T4_BIAS)                                                                    \
+            v += bias[bias_off + (o0 + o) * 4 + j];                                                \
+        if (epilogue & T4_ACCUMULATE)                                                              \
+            v += ob[at];                                                                           \
+        if (epilogue & T4_RES)                                                                     \
+            v += rb[at];                                                                           \
+        if ((epilogue & T4_RELU) && !isnan(v))                                                     \
+            v = v > 0.0f ? v : 0.0f;                                                               \
+        ob[at] = v;                                                                                \
     }
 #define T4_STORE(u)                                                                                \
     if (j0 + u < n) {                                                                              \
@@ -104,15 +113,22 @@ __kernel void t4_pack_weight(__global float *dst, const ulong dst_off, __global 
         T4_STORE1(u, 1, 0, x) T4_STORE1(u, 1, 1, y) T4_STORE1(u, 1, 2, z) T4_STORE1(u, 1, 3, w)     \
     }
 
-/* out (N, c_out, HO, WO) = (or += with accumulate) the conv of the packed
- * image `in` (N, HP, WP, C4 texels from texel in_off) with the packed
- * weights `w` (from texel w_off; CO4 a multiple of two). Output pixels
+/* the bits of conv_fwd_t4's epilogue, in the order they apply */
+#define T4_BIAS 1       /* + bias[channel] */
+#define T4_ACCUMULATE 2 /* + out (the data gradient's +=) */
+#define T4_RES 4        /* + res, same layout as out */
+#define T4_RELU 8       /* then ReLU (NaN passes, as relu_forward) */
+
+/* out (N, c_out, HO, WO) = the conv of the packed image `in` (N, HP, WP,
+ * C4 texels from texel in_off) with the packed weights `w` (from texel
+ * w_off; CO4 a multiple of two), then the epilogue's bits. Output pixels
  * (flattened HO*WO) by T4_TP, output channels by T4_TC.
  * global (ceil(HO*WO / T4_TP), CO4 / 2, N). */
 __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only image1d_buffer_t in,
                           const int in_off, __read_only image1d_buffer_t w, const int w_off, const int c4,
                           const int hp, const int wp, const int c_out, const int ho, const int wo, const int co4,
-                          const int accumulate)
+                          __global const float *bias, const ulong bias_off, __global const float *res,
+                          const ulong res_off, const int epilogue)
 {
     const int n = ho * wo;
     const int j0 = (int)get_global_id(0) * T4_TP, o0 = (int)get_global_id(1) * 2, s = (int)get_global_id(2);
@@ -139,6 +155,7 @@ __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only 
             }
         }
     __global float *ob = out + out_off + (size_t)s * c_out * n;
+    __global const float *rb = res + res_off + (size_t)s * c_out * n;
     T4_P8(T4_STORE)
 }
 

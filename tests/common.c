@@ -42,12 +42,14 @@ size_t fk_test_close(const char *what, const float *got, const float *ref, size_
             }
         }
     }
-    if (bad)
+    if (bad) {
+        fk_test_failures++;
         fprintf(stderr,
                 "%s: %zu of %zu elements out of tolerance (atol %g, rtol %g); worst at [%zu]: "
                 "got %.9g, ref %.9g, |diff| %.3g\n",
                 what, bad, n, atol, rtol, worst, (double)got[worst], (double)ref[worst],
                 fabs((double)got[worst] - (double)ref[worst]));
+    }
     return bad;
 }
 

@@ -64,8 +64,8 @@ int fk_test_main_named(int argc, char **argv, const char *name, const char **dir
 
 /* Pass when |got - ref| <= atol + rtol * |ref| for every element; NaN or
  * Inf in got (where ref is finite) never passes. Prints the worst element
- * (index, got, ref, excess) on failure and returns the number of bad
- * elements (0 = pass). */
+ * (index, got, ref, excess) on failure, counts it as a failed check
+ * (fk_test_result) and returns the number of bad elements (0 = pass). */
 size_t fk_test_close(const char *what, const float *got, const float *ref, size_t n,
                      double atol, double rtol);
 

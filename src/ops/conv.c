@@ -734,7 +734,7 @@ static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor ou
     const size_t ckk = (size_t)d->c_in * d->kh * d->kw;
     bool done = false;
     if (c->t4)
-        FK_TRY(fk_conv_t4_forward(rt, out, in, weight, work, d, &done));
+        FK_TRY(fk_conv_t4_forward(rt, out, in, weight, NULL, NULL, false, work, d, &done));
     if (done) {
     } else if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
@@ -876,8 +876,12 @@ fk_status fk_conv_forward_fused(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_
                              work, d);
     fk_conv_dims plain = *d;
     plain.bias = false;
-    FK_TRY(conv_forward(rt, &c, out, in, weight, NULL, work, &plain));
-    if (!bias && !res && !relu)
+    bool done = false;
+    if (!c.batch_fwd && c.t4)
+        FK_TRY(fk_conv_t4_forward(rt, out, in, weight, bias, res, relu, work, &plain, &done));
+    if (!done)
+        FK_TRY(conv_forward(rt, &c, out, in, weight, NULL, work, &plain));
+    if (done || (!bias && !res && !relu))
         return FK_OK;
     cl_kernel k;
     FK_TRY(fk_kernel(rt, FK_K_CONV_EPILOGUE, &k));

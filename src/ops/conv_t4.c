@@ -129,8 +129,14 @@ static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, 
     return FK_OK;
 }
 
+/* conv_fwd_t4's epilogue bits (cl/conv_t4.cl) */
+#define T4_BIAS 1
+#define T4_ACCUMULATE 2
+#define T4_RES 4
+#define T4_RELU 8
+
 static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tensor weight, fk_tensor work,
-                          const t4_pass *p, bool accumulate, bool *done)
+                          const t4_pass *p, const fk_tensor *bias, const fk_tensor *res, int epilogue, bool *done)
 {
     *done = false;
     const size_t start = (work.off + 3) / 4 * 4;
@@ -154,19 +160,21 @@ static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tenso
     size_t local[3] = {T4_LOCAL, 1, 1};
     FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(start / 4)), FK_A(view),
            FK_A((int)((start + p->packed) / 4)), FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out),
-           FK_A(p->ho), FK_A(p->wo), FK_A(p->co4), FK_A(accumulate ? 1 : 0));
+           FK_A(p->ho), FK_A(p->wo), FK_A(p->co4), FK_T(bias ? *bias : out), FK_T(res ? *res : out),
+           FK_A(epilogue));
     *done = true;
     return FK_OK;
 }
 
-fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, fk_tensor work,
-                             const fk_conv_dims *d, bool *done)
+fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, const fk_tensor *bias,
+                             const fk_tensor *res, bool relu, fk_tensor work, const fk_conv_dims *d, bool *done)
 {
     *done = false;
     if (d->groups != 1)
         return FK_OK;
     t4_pass p = pass_of(d, false);
-    return run_pass(rt, out, in, weight, work, &p, false, done);
+    return run_pass(rt, out, in, weight, work, &p, bias, res,
+                    (bias ? T4_BIAS : 0) | (res ? T4_RES : 0) | (relu ? T4_RELU : 0), done);
 }
 
 fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor weight,
@@ -176,7 +184,7 @@ fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout
     if (d->groups != 1 || d->stride != 1 || d->kh != d->kw || d->pad >= d->kh)
         return FK_OK;
     t4_pass p = pass_of(d, true);
-    return run_pass(rt, din, dout, weight, work, &p, true, done);
+    return run_pass(rt, din, dout, weight, work, &p, NULL, NULL, T4_ACCUMULATE, done);
 }
 
 fk_status fk_conv_t4_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in,

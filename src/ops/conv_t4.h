@@ -10,10 +10,11 @@
 
 /* Floats of work either pass of d takes (its packed image and weights). */
 size_t fk_conv_t4_work(const fk_conv_dims *d);
-/* out (N, C_out, HO, WO) = conv2d(in, weight), no bias; *done false (and
- * nothing run) where the work or the device's images cannot hold it */
-fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, fk_tensor work,
-                             const fk_conv_dims *d, bool *done);
+/* out (N, C_out, HO, WO) = conv2d(in, weight) (+ bias) (+ res), then ReLU
+ * with relu; *done false (and nothing run) where the work or the device's
+ * images cannot hold it */
+fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, const fk_tensor *bias,
+                             const fk_tensor *res, bool relu, fk_tensor work, const fk_conv_dims *d, bool *done);
 /* din (N, C_in, H, W) += the data gradient of dout (stride 1); *done as above */
 fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor weight,
                                    fk_tensor work, const fk_conv_dims *d, bool *done);
