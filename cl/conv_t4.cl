@@ -10,9 +10,10 @@
  * CL_RGBA read costs about a third of a CL_R read per float there
  * (tests/bench_loads.c). Each work-item holds T4_TP output pixels by
  * T4_TC output channels (8 x 8: 64 accumulators, 16 reads per 256
- * multiply-adds). The data gradient of a stride-1 conv is this forward on
- * the output gradient, packed with border KH - 1 - PAD, and the weights
- * flipped and transposed (t4_pack_weight's flip).
+ * multiply-adds). The data gradient is this forward on the output
+ * gradient, packed with border KH - 1 - PAD (and STRIDE - 1 zeros between
+ * its pixels), and the weights flipped and transposed (t4_pack_weight's
+ * flip).
  *
  * -D values KH, KW, STRIDE (conv.clh). Offsets of the buffers are in
  * floats, of the image views in texels. */
@@ -23,7 +24,9 @@
 #define T4_TC 8 /* two texels */
 
 /* dst (N, HP, WP, C4) texels of four channels = src (N, C, H, W) at
- * (y - pad, x - pad), zero outside it and past channel C; one pixel's
+ * ((y - pad) >> shift, (x - pad) >> shift) where 1 << shift divides both
+ * (zeros between the pixels: the data gradient of a strided conv), zero
+ * outside src and past channel C; one pixel's
  * texels per work-item. global (WP, HP, N): no divisions (llvmpipe does a
  * vector's integer divisions one lane at a time), and few work-groups
  * (each costs llvmpipe a call). t4_pack_image reads src through a CL_R
@@ -32,10 +35,10 @@
     const int xp = get_global_id(0), yp = get_global_id(1), s = get_global_id(2);                  \
     if (xp >= wp)                                                                                  \
         return;                                                                                    \
-    const int x = xp - pad, y = yp - pad;                                                          \
-    const bool inside = y >= 0 && y < h && x >= 0 && x < w;                                        \
+    const int xd = max(xp - pad, 0), yd = max(yp - pad, 0), x = xd >> shift, y = yd >> shift;      \
+    const bool inside = xp >= pad && yp >= pad && (x << shift) == xd && (y << shift) == yd && y < h && x < w; \
     const size_t plane = (size_t)h * w;                                                            \
-    const size_t b = src_off + (size_t)s * c * plane + (size_t)clamp(y, 0, h - 1) * w + clamp(x, 0, w - 1); \
+    const size_t b = src_off + (size_t)s * c * plane + (size_t)min(y, h - 1) * w + min(x, w - 1);   \
     __global float *o = dst + dst_off + (((size_t)s * hp + yp) * wp + xp) * c4 * 4;                \
     for (int g = 0; g < c4; g++) {                                                                 \
         const int c0 = g * 4;                                                                      \
@@ -48,16 +51,16 @@
     }
 
 __kernel void t4_pack(__global float *dst, const ulong dst_off, __global const float *src, const ulong src_off,
-                      const int c, const int h, const int w, const int pad, const int hp, const int wp,
-                      const int c4)
+                      const int c, const int h, const int w, const int pad, const int shift, const int hp,
+                      const int wp, const int c4)
 {
 #define T4_BUFFER_LOAD(i) src[i]
     T4_PACK_BODY(T4_BUFFER_LOAD)
 }
 
 __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_only image1d_buffer_t src,
-                            const ulong src_off, const int c, const int h, const int w, const int pad, const int hp,
-                            const int wp, const int c4)
+                            const ulong src_off, const int c, const int h, const int w, const int pad,
+                            const int shift, const int hp, const int wp, const int c4)
 {
 #define T4_IMAGE_LOAD(i) read_imagef(src, (int)(i)).x
     T4_PACK_BODY(T4_IMAGE_LOAD)

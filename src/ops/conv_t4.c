@@ -3,9 +3,9 @@
  * Mesa's llvmpipe). Each pass packs its source channels-last with its
  * zero border, and its weights in texels of four output channels, into
  * the conv's work; conv_fwd_t4 reads both through one CL_RGBA view of the
- * work buffer. The data gradient of a stride-1 conv is the same forward
- * on the output gradient with border KH - 1 - PAD and the weights flipped
- * and transposed. */
+ * work buffer. The data gradient is the same forward (stride 1) on the
+ * output gradient with border KH - 1 - PAD, STRIDE - 1 zeros between its
+ * pixels, and the weights flipped and transposed. */
 #include "ops/conv_t4.h"
 
 #include <limits.h>
@@ -18,6 +18,7 @@
 /* one pass as a forward conv of the packed source */
 typedef struct t4_pass {
     int n, c_in, h, w, pad, c_out, ho, wo, stride, kh, kw;
+    int shift;                  /* the source's pixels spread 1 << shift apart (the data gradient's stride) */
     bool flip;                  /* the data gradient's weights */
     int c4, hp, wp, co4;        /* texels per pixel, packed size, output texels (even) */
     size_t packed, weights;     /* floats of the packed source and weights */
@@ -26,17 +27,30 @@ typedef struct t4_pass {
 static t4_pass pass_of(const fk_conv_dims *d, bool data_grad)
 {
     t4_pass p = {d->n, d->c_in, d->h, d->w, d->pad, d->c_out, d->h_out, d->w_out, d->stride, d->kh, d->kw,
-                 false, 0, 0, 0, 0, 0, 0};
-    if (data_grad) {
+                 0, false, 0, 0, 0, 0, 0, 0};
+    p.hp = p.h + 2 * p.pad, p.wp = p.w + 2 * p.pad;
+    if (data_grad) { /* a stride-1 conv of the output gradient, its pixels spread `stride` apart */
         p.c_in = d->c_out, p.h = d->h_out, p.w = d->w_out, p.pad = d->kh - 1 - d->pad;
-        p.c_out = d->c_in, p.ho = d->h, p.wo = d->w, p.flip = true;
+        p.c_out = d->c_in, p.ho = d->h, p.wo = d->w, p.stride = 1, p.flip = true;
+        p.hp = d->h + d->kh - 1, p.wp = d->w + d->kw - 1;
+        while (1 << p.shift < d->stride)
+            p.shift++;
     }
     p.c4 = (p.c_in + 3) / 4;
-    p.hp = p.h + 2 * p.pad, p.wp = p.w + 2 * p.pad;
     p.co4 = (p.c_out + 7) / 8 * 2;
     p.packed = (size_t)p.n * p.hp * p.wp * p.c4 * 4;
     p.weights = (size_t)p.kh * p.kw * p.c4 * 4 * p.co4 * 4;
     return p;
+}
+
+/* Whether the data gradient runs here: a power-of-two stride (the zeros
+ * between the packed pixels), and a kernel wider than the stride (a
+ * strided 1x1 conv would multiply zeros three times in four and keeps
+ * its GEMM). */
+static bool dgrad_fits(const fk_conv_dims *d)
+{
+    return d->kh == d->kw && d->pad < d->kh && (d->stride & (d->stride - 1)) == 0 && d->stride <= 8 &&
+           (d->stride == 1 || d->kh > d->stride);
 }
 
 /* floats of work a pass takes: its start rounded up to a texel, then the
@@ -84,7 +98,7 @@ size_t fk_conv_t4_work(const fk_conv_dims *d)
         return 0;
     t4_pass f = pass_of(d, false), b = pass_of(d, true);
     size_t most = pass_work(&f);
-    if (d->stride == 1 && d->kh == d->kw && d->pad < d->kh && pass_work(&b) > most)
+    if (dgrad_fits(d) && pass_work(&b) > most)
         most = pass_work(&b);
     if (wgrad_fits(d)) {
         t4_wgrad w = wgrad_of(d);
@@ -114,7 +128,7 @@ static fk_status work_view(fk_runtime *rt, fk_tensor work, size_t end, cl_mem *v
 /* dst (texels from float `at` of work) = src packed as t4_pack does,
  * reading src through its CL_R view where it has one */
 static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, int n, int c, int h, int w, int pad,
-                      int c4)
+                      int shift, int hp, int wp, int c4)
 {
     cl_mem img;
     FK_TRY(fk_buffer_image(rt, src.buf, &img));
@@ -122,10 +136,10 @@ static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, 
         src.buf = img;
     cl_kernel k;
     FK_TRY(fk_kernel(rt, img ? FK_K_T4_PACK_IMAGE : FK_K_T4_PACK, &k));
-    size_t global[3] = {fk_round_up((size_t)(w + 2 * pad), T4_PACK_LOCAL), (size_t)(h + 2 * pad), (size_t)n};
+    size_t global[3] = {fk_round_up((size_t)wp, T4_PACK_LOCAL), (size_t)hp, (size_t)n};
     size_t local[3] = {T4_PACK_LOCAL, 1, 1};
     FK_RUN(rt, k, 3, global, local, fk_arg_mem(work.buf), fk_arg_ulong(at), FK_T(src), FK_A(c), FK_A(h), FK_A(w),
-           FK_A(pad), FK_A(h + 2 * pad), FK_A(w + 2 * pad), FK_A(c4));
+           FK_A(pad), FK_A(shift), FK_A(hp), FK_A(wp), FK_A(c4));
     return FK_OK;
 }
 
@@ -149,7 +163,7 @@ static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tenso
         return FK_OK;
     const int defs[] = {p->kh, p->kw, p->stride, 0};
     cl_kernel k;
-    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->c4));
+    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->shift, p->hp, p->wp, p->c4));
     const int weights = (int)(p->weights / 4);
     FK_TRY(fk_kernel_defs(rt, FK_K_T4_PACK_WEIGHT, defs, &k));
     FK_RUN_1D(rt, k, (size_t)weights, fk_arg_mem(work.buf), fk_arg_ulong(start + p->packed), FK_T(weight),
@@ -181,7 +195,7 @@ fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout
                                    fk_tensor work, const fk_conv_dims *d, bool *done)
 {
     *done = false;
-    if (d->groups != 1 || d->stride != 1 || d->kh != d->kw || d->pad >= d->kh)
+    if (d->groups != 1 || !dgrad_fits(d))
         return FK_OK;
     t4_pass p = pass_of(d, true);
     return run_pass(rt, din, dout, weight, work, &p, NULL, NULL, T4_ACCUMULATE, done);
@@ -199,8 +213,8 @@ fk_status fk_conv_t4_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tenso
     FK_TRY(work_view(rt, work, parts + w.parts, &view));
     if (!view)
         return FK_OK;
-    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, w.c4));
-    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, w.co4));
+    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad, d->w + 2 * d->pad, w.c4));
+    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, 0, d->h_out, d->w_out, w.co4));
     cl_kernel k;
     FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
     size_t global[2] = {fk_round_up((size_t)w.items, T4_LOCAL), (size_t)w.slices};

@@ -1,5 +1,5 @@
 /* Convolution on four-channel texels (src/ops/conv_t4.c, cl/conv_t4.cl):
- * the groups == 1 forward, weight gradient and stride-1 data gradient of the devices
+ * the groups == 1 forward, weight gradient and data gradient of the devices
  * whose implicit GEMMs read through image views (Mesa's llvmpipe). */
 #ifndef FIGKD_OPS_CONV_T4_H
 #define FIGKD_OPS_CONV_T4_H
@@ -15,7 +15,7 @@ size_t fk_conv_t4_work(const fk_conv_dims *d);
  * images cannot hold it */
 fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_tensor weight, const fk_tensor *bias,
                              const fk_tensor *res, bool relu, fk_tensor work, const fk_conv_dims *d, bool *done);
-/* din (N, C_in, H, W) += the data gradient of dout (stride 1); *done as above */
+/* din (N, C_in, H, W) += the data gradient of dout; *done as above */
 fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor weight,
                                    fk_tensor work, const fk_conv_dims *d, bool *done);
 
