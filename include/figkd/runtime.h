@@ -94,6 +94,7 @@ typedef struct fk_runtime {
     bool loops_probed;       /* fk_device_loop_limit has run */
     long loop_limit;         /* its result */
     int image_loads;         /* fk_device_image_loads: 0 not yet, 1 no, 2 yes */
+    int fill_way;            /* fk_buffer_fill: 0 not chosen yet, 1 fill_f32, 2 clEnqueueFillBuffer */
     struct fk_image_view {   /* float 1D image views of buffers (fk_buffer_image, fk_buffer_image4), oldest replaced */
         cl_mem buf, img;
         int channels;        /* 1: CL_R, 4: CL_RGBA */
@@ -237,7 +238,9 @@ fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img);
 fk_status fk_buffer_image4(fk_runtime *rt, cl_mem buf, cl_mem *img);
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src);
 fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst);
-/* Fill `count` floats at element offset with a value. */
+/* Fill `count` floats at element offset with a value: with the driver's
+ * clEnqueueFillBuffer unless the fill_f32 kernel measures faster (once per
+ * runtime, on 4 MiB). */
 fk_status fk_buffer_fill(fk_runtime *rt, cl_mem buf, size_t offset, size_t count, float value);
 /* y[y_off + i] += a * x[x_off + i] for count floats (element offsets). */
 fk_status fk_buffer_axpy(fk_runtime *rt, cl_mem y, size_t y_off, cl_mem x, size_t x_off, float a, size_t count);
