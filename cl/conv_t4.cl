@@ -1,7 +1,7 @@
 /* Convolution (groups == 1) on four-channel texels, for the devices whose
  * implicit GEMMs read through images (src/ops/conv_t4.c): the image is
- * first packed channels-last with its zero border (t4_pack), the weights
- * into texels of four output channels (t4_pack_weight), and conv_fwd_t4
+ * first packed channels-last with its zero border, the weights into
+ * texels of four output channels (t4_pack, one launch), and conv_fwd_t4
  * then reads both through CL_RGBA float 1D image views: four floats per
  * read, no bounds checks and no clamps in its loops.
  *
@@ -12,7 +12,7 @@
  * T4_TC output channels (8 x 8: 64 accumulators, 16 reads per 256
  * multiply-adds). The data gradient is this forward on the output
  * gradient, packed with border KH - 1 - PAD (and STRIDE - 1 zeros between
- * its pixels), and the weights flipped and transposed (t4_pack_weight's
+ * its pixels), and the weights flipped and transposed (t4_weight_texel's
  * flip).
  *
  * -D values KH, KW, STRIDE (conv.clh). Offsets of the buffers are in
@@ -23,16 +23,43 @@
 #define T4_TP 8
 #define T4_TC 8 /* two texels */
 
+/* Texel i of the packed weights, (taps, C4, 4, CO4) texels of four
+ * output channels: texel ((t * C4 + g) * 4 + q) * CO4 + o holds the
+ * weights of input channel g*4 + q, tap t, to output channels o*4 ..
+ * o*4 + 3 (zero past c_in and c_out). w is (c_out, c_in, taps), or with
+ * flip (c_in, c_out, taps) read at tap taps - 1 - t: the data gradient's
+ * conv. */
+inline void t4_weight_texel(__global float *dst, const int i, __global const float *w, const int c_out,
+                            const int c_in, const int c4, const int co4, const int flip, const int taps)
+{
+    const int o = i % co4, q = (i / co4) % 4, g = (i / co4 / 4) % c4, t = i / co4 / 4 / c4;
+    const int ci = g * 4 + q, co = o * 4;
+    const size_t at = flip ? ((size_t)ci * c_out + co) * taps + (taps - 1 - t) : ((size_t)co * c_in + ci) * taps + t;
+    const size_t next = flip ? taps : (size_t)c_in * taps; /* to output channel co + 1 */
+    const bool in = ci < c_in;
+    vstore4((float4)(in && co < c_out ? w[at] : 0.0f, in && co + 1 < c_out ? w[at + next] : 0.0f,
+                     in && co + 2 < c_out ? w[at + 2 * next] : 0.0f, in && co + 3 < c_out ? w[at + 3 * next] : 0.0f),
+            i, dst);
+}
+
 /* dst (N, HP, WP, C4) texels of four channels = src (N, C, H, W) at
  * ((y - pad) >> shift, (x - pad) >> shift) where 1 << shift divides both
  * (zeros between the pixels: the data gradient of a strided conv), zero
- * outside src and past channel C; one pixel's
- * texels per work-item. global (WP, HP, N): no divisions (llvmpipe does a
- * vector's integer divisions one lane at a time), and few work-groups
- * (each costs llvmpipe a call). t4_pack_image reads src through a CL_R
- * view (src_off then in texels), every read in bounds. */
+ * outside src and past channel C; one pixel's texels per work-item.
+ * global (WP, HP, N + extra): no divisions (llvmpipe does a vector's
+ * integer divisions one lane at a time), and few work-groups (each costs
+ * llvmpipe a call). The work-items of the `extra` planes past N pack the
+ * weights in the same launch (launches cost rusticl 0.4 ms each): the
+ * wtotal texels of t4_weight_texel at wdst_off (none when wtotal is 0).
+ * t4_pack_image reads src through a CL_R view (src_off then in texels). */
 #define T4_PACK_BODY(LOAD)                                                                         \
     const int xp = get_global_id(0), yp = get_global_id(1), s = get_global_id(2);                  \
+    if (s >= n) {                                                                                  \
+        const int i = ((s - n) * (int)get_global_size(1) + yp) * (int)get_global_size(0) + xp;    \
+        if (i < wtotal)                                                                            \
+            t4_weight_texel(dst + wdst_off, i, wsrc + wsrc_off, wc_out, wc_in, wc4, wco4, flip, taps); \
+        return;                                                                                    \
+    }                                                                                              \
     if (xp >= wp)                                                                                  \
         return;                                                                                    \
     const int xd = max(xp - pad, 0), yd = max(yp - pad, 0), x = xd >> shift, y = yd >> shift;      \
@@ -50,45 +77,24 @@
                          inside && c0 + 2 < c ? v2 : 0.0f, inside && c0 + 3 < c ? v3 : 0.0f), g, o);  \
     }
 
+#define T4_WEIGHT_ARGS                                                                             \
+    const ulong wdst_off, __global const float *wsrc, const ulong wsrc_off, const int wc_out, const int wc_in, \
+        const int wc4, const int wco4, const int flip, const int taps, const int wtotal
+
 __kernel void t4_pack(__global float *dst, const ulong dst_off, __global const float *src, const ulong src_off,
-                      const int c, const int h, const int w, const int pad, const int shift, const int hp,
-                      const int wp, const int c4)
+                      const int n, const int c, const int h, const int w, const int pad, const int shift,
+                      const int hp, const int wp, const int c4, T4_WEIGHT_ARGS)
 {
 #define T4_BUFFER_LOAD(i) src[i]
     T4_PACK_BODY(T4_BUFFER_LOAD)
 }
 
 __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_only image1d_buffer_t src,
-                            const ulong src_off, const int c, const int h, const int w, const int pad,
-                            const int shift, const int hp, const int wp, const int c4)
+                            const ulong src_off, const int n, const int c, const int h, const int w, const int pad,
+                            const int shift, const int hp, const int wp, const int c4, T4_WEIGHT_ARGS)
 {
 #define T4_IMAGE_LOAD(i) read_imagef(src, (int)(i)).x
     T4_PACK_BODY(T4_IMAGE_LOAD)
-}
-
-/* dst (KH*KW, C4, 4, CO4) texels of four output channels: texel
- * ((t * C4 + g) * 4 + q) * CO4 + o holds the weights of input channel
- * g*4 + q, tap t, to output channels o*4 .. o*4 + 3 (zero past c_in and
- * c_out). w is (c_out, c_in, KH*KW), or with flip (c_in, c_out, KH*KW)
- * read at tap KH*KW - 1 - t: the data gradient's conv. One texel per
- * work-item, `total` of them. */
-__kernel void t4_pack_weight(__global float *dst, const ulong dst_off, __global const float *w, const ulong w_off,
-                             const int c_out, const int c_in, const int c4, const int co4, const int flip,
-                             const int total)
-{
-    const int i = get_global_id(0);
-    if (i >= total)
-        return;
-    const int taps = KH * KW;
-    const int o = i % co4, q = (i / co4) % 4, g = (i / co4 / 4) % c4, t = i / co4 / 4 / c4;
-    const int ci = g * 4 + q;
-    float v[4];
-    for (int j = 0; j < 4; j++) {
-        const int co = o * 4 + j;
-        const size_t at = flip ? ((size_t)ci * c_out + co) * taps + (taps - 1 - t) : ((size_t)co * c_in + ci) * taps + t;
-        v[j] = ci < c_in && co < c_out ? w[w_off + at] : 0.0f;
-    }
-    vstore4((float4)(v[0], v[1], v[2], v[3]), 0, dst + dst_off + (size_t)i * 4);
 }
 
 #define T4_P8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)

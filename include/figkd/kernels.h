@@ -74,7 +74,6 @@
     X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_IG)            \
     X(T4_PACK, "conv_t4", "t4_pack", NONE)                                     \
     X(T4_PACK_IMAGE, "conv_t4", "t4_pack_image", NONE)                         \
-    X(T4_PACK_WEIGHT, "conv_t4", "t4_pack_weight", CONV_BATCH)                 \
     X(CONV_FWD_T4, "conv_t4", "conv_fwd_t4", CONV_BATCH)                       \
     X(CONV_WGRAD_T4, "conv_t4", "conv_wgrad_t4", CONV_BATCH)                   \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \

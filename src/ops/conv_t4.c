@@ -125,10 +125,20 @@ static fk_status work_view(fk_runtime *rt, fk_tensor work, size_t end, cl_mem *v
     return FK_OK;
 }
 
-/* dst (texels from float `at` of work) = src packed as t4_pack does,
- * reading src through its CL_R view where it has one */
+/* the weights t4_pack packs in the same launch: weight (c_out, c_in,
+ * taps; flip: the data gradient's) to co4 texels of output channels at
+ * float `at` of the work; none with count 0 */
+typedef struct t4_weights {
+    fk_tensor weight;
+    size_t at;
+    int c_out, c_in, c4, co4, taps, flip, count; /* count: texels */
+} t4_weights;
+
+/* the texels from float `at` of work = src (n, c, h, w) packed as t4_pack
+ * does (border pad, pixels 1 << shift apart, c4 texels per pixel, hp x wp),
+ * reading src through its CL_R view where it has one; and w's texels */
 static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, int n, int c, int h, int w, int pad,
-                      int shift, int hp, int wp, int c4)
+                      int shift, int hp, int wp, int c4, const t4_weights *wt)
 {
     cl_mem img;
     FK_TRY(fk_buffer_image(rt, src.buf, &img));
@@ -136,10 +146,16 @@ static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, 
         src.buf = img;
     cl_kernel k;
     FK_TRY(fk_kernel(rt, img ? FK_K_T4_PACK_IMAGE : FK_K_T4_PACK, &k));
-    size_t global[3] = {fk_round_up((size_t)wp, T4_PACK_LOCAL), (size_t)hp, (size_t)n};
+    const size_t gx = fk_round_up((size_t)wp, T4_PACK_LOCAL), plane = gx * (size_t)hp;
+    const t4_weights none = {work, 0, 0, 0, 1, 1, 1, 0, 0}; /* work: any buffer */
+    if (!wt)
+        wt = &none;
+    size_t global[3] = {gx, (size_t)hp, (size_t)n + ((size_t)wt->count + plane - 1) / plane};
     size_t local[3] = {T4_PACK_LOCAL, 1, 1};
-    FK_RUN(rt, k, 3, global, local, fk_arg_mem(work.buf), fk_arg_ulong(at), FK_T(src), FK_A(c), FK_A(h), FK_A(w),
-           FK_A(pad), FK_A(shift), FK_A(hp), FK_A(wp), FK_A(c4));
+    FK_RUN(rt, k, 3, global, local, fk_arg_mem(work.buf), fk_arg_ulong(at), FK_T(src), FK_A(n), FK_A(c), FK_A(h),
+           FK_A(w), FK_A(pad), FK_A(shift), FK_A(hp), FK_A(wp), FK_A(c4), fk_arg_ulong(wt->at), FK_T(wt->weight),
+           FK_A(wt->c_out), FK_A(wt->c_in), FK_A(wt->c4), FK_A(wt->co4), FK_A(wt->flip), FK_A(wt->taps),
+           FK_A(wt->count));
     return FK_OK;
 }
 
@@ -163,11 +179,9 @@ static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tenso
         return FK_OK;
     const int defs[] = {p->kh, p->kw, p->stride, 0};
     cl_kernel k;
-    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->shift, p->hp, p->wp, p->c4));
-    const int weights = (int)(p->weights / 4);
-    FK_TRY(fk_kernel_defs(rt, FK_K_T4_PACK_WEIGHT, defs, &k));
-    FK_RUN_1D(rt, k, (size_t)weights, fk_arg_mem(work.buf), fk_arg_ulong(start + p->packed), FK_T(weight),
-              FK_A(p->c_out), FK_A(p->c_in), FK_A(p->c4), FK_A(p->co4), FK_A(p->flip ? 1 : 0), FK_A(weights));
+    const t4_weights wt = {weight, start + p->packed, p->c_out, p->c_in, p->c4, p->co4, p->kh * p->kw,
+                           p->flip ? 1 : 0, (int)(p->weights / 4)};
+    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->shift, p->hp, p->wp, p->c4, &wt));
     FK_TRY(fk_kernel_defs(rt, FK_K_CONV_FWD_T4, defs, &k));
     const size_t pixels = (size_t)p->ho * p->wo;
     size_t global[3] = {fk_round_up((pixels + T4_TP - 1) / T4_TP, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
@@ -213,8 +227,9 @@ fk_status fk_conv_t4_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tenso
     FK_TRY(work_view(rt, work, parts + w.parts, &view));
     if (!view)
         return FK_OK;
-    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad, d->w + 2 * d->pad, w.c4));
-    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, 0, d->h_out, d->w_out, w.co4));
+    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad, d->w + 2 * d->pad, w.c4,
+                NULL));
+    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, 0, d->h_out, d->w_out, w.co4, NULL));
     cl_kernel k;
     FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
     size_t global[2] = {fk_round_up((size_t)w.items, T4_LOCAL), (size_t)w.slices};
