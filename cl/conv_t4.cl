@@ -181,13 +181,15 @@ __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only 
     T4_WSTORE1(q, 1, 0, x) T4_WSTORE1(q, 1, 1, y) T4_WSTORE1(q, 1, 2, z) T4_WSTORE1(q, 1, 3, w)
 
 /* part (slices, c_out, c_in, KH*KW) = the weight gradient of each slice of
- * per_slice samples: the packed output gradient `g` (N, HO, WO, CO4
- * texels from texel g_off) by the packed image `x` (N, HP, WP, C4 texels
- * from x_off, its border the conv's padding; C4 and CO4 even). A work-item
+ * per_slice samples: the packed output gradient `g` (N, GHP, GWP, CO4
+ * texels from texel g_off, output pixel (y, x) at (gb + y * gstep,
+ * gb + x * gstep)) by the packed image `x` (N, HP, WP, C4 texels from
+ * x_off, its border the conv's padding; C4 and CO4 even). A work-item
  * holds 8 input by 8 output channels of one tap and sums over the slice's
  * output pixels. global (items = CO4/2 * C4/2 * KH*KW, slices). */
 __kernel void conv_wgrad_t4(__global float *part, const ulong part_off, __read_only image1d_buffer_t g,
-                            const int g_off, __read_only image1d_buffer_t x, const int x_off, const int c4,
+                            const int g_off, const int ghp, const int gwp, const int gb, const int gstep,
+                            __read_only image1d_buffer_t x, const int x_off, const int c4,
                             const int hp, const int wp, const int c_in, const int co4, const int ho, const int wo,
                             const int c_out, const int per_slice, const int n, const int items)
 {
@@ -200,10 +202,10 @@ __kernel void conv_wgrad_t4(__global float *part, const ulong part_off, __read_o
     T4_Q8(T4_WACC)
     for (int s = s0; s < s1; s++)
         for (int oy = 0; oy < ho; oy++) {
-            const int grow = g_off + (s * ho + oy) * wo * co4 + go * 2;
+            const int grow = g_off + ((s * ghp + gb + oy * gstep) * gwp + gb) * co4 + go * 2, gx = gstep * co4;
             const int xrow = x_off + ((s * hp + oy * STRIDE + kh) * wp + kw) * c4 + gi * 2;
             for (int ox = 0; ox < wo; ox++) {
-                const float4 g0 = read_imagef(g, grow + ox * co4), g1 = read_imagef(g, grow + ox * co4 + 1);
+                const float4 g0 = read_imagef(g, grow + ox * gx), g1 = read_imagef(g, grow + ox * gx + 1);
                 const float4 x0 = read_imagef(x, xrow + ox * STRIDE * c4);
                 const float4 x1 = read_imagef(x, xrow + ox * STRIDE * c4 + 1);
                 T4_WMAD(0, x0.x) T4_WMAD(1, x0.y) T4_WMAD(2, x0.z) T4_WMAD(3, x0.w)

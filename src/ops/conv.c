@@ -812,9 +812,9 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     /* col and its per-sample stride and leading dimension */
     fk_tensor col = pw ? in : work;
     const size_t col_stride = ckk * p, col_ld = p;
-    bool dw_done = false;
-    if (dweight && c->t4)
-        FK_TRY(fk_conv_t4_backward_weight(rt, *dweight, dout, in, work, d, &dw_done));
+    bool din_done = false, dw_done = false;
+    if (c->t4)
+        FK_TRY(fk_conv_t4_backward(rt, din, dweight, dout, in, weight, work, d, &din_done, &dw_done));
     if (dw_done) {
     } else if (dweight && c->ig_wgrad) {
         FK_TRY(fk_conv_ig_backward_weight(rt, *dweight, dout, in, d));
@@ -839,13 +839,10 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
             FK_RUN_1D(rt, k, len, FK_T(*dweight), FK_T(part), FK_A((int)b), FK_A((int)len));
         }
     }
-    if (din && c->wino_bwd)
+    if (din && !din_done && c->wino_bwd)
         return winograd_conv(rt, c, *din, dout, weight, true, d->c_in, d->c_out, &(conv_epilogue){NULL, din, false},
                              work, d);
-    bool done = false;
-    if (din && c->t4)
-        FK_TRY(fk_conv_t4_backward_data(rt, *din, dout, weight, work, d, &done));
-    if (din && !done) {
+    if (din && !din_done) {
         if (pw) {
             FK_TRY(weight_gemm(rt, c, true, d->c_in, p, d->c_out, weight, dout.buf, dout.off, p, d->c_out * p,
                                true, din->buf, din->off, p, d->c_in * p, d->n, 0));

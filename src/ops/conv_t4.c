@@ -60,12 +60,12 @@ static size_t pass_work(const t4_pass *p)
     return 3 + p->packed + p->weights;
 }
 
-/* The weight gradient: the image packed with its border and the output
- * gradient packed, both in an even number of texels per pixel (8-channel
- * tiles), and one partial gradient per slice of samples. */
+/* The weight gradient: the image packed with its border, in an even
+ * number of texels per pixel (8-channel tiles), and one partial gradient
+ * per slice of samples (the output gradient: t4_back). */
 typedef struct t4_wgrad {
     int c4, co4, items, per_slice, slices;
-    size_t image, grad, parts; /* floats */
+    size_t image, parts; /* floats */
 } t4_wgrad;
 
 #define T4_WGRAD_ITEMS 1024 /* fewest work-items the slices aim at */
@@ -82,7 +82,6 @@ static t4_wgrad wgrad_of(const fk_conv_dims *d)
     w.per_slice = w.per_slice < 1 ? 1 : w.per_slice;
     w.slices = (d->n + w.per_slice - 1) / w.per_slice;
     w.image = (size_t)d->n * (d->h + 2 * d->pad) * (d->w + 2 * d->pad) * w.c4 * 4;
-    w.grad = (size_t)d->n * d->h_out * d->w_out * w.co4 * 4;
     w.parts = (size_t)w.slices * d->c_out * d->c_in * d->kh * d->kw;
     return w;
 }
@@ -92,21 +91,6 @@ static bool wgrad_fits(const fk_conv_dims *d)
     return (size_t)d->h_out * (d->w_out + 1) + 2 <= T4_BUDGET;
 }
 
-size_t fk_conv_t4_work(const fk_conv_dims *d)
-{
-    if (d->groups != 1)
-        return 0;
-    t4_pass f = pass_of(d, false), b = pass_of(d, true);
-    size_t most = pass_work(&f);
-    if (dgrad_fits(d) && pass_work(&b) > most)
-        most = pass_work(&b);
-    if (wgrad_fits(d)) {
-        t4_wgrad w = wgrad_of(d);
-        size_t need = 3 + w.image + w.grad + w.parts;
-        most = need > most ? need : most;
-    }
-    return most;
-}
 
 /* the CL_RGBA view of work's buffer, NULL where it has none or does not
  * reach float `end` */
@@ -165,32 +149,35 @@ static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, 
 #define T4_RES 4
 #define T4_RELU 8
 
-static fk_status run_pass(fk_runtime *rt, fk_tensor out, fk_tensor src, fk_tensor weight, fk_tensor work,
-                          const t4_pass *p, const fk_tensor *bias, const fk_tensor *res, int epilogue, bool *done)
+/* Whether conv_fwd_t4 takes pass p: loops short enough for llvmpipe,
+ * pixels in int */
+static bool pass_fits(const t4_pass *p)
 {
-    *done = false;
-    const size_t start = (work.off + 3) / 4 * 4;
     const unsigned loops = (unsigned)p->kh * ((unsigned)p->kw * ((unsigned)p->c4 + 1) + 1);
-    if (loops > T4_BUDGET || (size_t)p->ho * p->wo > INT_MAX / 2)
-        return FK_OK;
-    cl_mem view;
-    FK_TRY(work_view(rt, work, start + p->packed + p->weights, &view));
-    if (!view)
-        return FK_OK;
-    const int defs[] = {p->kh, p->kw, p->stride, 0};
+    return loops <= T4_BUDGET && (size_t)p->ho * p->wo <= INT_MAX / 2;
+}
+
+/* the packed source and weights t4_pack wrote for pass p (floats `at` and
+ * `wat` of the view's buffer) packed in the same launch */
+static t4_weights pass_weights(const t4_pass *p, fk_tensor weight, size_t wat)
+{
+    return (t4_weights){weight, wat, p->c_out, p->c_in, p->c4, p->co4, p->kh * p->kw, p->flip ? 1 : 0,
+                        (int)(p->weights / 4)};
+}
+
+/* out = conv_fwd_t4 of the source and weights packed for p at floats at
+ * and wat of view's buffer, then the epilogue */
+static fk_status conv_packed(fk_runtime *rt, fk_tensor out, cl_mem view, size_t at, size_t wat, const t4_pass *p,
+                             const fk_tensor *bias, const fk_tensor *res, int epilogue)
+{
     cl_kernel k;
-    const t4_weights wt = {weight, start + p->packed, p->c_out, p->c_in, p->c4, p->co4, p->kh * p->kw,
-                           p->flip ? 1 : 0, (int)(p->weights / 4)};
-    FK_TRY(pack(rt, work, start, src, p->n, p->c_in, p->h, p->w, p->pad, p->shift, p->hp, p->wp, p->c4, &wt));
-    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_FWD_T4, defs, &k));
+    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_FWD_T4, (int[]){p->kh, p->kw, p->stride, 0}, &k));
     const size_t pixels = (size_t)p->ho * p->wo;
     size_t global[3] = {fk_round_up((pixels + T4_TP - 1) / T4_TP, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
     size_t local[3] = {T4_LOCAL, 1, 1};
-    FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(start / 4)), FK_A(view),
-           FK_A((int)((start + p->packed) / 4)), FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out),
-           FK_A(p->ho), FK_A(p->wo), FK_A(p->co4), FK_T(bias ? *bias : out), FK_T(res ? *res : out),
-           FK_A(epilogue));
-    *done = true;
+    FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(at / 4)), FK_A(view), FK_A((int)(wat / 4)),
+           FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out), FK_A(p->ho), FK_A(p->wo), FK_A(p->co4),
+           FK_T(bias ? *bias : out), FK_T(res ? *res : out), FK_A(epilogue));
     return FK_OK;
 }
 
@@ -200,48 +187,108 @@ fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_ten
     *done = false;
     if (d->groups != 1)
         return FK_OK;
-    t4_pass p = pass_of(d, false);
-    return run_pass(rt, out, in, weight, work, &p, bias, res,
-                    (bias ? T4_BIAS : 0) | (res ? T4_RES : 0) | (relu ? T4_RELU : 0), done);
-}
-
-fk_status fk_conv_t4_backward_data(fk_runtime *rt, fk_tensor din, fk_tensor dout, fk_tensor weight,
-                                   fk_tensor work, const fk_conv_dims *d, bool *done)
-{
-    *done = false;
-    if (d->groups != 1 || !dgrad_fits(d))
-        return FK_OK;
-    t4_pass p = pass_of(d, true);
-    return run_pass(rt, din, dout, weight, work, &p, NULL, NULL, T4_ACCUMULATE, done);
-}
-
-fk_status fk_conv_t4_backward_weight(fk_runtime *rt, fk_tensor dweight, fk_tensor dout, fk_tensor in,
-                                     fk_tensor work, const fk_conv_dims *d, bool *done)
-{
-    *done = false;
-    if (d->groups != 1 || !wgrad_fits(d))
-        return FK_OK;
-    const t4_wgrad w = wgrad_of(d);
-    const size_t start = (work.off + 3) / 4 * 4, grad = start + w.image, parts = grad + w.grad;
-    cl_mem view;
-    FK_TRY(work_view(rt, work, parts + w.parts, &view));
+    const t4_pass p = pass_of(d, false);
+    const size_t start = (work.off + 3) / 4 * 4;
+    cl_mem view = NULL;
+    if (pass_fits(&p))
+        FK_TRY(work_view(rt, work, start + p.packed + p.weights, &view));
     if (!view)
         return FK_OK;
-    FK_TRY(pack(rt, work, start, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad, d->w + 2 * d->pad, w.c4,
-                NULL));
-    FK_TRY(pack(rt, work, grad, dout, d->n, d->c_out, d->h_out, d->w_out, 0, 0, d->h_out, d->w_out, w.co4, NULL));
-    cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
-    size_t global[2] = {fk_round_up((size_t)w.items, T4_LOCAL), (size_t)w.slices};
-    size_t local[2] = {T4_LOCAL, 1};
-    FK_RUN(rt, k, 2, global, local, fk_arg_mem(work.buf), fk_arg_ulong(parts), FK_A(view), FK_A((int)(grad / 4)),
-           FK_A(view), FK_A((int)(start / 4)), FK_A(w.c4), FK_A(d->h + 2 * d->pad), FK_A(d->w + 2 * d->pad),
-           FK_A(d->c_in), FK_A(w.co4), FK_A(d->h_out), FK_A(d->w_out), FK_A(d->c_out), FK_A(w.per_slice),
-           FK_A(d->n), FK_A(w.items));
-    const int len = d->c_out * d->c_in * d->kh * d->kw;
-    FK_TRY(fk_kernel(rt, FK_K_SUM_BATCHES_ADD, &k));
-    FK_RUN_1D(rt, k, (size_t)len, FK_T(dweight), fk_arg_mem(work.buf), fk_arg_ulong(parts), FK_A(w.slices),
-              FK_A(len));
+    const t4_weights wt = pass_weights(&p, weight, start + p.packed);
+    FK_TRY(pack(rt, work, start, in, p.n, p.c_in, p.h, p.w, p.pad, p.shift, p.hp, p.wp, p.c4, &wt));
+    FK_TRY(conv_packed(rt, out, view, start, start + p.packed, &p, bias, res,
+                       (bias ? T4_BIAS : 0) | (res ? T4_RES : 0) | (relu ? T4_RELU : 0)));
     *done = true;
+    return FK_OK;
+}
+
+/* The backward's floats in the work, from its start rounded up to a
+ * texel: the output gradient packed once for both gradients (with the
+ * data gradient's border and spacing where that runs here, else as it
+ * is; an even number of texels per pixel for the weight gradient's
+ * 8-channel tiles), the data gradient's weights, the image packed, the
+ * weight gradient's partial sums. */
+typedef struct t4_back {
+    bool data, weights;   /* which gradients run here */
+    t4_pass dg;           /* the data gradient's conv */
+    t4_wgrad w;           /* the weight gradient */
+    int gb, gstep;        /* the packed gradient: border, pixel spacing */
+    size_t grad, dweights, image, parts, end;
+} t4_back;
+
+static t4_back back_of(const fk_conv_dims *d, bool data, bool weights)
+{
+    t4_back b;
+    b.data = data && dgrad_fits(d);
+    b.weights = weights && wgrad_fits(d);
+    b.w = wgrad_of(d);
+    b.dg = pass_of(d, true);
+    b.dg.c4 = b.w.co4;
+    b.dg.packed = (size_t)b.dg.n * b.dg.hp * b.dg.wp * b.dg.c4 * 4;
+    b.dg.weights = (size_t)b.dg.kh * b.dg.kw * b.dg.c4 * 4 * b.dg.co4 * 4;
+    if (!b.data) { /* the gradient as it is */
+        b.dg.pad = 0, b.dg.shift = 0, b.dg.hp = d->h_out, b.dg.wp = d->w_out;
+        b.dg.packed = (size_t)d->n * d->h_out * d->w_out * b.w.co4 * 4;
+    }
+    b.data = b.data && pass_fits(&b.dg);
+    b.gb = b.dg.pad, b.gstep = 1 << b.dg.shift;
+    b.grad = 0;
+    b.dweights = b.grad + b.dg.packed;
+    b.image = b.dweights + (b.data ? b.dg.weights : 0);
+    b.parts = b.image + (b.weights ? b.w.image : 0);
+    b.end = b.parts + (b.weights ? b.w.parts : 0);
+    return b;
+}
+
+size_t fk_conv_t4_work(const fk_conv_dims *d)
+{
+    if (d->groups != 1)
+        return 0;
+    t4_pass f = pass_of(d, false);
+    t4_back b = back_of(d, true, true);
+    return pass_work(&f) > 3 + b.end ? pass_work(&f) : 3 + b.end;
+}
+
+fk_status fk_conv_t4_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dweight, fk_tensor dout,
+                              fk_tensor in, fk_tensor weight, fk_tensor work, const fk_conv_dims *d, bool *din_done,
+                              bool *dw_done)
+{
+    *din_done = *dw_done = false;
+    if (d->groups != 1)
+        return FK_OK;
+    const t4_back b = back_of(d, din != NULL, dweight != NULL);
+    if (!b.data && !b.weights)
+        return FK_OK;
+    const size_t start = (work.off + 3) / 4 * 4;
+    cl_mem view;
+    FK_TRY(work_view(rt, work, start + b.end, &view));
+    if (!view)
+        return FK_OK;
+    const t4_pass *p = &b.dg;
+    const t4_weights wt = pass_weights(p, weight, start + b.dweights);
+    FK_TRY(pack(rt, work, start + b.grad, dout, d->n, d->c_out, d->h_out, d->w_out, p->pad, p->shift, p->hp, p->wp,
+                p->c4, b.data ? &wt : NULL));
+    if (b.data)
+        FK_TRY(conv_packed(rt, *din, view, start + b.grad, start + b.dweights, p, NULL, NULL, T4_ACCUMULATE));
+    if (b.weights) {
+        const t4_wgrad *w = &b.w;
+        FK_TRY(pack(rt, work, start + b.image, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad,
+                    d->w + 2 * d->pad, w->c4, NULL));
+        cl_kernel k;
+        FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
+        size_t global[2] = {fk_round_up((size_t)w->items, T4_LOCAL), (size_t)w->slices};
+        size_t local[2] = {T4_LOCAL, 1};
+        FK_RUN(rt, k, 2, global, local, fk_arg_mem(work.buf), fk_arg_ulong(start + b.parts), FK_A(view),
+               FK_A((int)((start + b.grad) / 4)), FK_A(p->hp), FK_A(p->wp), FK_A(b.gb), FK_A(b.gstep), FK_A(view),
+               FK_A((int)((start + b.image) / 4)), FK_A(w->c4), FK_A(d->h + 2 * d->pad), FK_A(d->w + 2 * d->pad),
+               FK_A(d->c_in), FK_A(w->co4), FK_A(d->h_out), FK_A(d->w_out), FK_A(d->c_out), FK_A(w->per_slice),
+               FK_A(d->n), FK_A(w->items));
+        const int len = d->c_out * d->c_in * d->kh * d->kw;
+        FK_TRY(fk_kernel(rt, FK_K_SUM_BATCHES_ADD, &k));
+        FK_RUN_1D(rt, k, (size_t)len, FK_T(*dweight), fk_arg_mem(work.buf), fk_arg_ulong(start + b.parts),
+                  FK_A(w->slices), FK_A(len));
+    }
+    *din_done = b.data;
+    *dw_done = b.weights;
     return FK_OK;
 }
