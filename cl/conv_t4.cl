@@ -116,8 +116,9 @@ __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_onl
             v = v > 0.0f ? v : 0.0f;                                                               \
         ob[at] = v;                                                                                \
     }
-#define T4_STORE(u)                                                                                \
-    if (j0 + u < n) {                                                                              \
+#define T4_STORE(u) T4_STORE_IF(u, j0 + u < n)
+#define T4_STORE_IF(u, valid)                                                                      \
+    if (valid) {                                                                                   \
         T4_STORE1(u, 0, 0, x) T4_STORE1(u, 0, 1, y) T4_STORE1(u, 0, 2, z) T4_STORE1(u, 0, 3, w)     \
         T4_STORE1(u, 1, 0, x) T4_STORE1(u, 1, 1, y) T4_STORE1(u, 1, 2, z) T4_STORE1(u, 1, 3, w)     \
     }
@@ -166,6 +167,71 @@ __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only 
     __global float *ob = out + out_off + (size_t)s * c_out * n;
     __global const float *rb = res + res_off + (size_t)s * c_out * n;
     T4_P8(T4_STORE)
+}
+
+/* conv_fwd_t4 for stride 1 and KW == 3, its T4_TP pixels consecutive in
+ * one output row (rows by ceil(WO / T4_TP) tiles): the three taps of a
+ * kernel row share T4_TP + 2 texels of the image, 10 reads where
+ * conv_fwd_t4 makes 24 (llvmpipe: 15-25% faster). The sums are
+ * conv_fwd_t4's, in the order (kh, channel texel, kw).
+ * global (ceil(WO / T4_TP) * HO, CO4 / 2, N). */
+#define T4_X10(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
+#define T4_ROW_X(j) const float4 r##j = read_imagef(in, rb + min(x0 + j, wp - 1) * c4 + g);
+/* pixel u at tap kw reads texel u + kw */
+#define T4_ADD(u, kw) T4_ADD_##kw(u)
+#define T4_ADD_0(u) u
+#define T4_ADD_1(u) T4_INC(u)
+#define T4_ADD_2(u) T4_INC(T4_INC(u))
+#define T4_INC(u) T4_INC_(u)
+#define T4_INC_(u) T4_INC_##u
+#define T4_INC_0 1
+#define T4_INC_1 2
+#define T4_INC_2 3
+#define T4_INC_3 4
+#define T4_INC_4 5
+#define T4_INC_5 6
+#define T4_INC_6 7
+#define T4_INC_7 8
+#define T4_INC_8 9
+#define T4_ROW_MAD(u, j) T4_ROW_MAD_(u, j)
+#define T4_ROW_MAD_(u, j)                                                                          \
+    a##u##_0 += r##j.x * w0_0 + r##j.y * w1_0 + r##j.z * w2_0 + r##j.w * w3_0;                     \
+    a##u##_1 += r##j.x * w0_1 + r##j.y * w1_1 + r##j.z * w2_1 + r##j.w * w3_1;
+#define T4_ROW_TAP1(u, kw) T4_ROW_MAD(u, T4_ADD(u, kw))
+#define T4_ROW_TAP(kw)                                                                             \
+    {                                                                                              \
+        const int wb = w_off + ((kh * KW + kw) * c4 + g) * 4 * co4 + o0;                           \
+        const float4 w0_0 = read_imagef(w, wb), w0_1 = read_imagef(w, wb + 1);                     \
+        const float4 w1_0 = read_imagef(w, wb + co4), w1_1 = read_imagef(w, wb + co4 + 1);         \
+        const float4 w2_0 = read_imagef(w, wb + 2 * co4), w2_1 = read_imagef(w, wb + 2 * co4 + 1); \
+        const float4 w3_0 = read_imagef(w, wb + 3 * co4), w3_1 = read_imagef(w, wb + 3 * co4 + 1); \
+        T4_ROW_TAP1(0, kw) T4_ROW_TAP1(1, kw) T4_ROW_TAP1(2, kw) T4_ROW_TAP1(3, kw)                \
+        T4_ROW_TAP1(4, kw) T4_ROW_TAP1(5, kw) T4_ROW_TAP1(6, kw) T4_ROW_TAP1(7, kw)                \
+    }
+
+__kernel void conv_fwd_t4_row(__global float *out, const ulong out_off, __read_only image1d_buffer_t in,
+                              const int in_off, __read_only image1d_buffer_t w, const int w_off, const int c4,
+                              const int hp, const int wp, const int c_out, const int ho, const int wo,
+                              const int co4, __global const float *bias, const ulong bias_off,
+                              __global const float *res, const ulong res_off, const int epilogue)
+{
+    const int n = ho * wo, per_row = (wo + T4_TP - 1) / T4_TP;
+    const int t = (int)get_global_id(0), o0 = (int)get_global_id(1) * 2, s = (int)get_global_id(2);
+    if (t >= per_row * ho)
+        return;
+    const int oy = t / per_row, x0 = (t % per_row) * T4_TP, j0 = oy * wo + x0;
+    T4_P8(T4_ACC)
+    for (int kh = 0; kh < KH; kh++) {
+        const int rb = in_off + (s * hp + oy + kh) * wp * c4;
+        for (int g = 0; g < c4; g++) {
+            T4_X10(T4_ROW_X)
+            T4_ROW_TAP(0) T4_ROW_TAP(1) T4_ROW_TAP(2)
+        }
+    }
+    __global float *ob = out + out_off + (size_t)s * c_out * n;
+    __global const float *rb = res + res_off + (size_t)s * c_out * n;
+#define T4_ROW_STORE(u) T4_STORE_IF(u, x0 + u < wo)
+    T4_P8(T4_ROW_STORE)
 }
 
 #define T4_Q8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)

@@ -75,6 +75,7 @@
     X(T4_PACK, "conv_t4", "t4_pack", NONE)                                     \
     X(T4_PACK_IMAGE, "conv_t4", "t4_pack_image", NONE)                         \
     X(CONV_FWD_T4, "conv_t4", "conv_fwd_t4", CONV_BATCH)                       \
+    X(CONV_FWD_T4_ROW, "conv_t4", "conv_fwd_t4_row", CONV_BATCH)               \
     X(CONV_WGRAD_T4, "conv_t4", "conv_wgrad_t4", CONV_BATCH)                   \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \

@@ -170,10 +170,12 @@ static t4_weights pass_weights(const t4_pass *p, fk_tensor weight, size_t wat)
 static fk_status conv_packed(fk_runtime *rt, fk_tensor out, cl_mem view, size_t at, size_t wat, const t4_pass *p,
                              const fk_tensor *bias, const fk_tensor *res, int epilogue)
 {
+    /* a row's taps share their reads where the kernel is 3 wide, stride 1 */
+    const bool row = p->stride == 1 && p->kw == 3;
     cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, FK_K_CONV_FWD_T4, (int[]){p->kh, p->kw, p->stride, 0}, &k));
-    const size_t pixels = (size_t)p->ho * p->wo;
-    size_t global[3] = {fk_round_up((pixels + T4_TP - 1) / T4_TP, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
+    FK_TRY(fk_kernel_defs(rt, row ? FK_K_CONV_FWD_T4_ROW : FK_K_CONV_FWD_T4, (int[]){p->kh, p->kw, p->stride, 0}, &k));
+    const size_t tiles = row ? (size_t)(p->wo + T4_TP - 1) / T4_TP * p->ho : ((size_t)p->ho * p->wo + T4_TP - 1) / T4_TP;
+    size_t global[3] = {fk_round_up(tiles, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
     size_t local[3] = {T4_LOCAL, 1, 1};
     FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(at / 4)), FK_A(view), FK_A((int)(wat / 4)),
            FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out), FK_A(p->ho), FK_A(p->wo), FK_A(p->co4),
