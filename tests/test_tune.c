@@ -307,9 +307,11 @@ static void test_device(fk_runtime *rt)
     rt->opts.winograd = FK_SWITCH_OFF;
     rt->opts.conv_gemm = FK_CONV_GEMM_OWN;
     long limit = 0;
-    CHECK(fk_device_loop_limit(rt, &limit) == FK_OK, "loop limit");
+    bool images = false;
+    CHECK(fk_device_loop_limit(rt, &limit) == FK_OK && fk_device_image_loads(rt, &images) == FK_OK, "probes");
     fk_conv_choice_describe(rt, &d, false, way, sizeof way);
-    CHECK(!strcmp(way, limit ? "wi columns/columns" : "own columns/columns"), "forced: %s", way);
+    const char *forced = !limit ? "own columns/columns" : images ? "t4 columns/columns" : "wi columns/columns";
+    CHECK(!strcmp(way, forced), "forced: %s, not %s", way, forced);
     rt->opts.conv_path = FK_CONV_PATH_DEFAULT, rt->opts.conv_gemm = FK_CONV_GEMM_DEFAULT;
     rt->opts.winograd = FK_SWITCH_DEFAULT;
 

@@ -120,7 +120,14 @@ size_t fk_conv_work(const fk_conv_dims *d)
  *   On the per-work-item devices the implicit GEMMs and columns beat it
  *   (rusticl on llvmpipe, quickstart `bench --steps 2`: step 2009 ms with
  *   Winograd, 1684 without). FIGKD_WINOGRAD=1 takes it for every pass of
- *   every such shape, =0 for none. */
+ *   every such shape, =0 for none.
+ * - Texels (src/ops/conv_t4.c): on the per-work-item devices whose
+ *   implicit GEMMs read through images (fk_device_image_loads: llvmpipe),
+ *   every groups=1 forward (fused epilogue included), the weight gradient
+ *   and the data gradient of power-of-two strides run on channels-last
+ *   packs read as CL_RGBA texels, where the work holds them (rusticl,
+ *   resnet8's convs at batch 64: 813 -> 425 ms); FIGKD_IMAGES=0 keeps the
+ *   implicit GEMMs and columns. */
 typedef struct conv_choice {
     bool own, wi;              /* own GEMMs (wi: their per-work-item variant), else CLBlast */
     bool batch_fwd, batch_bwd; /* the whole-batch path */
@@ -185,7 +192,7 @@ void fk_conv_choice_describe(fk_runtime *rt, const fk_conv_dims *d, bool frozen,
         snprintf(out, n, "?");
         return;
     }
-    const char *gemm = !c.own ? "clblast" : c.wi ? "wi" : "own";
+    const char *gemm = !c.own ? "clblast" : c.t4 ? "t4" : c.wi ? "wi" : "own";
     const char *fwd = c.batch_fwd ? "batch" : c.wino_fwd ? "winograd" : "columns";
     const char *bwd = c.batch_bwd ? "batch" : c.wino_bwd ? "winograd" : "columns";
     snprintf(out, n, "%s %s%s%s", gemm, fwd, frozen ? "" : "/", frozen ? "" : bwd);
@@ -736,6 +743,7 @@ static fk_status conv_forward(fk_runtime *rt, const conv_choice *c, fk_tensor ou
     if (c->t4)
         FK_TRY(fk_conv_t4_forward(rt, out, in, weight, NULL, NULL, false, work, d, &done));
     if (done) {
+        /* on texels */
     } else if (is_pointwise(d)) {
         FK_TRY(weight_gemm(rt, c, false, d->c_out, p, d->c_in, weight, in.buf, in.off, p, d->c_in * p, false,
                            out.buf, out.off, p, d->c_out * p, d->n, 0));
@@ -816,6 +824,7 @@ fk_status fk_conv_backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor
     if (c->t4)
         FK_TRY(fk_conv_t4_backward(rt, din, dweight, dout, in, weight, work, d, &din_done, &dw_done));
     if (dw_done) {
+        /* on texels, with the data gradient where that ran too */
     } else if (dweight && c->ig_wgrad) {
         FK_TRY(fk_conv_ig_backward_weight(rt, *dweight, dout, in, d));
     } else if (dweight && !pw && c->own && !c->wi) {
