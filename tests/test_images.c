@@ -1,9 +1,12 @@
 /* Image reads in the implicit GEMMs (cl/conv_ig.cl with IG_IMAGES): the
  * device probe and its switches, the runtime's cache of image views, and
  * every implicit-GEMM kernel giving the very same floats through image
- * views as through buffer loads, at offsets into their buffers. */
+ * views as through buffer loads, at offsets into their buffers. And the
+ * texel convs (src/ops/conv_t4.c) keeping their work buffer's view while
+ * their packs' views replace others in the cache. */
 #include "common.h"
 #include "ops/conv_ig.h"
+#include "ops/conv_t4.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,75 @@ static void run_all(fk_runtime *rt, bool images, const fk_conv_dims *d, float *o
     out[0] = read_all(rt, o, nout), out[1] = read_all(rt, di, nin), out[2] = read_all(rt, dw, nw);
     cl_mem all[] = {in, w, g, o, di, dw};
     for (int i = 0; i < 6; i++)
+        clReleaseMemObject(all[i]);
+}
+
+/* Drop every cached view, as a fresh runtime has none. */
+static void forget_views(fk_runtime *rt)
+{
+    for (int i = 0; i < rt->nviews; i++)
+        clReleaseMemObject(rt->views[i].img);
+    memset(rt->views, 0, sizeof rt->views);
+    rt->nviews = 0, rt->next_view = 0, rt->last_view = -1;
+}
+
+/* The texel weight gradient with the cache full and its next replacement
+ * the work buffer's view, found again at the start, while the image's
+ * view is missing: the image's pack must not take the slot of the view
+ * the weight gradient then reads. Same floats as with a cache that has
+ * room; then both gradients the same way. */
+static void texel_views(fk_runtime *rt)
+{
+    fk_conv_dims d;
+    CHECK(fk_conv_dims_init(&d, 2, 5, 9, 9, 6, 3, 1, 1, 1, false) == FK_OK, "dims");
+    const size_t nin = (size_t)d.n * d.c_in * d.h * d.w, nout = (size_t)d.n * d.c_out * d.h_out * d.w_out;
+    const size_t nw = (size_t)d.c_out * d.c_in * d.kh * d.kw, nwork = fk_conv_t4_work(&d);
+    cl_mem in = filled(rt, nin, 7), g = filled(rt, nout, 8), w = filled(rt, nw, 9), work = filled(rt, nwork, 10);
+    const fk_tensor tin = {in, 0, 1, {(int)nin, 1, 1, 1}}, tg = {g, 0, 1, {(int)nout, 1, 1, 1}};
+    const fk_tensor tw = {w, 0, 1, {(int)nw, 1, 1, 1}}, twork = {work, 0, 1, {(int)nwork, 1, 1, 1}};
+    cl_mem fillers[14];
+    for (int i = 0; i < 14; i++)
+        fillers[i] = filled(rt, 16, 13);
+    for (int both = 0; both < 2; both++) {
+        float *got[2][2] = {{0}};
+        for (int full = 0; full < 2; full++) {
+            cl_mem di = filled(rt, nin, 11), dw = filled(rt, nw, 12);
+            const fk_tensor tdi = {di, 0, 1, {(int)nin, 1, 1, 1}}, tdw = {dw, 0, 1, {(int)nw, 1, 1, 1}};
+            forget_views(rt);
+            if (full) { /* slot 0: the work's view, 1: the gradient's, 2-15: others; next to replace: 0 */
+                cl_mem v;
+                CHECK(fk_buffer_image4(rt, work, &v) == FK_OK && v && fk_buffer_image(rt, g, &v) == FK_OK && v,
+                      "views: %s", fk_last_error());
+                for (int i = 0; i < 14; i++)
+                    CHECK(fk_buffer_image(rt, fillers[i], &v) == FK_OK && v, "filler view %d", i);
+                CHECK(rt->nviews == 16 && rt->next_view == 0 && rt->views[0].buf == work, "the cache as arranged");
+            }
+            bool din_done = false, dw_done = false;
+            CHECK(fk_conv_t4_backward(rt, both ? &tdi : NULL, &tdw, tg, tin, tw, twork, &d, &din_done, &dw_done) ==
+                          FK_OK &&
+                      din_done == (both == 1) && dw_done && fk_runtime_finish(rt) == FK_OK,
+                  "texel backward (%s, cache %s): %s", both ? "both" : "weights", full ? "full" : "empty",
+                  fk_last_error());
+            /* the view its last launch read is still held (a released one
+             * could still read right on some drivers) */
+            bool kept = false;
+            for (int i = 0; i < rt->nviews; i++)
+                kept |= rt->views[i].buf == work && rt->views[i].channels == 4;
+            CHECK(kept, "texel backward (%s, cache %s): the work's view was dropped before the weight gradient",
+                  both ? "both" : "weights", full ? "full" : "empty");
+            got[full][0] = read_all(rt, di, nin), got[full][1] = read_all(rt, dw, nw);
+            clReleaseMemObject(di), clReleaseMemObject(dw);
+        }
+        CHECK(!memcmp(got[0][0], got[1][0], nin * sizeof(float)) && !memcmp(got[0][1], got[1][1], nw * sizeof(float)),
+              "texel backward (%s): a full view cache changed the gradients", both ? "both" : "weights");
+        for (int i = 0; i < 2; i++)
+            free(got[i][0]), free(got[i][1]);
+    }
+    forget_views(rt);
+    for (int i = 0; i < 14; i++)
+        clReleaseMemObject(fillers[i]);
+    cl_mem all[] = {in, g, w, work};
+    for (int i = 0; i < 4; i++)
         clReleaseMemObject(all[i]);
 }
 
@@ -129,6 +201,7 @@ int main(void)
             free(plain[k]), free(viewed[k]);
         }
     }
+    texel_views(rt);
     rt->opts.images = saved;
     fk_runtime_free(rt);
     return fk_test_result("images");

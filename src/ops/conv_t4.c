@@ -165,11 +165,22 @@ static t4_weights pass_weights(const t4_pass *p, fk_tensor weight, size_t wat)
                         (int)(p->weights / 4)};
 }
 
+/* The view of work again just before a launch that reads it: a view
+ * made since (t4_pack's CL_R view of its source) may have replaced it in
+ * the runtime's cache, which keeps only the last one returned. */
+static fk_status view_again(fk_runtime *rt, fk_tensor work, size_t end, cl_mem *view)
+{
+    FK_TRY(work_view(rt, work, end, view));
+    return *view ? FK_OK : fk_error(FK_ERR_CL, "conv on texels: the work buffer's image view is gone");
+}
+
 /* out = conv_fwd_t4 of the source and weights packed for p at floats at
- * and wat of view's buffer, then the epilogue */
-static fk_status conv_packed(fk_runtime *rt, fk_tensor out, cl_mem view, size_t at, size_t wat, const t4_pass *p,
+ * and wat of work (their end: wat + p's weights), then the epilogue */
+static fk_status conv_packed(fk_runtime *rt, fk_tensor out, fk_tensor work, size_t at, size_t wat, const t4_pass *p,
                              const fk_tensor *bias, const fk_tensor *res, int epilogue)
 {
+    cl_mem view;
+    FK_TRY(view_again(rt, work, wat + p->weights, &view));
     /* a row's taps share their reads where the kernel is 3 wide, stride 1 */
     const bool row = p->stride == 1 && p->kw == 3;
     cl_kernel k;
@@ -198,7 +209,7 @@ fk_status fk_conv_t4_forward(fk_runtime *rt, fk_tensor out, fk_tensor in, fk_ten
         return FK_OK;
     const t4_weights wt = pass_weights(&p, weight, start + p.packed);
     FK_TRY(pack(rt, work, start, in, p.n, p.c_in, p.h, p.w, p.pad, p.shift, p.hp, p.wp, p.c4, &wt));
-    FK_TRY(conv_packed(rt, out, view, start, start + p.packed, &p, bias, res,
+    FK_TRY(conv_packed(rt, out, work, start, start + p.packed, &p, bias, res,
                        (bias ? T4_BIAS : 0) | (res ? T4_RES : 0) | (relu ? T4_RELU : 0)));
     *done = true;
     return FK_OK;
@@ -271,11 +282,12 @@ fk_status fk_conv_t4_backward(fk_runtime *rt, const fk_tensor *din, const fk_ten
     FK_TRY(pack(rt, work, start + b.grad, dout, d->n, d->c_out, d->h_out, d->w_out, p->pad, p->shift, p->hp, p->wp,
                 p->c4, b.data ? &wt : NULL));
     if (b.data)
-        FK_TRY(conv_packed(rt, *din, view, start + b.grad, start + b.dweights, p, NULL, NULL, T4_ACCUMULATE));
+        FK_TRY(conv_packed(rt, *din, work, start + b.grad, start + b.dweights, p, NULL, NULL, T4_ACCUMULATE));
     if (b.weights) {
         const t4_wgrad *w = &b.w;
         FK_TRY(pack(rt, work, start + b.image, in, d->n, d->c_in, d->h, d->w, d->pad, 0, d->h + 2 * d->pad,
                     d->w + 2 * d->pad, w->c4, NULL));
+        FK_TRY(view_again(rt, work, start + b.end, &view));
         cl_kernel k;
         FK_TRY(fk_kernel_defs(rt, FK_K_CONV_WGRAD_T4, (int[]){d->kh, d->kw, d->stride, 0}, &k));
         size_t global[2] = {fk_round_up((size_t)w->items, T4_LOCAL), (size_t)w->slices};
