@@ -3,7 +3,7 @@
  * first packed channels-last with its zero border, the weights into
  * texels of four output channels (t4_pack, one launch), and conv_fwd_t4
  * then reads both through CL_RGBA float 1D image views: four floats per
- * read, no bounds checks and no clamps in its loops.
+ * read, no bounds checks in its loops.
  *
  * Written for Mesa's llvmpipe, where a work-item is one SIMD lane, a
  * buffer load is a loop over the lanes and a texel fetch is not; a
@@ -172,8 +172,9 @@ __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only 
 /* conv_fwd_t4 for stride 1 and KW == 3, its T4_TP pixels consecutive in
  * one output row (rows by ceil(WO / T4_TP) tiles): the three taps of a
  * kernel row share T4_TP + 2 texels of the image, 10 reads where
- * conv_fwd_t4 makes 24 (llvmpipe: 15-25% faster). The sums are
- * conv_fwd_t4's, in the order (kh, channel texel, kw).
+ * conv_fwd_t4 makes 24 (llvmpipe: 15-25% faster), the last ones clamped
+ * to the row. The products are conv_fwd_t4's, summed in the order (kh,
+ * channel texel, kw).
  * global (ceil(WO / T4_TP) * HO, CO4 / 2, N). */
 #define T4_X10(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9)
 #define T4_ROW_X(j) const float4 r##j = read_imagef(in, rb + min(x0 + j, wp - 1) * c4 + g);
