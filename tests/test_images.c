@@ -67,7 +67,8 @@ static void forget_views(fk_runtime *rt)
     for (int i = 0; i < rt->nviews; i++)
         clReleaseMemObject(rt->views[i].img);
     memset(rt->views, 0, sizeof rt->views);
-    rt->nviews = 0, rt->next_view = 0, rt->last_view = -1;
+    memset(rt->held, 0, sizeof rt->held);
+    rt->nviews = 0, rt->next_view = 0;
 }
 
 /* The texel weight gradient with the cache full and its next replacement
@@ -158,24 +159,30 @@ int main(void)
     if (strstr(rt->dev.platform, "Portable Computing Language"))
         CHECK(!verdict, "PoCL reads images about 19x slower than buffers: the probe must decline them");
 
-    /* the cache: one view per buffer, at most 16, never the last one returned */
-    cl_mem bufs[18], first = NULL, view = NULL, again = NULL;
-    for (int i = 0; i < 18; i++) {
+    /* the cache: one view per buffer, at most 16, never one of the
+     * FK_VIEWS_HELD returned last: with the cache full and slot 0 next to
+     * go, three views found again (slots 0, 1 and 2, as a launch reading
+     * three buffers asks them) stay while three new ones come */
+    forget_views(rt);
+    cl_mem bufs[19], views[19] = {0}, again = NULL;
+    for (int i = 0; i < 19; i++) {
         CHECK(fk_buffer_create(rt, 64 * sizeof(float), 0, &bufs[i]) == FK_OK, "buffer %d", i);
-        CHECK(fk_buffer_image(rt, bufs[i], &view) == FK_OK && view, "view %d: %s", i, fk_last_error());
-        if (i == 0) {
-            first = view;
-            CHECK(fk_buffer_image(rt, bufs[0], &again) == FK_OK && again == first, "the same view again");
-        }
-        if (i == 15) /* hold bufs[15]'s view as a caller would, while asking for the next */
-            again = view;
+        if (i < 16)
+            CHECK(fk_buffer_image(rt, bufs[i], &views[i]) == FK_OK && views[i], "view %d: %s", i, fk_last_error());
+    }
+    CHECK(fk_buffer_image(rt, bufs[0], &again) == FK_OK && again == views[0], "the same view again");
+    CHECK(rt->nviews == 16 && rt->next_view == 0, "views kept: %d, next %d", rt->nviews, rt->next_view);
+    for (int i = 0; i < 3; i++)
+        CHECK(fk_buffer_image(rt, bufs[i], &again) == FK_OK && again == views[i], "view %d found again", i);
+    for (int i = 16; i < 19; i++) {
+        CHECK(fk_buffer_image(rt, bufs[i], &views[i]) == FK_OK && views[i], "view %d: %s", i, fk_last_error());
+        int kept = 0;
+        for (int j = 0; j < rt->nviews; j++)
+            kept += rt->views[j].img == views[0] || rt->views[j].img == views[1] || rt->views[j].img == views[2];
+        CHECK(kept == 3, "after view %d: %d of the three asked first kept", i, kept);
     }
     CHECK(rt->nviews == 16, "views kept: %d", rt->nviews);
-    bool held = false;
-    for (int i = 0; i < rt->nviews; i++)
-        held |= rt->views[i].img == again;
-    CHECK(held, "the view returned before the last is still kept");
-    for (int i = 0; i < 18; i++)
+    for (int i = 0; i < 19; i++)
         clReleaseMemObject(bufs[i]);
 
     /* the kernels through images give the buffers' floats, exactly */

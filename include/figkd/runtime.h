@@ -80,6 +80,8 @@ typedef struct fk_program_entry fk_program_entry;
 typedef struct fk_kernel_variant fk_kernel_variant;
 typedef struct fk_tune_entry fk_tune_entry;
 
+#define FK_VIEWS_HELD 3 /* image views a caller may hold at once for one launch (fk_buffer_image) */
+
 typedef struct fk_runtime {
     fk_device_info dev;
     cl_context ctx;
@@ -99,7 +101,8 @@ typedef struct fk_runtime {
         cl_mem buf, img;
         int channels;        /* 1: CL_R, 4: CL_RGBA */
     } views[16];
-    int nviews, next_view, last_view;
+    int nviews, next_view;
+    int held[FK_VIEWS_HELD]; /* the slots (+ 1; 0: none) of the views returned last, newest first: never replaced */
     fk_tune_entry *tune;     /* per-shape conv choices (fk_tune_load, fk_tune_set); NULL: the defaults */
     int ntune, captune;
     fk_blas_params blas[2];  /* CLBlast's tuned kernels (fk_tune_set_blas), applied by fk_tune_load */
@@ -229,8 +232,8 @@ static inline size_t fk_round_up(size_t n, size_t m) { return (n + m - 1) / m * 
  * device's global memory and maximum allocation. */
 fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_mem *out);
 /* A CL_R float 1D image view of the whole buffer (no copy), kept by the
- * runtime for later calls (the oldest of 16 replaced, never the one
- * returned by the call before); *img NULL where the
+ * runtime for later calls (the oldest of 16 replaced, never one of the
+ * FK_VIEWS_HELD returned last); *img NULL where the
  * buffer has more floats than the device's largest image. */
 fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img);
 /* The same as a CL_RGBA float view: texel i is floats 4i .. 4i + 3 (the

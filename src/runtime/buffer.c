@@ -28,6 +28,26 @@ fk_status fk_buffer_create(fk_runtime *rt, size_t bytes, cl_mem_flags flags, cl_
     return FK_OK;
 }
 
+/* Whether a slot holds one of the views returned last (rt->held: slots + 1, 0 for none) */
+static bool held(const fk_runtime *rt, int slot)
+{
+    for (int i = 0; i < FK_VIEWS_HELD; i++)
+        if (rt->held[i] == slot + 1)
+            return true;
+    return false;
+}
+
+/* slot's view returned now: the newest of the held */
+static void hold(fk_runtime *rt, int slot)
+{
+    int i = 0;
+    while (i < FK_VIEWS_HELD - 1 && rt->held[i] != slot + 1)
+        i++;
+    for (; i > 0; i--)
+        rt->held[i] = rt->held[i - 1];
+    rt->held[0] = slot + 1;
+}
+
 /* fk_buffer_image (channels 1: CL_R) and fk_buffer_image4 (4: CL_RGBA) */
 static fk_status buffer_view(fk_runtime *rt, cl_mem buf, int channels, cl_mem *img)
 {
@@ -35,7 +55,7 @@ static fk_status buffer_view(fk_runtime *rt, cl_mem buf, int channels, cl_mem *i
     for (int i = 0; i < rt->nviews; i++)
         if (rt->views[i].buf == buf && rt->views[i].channels == channels) {
             *img = rt->views[i].img;
-            rt->last_view = i;
+            hold(rt, i);
             return FK_OK;
         }
     size_t bytes = 0, most = 0;
@@ -55,18 +75,18 @@ static fk_status buffer_view(fk_runtime *rt, cl_mem buf, int channels, cl_mem *i
     if (err != CL_SUCCESS)
         return fk_error(FK_ERR_CL, "clCreateImage of a %zu-texel %s view failed with %s on %s", desc.image_width,
                         channels == 4 ? "CL_RGBA" : "CL_R", fk_cl_errname(err), rt->dev.name);
-    /* a free slot, else the oldest but never the view returned last (a
-     * caller may hold it for the same launch) */
+    /* a free slot, else the oldest but never one of the FK_VIEWS_HELD
+     * views returned last (a caller may hold them for the same launch) */
     const int cap = (int)(sizeof rt->views / sizeof rt->views[0]);
     int slot = rt->nviews < cap ? rt->nviews++ : rt->next_view;
-    if (slot == rt->last_view && rt->nviews == cap)
+    while (rt->nviews == cap && held(rt, slot))
         slot = (slot + 1) % cap;
     if (rt->nviews == cap)
         rt->next_view = (slot + 1) % cap;
     if (rt->views[slot].img)
         clReleaseMemObject(rt->views[slot].img);
     rt->views[slot] = (struct fk_image_view){buf, m, channels};
-    rt->last_view = slot;
+    hold(rt, slot);
     *img = m;
     return FK_OK;
 }
