@@ -6,14 +6,7 @@
  * compensation, then the work-group adds the partial sums pairwise in local
  * memory, so the error stays small for 10^5 elements per channel. */
 
-#ifndef LOCAL
-#define LOCAL 64
-#endif
-
-#include "reduce.clh"
-
-/* Pairwise sum of LOCAL values in local memory; every work-item gets it. */
-inline float group_sum(__local float *buf, float v) { return wg_sum(buf, v, LOCAL); }
+#include "batchnorm.clh"
 
 /* Each work-item walks channel ch's elements j = lid, lid + LOCAL, ... of the
  * flattened (N, HW) index, tracking (image, position) without a division
@@ -36,14 +29,6 @@ inline float group_sum(__local float *buf, float v) { return wg_sum(buf, v, LOCA
         }                                                                          \
     }
 
-#define KAHAN_ADD(sum, comp, v)                                                    \
-    do {                                                                           \
-        float y_ = (v) - comp;                                                     \
-        float t_ = sum + y_;                                                       \
-        comp = (t_ - sum) - y_;                                                    \
-        sum = t_;                                                                  \
-    } while (0)
-
 /* The end of train-mode statistics of channel ch (one work-item): from the
  * first-pass mean and the sums of d = x - mean and d^2 over the M = m
  * elements, save mean and 1/sqrt(var + eps) (biased variance), update the
@@ -60,16 +45,6 @@ inline void store_stats(float mean, float sum_d, float sum_sq, float m, int ch, 
     running_var[ch] = (1.0f - momentum) * running_var[ch] + momentum * (var_sum / (m - 1.0f));
     if (ch == 0)
         num_batches[0] += 1.0f;
-}
-
-/* dgamma += sum dy * xhat, dbeta += sum dy of channel ch (one work-item) */
-inline void store_param_grads(float sum_dy, float sum_dy_xhat, int ch, __global float *dgamma,
-                              __global float *dbeta, int want_dgamma, int want_dbeta)
-{
-    if (want_dgamma)
-        dgamma[ch] += sum_dy_xhat;
-    if (want_dbeta)
-        dbeta[ch] += sum_dy;
 }
 
 /* Train-mode statistics of channel get_group_id(0): save mean and

@@ -22,7 +22,7 @@ options() {
     conv_ig.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=1 -DIG_IMAGES=0;-DKH=1 -DKW=1 -DSTRIDE=2 -DPAD=0 -DIG_IMAGES=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DPAD=1 -DIG_IMAGES=1;" ;;
     conv_t4.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DPAD=0;-DKH=1 -DKW=1 -DSTRIDE=2 -DPAD=0;" ;;
     pool.cl) echo "-DK=3 -DS=2 -DP=1;-DK=2 -DS=2 -DP=0;" ;;
-    batchnorm.cl) echo "-DLOCAL=64;-DLOCAL=256;" ;;
+    batchnorm.cl|batchnorm_t4.cl) echo "-DLOCAL=16;-DLOCAL=256;" ;;
     *) echo "" ;;
   esac
 }

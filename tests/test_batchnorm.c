@@ -306,6 +306,77 @@ static void sync_replicas(fk_runtime *rt, int copies)
     free(x), free(dy), free(y), free(dx);
 }
 
+/* bn_backward_t4 (CL_RGBA views, cl/batchnorm_t4.cl) against the buffer
+ * kernel checked above on the PyTorch fixtures, on texel-aligned tensors
+ * (at 8 floats into their buffers; H*W = 36), plain and with a fused
+ * ReLU's gate, every gradient added to nonzero values; then that the
+ * views were taken. Images forced (rt->image_loads) on devices with
+ * images. */
+static void image_backward(fk_runtime *rt)
+{
+    if (!rt->dev.images || !rt->dev.is_cpu)
+        return;
+    const fk_bn_dims d = {.n = 5, .c = 3, .h = 6, .w = 6, .eps = 1e-5f, .momentum = 0.1f};
+    const size_t nx = 5 * 3 * 36, C = 3, at = 8;
+    float *x = fk_test_uniform(nx + at, 41, -2.0f, 2.0f), *dy = fk_test_uniform(nx + at, 42, -1.0f, 1.0f);
+    float *gate = fk_test_uniform(nx + at, 43, -1.0f, 1.0f), *base = fk_test_uniform(nx + at, 44, -0.5f, 0.5f);
+    float par[5 * 3] = {1.2f, 0.7f, -0.4f, 0.1f, -0.3f, 0.5f, 0.2f, -0.1f, 0.3f}; /* gamma, beta, then stats */
+    cl_mem mx, mdy, mg, mp, mstat, mgrad[2], mpg[2];
+    int bad = fk_test_upload(rt, x, nx + at, &mx) | fk_test_upload(rt, dy, nx + at, &mdy) |
+              fk_test_upload(rt, gate, nx + at, &mg) | fk_test_upload(rt, par, 15, &mp) |
+              fk_test_upload(rt, par, 15, &mstat);
+    for (int i = 0; i < 2; i++)
+        bad |= fk_test_upload(rt, base, nx + at, &mgrad[i]) | fk_test_upload(rt, par, 15, &mpg[i]);
+    CHECK(!bad, "image backward: buffers");
+    if (bad)
+        return;
+    const fk_tensor tx = {mx, at, 4, {5, 3, 6, 6}}, tdy = {mdy, at, 4, {5, 3, 6, 6}}, tg = {mg, at, 4, {5, 3, 6, 6}};
+    const fk_tensor gamma = {mp, 0, 1, {3}}, beta = {mp, 3, 1, {3}};
+    const fk_tensor sm = {mstat, 6, 1, {3}}, si = {mstat, 9, 1, {3}}, rm = {mstat, 12, 1, {3}};
+    const fk_tensor rv = {mstat, 0, 1, {3}}, nb = {mstat, 5, 1, {1}};
+    fk_tensor y = {mgrad[0], at, 4, {5, 3, 6, 6}};
+    /* the statistics of x (the forward's output written into a scratch copy, then restored) */
+    CHECK(fk_bn_forward_train(rt, y, sm, si, tx, gamma, beta, rm, rv, nb, &d) == FK_OK &&
+              fk_buffer_write(rt, mgrad[0], 0, (nx + at) * sizeof(float), base) == FK_OK,
+          "image backward: forward: %s", fk_last_error());
+    const int saved = rt->image_loads;
+    for (int gated = 0; gated < 2; gated++) {
+        float *got[2][3];
+        for (int images = 0; images < 2; images++) {
+            CHECK(fk_buffer_write(rt, mgrad[images], 0, (nx + at) * sizeof(float), base) == FK_OK &&
+                      fk_buffer_write(rt, mpg[images], 0, 15 * sizeof(float), par) == FK_OK,
+                  "image backward: reset");
+            rt->image_loads = images ? 2 : 1;
+            const fk_tensor dx = {mgrad[images], at, 4, {5, 3, 6, 6}}, dgam = {mpg[images], 0, 1, {3}};
+            const fk_tensor dbet = {mpg[images], 4, 1, {3}};
+            fk_status st = gated ? fk_bn_relu_backward(rt, &dx, &dgam, &dbet, tdy, tg, tx, gamma, sm, si, &d)
+                                 : fk_bn_backward(rt, &dx, &dgam, &dbet, tdy, tx, gamma, sm, si, &d);
+            CHECK(st == FK_OK, "image backward (gated %d, images %d): %s", gated, images, fk_last_error());
+            got[images][0] = fk_test_download(rt, dx, nx);
+            got[images][1] = fk_test_download(rt, dgam, C);
+            got[images][2] = fk_test_download(rt, dbet, C);
+        }
+        bool viewed = false;
+        for (int i = 0; i < rt->nviews; i++)
+            viewed |= rt->views[i].buf == mx && rt->views[i].channels == 4;
+        CHECK(viewed, "image backward (gated %d): no CL_RGBA view of the input was taken", gated);
+        const char *names[3] = {"dx", "dgamma", "dbeta"};
+        const size_t counts[3] = {nx, C, C};
+        for (int k = 0; k < 3; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "image backward (gated %d) %s", gated, names[k]);
+            if (got[0][k] && got[1][k])
+                fk_test_close(what, got[1][k], got[0][k], counts[k], 1e-6, 1e-5);
+            free(got[0][k]), free(got[1][k]);
+        }
+    }
+    rt->image_loads = saved;
+    cl_mem all[] = {mx, mdy, mg, mp, mstat, mgrad[0], mgrad[1], mpg[0], mpg[1]};
+    for (int i = 0; i < 9; i++)
+        clReleaseMemObject(all[i]);
+    free(x), free(dy), free(gate), free(base);
+}
+
 static void run(fk_runtime *rt, const fk_st_file *f)
 {
     sync_replicas(rt, 1);
@@ -313,6 +384,7 @@ static void run(fk_runtime *rt, const fk_st_file *f)
     fx_run_cases(rt, f, 7, run_case);
     large_channel(rt);
     finite_difference(rt);
+    image_backward(rt);
     fk_error_quiet(1);
     fk_bn_dims one = {.n = 1, .c = 4, .h = 1, .w = 1, .eps = 1e-5f, .momentum = 0.1f};
     fk_tensor t = {0};

@@ -34,6 +34,7 @@
     X(BN_STATS_IMG, "batchnorm", "bn_stats_img", BN)                           \
     X(BN_BACKWARD, "batchnorm", "bn_backward", BN)                             \
     X(BN_BACKWARD_IMG, "batchnorm", "bn_backward_img", BN)                     \
+    X(BN_BACKWARD_T4, "batchnorm_t4", "bn_backward_t4", BN)                    \
     X(IM2COL, "conv", "im2col", CONV)                                          \
     X(IM2COL_PX, "conv", "im2col_px", CONV)                                    \
     X(COL2IM_ADD, "conv", "col2im_add", CONV)                                  \
@@ -125,7 +126,7 @@ typedef enum fk_kernel_id {
  *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
  *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl, cl/conv_t4.cl)
  *   POOL        K S P                                 (cl/pool.cl)
- *   BN          LOCAL                                 (cl/batchnorm.cl)
+ *   BN          LOCAL                                 (cl/batchnorm.cl, cl/batchnorm_t4.cl)
  *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl) */
 typedef enum fk_kernel_defs_kind {
     FK_DEFS_NONE,

@@ -109,6 +109,39 @@ fk_status fk_bn_relu_forward_eval(fk_runtime *rt, fk_tensor out, fk_tensor in, f
     return bn_apply(rt, out, in, running_mean, running_var, 1, gamma, beta, 1, d);
 }
 
+/* bn_backward_t4 (cl/batchnorm_t4.cl) reads in, dout and the gate g
+ * through CL_RGBA views on the CPU devices whose convs read images
+ * (fk_device_image_loads: llvmpipe) where H*W and every offset are whole
+ * texels and a work-item's loops stay short (llvmpipe leaves a kernel
+ * after 65535 iterations); views[] (in, dout, g) are NULL otherwise. The
+ * runtime keeps the three views (FK_VIEWS_HELD) for the launch. */
+#define BN_T4_BUDGET 16384u
+
+static fk_status backward_views(fk_runtime *rt, fk_tensor in, fk_tensor dout, fk_tensor g, const fk_bn_dims *d,
+                                cl_mem views[3])
+{
+    const size_t hw = (size_t)d->h * d->w, local = (size_t)bn_local(rt);
+    const size_t loops = 2 * (((size_t)d->n + local - 1) / local) * (hw / 4 + 1);
+    if (!rt->dev.is_cpu || hw % 4 || in.off % 4 || dout.off % 4 || g.off % 4 || loops > BN_T4_BUDGET)
+        return FK_OK;
+    bool images;
+    FK_TRY(fk_device_image_loads(rt, &images));
+    if (!images)
+        return FK_OK;
+    const fk_tensor t[3] = {in, dout, g};
+    for (int i = 0; i < 3; i++) {
+        size_t texels = 0;
+        FK_TRY(fk_buffer_image4(rt, t[i].buf, &views[i]));
+        if (views[i])
+            FK_CL_CHECK(clGetImageInfo(views[i], CL_IMAGE_WIDTH, sizeof texels, &texels, NULL));
+        if (!views[i] || (t[i].off + (size_t)d->n * d->c * hw) / 4 > texels) {
+            views[0] = views[1] = views[2] = NULL;
+            return FK_OK;
+        }
+    }
+    return FK_OK;
+}
+
 /* gate: the fused ReLU's output, or NULL without one */
 static fk_status backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor *dgamma, const fk_tensor *dbeta,
                           fk_tensor dout, const fk_tensor *gate, fk_tensor in, fk_tensor gamma,
@@ -119,10 +152,22 @@ static fk_status backward(fk_runtime *rt, const fk_tensor *din, const fk_tensor 
         return FK_OK;
     cl_kernel k;
     size_t gl[2];
+    const fk_tensor g = gate ? *gate : dout; /* a skipped gate still needs a valid argument */
+    cl_mem views[3] = {NULL, NULL, NULL};
+    FK_TRY(backward_views(rt, in, dout, g, d, views));
+    if (views[0] && views[1] && views[2]) {
+        FK_TRY(bn_kernel(rt, FK_K_BN_BACKWARD_T4, d, &k, gl));
+        FK_RUN(rt, k, 1, &gl[0], &gl[1], FK_T(din ? *din : dout), FK_T(dgamma ? *dgamma : dout),
+               FK_T(dbeta ? *dbeta : dout), FK_A(views[1]), FK_A((int)(dout.off / 4)), FK_A(views[2]),
+               FK_A((int)(g.off / 4)), FK_A(views[0]), FK_A((int)(in.off / 4)), FK_T(gamma), FK_T(save_mean),
+               FK_T(save_invstd), FK_A(d->n), FK_A(d->c), FK_A(d->h * d->w), FK_A(din ? 1 : 0),
+               FK_A(dgamma ? 1 : 0), FK_A(dbeta ? 1 : 0), FK_A(gate ? 1 : 0));
+        return FK_OK;
+    }
     FK_TRY(bn_kernel(rt, rt->dev.is_cpu ? FK_K_BN_BACKWARD_IMG : FK_K_BN_BACKWARD, d, &k, gl));
-    /* a skipped gradient or gate still needs a valid buffer argument: dout stands in */
+    /* a skipped gradient still needs a valid buffer argument: dout stands in */
     FK_RUN(rt, k, 1, &gl[0], &gl[1], FK_T(din ? *din : dout), FK_T(dgamma ? *dgamma : dout),
-           FK_T(dbeta ? *dbeta : dout), FK_T(dout), FK_T(gate ? *gate : dout), FK_T(in), FK_T(gamma),
+           FK_T(dbeta ? *dbeta : dout), FK_T(dout), FK_T(g), FK_T(in), FK_T(gamma),
            FK_T(save_mean), FK_T(save_invstd), FK_A(d->n), FK_A(d->c), FK_A(d->h * d->w), FK_A(din ? 1 : 0),
            FK_A(dgamma ? 1 : 0), FK_A(dbeta ? 1 : 0), FK_A(gate ? 1 : 0));
     return FK_OK;
