@@ -134,7 +134,7 @@ typedef struct conv_choice {
     bool wino_fwd, wino_bwd;   /* Winograd forward, for the data gradient */
     bool forced_path;          /* FIGKD_CONV_PATH is set */
     bool ig_fwd, ig_dgrad, ig_wgrad; /* the implicit GEMMs (src/ops/conv_ig.c), per-work-item devices */
-    bool t4;                   /* forward and stride-1 data gradient on texels (src/ops/conv_t4.c) */
+    bool t4;                   /* texels (src/ops/conv_t4.c): forward, weight gradient, power-of-two-stride data gradient */
 } conv_choice;
 
 #define IG_MIN_PLANE 128
