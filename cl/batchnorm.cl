@@ -198,13 +198,7 @@ void bn_backward(__global float *din, const ulong din_off, __global float *dgamm
  * chain per work-item (4-7x faster on PoCL's CPU device). */
 
 /* Kahan-compensated float8 lanes, then the lanes pairwise */
-#define KAHAN_ADD8(sum, comp, v)                                                   \
-    do {                                                                           \
-        float8 y_ = (v) - comp;                                                    \
-        float8 t_ = sum + y_;                                                      \
-        comp = (t_ - sum) - y_;                                                    \
-        sum = t_;                                                                  \
-    } while (0)
+#define KAHAN_ADD8(sum, comp, v) KAHAN_ADD_OF(float8, sum, comp, v)
 
 inline float lanes_sum8(float8 v)
 {

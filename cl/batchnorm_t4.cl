@@ -9,13 +9,7 @@
 
 #include "batchnorm.clh"
 
-#define KAHAN_ADD4(sum, comp, v)                                                   \
-    do {                                                                           \
-        float4 y_ = (v) - comp;                                                    \
-        float4 t_ = sum + y_;                                                      \
-        comp = (t_ - sum) - y_;                                                    \
-        sum = t_;                                                                  \
-    } while (0)
+#define KAHAN_ADD4(sum, comp, v) KAHAN_ADD_OF(float4, sum, comp, v)
 
 /* BN_DY of batchnorm.cl for the four elements of texel t (yt: the gate's) */
 inline float4 bn_dy4(__read_only image1d_buffer_t dy, __read_only image1d_buffer_t y, int t, int yt, int gated)

@@ -239,6 +239,8 @@ fk_status fk_buffer_image(fk_runtime *rt, cl_mem buf, cl_mem *img);
 /* The same as a CL_RGBA float view: texel i is floats 4i .. 4i + 3 (the
  * bytes past the last whole texel left out). */
 fk_status fk_buffer_image4(fk_runtime *rt, cl_mem buf, cl_mem *img);
+/* fk_buffer_image4, *img NULL unless the view covers floats [0, end) */
+fk_status fk_buffer_image4_to(fk_runtime *rt, cl_mem buf, size_t end, cl_mem *img);
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src);
 fk_status fk_buffer_read(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, void *dst);
 /* Fill `count` floats at element offset with a value: with the driver's

@@ -130,11 +130,8 @@ static fk_status backward_views(fk_runtime *rt, fk_tensor in, fk_tensor dout, fk
         return FK_OK;
     const fk_tensor t[3] = {in, dout, g};
     for (int i = 0; i < 3; i++) {
-        size_t texels = 0;
-        FK_TRY(fk_buffer_image4(rt, t[i].buf, &views[i]));
-        if (views[i])
-            FK_CL_CHECK(clGetImageInfo(views[i], CL_IMAGE_WIDTH, sizeof texels, &texels, NULL));
-        if (!views[i] || (t[i].off + (size_t)d->n * d->c * hw) / 4 > texels) {
+        FK_TRY(fk_buffer_image4_to(rt, t[i].buf, t[i].off + (size_t)d->n * d->c * hw, &views[i]));
+        if (!views[i]) {
             views[0] = views[1] = views[2] = NULL;
             return FK_OK;
         }

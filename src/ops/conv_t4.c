@@ -99,14 +99,7 @@ static fk_status work_view(fk_runtime *rt, fk_tensor work, size_t end, cl_mem *v
     *view = NULL;
     if (end > work.off + fk_tensor_numel(&work))
         return FK_OK;
-    cl_mem v;
-    FK_TRY(fk_buffer_image4(rt, work.buf, &v));
-    size_t texels = 0;
-    if (v)
-        FK_CL_CHECK(clGetImageInfo(v, CL_IMAGE_WIDTH, sizeof texels, &texels, NULL));
-    if (v && end / 4 <= texels)
-        *view = v;
-    return FK_OK;
+    return fk_buffer_image4_to(rt, work.buf, end, view);
 }
 
 /* the weights t4_pack packs in the same launch: weight (c_out, c_in,

@@ -101,6 +101,17 @@ fk_status fk_buffer_image4(fk_runtime *rt, cl_mem buf, cl_mem *img)
     return buffer_view(rt, buf, 4, img);
 }
 
+fk_status fk_buffer_image4_to(fk_runtime *rt, cl_mem buf, size_t end, cl_mem *img)
+{
+    cl_mem v;
+    FK_TRY(buffer_view(rt, buf, 4, &v));
+    size_t texels = 0;
+    if (v)
+        FK_CL_CHECK(clGetImageInfo(v, CL_IMAGE_WIDTH, sizeof texels, &texels, NULL));
+    *img = v && (end + 3) / 4 <= texels ? v : NULL;
+    return FK_OK;
+}
+
 fk_status fk_buffer_write(fk_runtime *rt, cl_mem buf, size_t offset_bytes, size_t bytes, const void *src)
 {
     if (bytes == 0)
