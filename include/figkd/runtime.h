@@ -124,8 +124,9 @@ fk_status fk_runtime_finish(fk_runtime *rt);
 fk_status fk_device_loop_limit(fk_runtime *rt, long *limit);
 /* Whether the implicit GEMMs read through image views (fk_buffer_image):
  * FIGKD_IMAGES=1|0, else where the device has images and a probe of
- * cl/probe_images.cl reads through one in under 0.8x the time of the same
- * buffer loads (llvmpipe: 0.4-0.7x; PoCL: 25x), measured once per runtime. */
+ * cl/probe_images.cl reads through a CL_RGBA view in under 0.8x the time of
+ * the same vload4s (llvmpipe: 0.2-0.3x; PoCL: 14x), measured once per
+ * runtime. */
 fk_status fk_device_image_loads(fk_runtime *rt, bool *use);
 
 /* FIGKD_PROFILE=1: fk_profile_begin finishes the queue and returns a time;

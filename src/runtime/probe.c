@@ -9,8 +9,9 @@
  * then gives wrong results.
  *
  * Image reads: on llvmpipe a load from a buffer is a loop over the SIMD
- * lanes, a texel fetch is not; on PoCL the reverse. The implicit GEMMs take
- * image views where a probe finds them cheaper (fk_device_image_loads). */
+ * lanes, a texel fetch is not; on PoCL the reverse. The convs and
+ * BatchNorm take image views where a probe finds them cheaper
+ * (fk_device_image_loads). */
 #include "figkd/runtime.h"
 
 #include <stdio.h>
@@ -62,23 +63,23 @@ fk_status fk_device_loop_limit(fk_runtime *rt, long *limit)
 }
 
 #define IMAGE_PROBE_ITEMS 1024
-#define IMAGE_PROBE_FLOATS 4112 /* the kernels read [0, 4096 + 16) */
+#define IMAGE_PROBE_FLOATS 4112  /* the kernels read texels [0, 1024 + 3] */
+#define IMAGE_PROBE_SECONDS 3e-3 /* what the buffer loads are sized to take */
 
-/* best of 3 runs of kernel k with `iters` (after a warm-up: programs are
- * compiled at the first launch on some devices), in seconds; stops after
- * the first timed run when that already took `enough` (> 0) */
-static fk_status time_probe(fk_runtime *rt, cl_kernel k, cl_mem out, cl_mem src, int iters, double enough,
-                            double *best)
+/* the best of `runs` launches of kernel k with `iters`, in seconds, each
+ * ended by a queue finish; stops after the first when that already took
+ * `enough` (> 0) */
+static fk_status time_probe(fk_runtime *rt, cl_kernel k, cl_mem out, cl_mem src, int iters, int runs,
+                            double enough, double *best)
 {
     const size_t global = IMAGE_PROBE_ITEMS, local = 64;
     const fk_arg args[] = {FK_A(out), FK_A(src), FK_A(iters)};
-    *best = 0;
-    for (int i = -1; i < 3; i++) {
+    for (int i = 0; i < runs; i++) {
         double t0 = fk_seconds();
         FK_TRY(fk_run(rt, k, 1, &global, &local, 3, args, __FILE__, __LINE__));
         FK_TRY(fk_runtime_finish(rt));
         double dt = fk_seconds() - t0;
-        *best = i == 0 || (i > 0 && dt < *best) ? dt : *best;
+        *best = i == 0 || dt < *best ? dt : *best;
         if (i == 0 && enough > 0 && dt >= enough)
             break;
     }
@@ -102,33 +103,42 @@ static fk_status probe_images(fk_runtime *rt, bool *faster)
         st = fk_buffer_create(rt, IMAGE_PROBE_FLOATS * sizeof(float), 0, &src);
     if (!st)
         st = fk_buffer_write(rt, src, 0, IMAGE_PROBE_FLOATS * sizeof(float), host);
-    if (!st) /* the view the convs would take (kept by the runtime) */
-        st = fk_buffer_image(rt, src, &img);
+    if (!st) /* the view the texel convs would take (kept by the runtime) */
+        st = fk_buffer_image4(rt, src, &img);
     if (!st && !img)
         st = fk_error(FK_ERR_CL, "image probe: no image view of %d floats on %s", IMAGE_PROBE_FLOATS, rt->dev.name);
-    /* iterations enough for the buffer loads to take 12 ms (rusticl
-     * spends 0.4 ms launching any kernel), at most 4096; the image reads
-     * stop once they take twice that */
-    double t_buf = 0, t_img = 0;
+    /* one short launch of each first (some devices compile a program at
+     * its first launch); then iterations enough for the buffer loads to
+     * take IMAGE_PROBE_SECONDS (rusticl spends 0.4 ms launching any
+     * kernel), at most 4096, and the best of three; the image reads stop
+     * at the first once they take twice that */
+    double t_buf = 0, t_img = 0, t = 0;
     float a = 0, b = 1;
     int iters = 64;
+    if (!st)
+        st = time_probe(rt, kb, out, src, 1, 1, 0, &t);
+    if (!st)
+        st = time_probe(rt, ki, out, img, 1, 1, 0, &t);
     while (!st) {
-        st = time_probe(rt, kb, out, src, iters, 0, &t_buf);
-        if (st || t_buf >= 12e-3 || iters >= 4096)
+        st = time_probe(rt, kb, out, src, iters, 1, 0, &t_buf);
+        if (st || t_buf >= IMAGE_PROBE_SECONDS || iters >= 4096)
             break;
         iters *= 4;
     }
     if (!st)
+        st = time_probe(rt, kb, out, src, iters, 2, 0, &t);
+    t_buf = t < t_buf ? t : t_buf;
+    if (!st)
         st = fk_buffer_read(rt, out, 4 * sizeof(float), sizeof a, &a);
     if (!st)
-        st = time_probe(rt, ki, out, img, iters, 2 * t_buf, &t_img);
+        st = time_probe(rt, ki, out, img, iters, 3, 2 * t_buf, &t_img);
     /* a close call timed again, each way's best kept (llvmpipe's times
      * vary by a third from run to run) */
     for (int again = 0; again < 2 && !st && t_img >= 0.6 * t_buf && t_img < 1.2 * t_buf; again++) {
         double tb, ti;
-        st = time_probe(rt, kb, out, src, iters, 0, &tb);
+        st = time_probe(rt, kb, out, src, iters, 3, 0, &tb);
         if (!st)
-            st = time_probe(rt, ki, out, img, iters, 0, &ti);
+            st = time_probe(rt, ki, out, img, iters, 3, 0, &ti);
         t_buf = tb < t_buf ? tb : t_buf;
         t_img = ti < t_img ? ti : t_img;
     }
