@@ -15,10 +15,16 @@
  * its pixels), and the weights flipped and transposed (t4_weight_texel's
  * flip).
  *
- * -D values KH, KW, STRIDE (conv.clh). Offsets of the buffers are in
- * floats, of the image views in texels. */
+ * -D values KH, KW, STRIDE (conv.clh) and EPILOGUE (conv_fwd_t4's bits,
+ * below: fixed at build time, for llvmpipe runs every branch a work-item
+ * might take, and launches a larger program more slowly). Offsets of the
+ * buffers are in floats, of the image views in texels. */
 
 #include "conv.clh"
+
+#ifndef EPILOGUE
+#define EPILOGUE 0
+#endif
 
 #define T4_TP 8
 #define T4_TC 8 /* two texels */
@@ -106,13 +112,13 @@ __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_onl
     if ((o0 + o) * 4 + j < c_out) {                                                                \
         const size_t at = (size_t)((o0 + o) * 4 + j) * n + j0 + u;                                 \
         float v = a##u##_##o.f;                                                                    \
-        if (epilogue & T4_BIAS)                                                                    \
+        if (EPILOGUE & T4_BIAS)                                                                    \
             v += bias[bias_off + (o0 + o) * 4 + j];                                                \
-        if (epilogue & T4_ACCUMULATE)                                                              \
+        if (EPILOGUE & T4_ACCUMULATE)                                                              \
             v += ob[at];                                                                           \
-        if (epilogue & T4_RES)                                                                     \
+        if (EPILOGUE & T4_RES)                                                                     \
             v += rb[at];                                                                           \
-        if ((epilogue & T4_RELU) && !isnan(v))                                                     \
+        if ((EPILOGUE & T4_RELU) && !isnan(v))                                                     \
             v = v > 0.0f ? v : 0.0f;                                                               \
         ob[at] = v;                                                                                \
     }
@@ -123,7 +129,7 @@ __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_onl
         T4_STORE1(u, 1, 0, x) T4_STORE1(u, 1, 1, y) T4_STORE1(u, 1, 2, z) T4_STORE1(u, 1, 3, w)     \
     }
 
-/* the bits of conv_fwd_t4's epilogue, in the order they apply */
+/* the bits of conv_fwd_t4's epilogue (-D EPILOGUE), in the order they apply */
 #define T4_BIAS 1       /* + bias[channel] */
 #define T4_ACCUMULATE 2 /* + out (the data gradient's +=) */
 #define T4_RES 4        /* + res, same layout as out */
@@ -132,13 +138,14 @@ __kernel void t4_pack_image(__global float *dst, const ulong dst_off, __read_onl
 /* out (N, c_out, HO, WO) = the conv of the packed image `in` (N, HP, WP,
  * C4 texels from texel in_off) with the packed weights `w` (from texel
  * w_off; CO4 a multiple of two), then the epilogue's bits. Output pixels
- * (flattened HO*WO) by T4_TP, output channels by T4_TC.
+ * (flattened HO*WO) by T4_TP, output channels by T4_TC; bias and res
+ * are read only where EPILOGUE names them.
  * global (ceil(HO*WO / T4_TP), CO4 / 2, N). */
 __kernel void conv_fwd_t4(__global float *out, const ulong out_off, __read_only image1d_buffer_t in,
                           const int in_off, __read_only image1d_buffer_t w, const int w_off, const int c4,
                           const int hp, const int wp, const int c_out, const int ho, const int wo, const int co4,
                           __global const float *bias, const ulong bias_off, __global const float *res,
-                          const ulong res_off, const int epilogue)
+                          const ulong res_off)
 {
     const int n = ho * wo;
     const int j0 = (int)get_global_id(0) * T4_TP, o0 = (int)get_global_id(1) * 2, s = (int)get_global_id(2);
@@ -214,7 +221,7 @@ __kernel void conv_fwd_t4_row(__global float *out, const ulong out_off, __read_o
                               const int in_off, __read_only image1d_buffer_t w, const int w_off, const int c4,
                               const int hp, const int wp, const int c_out, const int ho, const int wo,
                               const int co4, __global const float *bias, const ulong bias_off,
-                              __global const float *res, const ulong res_off, const int epilogue)
+                              __global const float *res, const ulong res_off)
 {
     const int n = ho * wo, per_row = (wo + T4_TP - 1) / T4_TP;
     const int t = (int)get_global_id(0), o0 = (int)get_global_id(1) * 2, s = (int)get_global_id(2);

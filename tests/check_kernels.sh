@@ -20,7 +20,7 @@ options() {
     conv.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=1 -DCIPG=16 -DCOPG=16 -DHAS_BIAS=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DPAD=1 -DCIPG=1 -DCOPG=1 -DHAS_BIAS=1;-DKH=1 -DKW=1 -DSTRIDE=1 -DPAD=0 -DCIPG=4 -DCOPG=8 -DHAS_BIAS=1;" ;;
     conv_batch.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=1;-DKH=1 -DKW=1 -DSTRIDE=2 -DPAD=0;" ;;
     conv_ig.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=1 -DIG_IMAGES=0;-DKH=1 -DKW=1 -DSTRIDE=2 -DPAD=0 -DIG_IMAGES=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DPAD=1 -DIG_IMAGES=1;" ;;
-    conv_t4.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DPAD=0;-DKH=1 -DKW=1 -DSTRIDE=2 -DPAD=0;" ;;
+    conv_t4.cl) echo "-DKH=3 -DKW=3 -DSTRIDE=1 -DEPILOGUE=0;-DKH=3 -DKW=3 -DSTRIDE=2 -DEPILOGUE=15;-DKH=1 -DKW=1 -DSTRIDE=2 -DEPILOGUE=2;-DKH=3 -DKW=3 -DSTRIDE=1 -DPAD=0;" ;;
     pool.cl) echo "-DK=3 -DS=2 -DP=1;-DK=2 -DS=2 -DP=0;" ;;
     batchnorm.cl|batchnorm_t4.cl) echo "-DLOCAL=16;-DLOCAL=256;" ;;
     *) echo "" ;;

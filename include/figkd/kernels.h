@@ -75,8 +75,8 @@
     X(CONV_BWD_WEIGHT_IG, "conv_ig", "conv_bwd_weight_ig", CONV_IG)            \
     X(T4_PACK, "conv_t4", "t4_pack", NONE)                                     \
     X(T4_PACK_IMAGE, "conv_t4", "t4_pack_image", NONE)                         \
-    X(CONV_FWD_T4, "conv_t4", "conv_fwd_t4", CONV_BATCH)                       \
-    X(CONV_FWD_T4_ROW, "conv_t4", "conv_fwd_t4_row", CONV_BATCH)               \
+    X(CONV_FWD_T4, "conv_t4", "conv_fwd_t4", CONV_T4)                          \
+    X(CONV_FWD_T4_ROW, "conv_t4", "conv_fwd_t4_row", CONV_T4)                  \
     X(CONV_WGRAD_T4, "conv_t4", "conv_wgrad_t4", CONV_BATCH)                   \
     X(CE_FORWARD, "loss", "ce_forward", NONE)                                  \
     X(KD_FORWARD, "loss", "kd_forward", NONE)                                  \
@@ -124,10 +124,11 @@ typedef enum fk_kernel_id {
 
 /* The -D values a kernel is built with, in this order:
  *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
- *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl, cl/conv_t4.cl)
+ *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl, conv_wgrad_t4)
  *   POOL        K S P                                 (cl/pool.cl)
  *   BN          LOCAL                                 (cl/batchnorm.cl, cl/batchnorm_t4.cl)
- *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl) */
+ *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl)
+ *   CONV_T4     KH KW STRIDE EPILOGUE                 (cl/conv_t4.cl's convs) */
 typedef enum fk_kernel_defs_kind {
     FK_DEFS_NONE,
     FK_DEFS_CONV,
@@ -135,6 +136,7 @@ typedef enum fk_kernel_defs_kind {
     FK_DEFS_POOL,
     FK_DEFS_BN,
     FK_DEFS_CONV_IG,
+    FK_DEFS_CONV_T4,
 } fk_kernel_defs_kind;
 
 #define FK_DEFS_MAX 8 /* the most -D values of any kind */

@@ -136,7 +136,7 @@ static fk_status pack(fk_runtime *rt, fk_tensor work, size_t at, fk_tensor src, 
     return FK_OK;
 }
 
-/* conv_fwd_t4's epilogue bits (cl/conv_t4.cl) */
+/* conv_fwd_t4's epilogue bits (cl/conv_t4.cl; its -D EPILOGUE) */
 #define T4_BIAS 1
 #define T4_ACCUMULATE 2
 #define T4_RES 4
@@ -177,13 +177,14 @@ static fk_status conv_packed(fk_runtime *rt, fk_tensor out, fk_tensor work, size
     /* a row's taps share their reads where the kernel is 3 wide, stride 1 */
     const bool row = p->stride == 1 && p->kw == 3;
     cl_kernel k;
-    FK_TRY(fk_kernel_defs(rt, row ? FK_K_CONV_FWD_T4_ROW : FK_K_CONV_FWD_T4, (int[]){p->kh, p->kw, p->stride, 0}, &k));
+    FK_TRY(fk_kernel_defs(rt, row ? FK_K_CONV_FWD_T4_ROW : FK_K_CONV_FWD_T4,
+                          (int[]){p->kh, p->kw, p->stride, epilogue}, &k));
     const size_t tiles = row ? (size_t)(p->wo + T4_TP - 1) / T4_TP * p->ho : ((size_t)p->ho * p->wo + T4_TP - 1) / T4_TP;
     size_t global[3] = {fk_round_up(tiles, T4_LOCAL), (size_t)p->co4 / 2, (size_t)p->n};
     size_t local[3] = {T4_LOCAL, 1, 1};
     FK_RUN(rt, k, 3, global, local, FK_T(out), FK_A(view), FK_A((int)(at / 4)), FK_A(view), FK_A((int)(wat / 4)),
            FK_A(p->c4), FK_A(p->hp), FK_A(p->wp), FK_A(p->c_out), FK_A(p->ho), FK_A(p->wo), FK_A(p->co4),
-           FK_T(bias ? *bias : out), FK_T(res ? *res : out), FK_A(epilogue));
+           FK_T(bias ? *bias : out), FK_T(res ? *res : out));
     return FK_OK;
 }
 

@@ -34,6 +34,7 @@ static const struct {
     [FK_DEFS_POOL] = {3, {"K", "S", "P"}},
     [FK_DEFS_BN] = {1, {"LOCAL"}},
     [FK_DEFS_CONV_IG] = {5, {"KH", "KW", "STRIDE", "PAD", "IG_IMAGES"}},
+    [FK_DEFS_CONV_T4] = {4, {"KH", "KW", "STRIDE", "EPILOGUE"}},
 };
 
 fk_status fk_kernel(fk_runtime *rt, fk_kernel_id id, cl_kernel *out)
