@@ -6,7 +6,7 @@
 # needs: clang-14 and its libFuzzer runtime (apt-get install clang-14
 #        libfuzzer-14-dev), libpng, libjpeg and zlib headers.
 # env:   FUZZ_BUILD (default build-fuzz/ in the source root), CC (clang-14),
-#        FUZZ_JOBS (1; parallel targets).
+#        FUZZ_JOBS (default 1: how many targets fuzz at a time, one core each).
 #
 # New inputs go to FUZZ_BUILD/work/<target>/ (never into the committed
 # corpus); a finding is saved as FUZZ_BUILD/findings/<target>-crash-... and
@@ -20,6 +20,8 @@ root=$(cd "$here/../.." && pwd)
 out=${FUZZ_BUILD:-$root/build-fuzz}
 cc=${CC:-clang-14}
 targets=${*:-ini safetensors npy idx cifar tinyimagenet image pickle mat}
+jobs=${FUZZ_JOBS:-1}
+case $jobs in '' | *[!0-9]* | 0) echo "run.sh: FUZZ_JOBS must be a positive number, not '$jobs'" >&2; exit 2 ;; esac
 mkdir -p "$out/obj" "$out/work" "$out/findings"
 
 flags="-g -O1 -std=c11 -fno-omit-frame-pointer -fsanitize=address,undefined
@@ -40,20 +42,45 @@ for s in $lib_src; do
     objs="$objs $o"
 done
 
-status=0
 for t in $targets; do
     # shellcheck disable=SC2086
     $cc $flags -fsanitize=fuzzer "$here/fuzz_$t.c" $objs $libs -o "$out/fuzz_$t"
     mkdir -p "$out/work/$t"
+done
+
+# fuzz target $1 for $secs; its exit status in $out/fuzz_$1.status
+fuzz_one() {
+    # ASan's allocator limit: a decoder asked for more than 2 GB is a finding
+    if ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        "$out/fuzz_$1" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 \
+            -malloc_limit_mb=2048 -print_final_stats=1 \
+            -artifact_prefix="$out/findings/$1-" "$out/work/$1" "$here/corpus/$1" \
+            >"$out/fuzz_$1.log" 2>&1; then
+        echo 0 >"$out/fuzz_$1.status"
+    else
+        echo 1 >"$out/fuzz_$1.status"
+    fi
+}
+
+# FUZZ_JOBS targets at a time (each fuzzes on one core)
+batch=0
+for t in $targets; do
+    rm -f "$out/fuzz_$t.status"
+    fuzz_one "$t" &
+    batch=$((batch + 1))
+    if [ "$batch" -ge "$jobs" ]; then
+        wait
+        batch=0
+    fi
+done
+wait
+
+status=0
+for t in $targets; do
     log="$out/fuzz_$t.log"
     echo "== $t: ${secs}s"
-    # ASan's allocator limit: a decoder asked for more than 2 GB is a finding
-    if ! ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$out/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 \
-            -malloc_limit_mb=2048 -print_final_stats=1 \
-            -artifact_prefix="$out/findings/$t-" "$out/work/$t" "$here/corpus/$t" \
-            >"$log" 2>&1; then
+    if [ "$(cat "$out/fuzz_$t.status" 2>/dev/null)" != 0 ]; then
         echo "   FINDING (see $log and $out/findings/)"
         grep -E "ERROR|runtime error|SUMMARY" "$log" | head -5
         status=1
