@@ -35,10 +35,10 @@
     X(BN_BACKWARD, "batchnorm", "bn_backward", BN)                             \
     X(BN_BACKWARD_IMG, "batchnorm", "bn_backward_img", BN)                     \
     X(BN_BACKWARD_T4, "batchnorm_t4", "bn_backward_t4", BN)                    \
-    X(IM2COL, "conv", "im2col", CONV)                                          \
-    X(IM2COL_PX, "conv", "im2col_px", CONV)                                    \
-    X(COL2IM_ADD, "conv", "col2im_add", CONV)                                  \
-    X(COL2IM_ADD_PX, "conv", "col2im_add_px", CONV)                            \
+    X(IM2COL, "conv", "im2col", CONV_BATCH)                                    \
+    X(IM2COL_PX, "conv", "im2col_px", CONV_BATCH)                              \
+    X(COL2IM_ADD, "conv", "col2im_add", CONV_BATCH)                            \
+    X(COL2IM_ADD_PX, "conv", "col2im_add_px", CONV_BATCH)                      \
     X(DIRECT_FORWARD, "conv", "direct_forward", CONV)                          \
     X(DIRECT_BACKWARD_WEIGHT, "conv", "direct_backward_weight", CONV)          \
     X(DIRECT_BACKWARD_DATA, "conv", "direct_backward_data", CONV)              \
@@ -123,8 +123,9 @@ typedef enum fk_kernel_id {
 } fk_kernel_id;
 
 /* The -D values a kernel is built with, in this order:
- *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl)
- *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv_batch.cl, cl/conv_wgrad.cl, conv_wgrad_t4)
+ *   CONV        KH KW STRIDE PAD CIPG COPG HAS_BIAS   (cl/conv.cl's direct kernels)
+ *   CONV_BATCH  KH KW STRIDE PAD                      (cl/conv.cl's im2col and col2im, cl/conv_batch.cl,
+ *                                                      cl/conv_wgrad.cl, conv_wgrad_t4)
  *   POOL        K S P                                 (cl/pool.cl)
  *   BN          LOCAL                                 (cl/batchnorm.cl, cl/batchnorm_t4.cl)
  *   CONV_IG     KH KW STRIDE PAD IG_IMAGES            (cl/conv_ig.cl)
