@@ -258,10 +258,9 @@ size_t fk_conv_work_on(fk_runtime *rt, const fk_conv_dims *d, bool train)
     return fused > plain ? fused : plain;
 }
 
-/* a kernel of cl/conv.cl built for this layer's shape */
-/* a kernel of cl/conv.cl for d's shape: the direct kernels take all seven
- * values, im2col and col2im the first four (kind CONV_BATCH: one program
- * per kernel shape, whatever the channels) */
+/* a kernel of cl/conv.cl built for this layer's shape: the direct
+ * kernels take all seven values, im2col and col2im the first four (kind
+ * CONV_BATCH: one program per kernel shape, whatever the channels) */
 static fk_status conv_kernel(fk_runtime *rt, const fk_conv_dims *d, fk_kernel_id id, cl_kernel *k)
 {
     int defs[] = {d->kh, d->kw, d->stride, d->pad, d->c_in / d->groups, d->c_out / d->groups, d->bias ? 1 : 0};
